@@ -1,0 +1,36 @@
+"""`./run.sh admin ...`: the operator's command line. Each command group lives in its own
+module with a `register(subparsers)` function; exit codes: 0 ok, 1 a check or item failed,
+2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = ("admin.dead_letters", "admin.outbox", "admin.orders", "admin.backup",
+                   "admin.legacy_import", "admin.verify")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="./run.sh admin",
+                                     description="Operate the Buat Film Pakai AI payment backend.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

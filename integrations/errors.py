@@ -1,0 +1,25 @@
+"""The few errors outside services can cause, named by what the caller should do next."""
+
+
+class ProviderError(Exception):
+    """Base for failures talking to Midtrans, SMTP or WhatsApp."""
+
+
+class RetryableProviderError(ProviderError):
+    """Timeouts, connection errors, 5xx, 429, SMTP 4xx: try again later."""
+
+
+class PermanentProviderError(ProviderError):
+    """The request itself is wrong (4xx, SMTP 5xx, invalid recipient): retrying cannot help."""
+
+
+class ProviderUnavailable(RetryableProviderError):
+    """The circuit breaker is open: wait without spending the retry budget."""
+
+
+class DuplicateOrder(PermanentProviderError):
+    """Midtrans already has a transaction for this order_id: ask the Status API instead."""
+
+
+class TransactionNotFound(ProviderError):
+    """Status API 404: the customer has not picked a payment method yet (not a failure)."""

@@ -1,0 +1,18 @@
+"""The base model: every table lives in the one shared database handle."""
+
+from datetime import UTC, datetime
+
+from peewee import Model
+
+from models.db import database
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: the database stores timestamptz and we never mix naive times in."""
+    return datetime.now(UTC)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False

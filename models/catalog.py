@@ -1,0 +1,31 @@
+"""What the shop sells and the discount codes that lower its price."""
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
+from playhouse.postgres_ext import DateTimeTZField
+
+from models.base import BaseModel
+
+
+class Package(BaseModel):
+    package_id = CharField(primary_key=True)
+    name = CharField()
+    description = TextField()
+    price_idr = IntegerField()
+    active = BooleanField()
+    created_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "packages"
+
+
+class DiscountCode(BaseModel):
+    code = CharField(primary_key=True)
+    package = ForeignKeyField(Package, column_name="package_id", null=True)
+    percent_off = IntegerField(null=True)
+    amount_off = IntegerField(null=True)
+    active = BooleanField(default=True)
+    valid_until = DateTimeTZField(null=True)
+    created_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "discount_codes"

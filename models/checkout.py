@@ -1,0 +1,66 @@
+"""Turning a validated checkout request into an order row, priced on the server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from peewee import fn
+
+from models.base import utcnow
+from models.catalog import DiscountCode, Package
+from models.orders import Order
+from models.pricing import Discount, Price, price_order
+
+
+def hash_order_token(order_token: str) -> str:
+    """Orders store only a hash of the customer's status token."""
+    return hashlib.sha256(order_token.encode()).hexdigest()
+
+
+def order_token_matches(order: Order, order_token: str) -> bool:
+    """Constant-time check of a token given on the status URL."""
+    return hmac.compare_digest(order.order_token_hash, hash_order_token(order_token or ""))
+
+
+def usable_discount(code: str | None, package_id: str) -> DiscountCode | None:
+    """The active, unexpired discount for this package, or None."""
+    if not code:
+        return None
+    discount = DiscountCode.get_or_none(
+        (fn.upper(DiscountCode.code) == code.upper()) & DiscountCode.active
+    )
+    if discount is None or (discount.package_id and discount.package_id != package_id):
+        return None
+    if discount.valid_until is not None and discount.valid_until <= utcnow():
+        return None
+    return discount
+
+
+def price_for(package: Package, discount: DiscountCode | None) -> Price:
+    """The server's price for one package with an optional discount row."""
+    rule = Discount(discount.code, discount.percent_off, discount.amount_off) if discount else None
+    return price_order(package.price_idr, rule)
+
+
+def insert_order(request: dict, expiry_minutes: int) -> bool:
+    """Inserts the order once (idempotent on order_id); True when this call created it."""
+    package = Package.get_by_id(request["package_id"])
+    discount = usable_discount(request.get("discount_code"), package.package_id)
+    price = price_for(package, discount)
+    inserted = (
+        Order.insert(
+            order_id=request["order_id"], order_token_hash=request["order_token_hash"],
+            package=package.package_id, customer_name=request["name"],
+            customer_email=request["email"], customer_phone=request["phone"],
+            discount_code=discount.code if discount else None,
+            base_amount=price.base_amount, discount_amount=price.discount_amount,
+            final_amount=price.final_amount,
+            expires_at=utcnow() + timedelta(minutes=expiry_minutes),
+        )
+        .on_conflict_ignore()
+        .returning(Order.order_id)
+        .execute()
+    )
+    return bool(list(inserted))

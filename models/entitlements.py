@@ -1,0 +1,28 @@
+"""Course access: exactly one entitlement per paid order, revoked on refund or reversal."""
+
+import secrets
+
+from peewee import CharField, ForeignKeyField, TextField
+from playhouse.postgres_ext import DateTimeTZField
+
+from models.base import BaseModel, utcnow
+from models.catalog import Package
+from models.orders import Order
+
+
+def new_access_token() -> str:
+    """An unguessable bearer token for the /access/{token} link (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Entitlement(BaseModel):
+    order = ForeignKeyField(Order, column_name="order_id", unique=True, backref="entitlements")
+    package = ForeignKeyField(Package, column_name="package_id")
+    access_token = CharField(unique=True, default=new_access_token)
+    status = CharField(default="ACTIVE")
+    granted_at = DateTimeTZField(default=utcnow)
+    revoked_at = DateTimeTZField(null=True)
+    revoke_reason = TextField(null=True)
+
+    class Meta:
+        table_name = "entitlements"

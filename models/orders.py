@@ -1,0 +1,54 @@
+"""Orders and the payment attempts made for them."""
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
+from playhouse.postgres_ext import DateTimeTZField
+
+from models.base import BaseModel, utcnow
+from models.catalog import Package
+
+
+class Order(BaseModel):
+    order_id = CharField(primary_key=True)
+    order_token_hash = CharField()
+    package = ForeignKeyField(Package, column_name="package_id")
+    customer_name = CharField()
+    customer_email = CharField()
+    customer_phone = CharField()
+    discount_code = CharField(null=True)
+    base_amount = IntegerField()
+    discount_amount = IntegerField(default=0)
+    final_amount = IntegerField()
+    status = CharField(default="CREATED")
+    redirect_url = TextField(null=True)
+    snap_token = CharField(null=True)
+    failure_reason = TextField(null=True)
+    flagged = BooleanField(default=False)
+    source = CharField(default="web")
+    expires_at = DateTimeTZField(null=True)
+    paid_at = DateTimeTZField(null=True)
+    last_checked_at = DateTimeTZField(null=True)
+    created_at = DateTimeTZField(default=utcnow)
+    updated_at = DateTimeTZField(default=utcnow)
+
+    class Meta:
+        table_name = "orders"
+
+    @classmethod
+    def locked(cls, order_id: str) -> "Order | None":
+        """The order row under SELECT ... FOR UPDATE; only meaningful inside a transaction."""
+        return cls.select().where(cls.order_id == order_id).for_update().get_or_none()
+
+
+class PaymentAttempt(BaseModel):
+    order = ForeignKeyField(Order, column_name="order_id", backref="attempts")
+    kind = CharField()
+    snap_token = CharField(null=True)
+    redirect_url = TextField(null=True)
+    transaction_id = CharField(null=True)
+    transaction_status = CharField(null=True)
+    payment_type = CharField(null=True)
+    detail = TextField(null=True)
+    created_at = DateTimeTZField(default=utcnow)
+
+    class Meta:
+        table_name = "payment_attempts"

@@ -1,0 +1,51 @@
+"""The transactional outbox: every customer message is a row written with its cause."""
+
+from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
+from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
+
+from models.base import BaseModel, utcnow
+from models.orders import Order
+
+CHANNELS = ("EMAIL", "WHATSAPP")
+
+
+class OutboxMessage(BaseModel):
+    order = ForeignKeyField(Order, column_name="order_id", backref="outbox")
+    channel = CharField()
+    template_name = CharField()
+    recipient = CharField()
+    payload = BinaryJSONField(default=dict)
+    status = CharField(default="PENDING")
+    attempt_count = IntegerField(default=0)
+    next_retry_at = DateTimeTZField(null=True)
+    last_error = TextField(null=True)
+    error_history = BinaryJSONField(default=list)
+    claimed_at = DateTimeTZField(null=True)
+    sent_at = DateTimeTZField(null=True)
+    provider_message_id = CharField(null=True)
+    resend_of = BigIntegerField(null=True)
+    created_at = DateTimeTZField(default=utcnow)
+    updated_at = DateTimeTZField(default=utcnow)
+
+    class Meta:
+        table_name = "notification_outbox"
+
+
+def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
+    """Inserts one row per channel unless already queued; returns the ids of new rows.
+
+    Call inside the transaction that causes the message; enqueue delivery after commit.
+    """
+    recipients = {"EMAIL": order.customer_email, "WHATSAPP": order.customer_phone}
+    new_ids = []
+    for channel in CHANNELS:
+        inserted = (
+            OutboxMessage.insert(order=order.order_id, channel=channel,
+                                 template_name=template_name, recipient=recipients[channel],
+                                 payload=payload)
+            .on_conflict_ignore()
+            .returning(OutboxMessage.id)
+            .execute()
+        )
+        new_ids.extend(row.id for row in inserted)
+    return new_ids

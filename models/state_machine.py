@@ -1,0 +1,219 @@
+"""The order state machine: what a Midtrans transaction_status does to an order.
+
+Pure rules, no I/O. The caller locks the order row, calls `decide`, then persists the new status
+and carries out the effects in the same transaction.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    CREATED = "CREATED"
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    REFUNDED = "REFUNDED"
+
+
+class Effect(StrEnum):
+    GRANT_ACCESS = "GRANT_ACCESS"  # ACTIVE entitlement + payment-success notifications
+    REVOKE_ACCESS = "REVOKE_ACCESS"  # entitlement REVOKED + "access revoked" notification
+    NOTIFY_EXPIRED = "NOTIFY_EXPIRED"  # "order expired, order again" notification
+    RECORD_ATTEMPT = "RECORD_ATTEMPT"  # a denied attempt before payment: record it, keep waiting
+    FLAG = "FLAG"  # an operator must look; the reason is in Decision.flag_reason
+
+
+class Outcome(StrEnum):
+    TRANSITION = "transition"
+    DUPLICATE = "no_op_duplicate"
+    STALE = "ignored_stale"
+    UNEXPECTED = "ignored_unexpected"
+    RECORDED = "recorded"
+    UNKNOWN_STATUS = "flagged_unknown_status"
+
+
+class _Event(StrEnum):
+    """What a (transaction_status, fraud_status) pair means for an order."""
+
+    AWAITING = "awaiting"
+    PAYMENT = "payment"
+    DENIAL = "denial"
+    CANCELLATION = "cancellation"
+    EXPIRY = "expiry"
+    REVERSAL = "reversal"
+    PARTIAL_REVERSAL = "partial_reversal"
+
+
+AWAITING_PAYMENT_STATUSES = frozenset({OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one Midtrans status means for one order; new_status == previous_status when unmoved."""
+
+    previous_status: str
+    new_status: str
+    outcome: str
+    effects: frozenset[Effect] = frozenset()
+    flag_reason: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new_status != self.previous_status
+
+
+@dataclass(frozen=True)
+class _Rule:
+    outcome: Outcome
+    new_status: OrderStatus | None = None  # None keeps the current status
+    effects: frozenset[Effect] = frozenset()
+    flag_reason: str | None = None
+
+
+def _rule(
+    outcome: Outcome, new_status: OrderStatus | None, effects: tuple[Effect, ...], flag: str | None
+) -> _Rule:
+    """A flag reason always brings the FLAG effect with it."""
+    flagged = (Effect.FLAG,) if flag else ()
+    return _Rule(outcome, new_status, frozenset(effects + flagged), flag)
+
+
+def _to(status: OrderStatus, *effects: Effect, flag: str | None = None) -> _Rule:
+    return _rule(Outcome.TRANSITION, status, effects, flag)
+
+
+def _keep(outcome: Outcome, *effects: Effect, flag: str | None = None) -> _Rule:
+    return _rule(outcome, None, effects, flag)
+
+
+# Card and settlement statuses depend on the fraud verdict; every other status ignores it
+# (Midtrans sends fraud_status "accept" on plain pending bank transfers too).
+_FRAUD_SENSITIVE_EVENTS = {
+    ("capture", "accept"): _Event.PAYMENT,
+    ("capture", "challenge"): _Event.AWAITING,
+    ("capture", "deny"): _Event.DENIAL,
+    ("settlement", None): _Event.PAYMENT,
+    ("settlement", "accept"): _Event.PAYMENT,
+    ("settlement", "challenge"): _Event.AWAITING,
+    ("settlement", "deny"): _Event.DENIAL,
+}
+_FRAUD_BLIND_EVENTS = {
+    "pending": _Event.AWAITING,
+    "authorize": _Event.AWAITING,
+    "deny": _Event.DENIAL,
+    "cancel": _Event.CANCELLATION,
+    "failure": _Event.CANCELLATION,
+    "expire": _Event.EXPIRY,
+    "refund": _Event.REVERSAL,
+    "chargeback": _Event.REVERSAL,
+    "partial_refund": _Event.PARTIAL_REVERSAL,
+    "partial_chargeback": _Event.PARTIAL_REVERSAL,
+}
+
+_LATE_PAYMENT = "late settlement after expired/failed: money was taken"
+_PAYMENT_AFTER_REFUND = "settlement after refund: money received for a refunded order"
+_CANCEL_AFTER_PAYMENT = "cancel/failure after payment: check whether the money was returned"
+_REFUND_UNPAID = "refund for an order that was never paid"
+_REFUND_UNRECORDED = "refund for a failed/expired order: a payment was never recorded"
+_PARTIAL_REFUND_UNPAID = "partial refund for an order that is not paid"
+
+_CREATED, _PENDING, _PAID = OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID
+_FAILED, _EXPIRED, _REFUNDED = OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED
+
+# Every (event, current status) cell, so a reader checks the whole machine in one screen.
+_RULES: dict[_Event, dict[OrderStatus, _Rule]] = {
+    _Event.AWAITING: {
+        _CREATED: _to(_PENDING),
+        _PENDING: _keep(Outcome.DUPLICATE),
+        _PAID: _keep(Outcome.STALE),
+        _FAILED: _keep(Outcome.STALE),
+        _EXPIRED: _keep(Outcome.STALE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
+    _Event.PAYMENT: {
+        _CREATED: _to(_PAID, Effect.GRANT_ACCESS),
+        _PENDING: _to(_PAID, Effect.GRANT_ACCESS),
+        _PAID: _keep(Outcome.DUPLICATE),
+        _FAILED: _to(_PAID, Effect.GRANT_ACCESS, flag=_LATE_PAYMENT),
+        _EXPIRED: _to(_PAID, Effect.GRANT_ACCESS, flag=_LATE_PAYMENT),
+        _REFUNDED: _keep(Outcome.STALE, flag=_PAYMENT_AFTER_REFUND),
+    },
+    _Event.DENIAL: {
+        _CREATED: _to(_PENDING, Effect.RECORD_ATTEMPT),
+        _PENDING: _keep(Outcome.RECORDED, Effect.RECORD_ATTEMPT),
+        _PAID: _to(_REFUNDED, Effect.REVOKE_ACCESS),
+        _FAILED: _keep(Outcome.STALE),
+        _EXPIRED: _keep(Outcome.STALE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
+    _Event.CANCELLATION: {
+        _CREATED: _to(_FAILED),
+        _PENDING: _to(_FAILED),
+        _PAID: _keep(Outcome.STALE, flag=_CANCEL_AFTER_PAYMENT),
+        _FAILED: _keep(Outcome.DUPLICATE),
+        _EXPIRED: _keep(Outcome.STALE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
+    _Event.EXPIRY: {
+        _CREATED: _to(_EXPIRED, Effect.NOTIFY_EXPIRED),
+        _PENDING: _to(_EXPIRED, Effect.NOTIFY_EXPIRED),
+        _PAID: _keep(Outcome.STALE),
+        _FAILED: _keep(Outcome.STALE),
+        _EXPIRED: _keep(Outcome.DUPLICATE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
+    _Event.REVERSAL: {
+        _CREATED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNPAID),
+        _PENDING: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNPAID),
+        _PAID: _to(_REFUNDED, Effect.REVOKE_ACCESS),
+        _FAILED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNRECORDED),
+        _EXPIRED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNRECORDED),
+        _REFUNDED: _keep(Outcome.DUPLICATE),
+    },
+    _Event.PARTIAL_REVERSAL: {
+        _CREATED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
+        _PENDING: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
+        _PAID: _keep(Outcome.RECORDED),
+        _FAILED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
+        _EXPIRED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
+        _REFUNDED: _keep(Outcome.RECORDED, flag="partial refund for an already refunded order"),
+    },
+}
+
+
+def _normalise(value: str | None) -> str | None:
+    """Midtrans' casing varies between APIs; an empty fraud_status means none was given."""
+    return (value or "").strip().lower() or None
+
+
+def _classify(transaction_status: str, fraud_status: str | None) -> _Event | None:
+    status, fraud = _normalise(transaction_status), _normalise(fraud_status)
+    if status in ("capture", "settlement"):
+        return _FRAUD_SENSITIVE_EVENTS.get((status, fraud))
+    return _FRAUD_BLIND_EVENTS.get(status)
+
+
+def _unknown_reason(transaction_status: str, fraud_status: str | None) -> str:
+    return f"unknown transaction_status {transaction_status!r} (fraud {fraud_status!r})"
+
+
+def decide(current: str, transaction_status: str, fraud_status: str | None) -> Decision:
+    """The order's next status and the effects to carry out; never moves a paid order backwards.
+
+    Raises ValueError when `current` is not an order status.
+    """
+    current_status = OrderStatus(current)
+    event = _classify(transaction_status, fraud_status)
+    if event is None:
+        rule = _keep(Outcome.UNKNOWN_STATUS, flag=_unknown_reason(transaction_status, fraud_status))
+    else:
+        rule = _RULES[event][current_status]
+    new_status = rule.new_status or current_status
+    return Decision(current_status, new_status, rule.outcome, rule.effects, rule.flag_reason)
+
+
+def is_awaiting_payment(status: str) -> bool:
+    """True for orders the reconciler should ask the Status API about."""
+    return status in AWAITING_PAYMENT_STATUSES

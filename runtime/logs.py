@@ -1,0 +1,93 @@
+"""Logging with loguru: one JSON object per line or pretty text, with personal data masked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+
+from loguru import logger
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"(?<![\w-])(\+?62|0)8\d{6,11}(\d{3})(?![\w-])")
+_LONG_HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+_SECRET_PAIR = re.compile(
+    r"(?i)(token|signature_key|signature|password|server_key|authorization|secret)"
+    r"([\"']?\s*[:=]\s*[\"']?)(Bearer |Basic )?([^\s\"',&}]+)"
+)
+
+
+def mask_email(email: str) -> str:
+    """`budi@example.com` -> `b***@example.com`."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_phone(phone: str) -> str:
+    """`+6281234567890` -> `+62***890`."""
+    return f"{phone[:3]}***{phone[-3:]}" if len(phone) > 6 else "***"
+
+
+def mask_token(token: str) -> str:
+    """Keep four characters, enough to tell two tokens apart in a log."""
+    return f"{token[:4]}***" if token else ""
+
+
+def mask_text(text: str) -> str:
+    """Masks emails, Indonesian phone numbers, long hex strings and key=value secrets."""
+    text = _SECRET_PAIR.sub(lambda m: f"{m[1]}{m[2]}{m[3] or ''}***", text)
+    text = _EMAIL.sub(r"\1***@\2", text)
+    text = _PHONE.sub(r"\1***\2", text)
+    return _LONG_HEX.sub(lambda m: f"{m[0][:4]}***", text)
+
+
+def _mask_record(record: dict) -> None:
+    record["message"] = mask_text(record["message"])
+    for key, value in record["extra"].items():
+        if isinstance(value, str):
+            record["extra"][key] = mask_text(value)
+
+
+def _json_sink(message) -> None:
+    record = message.record
+    line = {
+        "time": record["time"].isoformat(),
+        "level": record["level"].name,
+        "logger": record["name"],
+        "message": record["message"],
+        **{key: value for key, value in record["extra"].items() if value is not None},
+    }
+    if record["exception"]:
+        line["exception"] = mask_text("".join(message.splitlines(keepends=True)[1:]))
+    sys.stderr.write(json.dumps(line, default=str) + "\n")
+
+
+_PRETTY = (
+    "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+    "<cyan>{name}</cyan> {message} <dim>{extra}</dim>"
+)
+
+
+class _InterceptHandler(logging.Handler):
+    """Routes the standard library's logging (dramatiq, waitress) into loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelname if record.levelname in logger._core.levels else record.levelno
+        logger.opt(exception=record.exc_info, depth=6).bind(logger=record.name).log(
+            level, record.getMessage()
+        )
+
+
+def configure_logging(level: str = "INFO", log_format: str = "pretty") -> None:
+    """Installs the one sink every process uses; safe to call more than once."""
+    logger.remove()
+    logger.configure(patcher=_mask_record)
+    if log_format == "json":
+        logger.add(_json_sink, level=level, format="{message}", catch=True)
+    else:
+        logger.add(sys.stderr, level=level, format=_PRETTY, colorize=None, catch=True)
+    standard_level = logging.DEBUG if level in ("TRACE", "DEBUG") else logging.getLevelName(level)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=standard_level, force=True)
+    # waitress warns "Task queue depth is N" for every queued request: keep it from flooding.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)

@@ -1,0 +1,190 @@
+"""Settings: read once from the environment (and `.env`), typed, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    port: int
+    public_base_url: str
+    midtrans_server_key: str
+    midtrans_client_key: str
+    midtrans_is_production: bool
+    midtrans_snap_base_url: str
+    midtrans_api_base_url: str
+    midtrans_verify_with_status_api: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
+    smtp_from: str
+    smtp_tls: str
+    whatsapp_api_url: str
+    whatsapp_token: str
+    whatsapp_phone_number_id: str
+    admin_token: str
+    log_level: str
+    log_format: str
+    payment_expiry_minutes: int
+    checkout_rate_limit_per_minute: int
+    email_rate_per_second: int
+    whatsapp_rate_per_second: int
+    webhook_silence_alarm_minutes: int
+    var_dir: Path
+    web_host: str
+    trusted_proxy: str
+
+    def waitress_proxy_options(self) -> dict:
+        """Behind nginx, trust its X-Forwarded-For so rate limits see the customer's address."""
+        if not self.trusted_proxy:
+            return {}
+        return {"trusted_proxy": self.trusted_proxy, "trusted_proxy_count": 1,
+                "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when Midtrans is our local stand-in rather than the real gateway."""
+        return self.midtrans_server_key == SANDBOX_SERVER_KEY
+
+    def masked(self) -> dict[str, str]:
+        """Every setting with secrets hidden, for start-up logs and the admin health page."""
+        secret = {"midtrans_server_key", "smtp_password", "whatsapp_token", "admin_token"}
+        shown = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            shown[field.name] = "***" if field.name in secret and value else str(value)
+        return shown
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise SettingsError(f"{name} must be a {'/'.join(schemes)} URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _midtrans_defaults(production: bool) -> tuple[str, str]:
+    if production:
+        return "https://app.midtrans.com/snap/v1", "https://api.midtrans.com"
+    return "https://app.sandbox.midtrans.com/snap/v1", "https://api.sandbox.midtrans.com"
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment over the project's `.env` file (the real environment wins)."""
+    if environ is not None:
+        return dict(environ)
+    from_file = dotenv_values(PROJECT_ROOT / ".env")
+    merged = {key: value for key, value in from_file.items() if value is not None}
+    merged.update(os.environ)
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings, raising SettingsError with one clear line for the first bad value."""
+    env = read_environment(environ)
+    get = env.get
+    server_key = get("MIDTRANS_SERVER_KEY") or SANDBOX_SERVER_KEY
+    production = _bool("MIDTRANS_IS_PRODUCTION", get("MIDTRANS_IS_PRODUCTION", "false"))
+    if production and server_key == SANDBOX_SERVER_KEY:
+        raise SettingsError("MIDTRANS_SERVER_KEY is required when MIDTRANS_IS_PRODUCTION=true")
+    snap_default, api_default = _midtrans_defaults(production)
+    port = _int("PORT", get("PORT", "8000"), minimum=1)
+    sandbox = server_key == SANDBOX_SERVER_KEY
+    admin_token = get("ADMIN_TOKEN", "")
+    if not sandbox and len(admin_token) < 16:
+        raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
+    return Settings(
+        database_url=get("DATABASE_URL") or None,
+        redis_url=get("REDIS_URL") or None,
+        port=port,
+        public_base_url=_url(
+            "PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
+        ),
+        midtrans_server_key=server_key,
+        midtrans_client_key=get("MIDTRANS_CLIENT_KEY", ""),
+        midtrans_is_production=production,
+        midtrans_snap_base_url=_url(
+            "MIDTRANS_SNAP_BASE_URL", get("MIDTRANS_SNAP_BASE_URL") or snap_default
+        ),
+        midtrans_api_base_url=_url(
+            "MIDTRANS_API_BASE_URL", get("MIDTRANS_API_BASE_URL") or api_default
+        ),
+        midtrans_verify_with_status_api=_bool(
+            "MIDTRANS_VERIFY_WITH_STATUS_API", get("MIDTRANS_VERIFY_WITH_STATUS_API", "true")
+        ),
+        smtp_host=get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=_int("SMTP_PORT", get("SMTP_PORT", "8025"), minimum=1),
+        smtp_user=get("SMTP_USER", ""),
+        smtp_password=get("SMTP_PASSWORD", ""),
+        smtp_from=get("SMTP_FROM", "Buat Film Pakai AI <kursus@buatfilm.local>"),
+        smtp_tls=_choice("SMTP_TLS", get("SMTP_TLS", "none"), ("none", "starttls", "ssl")),
+        whatsapp_api_url=_url(
+            "WHATSAPP_API_URL", get("WHATSAPP_API_URL") or "http://127.0.0.1:8100/v21.0"
+        ),
+        whatsapp_token=get("WHATSAPP_TOKEN", "sandbox-whatsapp-token"),
+        whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+        admin_token=admin_token or "sandbox-admin-token",
+        log_level=_choice(
+            "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
+        ).upper(),
+        log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "pretty"), ("json", "pretty")),
+        payment_expiry_minutes=_int(
+            "PAYMENT_EXPIRY_MINUTES", get("PAYMENT_EXPIRY_MINUTES", "1440"), minimum=5
+        ),
+        checkout_rate_limit_per_minute=_int(
+            "CHECKOUT_RATE_LIMIT_PER_MINUTE", get("CHECKOUT_RATE_LIMIT_PER_MINUTE", "10"), 1
+        ),
+        email_rate_per_second=_int("EMAIL_RATE_PER_SECOND", get("EMAIL_RATE_PER_SECOND", "5"), 1),
+        whatsapp_rate_per_second=_int(
+            "WHATSAPP_RATE_PER_SECOND", get("WHATSAPP_RATE_PER_SECOND", "20"), 1
+        ),
+        webhook_silence_alarm_minutes=_int(
+            "WEBHOOK_SILENCE_ALARM_MINUTES", get("WEBHOOK_SILENCE_ALARM_MINUTES", "180"), 1
+        ),
+        var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
+        web_host=get("WEB_HOST", "127.0.0.1"),
+        trusted_proxy=get("TRUSTED_PROXY", ""),
+    )

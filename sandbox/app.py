@@ -1,0 +1,36 @@
+"""The sandbox's one HTTP app: Midtrans, WhatsApp, the pay page, the inbox and the control API."""
+
+import falcon
+
+from sandbox.config import SandboxConfig
+from sandbox.control import add_control_routes
+from sandbox.inbox import add_inbox_route
+from sandbox.midtrans import add_midtrans_routes
+from sandbox.pay_page import add_pay_page_routes
+from sandbox.payments import PaymentSimulator
+from sandbox.smtp import SmtpSandbox
+from sandbox.state import SandboxState
+from sandbox.whatsapp import add_whatsapp_routes
+
+
+def create_sandbox_app() -> falcon.App:
+    """An empty app; routes come once the server knows its real port (add_sandbox_routes)."""
+    app = falcon.App()
+    app.req_options.strip_url_path_trailing_slash = True
+    return app
+
+
+def add_sandbox_routes(
+    app: falcon.App,
+    state: SandboxState,
+    config: SandboxConfig,
+    public_url: str,
+    smtp: SmtpSandbox,
+) -> None:
+    """Wire every stand-in to the shared state; the pay page links use public_url."""
+    simulator = PaymentSimulator(state, config.server_key, config.notification_url)
+    add_midtrans_routes(app, state, config, public_url)
+    add_pay_page_routes(app, state, simulator)
+    add_whatsapp_routes(app, state)
+    add_control_routes(app, state, simulator, smtp)
+    add_inbox_route(app, state)

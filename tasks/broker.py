@@ -1,0 +1,36 @@
+"""The one Dramatiq broker. Imported by tasks/__init__.py before any actor is declared."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Retries
+
+from models.db import init_database
+from runtime.logs import configure_logging
+from runtime.settings import load_settings
+from tasks.middleware import DatabaseConnections, DeadLetterReasons, LogContext, WorkerHeartbeat
+
+QUEUES = ("payments", "webhooks", "notifications", "maintenance")
+NAMESPACE = "dramatiq"
+
+settings = load_settings()
+configure_logging(settings.log_level, settings.log_format)
+if not settings.database_url or not settings.redis_url:
+    raise SystemExit("DATABASE_URL and REDIS_URL must be set for workers (./run.sh sets them)")
+init_database(settings.database_url)
+
+broker = RedisBroker(
+    url=settings.redis_url,
+    namespace=NAMESPACE,
+    # A SIGKILLed worker's messages come back within ~20 s instead of minutes to hours.
+    heartbeat_timeout=20_000,
+    maintenance_chance=50_000,  # 5% of broker calls, out of a million (the default is 1_000)
+)
+broker.add_middleware(DeadLetterReasons(), before=Retries)
+broker.add_middleware(DatabaseConnections())
+broker.add_middleware(LogContext())
+broker.add_middleware(WorkerHeartbeat())
+dramatiq.set_broker(broker)
+for queue_name in QUEUES:
+    broker.declare_queue(queue_name)

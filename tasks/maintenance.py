@@ -1,0 +1,137 @@
+"""Periodic jobs: the sweeper re-enqueues unfinished work; reconciliation asks Midtrans.
+
+Each job takes a transaction-scoped advisory lock, so two schedulers started by mistake
+cannot run the same job twice at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dramatiq
+from loguru import logger
+
+from integrations.errors import TransactionNotFound
+from models.base import utcnow
+from models.db import database, transaction
+from models.entitlements import Entitlement
+from models.events import PaymentEvent
+from models.orders import Order
+from models.payments import apply_status, expired_locally, grant_access
+from tasks.clients import midtrans
+from tasks.payments import create_payment, enqueue_deliveries
+from tasks.webhooks import process_notification, process_stored_event
+
+SWEEP_GRACE = timedelta(minutes=1)
+BATCH = 200
+_LOCK_KEYS = {"sweep": 7_100_001, "reconcile": 7_100_002}
+
+
+def _job_lock(name: str) -> bool:
+    """True when this transaction holds the job's lock (released at commit)."""
+    cursor = database.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEYS[name],))
+    return bool(cursor.fetchone()[0])
+
+
+def order_request(order: Order) -> dict:
+    """Rebuilds the checkout message from a stored order, for orders stuck in CREATED."""
+    return {"order_id": order.order_id, "order_token_hash": order.order_token_hash,
+            "package_id": order.package_id, "name": order.customer_name,
+            "email": order.customer_email, "phone": order.customer_phone,
+            "discount_code": order.discount_code}
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=120_000)
+def sweep() -> None:
+    """Re-enqueues what should have happened by now and repairs paid orders without access."""
+    cutoff = utcnow() - SWEEP_GRACE
+    with transaction() as tx:
+        if not _job_lock("sweep"):
+            return
+        stuck_orders = list(Order.select().where(
+            (Order.status == "CREATED") & Order.redirect_url.is_null() &
+            (Order.created_at < cutoff) & (Order.expires_at > utcnow())).limit(BATCH))
+        stale_events = [event.id for event in PaymentEvent.select(PaymentEvent.id).where(
+            ~PaymentEvent.processed & (PaymentEvent.received_at < cutoff)).limit(BATCH)]
+        repaired = repair_missing_entitlements()
+        tx.callbacks.append(lambda: enqueue_deliveries(repaired))
+    for order in stuck_orders:
+        create_payment.send(order_request(order))
+    for event_id in stale_events:
+        process_stored_event.send(event_id)
+    _sweep_outbox()
+    if stuck_orders or stale_events or repaired:
+        logger.warning("Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
+                       len(stuck_orders), len(stale_events), len(repaired))
+
+
+def repair_missing_entitlements() -> list[int]:
+    """PAID orders without an entitlement get one (and their success messages)."""
+    missing = (Order.select().join(Entitlement, on=(Entitlement.order == Order.order_id),
+                                   join_type="LEFT OUTER")
+               .where((Order.status == "PAID") & Entitlement.id.is_null()).limit(BATCH))
+    outbox_ids = []
+    for order in missing:
+        logger.error("PAID order {} had no entitlement; granting it now", order.order_id)
+        outbox_ids += grant_access(Order.locked(order.order_id))
+    return outbox_ids
+
+
+def _sweep_outbox() -> None:
+    """Delivery rows that are due, or stuck in SENDING, go back to the delivery actor."""
+    from tasks.notifications import requeue_due_deliveries
+
+    requeue_due_deliveries()
+
+
+def reconcile_interval(age: timedelta) -> timedelta:
+    """Young orders are asked about often, old ones rarely."""
+    if age < timedelta(hours=1):
+        return timedelta(minutes=2)
+    if age < timedelta(days=1):
+        return timedelta(minutes=15)
+    return timedelta(hours=2)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=120_000)
+def reconcile() -> None:
+    """Enqueues a Status API check for every order awaiting payment that is due one."""
+    now = utcnow()
+    with transaction():
+        if not _job_lock("reconcile"):
+            return
+        awaiting = Order.select(Order.order_id, Order.created_at, Order.last_checked_at).where(
+            Order.status.in_(["CREATED", "PENDING_PAYMENT"])
+        ).order_by(Order.last_checked_at.asc(nulls="FIRST")).limit(5 * BATCH)
+        due = [order.order_id for order in awaiting
+               if order.last_checked_at is None
+               or now - order.last_checked_at >= reconcile_interval(now - order.created_at)][:BATCH]
+        Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
+    for order_id in due:
+        reconcile_order.send(order_id)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=5, min_backoff=10_000, max_backoff=300_000)
+def reconcile_order(order_id: str) -> None:
+    """Asks the Status API about one order; expires it locally only if never attempted."""
+    try:
+        status = midtrans().transaction_status(order_id)
+    except TransactionNotFound:
+        expire_if_due(order_id)
+        return
+    process_notification(status, source="reconciliation")
+
+
+def expire_if_due(order_id: str) -> None:
+    """No transaction at Midtrans and the payment window has passed: the order expires."""
+    with transaction() as tx:
+        order = Order.locked(order_id)
+        if order is None or order.status not in ("CREATED", "PENDING_PAYMENT"):
+            return
+        if order.expires_at is None or order.expires_at > utcnow():
+            return
+        applied = apply_status(order, expired_locally(order), actor="reconciliation:expiry")
+        tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
+    logger.info("Order {} expired locally after the Status API found no transaction", order_id)
+
+

@@ -1,0 +1,104 @@
+"""Dramatiq middleware: a DB connection and a log context per message, dead-letter reasons,
+and a heartbeat that health checks read."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import dramatiq
+from loguru import logger
+
+from models.db import database
+
+HEARTBEAT_TTL_SECONDS = 30
+
+
+class DatabaseConnections(dramatiq.Middleware):
+    """Opens a pooled connection before each message and returns it afterwards."""
+
+    def before_process_message(self, broker, message):
+        database.connect(reuse_if_open=True)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        self._close()
+
+    def after_skip_message(self, broker, message):
+        self._close()
+
+    @staticmethod
+    def _close() -> None:
+        if not database.is_closed():
+            database.close()
+
+
+class LogContext(dramatiq.Middleware):
+    """Every log line of a message carries its message id, actor and order id."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def before_process_message(self, broker, message):
+        order_id = _order_id_of(message.args)
+        context = logger.contextualize(message_id=message.message_id,
+                                       actor=message.actor_name, order_id=order_id)
+        context.__enter__()
+        self._local.context = context
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        context = getattr(self._local, "context", None)
+        if context is not None:
+            context.__exit__(None, None, None)
+            self._local.context = None
+
+    after_skip_message = after_process_message
+
+
+def _order_id_of(args: tuple) -> str | None:
+    first = args[0] if args else None
+    if isinstance(first, dict):
+        return first.get("order_id")
+    return first if isinstance(first, str) else None
+
+
+def dead_letter_errors_key(namespace: str) -> str:
+    """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
+    return f"{namespace}:dead-letter-errors"
+
+
+class DeadLetterReasons(dramatiq.Middleware):
+    """Records the final exception of a message that goes to a dead-letter queue.
+
+    Installed before Retries so its after-hook runs after Retries decided to fail the message.
+    """
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if exception is None or not message.failed:
+            return
+        reason = f"{type(exception).__name__}: {exception}"[:2000]
+        broker.client.hset(dead_letter_errors_key(broker.namespace), message.message_id, reason)
+        logger.error("Dead-lettered {} on {}: {}", message.message_id, message.queue_name, reason)
+
+
+class WorkerHeartbeat(dramatiq.Middleware):
+    """Writes a short-lived Redis key while a worker process is alive, for /health."""
+
+    def after_worker_boot(self, broker, worker):
+        key = f"{broker.namespace}:heartbeat:worker:{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        thread = threading.Thread(target=self._beat, args=(broker, key), daemon=True)
+        thread.start()
+
+    def before_worker_shutdown(self, broker, worker):
+        if hasattr(self, "_stop"):
+            self._stop.set()
+
+    def _beat(self, broker, key: str) -> None:
+        while not self._stop.is_set():
+            try:
+                broker.client.set(key, int(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+            except Exception as error:  # noqa: BLE001 - a Redis blip must not kill the beat
+                logger.warning("Worker heartbeat failed: {}", error)
+            self._stop.wait(HEARTBEAT_TTL_SECONDS / 3)

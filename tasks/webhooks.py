@@ -1,0 +1,109 @@
+"""Processing Midtrans notifications: store once, ask the Status API, apply the state machine."""
+
+from __future__ import annotations
+
+import dramatiq
+from loguru import logger
+
+from integrations.errors import RetryableProviderError, TransactionNotFound
+from models.base import utcnow
+from models.db import transaction
+from models.events import PaymentEvent
+from models.notification import (
+    InvalidNotification,
+    MidtransNotification,
+    idempotency_key,
+    parse_notification,
+)
+from models.orders import Order
+from models.payments import apply_status
+from tasks.broker import settings
+from tasks.clients import midtrans
+from tasks.payments import enqueue_deliveries
+
+
+class StatusNotYetVisible(RetryableProviderError):
+    """A signed notification exists but the Status API has no transaction yet: ask again."""
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=10, min_backoff=5_000, max_backoff=600_000)
+def process_notification(raw: dict, source: str = "webhook") -> None:
+    """Idempotent: a duplicate notification changes nothing."""
+    try:
+        notification = parse_notification(raw)
+    except InvalidNotification as error:
+        logger.error("Dropped an unreadable notification: {}", error)
+        return
+    event_id, is_new = store_event(notification, raw, source)
+    if not is_new:
+        logger.info("Duplicate notification ({}) for event {}",
+                    notification.transaction_status, event_id)
+    process_event(event_id)
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=10, min_backoff=5_000, max_backoff=600_000)
+def process_stored_event(event_id: int) -> None:
+    """Re-runs a stored notification the sweeper found unprocessed."""
+    process_event(event_id)
+
+
+def store_event(notification: MidtransNotification, raw: dict, source: str) -> tuple[int, bool]:
+    """Inserts the raw notification once; returns (event id, whether it was new)."""
+    key = idempotency_key(notification)
+    inserted = list(
+        PaymentEvent.insert(
+            idempotency_key=key, order_id=notification.order_id,
+            transaction_id=notification.transaction_id,
+            transaction_status=notification.transaction_status,
+            fraud_status=notification.fraud_status, status_code=notification.status_code,
+            gross_amount=notification.gross_amount_text,
+            payment_type=notification.payment_type, source=source, raw=raw,
+        ).on_conflict_ignore().returning(PaymentEvent.id).execute()
+    )
+    if inserted:
+        return inserted[0].id, True
+    return PaymentEvent.get(PaymentEvent.idempotency_key == key).id, False
+
+
+def process_event(event_id: int) -> None:
+    """Applies a stored event once; an already processed event is a no-op."""
+    event = PaymentEvent.get_by_id(event_id)
+    if event.processed:
+        return
+    verified = authoritative_status(event)
+    with transaction() as tx:
+        event = PaymentEvent.select().where(PaymentEvent.id == event_id).for_update().get()
+        if event.processed:
+            return
+        order = Order.locked(event.order_id)
+        if order is None:
+            _finish(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
+            logger.error("Notification for an unknown order; stored and flagged")
+            return
+        applied = apply_status(order, verified, actor=f"midtrans:{event.source}",
+                               event_id=event.id)
+        _finish(event, applied.decision.outcome, verified, applied.decision.flag_reason)
+        tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
+    logger.info("Order {}: {} -> {} ({})", order.order_id, applied.decision.previous_status,
+                applied.decision.new_status, applied.decision.outcome)
+
+
+def authoritative_status(event: PaymentEvent) -> MidtransNotification:
+    """The Status API's view of the transaction (the body's status is not signed)."""
+    if event.source == "reconciliation" or not settings.midtrans_verify_with_status_api:
+        return parse_notification(event.raw)
+    try:
+        return parse_notification(midtrans().transaction_status(event.order_id))
+    except TransactionNotFound:
+        if Order.get_or_none(Order.order_id == event.order_id) is None:
+            return parse_notification(event.raw)  # unknown order: flagged, never applied
+        raise StatusNotYetVisible(f"Status API has no transaction for {event.order_id}") from None
+
+
+def _finish(event: PaymentEvent, outcome: str, verified: MidtransNotification,
+            flag_reason: str | None) -> None:
+    PaymentEvent.update(processed=True, processed_at=utcnow(), outcome=outcome,
+                        verified_status=verified.transaction_status,
+                        flag_reason=flag_reason).where(PaymentEvent.id == event.id).execute()
+
+

@@ -1,0 +1,186 @@
+"""Real services for every test: PostgreSQL and Redis (embedded, or TEST_DATABASE_URL /
+TEST_REDIS_URL), the sandbox (Midtrans, SMTP, WhatsApp) and the web over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg2
+import pytest
+import redis
+import waitress
+
+TEST_DATABASE_NAME = "bfa_test"
+TABLES = ("system_audit_log", "notification_outbox", "entitlements", "payment_events",
+          "payment_attempts", "orders", "discount_codes")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = 15.0, interval: float = 0.05, message: str = ""):
+    """Polls until condition() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message or condition}")
+
+
+def _replace_database(server_url: str, url_for) -> str:
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {TEST_DATABASE_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {TEST_DATABASE_NAME}")
+    admin.close()
+    return url_for(TEST_DATABASE_NAME)
+
+
+def _url_with_database(server_url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    """URLs of the test PostgreSQL database and Redis; embedded ones stop at the end."""
+    stoppers = []
+    database_server = os.environ.get("TEST_DATABASE_URL")
+    if database_server:
+        database_url = _replace_database(database_server,
+                                         lambda name: _url_with_database(database_server, name))
+    else:
+        from runtime.embedded import start_postgres
+
+        postgres = start_postgres(tmp_path_factory.mktemp("pg"))
+        stoppers.append(postgres.stop)
+        database_url = _replace_database(postgres.url, postgres.url_for)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        from runtime.embedded import start_redis
+
+        embedded_redis = start_redis(tmp_path_factory.mktemp("redis"))
+        stoppers.append(embedded_redis.stop)
+        redis_url = embedded_redis.url
+    from schema.migrate import migrate
+
+    migrate(database_url)
+    yield {"database_url": database_url, "redis_url": redis_url}
+    for stop in reversed(stoppers):
+        stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(services):
+    from sandbox.server import SandboxConfig, start_sandbox
+
+    web_port = free_port()
+    handle = start_sandbox(SandboxConfig(
+        http_port=0, smtp_port=0,
+        notification_url=f"http://127.0.0.1:{web_port}/webhooks/midtrans"))
+    handle.web_port = web_port
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def environment(services, sandbox):
+    """The settings every process of the system would get, pointing at the test services."""
+    values = {
+        "DATABASE_URL": services["database_url"], "REDIS_URL": services["redis_url"],
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox.web_port}", "PORT": str(sandbox.web_port),
+        "MIDTRANS_SNAP_BASE_URL": f"{sandbox.base_url}/snap/v1",
+        "MIDTRANS_API_BASE_URL": sandbox.base_url,
+        "SMTP_HOST": sandbox.smtp_host, "SMTP_PORT": str(sandbox.smtp_port),
+        "WHATSAPP_API_URL": f"{sandbox.base_url}/v21.0",
+        "LOG_LEVEL": "info", "LOG_FORMAT": "pretty",
+        "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000",
+    }
+    os.environ.update(values)
+    return values
+
+
+@pytest.fixture(scope="session")
+def system(environment):
+    """The imported, configured system: settings, broker and actors bound to the test services."""
+    import tasks
+    from tasks.broker import broker, settings
+
+    return {"tasks": tasks, "broker": broker, "settings": settings}
+
+
+@pytest.fixture(scope="session")
+def web(system, sandbox):
+    """The real web app on waitress, on the port the sandbox sends notifications to."""
+    from web.app import create_app
+
+    app = create_app(system["settings"], system["broker"].client)
+    server = waitress.create_server(app, host="127.0.0.1", port=sandbox.web_port, threads=24)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sandbox.web_port}"
+    server.close()
+
+
+@pytest.fixture
+def clean(system, sandbox):
+    """Empty tables (the seeded package stays), an empty Redis and a reset sandbox."""
+    from models.db import connection, database
+
+    with connection():
+        database.execute_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    system["broker"].client.flushdb()
+    for queue_name in system["broker"].get_declared_queues():
+        system["broker"].declare_queue(queue_name)
+    httpx.post(f"{sandbox.base_url}/_sandbox/reset").raise_for_status()
+    yield
+
+
+@pytest.fixture
+def db(clean):
+    """A database connection for a synchronous test (actors called directly)."""
+    from models.db import connection
+
+    with connection():
+        yield
+
+
+@pytest.fixture
+def worker(clean):
+    """A real Dramatiq worker consuming every queue for the length of one test."""
+    from dramatiq import Worker
+
+    from tasks.broker import broker
+
+    running = Worker(broker, worker_threads=4, worker_timeout=100)
+    running.start()
+    yield running
+    running.stop(timeout=10_000)
+
+
+@pytest.fixture
+def http(web):
+    with httpx.Client(base_url=web, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def sandbox_api(sandbox):
+    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
+        yield client
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

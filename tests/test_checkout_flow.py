@@ -1,0 +1,37 @@
+"""The customer's first step: the form is accepted and leads to a Midtrans payment link."""
+
+from models.orders import Order
+from tests.conftest import wait_for
+from tests.factories import VALID_CHECKOUT
+
+
+def _order_status(http, body):
+    return http.get(body["status_url"]).json()
+
+
+def test_checkout_leads_to_a_payment_link(http, worker):
+    response = http.post("/api/checkout", json=VALID_CHECKOUT)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["order_id"].startswith("BFA-") and body["order_token"]
+    status = wait_for(lambda: (_order_status(http, body) if
+                               _order_status(http, body)["redirect_url"] else None),
+                      message="payment link")
+    assert status["status"] == "PENDING_PAYMENT"
+    assert status["amount"] == 99000
+    assert "/snap/v4/redirection/" in status["redirect_url"]
+
+
+def test_status_is_processing_before_the_worker_writes_the_order(http, db):
+    body = http.post("/api/checkout", json=VALID_CHECKOUT).json()
+    status = http.get(body["status_url"]).json()
+    assert status["status"] == "processing"
+    assert Order.select().count() == 0  # the web wrote nothing to the database
+
+
+def test_wrong_token_is_404(http, worker):
+    body = http.post("/api/checkout", json=VALID_CHECKOUT).json()
+    assert http.get(f"/api/orders/{body['order_id']}?token=nope").status_code == 404
+    wait_for(lambda: _order_status(http, body)["status"] == "PENDING_PAYMENT")
+    assert http.get(f"/api/orders/{body['order_id']}?token=nope").status_code == 404
+    assert http.get(f"/api/orders/{body['order_id']}").status_code == 404

@@ -1,0 +1,240 @@
+"""The order state machine, cell by cell, against midtrans.md's status table."""
+
+import itertools
+
+import pytest
+
+from models.state_machine import (
+    AWAITING_PAYMENT_STATUSES,
+    Decision,
+    Effect,
+    OrderStatus,
+    Outcome,
+    decide,
+    is_awaiting_payment,
+)
+
+STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
+# Plain strings: the values callers store and compare are part of the contract.
+GRANT, REVOKE, EXPIRED_MAIL = "GRANT_ACCESS", "REVOKE_ACCESS", "NOTIFY_EXPIRED"
+ATTEMPT, FLAG = "RECORD_ATTEMPT", "FLAG"
+
+
+def moves(status: str, *effects: str) -> tuple:
+    return (status, "transition", frozenset(effects))
+
+
+def stays(outcome: str, *effects: str) -> tuple:
+    return (None, outcome, frozenset(effects))
+
+
+DUPLICATE, STALE = stays("no_op_duplicate"), stays("ignored_stale")
+
+# One row per kind of Midtrans event, one column per current order status, in STATUSES order.
+AWAITING = (moves("PENDING_PAYMENT"), DUPLICATE, STALE, STALE, STALE, STALE)
+PAYMENT = (
+    moves("PAID", GRANT),
+    moves("PAID", GRANT),
+    DUPLICATE,
+    moves("PAID", GRANT, FLAG),
+    moves("PAID", GRANT, FLAG),
+    stays("ignored_stale", FLAG),
+)
+DENIAL = (
+    moves("PENDING_PAYMENT", ATTEMPT),
+    stays("recorded", ATTEMPT),
+    moves("REFUNDED", REVOKE),
+    STALE,
+    STALE,
+    STALE,
+)
+CANCELLATION = (
+    moves("FAILED"),
+    moves("FAILED"),
+    stays("ignored_stale", FLAG),
+    DUPLICATE,
+    STALE,
+    STALE,
+)
+EXPIRY = (
+    moves("EXPIRED", EXPIRED_MAIL),
+    moves("EXPIRED", EXPIRED_MAIL),
+    STALE,
+    STALE,
+    DUPLICATE,
+    STALE,
+)
+REVERSAL = (
+    stays("ignored_unexpected", FLAG),
+    stays("ignored_unexpected", FLAG),
+    moves("REFUNDED", REVOKE),
+    stays("ignored_unexpected", FLAG),
+    stays("ignored_unexpected", FLAG),
+    DUPLICATE,
+)
+PARTIAL = (
+    stays("recorded", FLAG),
+    stays("recorded", FLAG),
+    stays("recorded"),
+    stays("recorded", FLAG),
+    stays("recorded", FLAG),
+    stays("recorded", FLAG),
+)
+UNKNOWN = (stays("flagged_unknown_status", FLAG),) * len(STATUSES)
+
+# (transaction_status, fraud_status) -> the row it must follow.
+EVENTS = {
+    ("pending", None): AWAITING,
+    ("pending", "accept"): AWAITING,
+    ("authorize", None): AWAITING,
+    ("capture", "challenge"): AWAITING,
+    ("settlement", "challenge"): AWAITING,
+    ("settlement", None): PAYMENT,
+    ("settlement", "accept"): PAYMENT,
+    ("capture", "accept"): PAYMENT,
+    ("deny", None): DENIAL,
+    ("deny", "deny"): DENIAL,
+    ("capture", "deny"): DENIAL,
+    ("settlement", "deny"): DENIAL,
+    ("cancel", None): CANCELLATION,
+    ("failure", None): CANCELLATION,
+    ("expire", None): EXPIRY,
+    ("refund", None): REVERSAL,
+    ("chargeback", None): REVERSAL,
+    ("partial_refund", None): PARTIAL,
+    ("partial_chargeback", None): PARTIAL,
+    ("capture", None): UNKNOWN,
+    ("settlement", "review"): UNKNOWN,
+    ("refunded", None): UNKNOWN,
+    ("", None): UNKNOWN,
+}
+PAYMENT_EVENTS = {event for event, row in EVENTS.items() if row is PAYMENT}
+
+
+def _story(current: str, event: tuple, expected: tuple) -> str:
+    status, fraud = event
+    new_status, outcome, effects = expected
+    heard = f"{status or 'blank'}+{fraud}" if fraud else status or "blank"
+    result = f"becomes_{new_status}" if new_status else outcome
+    extras = "".join(f"+{effect.lower()}" for effect in sorted(effects))
+    return f"{current}_hears_{heard}_{result}{extras}"
+
+
+CELLS = [
+    pytest.param(current, event, row[column], id=_story(current, event, row[column]))
+    for event, row in EVENTS.items()
+    for column, current in enumerate(STATUSES)
+]
+
+
+@pytest.mark.parametrize(("current", "event", "expected"), CELLS)
+def test_every_cell_of_the_state_machine(current: str, event: tuple, expected: tuple) -> None:
+    new_status, outcome, effects = expected
+    decision = decide(current, *event)
+    assert decision.previous_status == current
+    assert decision.new_status == (new_status or current)
+    assert decision.outcome == outcome
+    assert decision.effects == effects
+
+
+ALL_DECISIONS = [
+    (current, event, decide(current, *event))
+    for current, event in itertools.product(STATUSES, EVENTS)
+]
+
+
+def test_a_paid_order_only_ever_moves_to_refunded() -> None:
+    reached = {decision.new_status for current, _, decision in ALL_DECISIONS if current == "PAID"}
+    assert reached == {"PAID", "REFUNDED"}
+
+
+def test_only_settlement_or_accepted_capture_grants_access() -> None:
+    granting = {event for _, event, decision in ALL_DECISIONS if GRANT in decision.effects}
+    assert granting == PAYMENT_EVENTS
+
+
+def test_nothing_ever_moves_an_order_to_created() -> None:
+    reached = {decision.new_status for *_, decision in ALL_DECISIONS if decision.changed}
+    assert "CREATED" not in reached
+
+
+def test_a_flag_always_comes_with_a_reason_and_only_then() -> None:
+    for *_, decision in ALL_DECISIONS:
+        assert (FLAG in decision.effects) == (decision.flag_reason is not None), decision
+
+
+def test_changed_means_a_transition() -> None:
+    for *_, decision in ALL_DECISIONS:
+        assert decision.changed == (decision.outcome == "transition"), decision
+
+
+def test_enums_hold_the_contract_strings() -> None:
+    assert {status.value for status in OrderStatus} == set(STATUSES)
+    assert {effect.value for effect in Effect} == {GRANT, REVOKE, EXPIRED_MAIL, ATTEMPT, FLAG}
+
+
+def test_outcomes_are_the_documented_ones() -> None:
+    outcomes = {decision.outcome for *_, decision in ALL_DECISIONS}
+    assert (
+        outcomes
+        == {outcome.value for outcome in Outcome}
+        == {
+            "transition",
+            "no_op_duplicate",
+            "ignored_stale",
+            "ignored_unexpected",
+            "recorded",
+            "flagged_unknown_status",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "fraud"),
+    [("SETTLEMENT", None), ("Capture", "ACCEPT"), (" settlement ", " Accept "), ("EXPIRE", None)],
+    ids=["upper_settlement", "mixed_capture_accept", "padded_settlement", "upper_expire"],
+)
+@pytest.mark.parametrize("current", STATUSES)
+def test_statuses_are_compared_case_insensitively(current: str, status: str, fraud: str) -> None:
+    lowered = decide(current, status.strip().lower(), fraud and fraud.strip().lower())
+    assert decide(current, status, fraud) == lowered
+
+
+def test_an_empty_fraud_status_counts_as_absent() -> None:
+    assert decide("PENDING_PAYMENT", "settlement", "") == decide(
+        "PENDING_PAYMENT", "settlement", None
+    )
+
+
+def test_late_settlement_after_expiry_pays_and_says_why() -> None:
+    decision = decide("EXPIRED", "settlement", None)
+    assert decision == Decision(
+        previous_status="EXPIRED",
+        new_status="PAID",
+        outcome="transition",
+        effects=frozenset({GRANT, FLAG}),
+        flag_reason="late settlement after expired/failed: money was taken",
+    )
+
+
+def test_unknown_status_reason_names_what_was_heard() -> None:
+    decision = decide("PENDING_PAYMENT", "Teleported", "accept")
+    assert "'Teleported'" in decision.flag_reason
+    assert "'accept'" in decision.flag_reason
+
+
+def test_an_unknown_order_status_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="SHIPPED"):
+        decide("SHIPPED", "settlement", None)
+
+
+def test_decision_is_frozen() -> None:
+    decision = decide("CREATED", "pending", None)
+    with pytest.raises(AttributeError):
+        decision.new_status = "PAID"
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_only_created_and_pending_orders_await_payment(status: str) -> None:
+    assert is_awaiting_payment(status) == (status in {"CREATED", "PENDING_PAYMENT"})
+    assert (status in AWAITING_PAYMENT_STATUSES) == is_awaiting_payment(status)

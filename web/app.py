@@ -1,0 +1,46 @@
+"""The Falcon app: built by create_app() from settings and collaborators, served by waitress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import falcon
+import redis
+
+from runtime.settings import Settings
+from web import health, pages
+from web.catalog import Catalog
+from web.checkout import CheckoutResource
+from web.errors import install_error_handlers
+from web.middleware import DatabaseConnections, RequestContext
+from web.orders import OrderStatusResource
+from web.queue import TaskQueue
+from web.ratelimit import ClientRateLimit
+from web.webhooks import MidtransWebhookResource
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
+    """Wires every resource with its collaborators; nothing here reads the environment."""
+    app = falcon.App(middleware=[RequestContext(), DatabaseConnections()])
+    # `/webhooks/midtrans/` must reach the same resource: Midtrans treats a redirect as failure.
+    app.req_options.strip_url_path_trailing_slash = True
+    install_error_handlers(app)
+    queue = TaskQueue(redis_client)
+    catalog = Catalog()
+    templates = pages.template_environment()
+    checkout_limit = ClientRateLimit(redis_client, "checkout",
+                                     settings.checkout_rate_limit_per_minute)
+    app.add_route("/api/checkout", CheckoutResource(queue, catalog, checkout_limit))
+    app.add_route("/api/orders/{order_id}", OrderStatusResource(queue, settings.public_base_url))
+    app.add_route("/webhooks/midtrans",
+                  MidtransWebhookResource(queue, settings.midtrans_server_key))
+    app.add_route("/health", health.ReadyResource(redis_client))
+    app.add_route("/health/ready", health.ReadyResource(redis_client))
+    app.add_route("/health/live", health.LiveResource())
+    app.add_route("/", pages.CheckoutPage(templates, catalog))
+    app.add_route("/finish", pages.FinishPage(templates))
+    app.add_route("/access/{access_token}", pages.AccessPage(templates))
+    app.add_static_route("/static", str(STATIC_DIR))
+    return app

@@ -1,0 +1,60 @@
+"""POST /api/checkout: validate, rate-limit, enqueue. No database write happens here."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import falcon
+from loguru import logger
+
+from models.checkout import hash_order_token
+from runtime.logs import mask_email
+from web.body import read_json_object
+from web.catalog import Catalog
+from web.queue import TaskQueue
+from web.ratelimit import ClientRateLimit
+from web.validation import clean_checkout
+
+
+def new_order_id() -> str:
+    """Midtrans-safe (A-Z a-z 0-9 - _), 29 characters, 96 random bits: unguessable."""
+    return f"BFA-{datetime.now(UTC):%Y%m%d}-{secrets.token_urlsafe(12)}"
+
+
+class CheckoutResource:
+    def __init__(self, queue: TaskQueue, catalog: Catalog, rate_limit: ClientRateLimit):
+        self._queue = queue
+        self._catalog = catalog
+        self._rate_limit = rate_limit
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        wait_seconds = self._rate_limit.retry_after(req.remote_addr or "unknown")
+        if wait_seconds is not None:
+            raise falcon.HTTPTooManyRequests(
+                title="Terlalu banyak percobaan", retry_after=wait_seconds,
+                description=f"Coba lagi dalam {wait_seconds} detik.")
+        body = read_json_object(req, max_bytes=8 * 1024)
+        values, errors = clean_checkout(body)
+        errors.update(self._catalog_errors(values, errors))
+        if errors:
+            resp.status = falcon.HTTP_422
+            resp.media = {"title": "Data belum lengkap atau tidak valid", "errors": errors}
+            return
+        order_id, order_token = new_order_id(), secrets.token_urlsafe(24)
+        self._queue.submit_checkout({**values, "order_id": order_id,
+                                     "order_token_hash": hash_order_token(order_token)})
+        logger.info("Checkout accepted for {} ({})", order_id, mask_email(values["email"]))
+        resp.status = falcon.HTTP_202
+        resp.media = {"order_id": order_id, "order_token": order_token,
+                      "status_url": f"/api/orders/{order_id}?token={order_token}"}
+
+    def _catalog_errors(self, values: dict, errors: dict) -> dict[str, str]:
+        found = {}
+        package_id = values.get("package_id")
+        if "package_id" not in errors and package_id not in self._catalog.active_packages():
+            found["package_id"] = "Paket tidak ditemukan atau tidak dijual lagi."
+        code = values.get("discount_code")
+        if code and not found and self._catalog.discount_is_usable(code, package_id) is False:
+            found["discount_code"] = "Kode diskon tidak berlaku."
+        return found

@@ -1,0 +1,73 @@
+"""The customer's HTML pages: checkout form, finish (status polling) and course access."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import falcon
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from models.db import connection
+from models.entitlements import Entitlement
+from web.catalog import Catalog
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DEFAULT_PACKAGE_ID = "ai-movie-course"
+COURSE_LESSONS = [
+    {"title": "1. Dari ide ke naskah dengan AI", "url": "#modul-1"},
+    {"title": "2. Membuat storyboard dan gambar adegan", "url": "#modul-2"},
+    {"title": "3. Menghidupkan adegan: video AI", "url": "#modul-3"},
+    {"title": "4. Suara, musik, dan sulih suara", "url": "#modul-4"},
+    {"title": "5. Menyunting dan merilis film pendek", "url": "#modul-5"},
+]
+
+
+def template_environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES_DIR),
+                       autoescape=select_autoescape(["html"]))
+
+
+def _render(resp: falcon.Response, templates: Environment, name: str, **context) -> None:
+    resp.content_type = falcon.MEDIA_HTML
+    resp.text = templates.get_template(name).render(**context)
+
+
+class CheckoutPage:
+    def __init__(self, templates: Environment, catalog: Catalog):
+        self._templates = templates
+        self._catalog = catalog
+
+    def on_get(self, req, resp):
+        packages = self._catalog.active_packages()
+        package = packages.get(DEFAULT_PACKAGE_ID) or next(iter(packages.values()), None)
+        if package is None:
+            raise falcon.HTTPServiceUnavailable(title="Toko sedang tidak tersedia")
+        _render(resp, self._templates, "checkout.html", package=package)
+
+
+class FinishPage:
+    """Midtrans sends the customer here; the query's status is untrusted, the page polls."""
+
+    def __init__(self, templates: Environment):
+        self._templates = templates
+
+    def on_get(self, req, resp):
+        _render(resp, self._templates, "finish.html")
+
+
+class AccessPage:
+    def __init__(self, templates: Environment):
+        self._templates = templates
+
+    def on_get(self, req, resp, access_token: str):
+        with connection():
+            entitlement = Entitlement.get_or_none(Entitlement.access_token == access_token)
+            order = entitlement.order if entitlement else None
+        state = "unknown" if entitlement is None else entitlement.status.lower()
+        if entitlement is None:
+            resp.status = falcon.HTTP_404
+        _render(resp, self._templates, "access.html", state=state,
+                course_name="Buat Film Pakai AI",
+                customer_name=order.customer_name if order else "",
+                lessons=COURSE_LESSONS if state == "active" else [],
+                granted_at_text=entitlement.granted_at.strftime("%d-%m-%Y") if entitlement else "")

@@ -1,0 +1,25 @@
+"""Per-client rate limits shared by every web process: pyrate-limiter's GCRA state in Redis."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from pyrate_limiter import Duration, Rate, RateItem, RedisStateStore, StateBucket
+
+
+class ClientRateLimit:
+    """`limit` requests per `period_ms` for each client key; one small Redis hash per key, with a TTL."""
+
+    def __init__(self, redis_client, name: str, limit: int, period_ms: int = Duration.MINUTE):
+        self._redis = redis_client
+        self._name = name
+        self._rates = [Rate(limit, period_ms)]
+
+    def retry_after(self, client_key: str) -> int | None:
+        """None when the request may pass, else the seconds until it would."""
+        store = RedisStateStore(self._redis, key=f"ratelimit:{self._name}:{client_key}")
+        bucket = StateBucket(self._rates, store=store)
+        item = RateItem(client_key, bucket.now(), 1)
+        if bucket.put(item):
+            return None
+        return max(1, ceil(bucket.waiting(item) / 1000))

@@ -1,0 +1,38 @@
+"""POST /webhooks/midtrans: verify the signature, enqueue the raw body, answer 200 fast.
+
+The signature does not cover transaction_status: the worker asks the Status API before acting.
+"""
+
+from __future__ import annotations
+
+import falcon
+from loguru import logger
+
+from integrations.signature import signature_is_valid
+from web.body import read_json_object
+from web.queue import TaskQueue
+
+MAX_NOTIFICATION_BYTES = 64 * 1024
+REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key",
+                   "transaction_status")
+
+
+class MidtransWebhookResource:
+    def __init__(self, queue: TaskQueue, server_key: str):
+        self._queue = queue
+        self._server_key = server_key
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        notification = read_json_object(req, MAX_NOTIFICATION_BYTES)
+        missing = [name for name in REQUIRED_FIELDS if not isinstance(notification.get(name), str)]
+        if missing:
+            raise falcon.HTTPBadRequest(title="Missing fields",
+                                        description=", ".join(sorted(missing)))
+        if not signature_is_valid(notification, self._server_key):
+            logger.warning("Rejected a notification with a bad signature for {}",
+                           notification["order_id"][:60])
+            raise falcon.HTTPUnauthorized(title="Invalid signature")
+        self._queue.submit_notification(notification)
+        logger.info("Notification accepted: {} {}", notification["order_id"][:60],
+                    notification["transaction_status"][:30])
+        resp.media = {"status": "accepted"}
