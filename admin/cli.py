@@ -8,13 +8,20 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("admin.dead_letters", "admin.outbox", "admin.orders", "admin.backup",
-                   "admin.legacy_import", "admin.verify")
+COMMAND_MODULES = (
+    "admin.dead_letters",
+    "admin.outbox",
+    "admin.orders",
+    "admin.backup",
+    "admin.legacy_import",
+    "admin.verify",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="./run.sh admin",
-                                     description="Operate the Buat Film Pakai AI payment backend.")
+    parser = argparse.ArgumentParser(
+        prog="./run.sh admin", description="Operate the Buat Film Pakai AI payment backend."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         try:

@@ -9,11 +9,13 @@ from integrations.errors import PermanentProviderError, RetryableProviderError
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
 
 
-def build_client(base_url: str, headers: dict[str, str] | None = None,
-                 timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
+def build_client(
+    base_url: str, headers: dict[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
+) -> httpx.Client:
     """A pooled client bound to one provider; never follows redirects silently."""
-    return httpx.Client(base_url=base_url, headers=headers or {}, timeout=timeout,
-                        follow_redirects=False)
+    return httpx.Client(
+        base_url=base_url, headers=headers or {}, timeout=timeout, follow_redirects=False
+    )
 
 
 def send(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
@@ -21,7 +23,9 @@ def send(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Respon
     try:
         return client.request(method, path, **kwargs)
     except httpx.TimeoutException as error:
-        raise RetryableProviderError(f"{method} {path}: timed out ({type(error).__name__})") from error
+        raise RetryableProviderError(
+            f"{method} {path}: timed out ({type(error).__name__})"
+        ) from error
     except httpx.TransportError as error:
         raise RetryableProviderError(f"{method} {path}: {type(error).__name__}") from error
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -27,10 +27,18 @@ def _basic_auth(server_key: str) -> str:
 class MidtransClient:
     """The three calls we need, over httpx with explicit connect/read timeouts."""
 
-    def __init__(self, server_key: str, snap_base_url: str, api_base_url: str,
-                 timeout: httpx.Timeout | None = None) -> None:
-        headers = {"Authorization": _basic_auth(server_key), "Accept": "application/json",
-                   "Content-Type": "application/json"}
+    def __init__(
+        self,
+        server_key: str,
+        snap_base_url: str,
+        api_base_url: str,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        headers = {
+            "Authorization": _basic_auth(server_key),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
         extra = {"timeout": timeout} if timeout else {}
         self._snap = build_client(snap_base_url, headers, **extra)
         self._api = build_client(api_base_url, headers, **extra)

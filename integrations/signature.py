@@ -12,7 +12,9 @@ def midtrans_signature(order_id: str, status_code: str, gross_amount: str, serve
 
 def signature_is_valid(body: dict, server_key: str) -> bool:
     """True when the body's signature_key matches, compared in constant time."""
-    parts = [body.get(name) for name in ("order_id", "status_code", "gross_amount", "signature_key")]
+    parts = [
+        body.get(name) for name in ("order_id", "status_code", "gross_amount", "signature_key")
+    ]
     if not all(isinstance(part, str) for part in parts):
         return False
     order_id, status_code, gross_amount, received = parts

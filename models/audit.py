@@ -23,7 +23,11 @@ class AuditEntry(BaseModel):
 
 def record_audit(actor: str, action: str, order_id: str | None = None, **fields) -> AuditEntry:
     """Appends one audit row; extra keyword arguments go to the matching columns or `details`."""
-    columns = {key: fields.pop(key) for key in ("old_status", "new_status", "event_id", "flagged")
-               if key in fields}
-    return AuditEntry.create(actor=actor, action=action, order_id=order_id, details=fields,
-                             **columns)
+    columns = {
+        key: fields.pop(key)
+        for key in ("old_status", "new_status", "event_id", "flagged")
+        if key in fields
+    }
+    return AuditEntry.create(
+        actor=actor, action=action, order_id=order_id, details=fields, **columns
+    )

@@ -51,11 +51,15 @@ def insert_order(request: dict, expiry_minutes: int) -> bool:
     price = price_for(package, discount)
     inserted = (
         Order.insert(
-            order_id=request["order_id"], order_token_hash=request["order_token_hash"],
-            package=package.package_id, customer_name=request["name"],
-            customer_email=request["email"], customer_phone=request["phone"],
+            order_id=request["order_id"],
+            order_token_hash=request["order_token_hash"],
+            package=package.package_id,
+            customer_name=request["name"],
+            customer_email=request["email"],
+            customer_phone=request["phone"],
             discount_code=discount.code if discount else None,
-            base_amount=price.base_amount, discount_amount=price.discount_amount,
+            base_amount=price.base_amount,
+            discount_amount=price.discount_amount,
             final_amount=price.final_amount,
             expires_at=utcnow() + timedelta(minutes=expiry_minutes),
         )

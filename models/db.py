@@ -10,6 +10,7 @@ from playhouse.postgres_ext import PooledPostgresqlExtDatabase
 # Bound to a real URL by init_database(); models import this name.
 database = PooledPostgresqlExtDatabase(None, autoconnect=False)
 
+
 def normalise_url(url: str) -> str:
     """peewee recognises `postgresql://` only; Heroku-style `postgres://` is the same thing."""
     if url.startswith("postgres://"):

@@ -40,9 +40,13 @@ def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
     new_ids = []
     for channel in CHANNELS:
         inserted = (
-            OutboxMessage.insert(order=order.order_id, channel=channel,
-                                 template_name=template_name, recipient=recipients[channel],
-                                 payload=payload)
+            OutboxMessage.insert(
+                order=order.order_id,
+                channel=channel,
+                template_name=template_name,
+                recipient=recipients[channel],
+                payload=payload,
+            )
             .on_conflict_ignore()
             .returning(OutboxMessage.id)
             .execute()

@@ -22,11 +22,18 @@ class Price:
 
     def snap_items(self, package_id: str, package_name: str, code: str | None) -> list[dict]:
         """Midtrans item_details whose price x quantity sum equals final_amount exactly."""
-        items = [{"id": package_id, "name": package_name[:50], "price": self.base_amount,
-                  "quantity": 1}]
+        items = [
+            {"id": package_id, "name": package_name[:50], "price": self.base_amount, "quantity": 1}
+        ]
         if self.discount_amount:
-            items.append({"id": f"discount-{code}"[:50], "name": f"Diskon {code}"[:50],
-                          "price": -self.discount_amount, "quantity": 1})
+            items.append(
+                {
+                    "id": f"discount-{code}"[:50],
+                    "name": f"Diskon {code}"[:50],
+                    "price": -self.discount_amount,
+                    "quantity": 1,
+                }
+            )
         return items
 
 

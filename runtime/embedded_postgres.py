@@ -56,7 +56,11 @@ class EmbeddedPostgres:
         return self.url_for("postgres")
 
     def url_for(self, database: str) -> str:
-        """`postgresql://postgres@/<database>?host=<socket dir>&port=<port>` (socket, no TCP)."""
+        """`postgresql://postgres@/<database>?host=<socket dir>&port=<port>` (socket, no TCP).
+
+        Works as is with psycopg2.connect, pg_dump/psql and playhouse.db_url.connect; for a pool
+        use `PooledPostgresqlDatabase(**playhouse.db_url.parse(url), max_connections=..)`.
+        """
         host = quote(str(self.socket_dir), safe="/")
         return f"postgresql://postgres@/{database}?host={host}&port={self.port}"
 

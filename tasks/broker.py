@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from models.db import init_database
 from runtime.logs import configure_logging
@@ -20,8 +23,21 @@ if not settings.database_url or not settings.redis_url:
     raise SystemExit("DATABASE_URL and REDIS_URL must be set for workers (./run.sh sets them)")
 init_database(settings.database_url)
 
+
+def redis_client(url: str) -> redis.Redis:
+    """Bounded waits: a Redis outage must turn into a fast 503, not a stalled request."""
+    pool = redis.ConnectionPool.from_url(
+        url,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
 broker = RedisBroker(
-    url=settings.redis_url,
+    client=redis_client(settings.redis_url),
     namespace=NAMESPACE,
     # A SIGKILLed worker's messages come back within ~20 s instead of minutes to hours.
     heartbeat_timeout=20_000,

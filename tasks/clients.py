@@ -11,5 +11,8 @@ from tasks.broker import settings
 @cache
 def midtrans() -> MidtransClient:
     """The process's Midtrans client (httpx clients are thread-safe and pooled)."""
-    return MidtransClient(settings.midtrans_server_key, settings.midtrans_snap_base_url,
-                          settings.midtrans_api_base_url)
+    return MidtransClient(
+        settings.midtrans_server_key,
+        settings.midtrans_snap_base_url,
+        settings.midtrans_api_base_url,
+    )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import dramatiq
 from loguru import logger
+from peewee import JOIN
 
 from integrations.errors import TransactionNotFound
 from models.base import utcnow
@@ -35,10 +36,15 @@ def _job_lock(name: str) -> bool:
 
 def order_request(order: Order) -> dict:
     """Rebuilds the checkout message from a stored order, for orders stuck in CREATED."""
-    return {"order_id": order.order_id, "order_token_hash": order.order_token_hash,
-            "package_id": order.package_id, "name": order.customer_name,
-            "email": order.customer_email, "phone": order.customer_phone,
-            "discount_code": order.discount_code}
+    return {
+        "order_id": order.order_id,
+        "order_token_hash": order.order_token_hash,
+        "package_id": order.package_id,
+        "name": order.customer_name,
+        "email": order.customer_email,
+        "phone": order.customer_phone,
+        "discount_code": order.discount_code,
+    }
 
 
 @dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=120_000)
@@ -48,11 +54,22 @@ def sweep() -> None:
     with transaction() as tx:
         if not _job_lock("sweep"):
             return
-        stuck_orders = list(Order.select().where(
-            (Order.status == "CREATED") & Order.redirect_url.is_null() &
-            (Order.created_at < cutoff) & (Order.expires_at > utcnow())).limit(BATCH))
-        stale_events = [event.id for event in PaymentEvent.select(PaymentEvent.id).where(
-            ~PaymentEvent.processed & (PaymentEvent.received_at < cutoff)).limit(BATCH)]
+        stuck_orders = list(
+            Order.select()
+            .where(
+                (Order.status == "CREATED")
+                & Order.redirect_url.is_null()
+                & (Order.created_at < cutoff)
+                & (Order.expires_at > utcnow())
+            )
+            .limit(BATCH)
+        )
+        stale_events = [
+            event.id
+            for event in PaymentEvent.select(PaymentEvent.id)
+            .where(~PaymentEvent.processed & (PaymentEvent.received_at < cutoff))
+            .limit(BATCH)
+        ]
         repaired = repair_missing_entitlements()
         tx.callbacks.append(lambda: enqueue_deliveries(repaired))
     for order in stuck_orders:
@@ -61,15 +78,22 @@ def sweep() -> None:
         process_stored_event.send(event_id)
     _sweep_outbox()
     if stuck_orders or stale_events or repaired:
-        logger.warning("Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
-                       len(stuck_orders), len(stale_events), len(repaired))
+        logger.warning(
+            "Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
+            len(stuck_orders),
+            len(stale_events),
+            len(repaired),
+        )
 
 
 def repair_missing_entitlements() -> list[int]:
     """PAID orders without an entitlement get one (and their success messages)."""
-    missing = (Order.select().join(Entitlement, on=(Entitlement.order == Order.order_id),
-                                   join_type="LEFT OUTER")
-               .where((Order.status == "PAID") & Entitlement.id.is_null()).limit(BATCH))
+    missing = (
+        Order.select()
+        .join(Entitlement, on=(Entitlement.order == Order.order_id), join_type=JOIN.LEFT_OUTER)
+        .where((Order.status == "PAID") & Entitlement.id.is_null())
+        .limit(BATCH)
+    )
     outbox_ids = []
     for order in missing:
         logger.error("PAID order {} had no entitlement; granting it now", order.order_id)
@@ -100,12 +124,18 @@ def reconcile() -> None:
     with transaction():
         if not _job_lock("reconcile"):
             return
-        awaiting = Order.select(Order.order_id, Order.created_at, Order.last_checked_at).where(
-            Order.status.in_(["CREATED", "PENDING_PAYMENT"])
-        ).order_by(Order.last_checked_at.asc(nulls="FIRST")).limit(5 * BATCH)
-        due = [order.order_id for order in awaiting
-               if order.last_checked_at is None
-               or now - order.last_checked_at >= reconcile_interval(now - order.created_at)][:BATCH]
+        awaiting = (
+            Order.select(Order.order_id, Order.created_at, Order.last_checked_at)
+            .where(Order.status.in_(["CREATED", "PENDING_PAYMENT"]))
+            .order_by(Order.last_checked_at.asc(nulls="FIRST"))
+            .limit(5 * BATCH)
+        )
+        due = [
+            order.order_id
+            for order in awaiting
+            if order.last_checked_at is None
+            or now - order.last_checked_at >= reconcile_interval(now - order.created_at)
+        ][:BATCH]
         Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
     for order_id in due:
         reconcile_order.send(order_id)
@@ -133,5 +163,3 @@ def expire_if_due(order_id: str) -> None:
         applied = apply_status(order, expired_locally(order), actor="reconciliation:expiry")
         tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
     logger.info("Order {} expired locally after the Status API found no transaction", order_id)
-
-

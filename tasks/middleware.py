@@ -42,8 +42,9 @@ class LogContext(dramatiq.Middleware):
 
     def before_process_message(self, broker, message):
         order_id = _order_id_of(message.args)
-        context = logger.contextualize(message_id=message.message_id,
-                                       actor=message.actor_name, order_id=order_id)
+        context = logger.contextualize(
+            message_id=message.message_id, actor=message.actor_name, order_id=order_id
+        )
         context.__enter__()
         self._local.context = context
 

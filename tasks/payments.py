@@ -24,13 +24,19 @@ def snap_request(order: Order) -> dict:
     minutes = max(1, int((order.expires_at - order.created_at).total_seconds() // 60))
     return {
         "transaction_details": {"order_id": order.order_id, "gross_amount": order.final_amount},
-        "item_details": price.snap_items(order.package_id, order.package.name,
-                                         order.discount_code),
-        "customer_details": {"first_name": first, "last_name": last,
-                             "email": order.customer_email, "phone": order.customer_phone},
+        "item_details": price.snap_items(order.package_id, order.package.name, order.discount_code),
+        "customer_details": {
+            "first_name": first,
+            "last_name": last,
+            "email": order.customer_email,
+            "phone": order.customer_phone,
+        },
         "callbacks": {"finish": f"{settings.public_base_url}/finish"},
-        "expiry": {"start_time": midtrans_time(order.created_at), "unit": "minute",
-                   "duration": minutes},
+        "expiry": {
+            "start_time": midtrans_time(order.created_at),
+            "unit": "minute",
+            "duration": minutes,
+        },
     }
 
 
@@ -41,8 +47,7 @@ def create_payment(order_request: dict) -> None:
     """Idempotent: creates the order once and asks Snap for a payment link once."""
     with transaction():
         if insert_order(order_request, settings.payment_expiry_minutes):
-            record_audit("worker", "order_created", order_request["order_id"],
-                         new_status="CREATED")
+            record_audit("worker", "order_created", order_request["order_id"], new_status="CREATED")
     outbox_ids: list[int] = []
     with transaction() as tx:
         order = Order.locked(order_request["order_id"])
@@ -62,18 +67,31 @@ def _create_snap_payment(order: Order) -> list[int]:
     except PermanentProviderError as error:
         _fail_order(order, str(error))
         return []
-    PaymentAttempt.create(order=order.order_id, kind="SNAP_CREATED", snap_token=payment.token,
-                          redirect_url=payment.redirect_url)
-    _move_order(order, "PENDING_PAYMENT", "snap_created", redirect_url=payment.redirect_url,
-                snap_token=payment.token)
+    PaymentAttempt.create(
+        order=order.order_id,
+        kind="SNAP_CREATED",
+        snap_token=payment.token,
+        redirect_url=payment.redirect_url,
+    )
+    _move_order(
+        order,
+        "PENDING_PAYMENT",
+        "snap_created",
+        redirect_url=payment.redirect_url,
+        snap_token=payment.token,
+    )
     return queue_message(order, "payment_instructions", instructions_payload(order))
 
 
 def instructions_payload(order: Order) -> dict:
     """What the payment-instructions message shows; rendered later by the delivery actor."""
-    return {"order_id": order.order_id, "customer_name": order.customer_name,
-            "amount_text": format_idr(order.final_amount), "payment_url": order.redirect_url,
-            "expires_at": order.expires_at.isoformat() if order.expires_at else None}
+    return {
+        "order_id": order.order_id,
+        "customer_name": order.customer_name,
+        "amount_text": format_idr(order.final_amount),
+        "payment_url": order.redirect_url,
+        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
+    }
 
 
 def _adopt_existing_transaction(order: Order) -> list[int]:

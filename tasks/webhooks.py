@@ -36,8 +36,9 @@ def process_notification(raw: dict, source: str = "webhook") -> None:
         return
     event_id, is_new = store_event(notification, raw, source)
     if not is_new:
-        logger.info("Duplicate notification ({}) for event {}",
-                    notification.transaction_status, event_id)
+        logger.info(
+            "Duplicate notification ({}) for event {}", notification.transaction_status, event_id
+        )
     process_event(event_id)
 
 
@@ -52,13 +53,20 @@ def store_event(notification: MidtransNotification, raw: dict, source: str) -> t
     key = idempotency_key(notification)
     inserted = list(
         PaymentEvent.insert(
-            idempotency_key=key, order_id=notification.order_id,
+            idempotency_key=key,
+            order_id=notification.order_id,
             transaction_id=notification.transaction_id,
             transaction_status=notification.transaction_status,
-            fraud_status=notification.fraud_status, status_code=notification.status_code,
+            fraud_status=notification.fraud_status,
+            status_code=notification.status_code,
             gross_amount=notification.gross_amount_text,
-            payment_type=notification.payment_type, source=source, raw=raw,
-        ).on_conflict_ignore().returning(PaymentEvent.id).execute()
+            payment_type=notification.payment_type,
+            source=source,
+            raw=raw,
+        )
+        .on_conflict_ignore()
+        .returning(PaymentEvent.id)
+        .execute()
     )
     if inserted:
         return inserted[0].id, True
@@ -80,12 +88,16 @@ def process_event(event_id: int) -> None:
             _finish(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
             logger.error("Notification for an unknown order; stored and flagged")
             return
-        applied = apply_status(order, verified, actor=f"midtrans:{event.source}",
-                               event_id=event.id)
+        applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
         _finish(event, applied.decision.outcome, verified, applied.decision.flag_reason)
         tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
-    logger.info("Order {}: {} -> {} ({})", order.order_id, applied.decision.previous_status,
-                applied.decision.new_status, applied.decision.outcome)
+    logger.info(
+        "Order {}: {} -> {} ({})",
+        order.order_id,
+        applied.decision.previous_status,
+        applied.decision.new_status,
+        applied.decision.outcome,
+    )
 
 
 def authoritative_status(event: PaymentEvent) -> MidtransNotification:
@@ -100,10 +112,13 @@ def authoritative_status(event: PaymentEvent) -> MidtransNotification:
         raise StatusNotYetVisible(f"Status API has no transaction for {event.order_id}") from None
 
 
-def _finish(event: PaymentEvent, outcome: str, verified: MidtransNotification,
-            flag_reason: str | None) -> None:
-    PaymentEvent.update(processed=True, processed_at=utcnow(), outcome=outcome,
-                        verified_status=verified.transaction_status,
-                        flag_reason=flag_reason).where(PaymentEvent.id == event.id).execute()
-
-
+def _finish(
+    event: PaymentEvent, outcome: str, verified: MidtransNotification, flag_reason: str | None
+) -> None:
+    PaymentEvent.update(
+        processed=True,
+        processed_at=utcnow(),
+        outcome=outcome,
+        verified_status=verified.transaction_status,
+        flag_reason=flag_reason,
+    ).where(PaymentEvent.id == event.id).execute()

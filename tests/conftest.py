@@ -12,12 +12,18 @@ from pathlib import Path
 import httpx
 import psycopg2
 import pytest
-import redis
 import waitress
 
 TEST_DATABASE_NAME = "bfa_test"
-TABLES = ("system_audit_log", "notification_outbox", "entitlements", "payment_events",
-          "payment_attempts", "orders", "discount_codes")
+TABLES = (
+    "system_audit_log",
+    "notification_outbox",
+    "entitlements",
+    "payment_events",
+    "payment_attempts",
+    "orders",
+    "discount_codes",
+)
 
 
 def free_port() -> int:
@@ -60,8 +66,9 @@ def services(tmp_path_factory):
     stoppers = []
     database_server = os.environ.get("TEST_DATABASE_URL")
     if database_server:
-        database_url = _replace_database(database_server,
-                                         lambda name: _url_with_database(database_server, name))
+        database_url = _replace_database(
+            database_server, lambda name: _url_with_database(database_server, name)
+        )
     else:
         from runtime.embedded import start_postgres
 
@@ -88,9 +95,13 @@ def sandbox(services):
     from sandbox.server import SandboxConfig, start_sandbox
 
     web_port = free_port()
-    handle = start_sandbox(SandboxConfig(
-        http_port=0, smtp_port=0,
-        notification_url=f"http://127.0.0.1:{web_port}/webhooks/midtrans"))
+    handle = start_sandbox(
+        SandboxConfig(
+            http_port=0,
+            smtp_port=0,
+            notification_url=f"http://127.0.0.1:{web_port}/webhooks/midtrans",
+        )
+    )
     handle.web_port = web_port
     yield handle
     handle.stop()
@@ -100,13 +111,17 @@ def sandbox(services):
 def environment(services, sandbox):
     """The settings every process of the system would get, pointing at the test services."""
     values = {
-        "DATABASE_URL": services["database_url"], "REDIS_URL": services["redis_url"],
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox.web_port}", "PORT": str(sandbox.web_port),
+        "DATABASE_URL": services["database_url"],
+        "REDIS_URL": services["redis_url"],
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox.web_port}",
+        "PORT": str(sandbox.web_port),
         "MIDTRANS_SNAP_BASE_URL": f"{sandbox.base_url}/snap/v1",
         "MIDTRANS_API_BASE_URL": sandbox.base_url,
-        "SMTP_HOST": sandbox.smtp_host, "SMTP_PORT": str(sandbox.smtp_port),
+        "SMTP_HOST": sandbox.smtp_host,
+        "SMTP_PORT": str(sandbox.smtp_port),
         "WHATSAPP_API_URL": f"{sandbox.base_url}/v21.0",
-        "LOG_LEVEL": "info", "LOG_FORMAT": "pretty",
+        "LOG_LEVEL": "info",
+        "LOG_FORMAT": "pretty",
         "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000",
     }
     os.environ.update(values)

@@ -6,16 +6,26 @@ import secrets
 
 from models.checkout import hash_order_token
 
-VALID_CHECKOUT = {"package_id": "ai-movie-course", "name": "Budi Santoso",
-                  "email": "budi@example.com", "phone": "081234567890"}
+VALID_CHECKOUT = {
+    "package_id": "ai-movie-course",
+    "name": "Budi Santoso",
+    "email": "budi@example.com",
+    "phone": "081234567890",
+}
 
 
 def checkout_request(**overrides) -> dict:
     """The message the web enqueues for a valid checkout (a new order id each call)."""
     order_id = f"BFA-TEST-{secrets.token_hex(6)}"
-    request = {"order_id": order_id, "order_token_hash": hash_order_token("token-" + order_id),
-               "package_id": "ai-movie-course", "name": "Budi Santoso",
-               "email": "budi@example.com", "phone": "+6281234567890", "discount_code": None}
+    request = {
+        "order_id": order_id,
+        "order_token_hash": hash_order_token("token-" + order_id),
+        "package_id": "ai-movie-course",
+        "name": "Budi Santoso",
+        "email": "budi@example.com",
+        "phone": "+6281234567890",
+        "discount_code": None,
+    }
     request.update(overrides)
     return request
 

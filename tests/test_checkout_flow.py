@@ -14,9 +14,10 @@ def test_checkout_leads_to_a_payment_link(http, worker):
     assert response.status_code == 202
     body = response.json()
     assert body["order_id"].startswith("BFA-") and body["order_token"]
-    status = wait_for(lambda: (_order_status(http, body) if
-                               _order_status(http, body)["redirect_url"] else None),
-                      message="payment link")
+    status = wait_for(
+        lambda: _order_status(http, body) if _order_status(http, body)["redirect_url"] else None,
+        message="payment link",
+    )
     assert status["status"] == "PENDING_PAYMENT"
     assert status["amount"] == 99000
     assert "/snap/v4/redirection/" in status["redirect_url"]

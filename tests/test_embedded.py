@@ -87,9 +87,9 @@ def test_data_survives_stop_and_start(postgres_dir: Path, redis_dir: Path) -> No
     client = redis.Redis.from_url(redis_server.url)
     client.set("webhook", "settlement")
     assert client.config_get("append*") == {
-        b"appendonly": b"yes",
-        b"appendfsync": b"always",
-        b"appendfilename": b"appendonly.aof",
+        "appendonly": "yes",
+        "appendfsync": "always",
+        "appendfilename": "appendonly.aof",
     }
     client.close()
 

@@ -30,12 +30,14 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     queue = TaskQueue(redis_client)
     catalog = Catalog()
     templates = pages.template_environment()
-    checkout_limit = ClientRateLimit(redis_client, "checkout",
-                                     settings.checkout_rate_limit_per_minute)
+    checkout_limit = ClientRateLimit(
+        redis_client, "checkout", settings.checkout_rate_limit_per_minute
+    )
     app.add_route("/api/checkout", CheckoutResource(queue, catalog, checkout_limit))
     app.add_route("/api/orders/{order_id}", OrderStatusResource(queue, settings.public_base_url))
-    app.add_route("/webhooks/midtrans",
-                  MidtransWebhookResource(queue, settings.midtrans_server_key))
+    app.add_route(
+        "/webhooks/midtrans", MidtransWebhookResource(queue, settings.midtrans_server_key)
+    )
     app.add_route("/health", health.ReadyResource(redis_client))
     app.add_route("/health/ready", health.ReadyResource(redis_client))
     app.add_route("/health/live", health.LiveResource())

@@ -10,12 +10,14 @@ import falcon
 def read_raw_body(req: falcon.Request, max_bytes: int) -> bytes:
     """The raw bytes, refusing anything larger than max_bytes with 413."""
     if req.content_length is not None and req.content_length > max_bytes:
-        raise falcon.HTTPContentTooLarge(title="Body too large",
-                                         description=f"At most {max_bytes} bytes.")
+        raise falcon.HTTPContentTooLarge(
+            title="Body too large", description=f"At most {max_bytes} bytes."
+        )
     raw = req.bounded_stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise falcon.HTTPContentTooLarge(title="Body too large",
-                                         description=f"At most {max_bytes} bytes.")
+        raise falcon.HTTPContentTooLarge(
+            title="Body too large", description=f"At most {max_bytes} bytes."
+        )
     return raw
 
 

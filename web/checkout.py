@@ -32,8 +32,10 @@ class CheckoutResource:
         wait_seconds = self._rate_limit.retry_after(req.remote_addr or "unknown")
         if wait_seconds is not None:
             raise falcon.HTTPTooManyRequests(
-                title="Terlalu banyak percobaan", retry_after=wait_seconds,
-                description=f"Coba lagi dalam {wait_seconds} detik.")
+                title="Terlalu banyak percobaan",
+                retry_after=wait_seconds,
+                description=f"Coba lagi dalam {wait_seconds} detik.",
+            )
         body = read_json_object(req, max_bytes=8 * 1024)
         values, errors = clean_checkout(body)
         errors.update(self._catalog_errors(values, errors))
@@ -42,12 +44,16 @@ class CheckoutResource:
             resp.media = {"title": "Data belum lengkap atau tidak valid", "errors": errors}
             return
         order_id, order_token = new_order_id(), secrets.token_urlsafe(24)
-        self._queue.submit_checkout({**values, "order_id": order_id,
-                                     "order_token_hash": hash_order_token(order_token)})
+        self._queue.submit_checkout(
+            {**values, "order_id": order_id, "order_token_hash": hash_order_token(order_token)}
+        )
         logger.info("Checkout accepted for {} ({})", order_id, mask_email(values["email"]))
         resp.status = falcon.HTTP_202
-        resp.media = {"order_id": order_id, "order_token": order_token,
-                      "status_url": f"/api/orders/{order_id}?token={order_token}"}
+        resp.media = {
+            "order_id": order_id,
+            "order_token": order_token,
+            "status_url": f"/api/orders/{order_id}?token={order_token}",
+        }
 
     def _catalog_errors(self, values: dict, errors: dict) -> dict[str, str]:
         found = {}

@@ -36,9 +36,15 @@ class OrderStatusResource:
                 resp.media = self._view(order)
                 return
         if order is None and self._is_processing(order_id, token):
-            resp.media = {"order_id": order_id, "status": "processing", "amount": None,
-                          "package_id": None, "redirect_url": None, "paid_at": None,
-                          "access_url": None}
+            resp.media = {
+                "order_id": order_id,
+                "status": "processing",
+                "amount": None,
+                "package_id": None,
+                "redirect_url": None,
+                "paid_at": None,
+                "access_url": None,
+            }
             return
         raise falcon.HTTPNotFound(title="Pesanan tidak ditemukan")
 

@@ -23,8 +23,9 @@ COURSE_LESSONS = [
 
 
 def template_environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES_DIR),
-                       autoescape=select_autoescape(["html"]))
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+    )
 
 
 def _render(resp: falcon.Response, templates: Environment, name: str, **context) -> None:
@@ -66,8 +67,13 @@ class AccessPage:
         state = "unknown" if entitlement is None else entitlement.status.lower()
         if entitlement is None:
             resp.status = falcon.HTTP_404
-        _render(resp, self._templates, "access.html", state=state,
-                course_name="Buat Film Pakai AI",
-                customer_name=order.customer_name if order else "",
-                lessons=COURSE_LESSONS if state == "active" else [],
-                granted_at_text=entitlement.granted_at.strftime("%d-%m-%Y") if entitlement else "")
+        _render(
+            resp,
+            self._templates,
+            "access.html",
+            state=state,
+            course_name="Buat Film Pakai AI",
+            customer_name=order.customer_name if order else "",
+            lessons=COURSE_LESSONS if state == "active" else [],
+            granted_at_text=entitlement.granted_at.strftime("%d-%m-%Y") if entitlement else "",
+        )

@@ -23,8 +23,7 @@ class TaskQueue:
 
         key = pending_checkout_key(order_request["order_id"])
         with _broker_errors():
-            self._redis.set(key, order_request["order_token_hash"],
-                            ex=PENDING_CHECKOUT_TTL_SECONDS)
+            self._redis.set(key, order_request["order_token_hash"], ex=PENDING_CHECKOUT_TTL_SECONDS)
             create_payment.send(order_request)
 
     def submit_notification(self, raw_notification: dict) -> None:

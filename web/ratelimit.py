@@ -8,7 +8,7 @@ from pyrate_limiter import Duration, Rate, RateItem, RedisStateStore, StateBucke
 
 
 class ClientRateLimit:
-    """`limit` requests per `period_ms` for each client key; one small Redis hash per key, with a TTL."""
+    """`limit` requests per `period_ms` per client key: one small Redis hash per key, with a TTL."""
 
     def __init__(self, redis_client, name: str, limit: int, period_ms: int = Duration.MINUTE):
         self._redis = redis_client

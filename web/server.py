@@ -12,9 +12,16 @@ from web.app import create_app
 def main() -> None:
     app = create_app(settings, broker.client)
     logger.info("Web listening on http://{}:{}", settings.web_host, settings.port)
-    waitress.serve(app, host=settings.web_host, port=settings.port, threads=16,
-                   channel_timeout=30, ident="bfa", clear_untrusted_proxy_headers=True,
-                   **settings.waitress_proxy_options())
+    waitress.serve(
+        app,
+        host=settings.web_host,
+        port=settings.port,
+        threads=16,
+        channel_timeout=30,
+        ident="bfa",
+        clear_untrusted_proxy_headers=True,
+        **settings.waitress_proxy_options(),
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 _DISCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
-_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
-                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
 
 
 class InvalidField(ValueError):
@@ -70,8 +72,13 @@ def clean_discount_code(value: object) -> str | None:
     return value.strip().upper()
 
 
-_CLEANERS = {"package_id": clean_package_id, "name": clean_name, "email": clean_email,
-             "phone": clean_phone, "discount_code": clean_discount_code}
+_CLEANERS = {
+    "package_id": clean_package_id,
+    "name": clean_name,
+    "email": clean_email,
+    "phone": clean_phone,
+    "discount_code": clean_discount_code,
+}
 
 
 def clean_checkout(body: dict) -> tuple[dict, dict[str, str]]:

@@ -13,8 +13,7 @@ from web.body import read_json_object
 from web.queue import TaskQueue
 
 MAX_NOTIFICATION_BYTES = 64 * 1024
-REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key",
-                   "transaction_status")
+REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status")
 
 
 class MidtransWebhookResource:
@@ -26,13 +25,18 @@ class MidtransWebhookResource:
         notification = read_json_object(req, MAX_NOTIFICATION_BYTES)
         missing = [name for name in REQUIRED_FIELDS if not isinstance(notification.get(name), str)]
         if missing:
-            raise falcon.HTTPBadRequest(title="Missing fields",
-                                        description=", ".join(sorted(missing)))
+            raise falcon.HTTPBadRequest(
+                title="Missing fields", description=", ".join(sorted(missing))
+            )
         if not signature_is_valid(notification, self._server_key):
-            logger.warning("Rejected a notification with a bad signature for {}",
-                           notification["order_id"][:60])
+            logger.warning(
+                "Rejected a notification with a bad signature for {}", notification["order_id"][:60]
+            )
             raise falcon.HTTPUnauthorized(title="Invalid signature")
         self._queue.submit_notification(notification)
-        logger.info("Notification accepted: {} {}", notification["order_id"][:60],
-                    notification["transaction_status"][:30])
+        logger.info(
+            "Notification accepted: {} {}",
+            notification["order_id"][:60],
+            notification["transaction_status"][:30],
+        )
         resp.media = {"status": "accepted"}

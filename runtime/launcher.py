@@ -1,0 +1,139 @@
+"""`./run.sh [all|web|worker|scheduler|migrate|sandbox|admin]`: one entry point for every part.
+
+`all` starts embedded PostgreSQL/Redis when their URLs are unset, migrates, starts the sandbox when
+MIDTRANS_SERVER_KEY is unset, then the web, the workers and the scheduler; it restarts a part that
+dies, and Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from loguru import logger
+
+from runtime.logs import configure_logging
+from runtime.services import ServiceUrls, resolve_services
+from runtime.settings import Settings, SettingsError, load_settings
+from runtime.supervisor import Supervisor
+
+PYTHON = sys.executable
+
+
+def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[str]]:
+    """The processes `all` runs, by name."""
+    bin_dir = os.path.dirname(PYTHON)
+    commands = {
+        "web": [PYTHON, "-m", "web.server"],
+        "worker": [os.path.join(bin_dir, "dramatiq"), "tasks", *worker_args],
+        "scheduler": [PYTHON, "-m", "tasks.scheduler"],
+    }
+    if settings.uses_sandbox:
+        commands = {"sandbox": [PYTHON, "-m", "sandbox"], **commands}
+    return commands
+
+
+def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
+    """The environment every part gets: resolved service URLs and the sandbox's addresses."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": urls.database_url,
+        "REDIS_URL": urls.redis_url,
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(settings.var_dir / "prometheus"),
+        "dramatiq_prom_db": str(settings.var_dir / "prometheus-dramatiq"),
+    }
+    if settings.uses_sandbox:
+        env.update(
+            {
+                "SANDBOX_PORT": str(settings.sandbox_port),
+                "SANDBOX_SMTP_PORT": str(settings.smtp_port),
+                "SANDBOX_NOTIFICATION_URL": f"{settings.public_base_url}/webhooks/midtrans",
+                "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{settings.sandbox_port}",
+            }
+        )
+    return env
+
+
+def _clear_metrics_dirs(env: dict[str, str]) -> None:
+    """Prometheus multiprocess files from a previous run would report stale numbers."""
+    import shutil
+
+    for key in ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db"):
+        shutil.rmtree(env[key], ignore_errors=True)
+        os.makedirs(env[key], exist_ok=True)
+
+
+def _migrate(urls: ServiceUrls) -> None:
+    from schema.migrate import migrate
+
+    applied = migrate(urls.database_url)
+    logger.info("Migrations applied: {}", ", ".join(applied) if applied else "none pending")
+
+
+def run_all(settings: Settings, worker_args: list[str]) -> int:
+    urls = resolve_services(settings)
+    try:
+        _migrate(urls)
+        env = child_environment(settings, urls)
+        _clear_metrics_dirs(env)
+        supervisor = Supervisor(settings.var_dir / "launcher.pids", env)
+        supervisor.start(part_commands(settings, worker_args))
+        _print_urls(settings)
+        return supervisor.wait()
+    finally:
+        urls.stop_embedded()
+        logger.info("Stopped")
+
+
+def _print_urls(settings: Settings) -> None:
+    lines = [
+        f"Shop:        {settings.public_base_url}/",
+        f"Admin:       {settings.public_base_url}/admin",
+        f"Health:      {settings.public_base_url}/health",
+    ]
+    if settings.uses_sandbox:
+        lines.append(
+            f"Sandbox:     http://127.0.0.1:{settings.sandbox_port}/_sandbox/ "
+            f"(payments, mail, WhatsApp)"
+        )
+        lines.append(f"Admin token: {settings.admin_token} (sandbox default; set ADMIN_TOKEN)")
+    print("\n".join(["", *lines, "Press Ctrl-C to stop.", ""]), flush=True)
+
+
+def run_one(settings: Settings, part: str, args: list[str]) -> int:
+    """Runs one part in the foreground with service URLs resolved (embedded if unset)."""
+    urls = resolve_services(settings)
+    env = child_environment(settings, urls)
+    if part == "migrate":
+        _migrate(urls)
+        return 0
+    command = {
+        **part_commands(settings, args),
+        "sandbox": [PYTHON, "-m", "sandbox"],
+        "admin": [PYTHON, "-m", "admin.cli", *args],
+    }[part]
+    if part == "worker":
+        _clear_metrics_dirs(env)
+    os.execve(command[0], command, env)
+    return 1  # not reached
+
+
+def main(argv: list[str]) -> int:
+    part, args = (argv[0], argv[1:]) if argv else ("all", [])
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    if part == "all":
+        return run_all(settings, args)
+    if part in ("web", "worker", "scheduler", "migrate", "sandbox", "admin"):
+        return run_one(settings, part, args)
+    print(f"Unknown part {part!r}; see ./run.sh help", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

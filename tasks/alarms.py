@@ -1,0 +1,25 @@
+"""The periodic alarm check: every alarm that holds is logged at ERROR, where log-based alerting
+(journald, Loki, a mail on ERROR) picks it up even when nobody watches /health."""
+
+from __future__ import annotations
+
+import dramatiq
+from loguru import logger
+
+from models.alarms import Alarm, current_alarms
+from tasks.broker import settings
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=60_000)
+def check_alarms() -> list[dict]:
+    """Logs each current alarm; returns them so a caller (or a test) can see what was raised."""
+    alarms = current_alarms(settings.webhook_silence_alarm_minutes)
+    for alarm in alarms:
+        log_alarm(alarm)
+    return [alarm.as_dict() for alarm in alarms]
+
+
+def log_alarm(alarm: Alarm) -> None:
+    logger.bind(alarm=alarm.name, count=alarm.count).error(
+        "ALARM {}: {} (orders: {})", alarm.name, alarm.message, ", ".join(alarm.order_ids) or "-"
+    )
