@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -23,8 +25,10 @@ from runtime.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
 
 TOOL_TIMEOUT_SECONDS = 3600
 # Fixed output settings, so the same rows give the same COPY text on any server or session.
-_STABLE_OUTPUT = ("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = "
-                  "'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'")
+_STABLE_OUTPUT = (
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = "
+    "'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'"
+)
 
 
 class ToolError(Exception):
@@ -46,8 +50,11 @@ def server_major(connection) -> int:
 
 def candidate_bin_dirs(major: int) -> list[Path]:
     """Where a pg_dump for `major` may live: embedded wheel, Debian, RHEL, then PATH."""
-    dirs = [EMBEDDED_BIN_DIR, Path(f"/usr/lib/postgresql/{major}/bin"),
-            Path(f"/usr/pgsql-{major}/bin")]
+    dirs = [
+        EMBEDDED_BIN_DIR,
+        Path(f"/usr/lib/postgresql/{major}/bin"),
+        Path(f"/usr/pgsql-{major}/bin"),
+    ]
     on_path = shutil.which("pg_dump")
     if on_path:
         dirs.append(Path(on_path).resolve().parent)
@@ -62,15 +69,18 @@ def find_tool(name: str, major: int) -> Path:
         if tool.is_file() and tool_major(tool) == major:
             return tool
     places = ", ".join(str(path) for path in searched)
-    raise ToolError(f"no {name} for PostgreSQL {major} found (looked in {places}); install "
-                    f"the PostgreSQL {major} client tools, e.g. `apt install "
-                    f"postgresql-client-{major}`")
+    raise ToolError(
+        f"no {name} for PostgreSQL {major} found (looked in {places}); install "
+        f"the PostgreSQL {major} client tools, e.g. `apt install "
+        f"postgresql-client-{major}`"
+    )
 
 
 def tool_major(tool: Path) -> int | None:
     """`pg_dump (PostgreSQL) 15.20 (Debian ...)` -> 15."""
-    completed = subprocess.run([str(tool), "--version"], capture_output=True, text=True,
-                               timeout=30, check=False)
+    completed = subprocess.run(
+        [str(tool), "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
     found = re.search(r"\)\s+(\d+)", completed.stdout)
     return int(found[1]) if found else None
 
@@ -85,7 +95,8 @@ def hide_password(url: str) -> tuple[str, dict[str, str]]:
     if not colon:
         return url, {}
     return urlunsplit(parts._replace(netloc=f"{user}{at}{hostinfo}")), {
-        "PGPASSWORD": unquote(password)}
+        "PGPASSWORD": unquote(password)
+    }
 
 
 def with_database(url: str, database_name: str) -> str:
@@ -101,19 +112,27 @@ def database_name(url: str) -> str:
 def run_tool(tool: Path, arguments: list[str], url: str) -> str:
     """Runs a client tool against `url`; returns its stderr, raises ToolError on failure."""
     dsn, password_env = hide_password(url)
-    completed = subprocess.run([str(tool), f"--dbname={dsn}", *arguments], capture_output=True,
-                               text=True, timeout=TOOL_TIMEOUT_SECONDS, check=False,
-                               env={**os.environ, **password_env}, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [str(tool), f"--dbname={dsn}", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT_SECONDS,
+        check=False,
+        env={**os.environ, **password_env},
+        stdin=subprocess.DEVNULL,
+    )
     if completed.returncode != 0:
-        raise ToolError(f"{tool.name} failed (exit {completed.returncode}): "
-                        f"{completed.stderr.strip()[-2000:]}")
+        raise ToolError(
+            f"{tool.name} failed (exit {completed.returncode}): {completed.stderr.strip()[-2000:]}"
+        )
     return completed.stderr
 
 
 def table_names(connection) -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                       "ORDER BY tablename")
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -140,7 +159,8 @@ class _HashingSink:
 def _digest(connection, table: str) -> TableDigest:
     order = [sql.Identifier(column) for column in _ordering_columns(connection, table)]
     query = sql.SQL("COPY (SELECT * FROM {} ORDER BY {}) TO STDOUT").format(
-        sql.Identifier(table), sql.SQL(", ").join(order))
+        sql.Identifier(table), sql.SQL(", ").join(order)
+    )
     sink = _HashingSink()
     with connection.cursor() as cursor:
         cursor.copy_expert(query.as_string(connection), sink)
@@ -153,16 +173,26 @@ def _ordering_columns(connection, table: str) -> list[str]:
         cursor.execute(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
             "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
-            "ORDER BY array_position(i.indkey::int2[], a.attnum)", (f'public."{table}"',))
+            "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            (f'public."{table}"',),
+        )
         key = [row[0] for row in cursor.fetchall()]
         if key:
             return key
-        cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                       "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                       (f'public."{table}"',))
+        cursor.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (f'public."{table}"',),
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
-def connect(url: str):
-    """A psycopg2 connection (URL with or without a password, TCP or unix socket)."""
-    return psycopg2.connect(normalise_url(url))
+@contextmanager
+def connected(url: str, autocommit: bool = False) -> Iterator:
+    """A psycopg2 connection for one job, always closed (an open transaction rolls back)."""
+    connection = psycopg2.connect(normalise_url(url))
+    connection.autocommit = autocommit
+    try:
+        yield connection
+    finally:
+        connection.close()

@@ -35,15 +35,20 @@ def paid_without_access(now: datetime) -> Alarm | None:
     """PAID for more than ACCESS_GRACE but no ACTIVE entitlement: the customer paid for nothing."""
     active = Entitlement.select(Entitlement.order).where(Entitlement.status == "ACTIVE")
     query = Order.select(Order.order_id).where(
-        (Order.status == "PAID") & (Order.paid_at < now - ACCESS_GRACE) & Order.order_id.not_in(active)
+        (Order.status == "PAID")
+        & (Order.paid_at < now - ACCESS_GRACE)
+        & Order.order_id.not_in(active)
     )
     count = query.count()
     if not count:
         return None
     examples = [order.order_id for order in query.order_by(Order.paid_at).limit(EXAMPLE_LIMIT)]
-    return Alarm("paid_without_access",
-                 f"{count} paid order(s) without active course access for over 5 minutes",
-                 count, examples)
+    return Alarm(
+        "paid_without_access",
+        f"{count} paid order(s) without active course access for over 5 minutes",
+        count,
+        examples,
+    )
 
 
 def outbox_dead_letters() -> Alarm | None:
@@ -53,15 +58,21 @@ def outbox_dead_letters() -> Alarm | None:
     if not count:
         return None
     examples = sorted({row.order_id for row in query.limit(EXAMPLE_LIMIT)})
-    return Alarm("outbox_dead_letters",
-                 f"{count} notification(s) in DLQ: requeue them once the cause is fixed",
-                 count, examples)
+    return Alarm(
+        "outbox_dead_letters",
+        f"{count} notification(s) in DLQ: requeue them once the cause is fixed",
+        count,
+        examples,
+    )
 
 
 def last_webhook_at() -> datetime | None:
     """When Midtrans last reached us (reconciliation results do not count)."""
-    return (PaymentEvent.select(fn.MAX(PaymentEvent.received_at))
-            .where(PaymentEvent.source == "webhook").scalar())
+    return (
+        PaymentEvent.select(fn.MAX(PaymentEvent.received_at))
+        .where(PaymentEvent.source == "webhook")
+        .scalar()
+    )
 
 
 def webhook_silence(now: datetime, silence: timedelta) -> Alarm | None:
@@ -78,15 +89,21 @@ def webhook_silence(now: datetime, silence: timedelta) -> Alarm | None:
         return None
     since = last_received.isoformat() if last_received else "never"
     examples = [order.order_id for order in waiting.order_by(Order.created_at).limit(EXAMPLE_LIMIT)]
-    return Alarm("webhook_silence",
-                 f"no Midtrans webhook for over {int(silence.total_seconds() // 60)} minutes "
-                 f"(last: {since}) while {count} order(s) await payment", count, examples)
+    return Alarm(
+        "webhook_silence",
+        f"no Midtrans webhook for over {int(silence.total_seconds() // 60)} minutes "
+        f"(last: {since}) while {count} order(s) await payment",
+        count,
+        examples,
+    )
 
 
 def current_alarms(webhook_silence_minutes: int, now: datetime | None = None) -> list[Alarm]:
     """Every alarm that holds right now; needs an open database connection."""
     now = now or utcnow()
-    found = (paid_without_access(now), outbox_dead_letters(),
-             webhook_silence(now, timedelta(minutes=webhook_silence_minutes)))
+    found = (
+        paid_without_access(now),
+        outbox_dead_letters(),
+        webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
+    )
     return [alarm for alarm in found if alarm is not None]
-

@@ -49,6 +49,7 @@ def insert_order(request: dict, expiry_minutes: int) -> bool:
     package = Package.get_by_id(request["package_id"])
     discount = usable_discount(request.get("discount_code"), package.package_id)
     price = price_for(package, discount)
+    created_at = utcnow()  # one clock reading: Snap's expiry window is exactly expiry_minutes
     inserted = (
         Order.insert(
             order_id=request["order_id"],
@@ -61,7 +62,8 @@ def insert_order(request: dict, expiry_minutes: int) -> bool:
             base_amount=price.base_amount,
             discount_amount=price.discount_amount,
             final_amount=price.final_amount,
-            expires_at=utcnow() + timedelta(minutes=expiry_minutes),
+            created_at=created_at,
+            expires_at=created_at + timedelta(minutes=expiry_minutes),
         )
         .on_conflict_ignore()
         .returning(Order.order_id)

@@ -25,7 +25,7 @@ def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[
     bin_dir = os.path.dirname(PYTHON)
     commands = {
         "web": [PYTHON, "-m", "web.server"],
-        "worker": [os.path.join(bin_dir, "dramatiq"), "tasks", *worker_args],
+        "worker": [os.path.join(bin_dir, "dramatiq"), "tasks.worker", *worker_args],
         "scheduler": [PYTHON, "-m", "tasks.scheduler"],
     }
     if settings.uses_sandbox:

@@ -87,8 +87,9 @@ def configure_logging(level: str = "INFO", log_format: str = "pretty") -> None:
         # diagnose=False: tracebacks must never print local variables (keys, tokens, emails).
         logger.add(_json_sink, level=level, format="{message}", catch=True, diagnose=False)
     else:
-        logger.add(sys.stderr, level=level, format=_PRETTY, colorize=None, catch=True,
-                   diagnose=False)
+        logger.add(
+            sys.stderr, level=level, format=_PRETTY, colorize=None, catch=True, diagnose=False
+        )
     standard_level = logging.DEBUG if level in ("TRACE", "DEBUG") else logging.getLevelName(level)
     logging.basicConfig(handlers=[_InterceptHandler()], level=standard_level, force=True)
     # waitress warns "Task queue depth is N" for every queued request: keep it from flooding.

@@ -47,6 +47,9 @@ class Settings:
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     webhook_silence_alarm_minutes: int
+    notification_retry_schedule_seconds: tuple[float, ...]
+    notification_breaker_fail_max: int
+    notification_breaker_reset_seconds: int
     var_dir: Path
     web_host: str
     trusted_proxy: str
@@ -101,6 +104,16 @@ def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
     return value
+
+
+def _schedule(name: str, raw: str) -> tuple[float, ...]:
+    try:
+        seconds = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        seconds = ()
+    if not seconds or any(value <= 0 for value in seconds):
+        raise SettingsError(f"{name} must be positive seconds separated by commas, got {raw!r}")
+    return seconds
 
 
 def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
@@ -193,6 +206,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         webhook_silence_alarm_minutes=_int(
             "WEBHOOK_SILENCE_ALARM_MINUTES", get("WEBHOOK_SILENCE_ALARM_MINUTES", "180"), 1
+        ),
+        notification_retry_schedule_seconds=_schedule(
+            "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
+            get("NOTIFICATION_RETRY_SCHEDULE_SECONDS", "60,300,900,1800"),
+        ),
+        notification_breaker_fail_max=_int(
+            "NOTIFICATION_BREAKER_FAIL_MAX", get("NOTIFICATION_BREAKER_FAIL_MAX", "5"), 1
+        ),
+        notification_breaker_reset_seconds=_int(
+            "NOTIFICATION_BREAKER_RESET_SECONDS", get("NOTIFICATION_BREAKER_RESET_SECONDS", "60"), 1
         ),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),

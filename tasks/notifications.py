@@ -1,13 +1,192 @@
-"""Delivering outbox rows by email and WhatsApp (being built in issue 4)."""
+"""Delivering outbox rows by email and WhatsApp: one actor, retried on the row's schedule.
+
+Outcomes are mapped here, once: a permanent error -> FAILED; a transient error -> RETRYING on
+the schedule (1, 5, 15, 30 minutes) and DLQ after the fifth failed attempt; the provider
+unavailable (breaker open, no rate slot) -> wait and retry without spending an attempt.
+Dramatiq's Retries middleware carries the waits; the row decides whether another attempt exists.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from functools import cache
 
 import dramatiq
 from loguru import logger
 
+from integrations.errors import PermanentProviderError, ProviderUnavailable
+from models.base import utcnow
+from models.db import transaction
+from models.delivery import (
+    DeliveryPolicy,
+    claim_delivery,
+    due_ids,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_waiting,
+    recover_stuck,
+)
+from models.messages import MessageRenderError
+from models.outbox import CHANNELS, OutboxMessage
+from models.outbox_admin import masked_recipient, requeue_row, resend_rows
+from runtime.settings import Settings
+from tasks.broker import NAMESPACE, broker, settings
+from tasks.channels import Channels
 
-@dramatiq.actor(queue_name="notifications", max_retries=0)
+# A provider outage may last long: waits while it is unavailable get their own, large budget
+# (about a week at the default breaker reset). Unexpected errors before a row is claimed
+# (the database unreachable) retry a few times; the sweeper picks the row up after that.
+WAIT_BUDGET = 10_000
+UNEXPECTED_ERROR_RETRIES = 5
+
+
+class DeliveryRetry(dramatiq.Retry):
+    """The row failed transiently and is due again after `delay` ms (an attempt was spent)."""
+
+
+class DeliveryWait(dramatiq.Retry):
+    """The provider is unavailable; try again after `delay` ms (no attempt was spent)."""
+
+
+def policy_from_settings(current: Settings) -> DeliveryPolicy:
+    """The delivery policy: retry schedule, breaker and outbound limits from the settings."""
+    return DeliveryPolicy(
+        retry_schedule_seconds=current.notification_retry_schedule_seconds,
+        breaker_fail_max=current.notification_breaker_fail_max,
+        breaker_reset_seconds=float(current.notification_breaker_reset_seconds),
+        email_rate_per_second=current.email_rate_per_second,
+        whatsapp_rate_per_second=current.whatsapp_rate_per_second,
+    )
+
+
+policy = policy_from_settings(settings)
+
+
+@cache
+def channels(current_policy: DeliveryPolicy) -> Channels:
+    """The process's providers for one policy (breakers and rate limits depend on it)."""
+    return Channels(settings, current_policy, broker.client, NAMESPACE)
+
+
+def should_retry(retries: int, exception: BaseException) -> bool:
+    """Dramatiq's retry_when: our own waits are bounded by the row; anything else by a count."""
+    if isinstance(exception, dramatiq.Retry):
+        return retries < WAIT_BUDGET
+    return retries < UNEXPECTED_ERROR_RETRIES
+
+
+@dramatiq.actor(
+    queue_name="notifications",
+    retry_when=should_retry,
+    min_backoff=5_000,
+    max_backoff=300_000,
+    time_limit=120_000,
+)
 def deliver_notification(outbox_id: int) -> None:
-    logger.info("Delivery of outbox row {} is not built yet", outbox_id)
+    """Sends one outbox row if it is ours to send; idempotent, a duplicate message is a no-op."""
+    row = claim_delivery(int(outbox_id), utcnow())
+    if row is None:
+        logger.info("Outbox row {} is not due or already handled", outbox_id)
+        return
+    with logger.contextualize(outbox_id=row.id, order_id=row.order_id, channel=row.channel):
+        deliver_claimed(row, policy)
 
 
-def requeue_due_deliveries() -> None:
-    """Re-enqueues due or stuck outbox rows (being built in issue 4)."""
+def deliver_claimed(row: OutboxMessage, current_policy: DeliveryPolicy) -> None:
+    """Sends a claimed row and records the outcome on it (the one place outcomes are mapped)."""
+    try:
+        provider_message_id = channels(current_policy).deliver(row)
+    except ProviderUnavailable as error:
+        _wait_for_provider(row, str(error), current_policy)
+    except (PermanentProviderError, MessageRenderError) as error:
+        mark_failed(row, str(error), utcnow())
+        logger.error(
+            "{} {} to {} failed permanently: {}",
+            row.channel,
+            row.template_name,
+            masked_recipient(row),
+            error,
+        )
+    except Exception as error:  # transient, or a bug: either way an attempt is spent
+        _retry_later(row, f"{type(error).__name__}: {error}", current_policy)
+    else:
+        mark_sent(row, provider_message_id, utcnow())
+        logger.info("Sent {} {} to {}", row.channel, row.template_name, masked_recipient(row))
+
+
+def _wait_for_provider(row: OutboxMessage, reason: str, current_policy: DeliveryPolicy) -> None:
+    delay = timedelta(seconds=current_policy.breaker_reset_seconds * random.uniform(1.0, 1.5))
+    mark_waiting(row, reason, delay, utcnow())
+    logger.warning(
+        "{}; {} {} waits {:.1f}s", reason, row.channel, row.template_name, delay.total_seconds()
+    )
+    raise DeliveryWait(reason, delay=int(delay.total_seconds() * 1000))
+
+
+def _retry_later(row: OutboxMessage, reason: str, current_policy: DeliveryPolicy) -> None:
+    delay = mark_retry(row, reason, current_policy, utcnow())
+    attempt = row.attempt_count + 1
+    if delay is None:
+        logger.error(
+            "{} {} to {} dead-lettered after {} attempts: {}",
+            row.channel,
+            row.template_name,
+            masked_recipient(row),
+            attempt,
+            reason,
+        )
+        return
+    logger.warning(
+        "{} {} attempt {} failed ({}); retrying in {:.0f}s",
+        row.channel,
+        row.template_name,
+        attempt,
+        reason,
+        delay.total_seconds(),
+    )
+    raise DeliveryRetry(reason, delay=int(delay.total_seconds() * 1000))
+
+
+def requeue_due_deliveries() -> int:
+    """The sweeper's part: recovers rows stuck in SENDING and re-sends overdue wake-ups."""
+    now = utcnow()
+    with transaction():
+        recovered = recover_stuck(policy, now)
+    overdue = due_ids(policy, now)
+    outbox_ids = sorted(set(recovered) | set(overdue))
+    for outbox_id in outbox_ids:
+        deliver_notification.send(outbox_id)
+    if recovered:
+        logger.warning("Recovered {} outbox rows stuck in SENDING", len(recovered))
+    return len(outbox_ids)
+
+
+def send_after_commit(outbox_ids: list[int]) -> None:
+    """Wakes the delivery actor for rows an operator action made deliverable."""
+    for outbox_id in outbox_ids:
+        deliver_notification.send(outbox_id)
+
+
+def requeue_outbox_message(outbox_id: int, actor: str = "admin") -> bool:
+    """A DLQ or FAILED row gets a fresh round of attempts (audited); False if not requeueable."""
+    with transaction() as tx:
+        requeued = requeue_row(outbox_id, actor)
+        if requeued:
+            tx.callbacks.append(lambda: send_after_commit([outbox_id]))
+    return requeued
+
+
+def resend_notification(
+    order_id: str,
+    template_name: str,
+    actor: str = "admin",
+    channel_names: tuple[str, ...] = CHANNELS,
+) -> list[int]:
+    """An operator's explicit resend: new audited rows pointing at the originals, delivered
+    like any other. Raises models.outbox_admin.NothingToResend."""
+    with transaction() as tx:
+        new_ids = resend_rows(order_id, template_name, actor, channel_names)
+        tx.callbacks.append(lambda: send_after_commit(new_ids))
+    return new_ids

@@ -8,18 +8,20 @@ from loguru import logger
 from integrations.errors import DuplicateOrder, PermanentProviderError
 from models.audit import record_audit
 from models.base import utcnow
-from models.checkout import insert_order, price_for, usable_discount
+from models.checkout import insert_order
 from models.db import transaction
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
-from models.pricing import format_idr, midtrans_time
+from models.pricing import Price, format_idr, midtrans_time
 from tasks.broker import settings
 from tasks.clients import midtrans
 
 
 def snap_request(order: Order) -> dict:
     """The Snap body: integer amounts, items summing to gross_amount, an explicit expiry."""
-    price = price_for(order.package, usable_discount(order.discount_code, order.package_id))
+    # The amounts the order was priced at, never re-priced: a code retired since must not make
+    # the items disagree with gross_amount on a retry.
+    price = Price(order.base_amount, order.discount_amount, order.final_amount)
     first, _, last = order.customer_name.partition(" ")
     minutes = max(1, int((order.expires_at - order.created_at).total_seconds() // 60))
     return {

@@ -10,12 +10,12 @@ import time
 import redis
 from loguru import logger
 
-from tasks import maintenance
+from tasks import alarms, maintenance
 from tasks.broker import NAMESPACE, broker
 
 TICK_SECONDS = 5
 HEARTBEAT_KEY = f"{NAMESPACE}:heartbeat:scheduler"
-JOBS = ((maintenance.sweep, 30), (maintenance.reconcile, 60))
+JOBS = ((maintenance.sweep, 30), (maintenance.reconcile, 60), (alarms.check_alarms, 300))
 
 
 def run_due_jobs(client: redis.Redis) -> list[str]:

@@ -6,6 +6,7 @@ import dramatiq
 from loguru import logger
 
 from integrations.errors import RetryableProviderError, TransactionNotFound
+from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
 from models.events import PaymentEvent
@@ -86,6 +87,14 @@ def process_event(event_id: int) -> None:
         order = Order.locked(event.order_id)
         if order is None:
             _finish(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
+            record_audit(
+                f"midtrans:{event.source}",
+                "midtrans_flagged_unknown_order",
+                event.order_id,
+                event_id=event.id,
+                flagged=True,
+                transaction_status=verified.transaction_status,
+            )
             logger.error("Notification for an unknown order; stored and flagged")
             return
         applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)

@@ -7,12 +7,15 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psycopg2
 import pytest
 import waitress
+from waitress import wasyncore
 
 TEST_DATABASE_NAME = "bfa_test"
 TABLES = (
@@ -199,3 +202,38 @@ def sandbox_api(sandbox):
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    """Serves a second WSGI app (e.g. create_app with other settings) on a free port over HTTP."""
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+
+
+def console_app(settings, redis_client):
+    """create_app plus the admin console and observability (until create_app wires them in)."""
+    from web.admin import add_admin_routes
+    from web.app import create_app
+    from web.metrics import add_observability, observability_middleware
+
+    app = create_app(settings, redis_client)
+    if app._router.find("/metrics") is None:  # create_app does not wire them yet
+        app.add_middleware(observability_middleware())
+        add_observability(app, settings, redis_client)
+        add_admin_routes(app, settings, redis_client)
+    return app
+
+
+@pytest.fixture(scope="session")
+def console(system, web):
+    """Base URL of the web app with the admin console, /metrics and the full /health."""
+    with serve_app(console_app(system["settings"], system["broker"].client)) as url:
+        yield url

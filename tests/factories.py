@@ -32,3 +32,21 @@ def checkout_request(**overrides) -> dict:
 
 def order_token_for(request: dict) -> str:
     return "token-" + request["order_id"]
+
+
+def open_payment(**overrides) -> dict:
+    """Runs the payment actor inline for a new order (needs the `db` fixture); the request."""
+    from tasks.payments import create_payment
+
+    request = checkout_request(**overrides)
+    create_payment(request)
+    return request
+
+
+def midtrans_transition(sandbox_api, order_id: str, **fields) -> dict:
+    """Moves the sandbox transaction (notify=False keeps the notification unsent); the answer."""
+    response = sandbox_api.post(
+        f"/_sandbox/midtrans/transactions/{order_id}/transition", json=fields
+    )
+    response.raise_for_status()
+    return response.json()

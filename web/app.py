@@ -9,9 +9,11 @@ import redis
 
 from runtime.settings import Settings
 from web import health, pages
+from web.admin import add_admin_routes
 from web.catalog import Catalog
 from web.checkout import CheckoutResource
 from web.errors import install_error_handlers
+from web.metrics import add_observability, observability_middleware
 from web.middleware import DatabaseConnections, RequestContext
 from web.orders import OrderStatusResource
 from web.queue import TaskQueue
@@ -23,7 +25,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     """Wires every resource with its collaborators; nothing here reads the environment."""
-    app = falcon.App(middleware=[RequestContext(), DatabaseConnections()])
+    app = falcon.App(
+        middleware=[RequestContext(), DatabaseConnections(), *observability_middleware()]
+    )
     # `/webhooks/midtrans/` must reach the same resource: Midtrans treats a redirect as failure.
     app.req_options.strip_url_path_trailing_slash = True
     install_error_handlers(app)
@@ -38,11 +42,12 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route(
         "/webhooks/midtrans", MidtransWebhookResource(queue, settings.midtrans_server_key)
     )
-    app.add_route("/health", health.ReadyResource(redis_client))
     app.add_route("/health/ready", health.ReadyResource(redis_client))
     app.add_route("/health/live", health.LiveResource())
     app.add_route("/", pages.CheckoutPage(templates, catalog))
     app.add_route("/finish", pages.FinishPage(templates))
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
     app.add_static_route("/static", str(STATIC_DIR))
+    add_observability(app, settings, redis_client)  # /metrics and the full /health report
+    add_admin_routes(app, settings, redis_client)
     return app

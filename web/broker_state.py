@@ -27,8 +27,10 @@ def queue_depths(redis_client: redis.Redis) -> dict[str, dict[str, int]]:
         pipeline.llen(f"{namespace}:{queue}.DQ")
         pipeline.zcard(f"{namespace}:{queue}.XQ")
     counts = iter(pipeline.execute())
-    return {queue: {"ready": next(counts), "delayed": next(counts), "dead": next(counts)}
-            for queue in queues}
+    return {
+        queue: {"ready": next(counts), "delayed": next(counts), "dead": next(counts)}
+        for queue in queues
+    }
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -48,8 +50,11 @@ def worker_heartbeats(redis_client: redis.Redis) -> list[dict]:
     keys = sorted(redis_client.scan_iter(match=prefix + "*", count=500))
     beats = redis_client.mget(keys) if keys else []
     now = time.time()
-    return [{"worker": _text(key).removeprefix(prefix), "age_seconds": _age(beat, now)}
-            for key, beat in zip(keys, beats, strict=True) if beat is not None]
+    return [
+        {"worker": _text(key).removeprefix(prefix), "age_seconds": _age(beat, now)}
+        for key, beat in zip(keys, beats, strict=True)
+        if beat is not None
+    ]
 
 
 def scheduler_heartbeat(redis_client: redis.Redis) -> dict:

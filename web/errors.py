@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 import peewee
+import redis
 from loguru import logger
 
 from web.queue import BrokerUnavailable
@@ -35,5 +36,6 @@ def _unexpected(req, resp, error, params):
 def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(BrokerUnavailable, _broker_unavailable)
+    app.add_error_handler(redis.RedisError, _broker_unavailable)
     app.add_error_handler(peewee.OperationalError, _database_unavailable)
     app.add_error_handler(peewee.InterfaceError, _database_unavailable)

@@ -1,4 +1,10 @@
-"""/health, /health/live, /health/ready: 200 when the dependencies answer, 503 when not."""
+"""/health, /health/live, /health/ready.
+
+/health/live: the process answers. /health/ready: PostgreSQL and Redis answer (for a load
+balancer). /health: the operator's report: dependencies, queue depths, dead letters, worker and
+scheduler heartbeats and alarms; 503 when a dependency is down, "degraded" when something needs a
+person while the web still works.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,11 @@ import falcon
 import peewee
 import redis
 
+from models.alarms import current_alarms
 from models.db import connection, database
+from models.outbox import OutboxMessage
+from runtime.settings import Settings
+from web.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
 
 
 def check_database() -> dict:
@@ -19,12 +29,62 @@ def check_database() -> dict:
 
 
 def check_redis(redis_client: redis.Redis) -> dict:
+    """Redis answers; `aof` is None where CONFIG is disabled (some managed Redis services)."""
     try:
         redis_client.ping()
         persistence = redis_client.config_get("appendonly").get("appendonly")
+    except redis.ResponseError:
+        return {"ok": True, "aof": None}
     except redis.RedisError as error:
         return {"ok": False, "error": type(error).__name__}
     return {"ok": True, "aof": persistence in ("yes", b"yes")}
+
+
+def _broker_report(redis_client: redis.Redis) -> dict:
+    queues = queue_depths(redis_client)
+    workers = worker_heartbeats(redis_client)
+    return {
+        "queues": queues,
+        "dramatiq_dead_letters": {queue: depth["dead"] for queue, depth in queues.items()},
+        "workers": {"alive": len(workers), "heartbeats": workers},
+        "scheduler": scheduler_heartbeat(redis_client),
+    }
+
+
+def _database_report(webhook_silence_minutes: int) -> dict:
+    with connection():
+        outbox_dead = OutboxMessage.select().where(OutboxMessage.status == "DLQ").count()
+        alarms = current_alarms(webhook_silence_minutes)
+    return {"outbox_dead_letters": outbox_dead, "alarms": [alarm.as_dict() for alarm in alarms]}
+
+
+def _overall_status(report: dict) -> str:
+    """unavailable: a dependency is down; degraded: the web works but someone should look."""
+    if not all(check["ok"] for check in report["checks"].values()):
+        return "unavailable"
+    idle = report["workers"]["alive"] == 0 or not report["scheduler"]["alive"]
+    dead = any(report["dramatiq_dead_letters"].values()) or report["outbox_dead_letters"]
+    return "degraded" if idle or dead or report["alarms"] else "ok"
+
+
+def _unknown_broker_report() -> dict:
+    return {
+        "queues": None,
+        "dramatiq_dead_letters": {},
+        "workers": {"alive": 0, "heartbeats": []},
+        "scheduler": {"alive": False, "age_seconds": None},
+    }
+
+
+def health_report(redis_client: redis.Redis, webhook_silence_minutes: int) -> dict:
+    """Everything /health and the admin health page show; parts that cannot be read are empty."""
+    checks = {"database": check_database(), "redis": check_redis(redis_client)}
+    report: dict = {"checks": checks, "outbox_dead_letters": 0, "alarms": []}
+    report |= _broker_report(redis_client) if checks["redis"]["ok"] else _unknown_broker_report()
+    if checks["database"]["ok"]:
+        report |= _database_report(webhook_silence_minutes)
+    report["status"] = _overall_status(report)
+    return report
 
 
 class LiveResource:
@@ -45,3 +105,16 @@ class ReadyResource:
         healthy = all(check["ok"] for check in checks.values())
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
         resp.media = {"status": "ok" if healthy else "unavailable", "checks": checks}
+
+
+class HealthResource:
+    """The full report; 503 only when PostgreSQL or Redis is down."""
+
+    def __init__(self, settings: Settings, redis_client: redis.Redis):
+        self._redis = redis_client
+        self._silence_minutes = settings.webhook_silence_alarm_minutes
+
+    def on_get(self, req, resp):
+        report = health_report(self._redis, self._silence_minutes)
+        resp.status = falcon.HTTP_503 if report["status"] == "unavailable" else falcon.HTTP_200
+        resp.media = report

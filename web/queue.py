@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+from dramatiq.brokers.redis import RedisBroker
 
 PENDING_CHECKOUT_TTL_SECONDS = 3600
 
@@ -15,7 +16,12 @@ class TaskQueue:
     """Enqueues checkout and notification messages onto the Dramatiq broker."""
 
     def __init__(self, redis_client: redis.Redis) -> None:
+        from tasks.broker import NAMESPACE
+
         self._redis = redis_client
+        # Enqueue through the client this app was given, not the process-wide broker's, so an
+        # outage of this Redis is what answers 503.
+        self._broker = RedisBroker(client=redis_client, namespace=NAMESPACE, middleware=[])
 
     def submit_checkout(self, order_request: dict) -> None:
         """Remembers the order as 'processing' for the status page, then enqueues it."""
@@ -24,13 +30,13 @@ class TaskQueue:
         key = pending_checkout_key(order_request["order_id"])
         with _broker_errors():
             self._redis.set(key, order_request["order_token_hash"], ex=PENDING_CHECKOUT_TTL_SECONDS)
-            create_payment.send(order_request)
+            self._broker.enqueue(create_payment.message(order_request))
 
     def submit_notification(self, raw_notification: dict) -> None:
         from tasks.webhooks import process_notification
 
         with _broker_errors():
-            process_notification.send(raw_notification)
+            self._broker.enqueue(process_notification.message(raw_notification))
 
     def pending_checkout_token_hash(self, order_id: str) -> str | None:
         with _broker_errors():

@@ -1,0 +1,164 @@
+"""`./run.sh admin dead-letters ...`: what did not go out, and putting it back.
+
+Two kinds of dead letter: Dramatiq messages in Redis dead-letter queues (ids are UUIDs) and
+outbox rows in DLQ or FAILED (ids are numbers). Exit codes: 0 done, 1 nothing found or done.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from admin.outbox import print_rows, row_details
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dead-letters",
+        help="list, show, requeue or purge dead letters",
+        description="Dramatiq dead-letter queues in Redis and outbox rows in DLQ or FAILED.",
+    )
+    commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = commands.add_parser("list", help="list every dead letter")
+    listing.add_argument("--queue", help="only this Dramatiq queue (e.g. notifications)")
+    listing.set_defaults(handler=list_command)
+    show = commands.add_parser("show", help="show one dead letter with its final error")
+    show.add_argument("id", help="a Dramatiq message id, or an outbox row id")
+    show.set_defaults(handler=show_command)
+    requeue = commands.add_parser(
+        "requeue",
+        help="send dead letters again (retries reset)",
+        description="Requeue one dead letter by id, or --all: every Dramatiq dead letter "
+        "(of --queue) and every outbox row in DLQ. FAILED rows (permanent errors) "
+        "are requeued only by id, once the cause is fixed.",
+    )
+    target = requeue.add_mutually_exclusive_group(required=True)
+    target.add_argument("id", nargs="?", help="a Dramatiq message id, or an outbox row id")
+    target.add_argument("--all", action="store_true", help="everything dead (see above)")
+    requeue.add_argument("--queue", help="with --all: only this Dramatiq queue")
+    requeue.set_defaults(handler=requeue_command)
+    purge = commands.add_parser(
+        "purge",
+        help="delete old Dramatiq dead letters",
+        description="Delete Dramatiq dead letters older than DAYS. Outbox rows are history "
+        "and are never deleted.",
+    )
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    purge.set_defaults(handler=purge_command)
+
+
+def _system():
+    """The broker and the database, bound to the configured services (imported late so
+    `--help` works without them)."""
+    import tasks  # noqa: F401  (declares every actor, so requeued messages find theirs)
+    from tasks.broker import broker
+
+    return broker
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from models.db import connection
+    from models.outbox_admin import dead_rows
+    from tasks.dead_letters import list_dead_letters
+
+    broker = _system()
+    letters = list_dead_letters(broker, args.queue)
+    print(f"Dramatiq dead letters: {len(letters)}")
+    for letter in letters:
+        print(
+            f"  {letter.message_id}  {letter.queue_name:<14} {letter.message.actor_name:<24} "
+            f"died {letter.died_at:%Y-%m-%d %H:%M:%S}Z  retries {letter.retries}  "
+            f"{(letter.error or 'error not recorded')[:80]}"
+        )
+    if args.queue and args.queue != "notifications":
+        return 0
+    with connection():
+        rows = dead_rows()
+    print(f"Outbox rows in DLQ or FAILED: {len(rows)}")
+    print_rows(rows)
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from models.db import connection
+    from models.outbox import OutboxMessage
+    from tasks.dead_letters import find_dead_letter
+
+    broker = _system()
+    if args.id.isdigit():
+        with connection():
+            row = OutboxMessage.get_or_none(OutboxMessage.id == int(args.id))
+        if row is None:
+            print(f"No outbox row {args.id}")
+            return 1
+        print(row_details(row))
+        return 0
+    letter = find_dead_letter(broker, args.id)
+    if letter is None:
+        print(f"No dead letter {args.id}")
+        return 1
+    message = letter.message
+    print(
+        f"Message id:  {letter.message_id}\nQueue:       {letter.queue_name}\n"
+        f"Actor:       {message.actor_name}\nArguments:   {message.args} {message.kwargs}\n"
+        f"Died at:     {letter.died_at:%Y-%m-%d %H:%M:%S}Z\nRetries:     {letter.retries}\n"
+        f"Final error: {letter.error or 'not recorded'}"
+    )
+    return 0
+
+
+def requeue_command(args: argparse.Namespace) -> int:
+    if args.all:
+        return _requeue_everything(args.queue)
+    if args.queue:
+        print("--queue goes with --all")
+        return 2
+    from models.db import connection
+    from tasks.dead_letters import find_dead_letter, requeue_dead_letter
+    from tasks.notifications import requeue_outbox_message
+
+    broker = _system()
+    if args.id.isdigit():
+        with connection():
+            done = requeue_outbox_message(int(args.id), actor="admin:cli")
+        print(
+            f"Requeued outbox row {args.id}"
+            if done
+            else f"Outbox row {args.id} is not in DLQ or FAILED"
+        )
+        return 0 if done else 1
+    letter = find_dead_letter(broker, args.id)
+    done = letter is not None and requeue_dead_letter(broker, letter, "admin:cli")
+    print(f"Requeued dead letter {args.id}" if done else f"No dead letter {args.id}")
+    return 0 if done else 1
+
+
+def _requeue_everything(queue_name: str | None) -> int:
+    from models.db import connection
+    from models.outbox_admin import dead_rows
+    from tasks.dead_letters import requeue_dead_letters
+    from tasks.notifications import requeue_outbox_message
+
+    broker = _system()
+    requeued = requeue_dead_letters(broker, "admin:cli", queue_name)
+    rows = 0
+    if queue_name in (None, "notifications"):
+        with connection():
+            rows = sum(
+                requeue_outbox_message(row.id, actor="admin:cli")
+                for row in dead_rows()
+                if row.status == "DLQ"
+            )
+    print(f"Requeued {requeued} Dramatiq dead letters and {rows} outbox rows")
+    return 0 if requeued or rows else 1
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    from tasks.dead_letters import purge_dead_letters
+
+    if args.older_than < 0:
+        print("--older-than must be 0 or more days")
+        return 2
+    purged = purge_dead_letters(_system(), timedelta(days=args.older_than))
+    print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
+    return 0

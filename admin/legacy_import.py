@@ -1,0 +1,343 @@
+"""`import-legacy PATH/orders.db`: the old Node server's SQLite orders, moved into PostgreSQL.
+
+Each row is checked with the checkout's own rules and written in its own transaction with its
+entitlement (for paid orders) and an audit entry. Ids already present are skipped, so the
+import can be repeated until no row fails. Imported orders queue no customer messages: those
+customers were served by the old system, and a second "payment received" would confuse them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import secrets
+import sqlite3
+import sys
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from admin.progress import ProgressLine
+from models.audit import record_audit
+from models.checkout import hash_order_token
+from models.db import connection, transaction
+from models.entitlements import Entitlement
+from models.orders import Order
+from web.validation import InvalidField, clean_email, clean_name, clean_phone
+
+LEGACY_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
+PACKAGE_ID = "ai-movie-course"
+ACTOR = "admin:import"
+NAMELESS_CUSTOMER = "Pelanggan"
+MAX_AMOUNT = 2**31 - 1
+STATUS_MAP = {
+    "PAID": "PAID",
+    "SUCCESS": "PAID",
+    "SETTLEMENT": "PAID",
+    "PENDING": "PENDING_PAYMENT",
+    "EXPIRED": "EXPIRED",
+    "EXPIRE": "EXPIRED",
+    "FAILED": "FAILED",
+    "FAILURE": "FAILED",
+    "CANCEL": "FAILED",
+    "CANCELED": "FAILED",
+    "CANCELLED": "FAILED",
+    "REFUND": "REFUNDED",
+    "REFUNDED": "REFUNDED",
+}
+_MIDTRANS_SAFE_ID = re.compile(r"^[A-Za-z0-9_~.-]{1,50}$")
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_~.-]+")
+_PLAIN_AMOUNT = re.compile(r"^(\d+)(?:[.,]0{1,2})?$")
+_GROUPED_AMOUNT = re.compile(r"^\d{1,3}(?:\.\d{3})+$")  # Indonesian "99.000"
+
+
+class RowRejected(ValueError):
+    """A legacy row cannot become an order; the message names the field and the problem."""
+
+
+class LegacyFileError(Exception):
+    """The file is not an old orders database."""
+
+
+@dataclass(frozen=True)
+class LegacyOrder:
+    """One old row in our terms, ready to insert."""
+
+    legacy_id: str
+    order_id: str
+    customer_name: str
+    customer_email: str
+    customer_phone: str
+    amount: int
+    status: str
+    created_at: datetime | None
+
+
+@dataclass
+class ImportSummary:
+    imported: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("import-legacy", help="import the old server's SQLite orders")
+    parser.add_argument("path", type=Path, metavar="PATH/orders.db")
+    parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    parser.set_defaults(handler=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        rows = read_legacy_rows(args.path)
+    except LegacyFileError as error:
+        print(f"import-legacy: {error}", file=sys.stderr)
+        return 2
+    from tasks.broker import settings  # configures logging and the database from the env
+
+    with connection():
+        legacy_import = LegacyImport(args.path.name, args.dry_run, settings.payment_expiry_minutes)
+        summary = legacy_import.run(rows)
+    print_summary(summary, args.dry_run)
+    return 1 if summary.failed else 0
+
+
+def read_legacy_rows(path: Path) -> list[dict]:
+    """Every row of the old `orders` table (read-only); absent columns read as None."""
+    if not path.is_file():
+        raise LegacyFileError(f"{path} does not exist")
+    try:
+        with closing(
+            sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        ) as source:
+            present = _present_columns(source)
+            rows = source.execute(_select_present(present)).fetchall()
+    except sqlite3.DatabaseError as error:
+        raise LegacyFileError(f"{path} is not a readable SQLite database: {error}") from None
+    return [_with_all_columns(list(present), values) for values in rows]
+
+
+def _select_present(present: dict[str, str]) -> str:
+    """Only our known column names reach the SQL (in the file's spelling, which differs from
+    ours by letter case alone), so nothing from the file is interpolated unchecked."""
+    selected = ", ".join(f'"{spelling}"' for spelling in present.values())
+    return f"SELECT {selected or 'NULL'} FROM orders"  # noqa: S608 - whitelisted names
+
+
+def _with_all_columns(present: list[str], values: tuple) -> dict:
+    row = dict.fromkeys(LEGACY_COLUMNS)
+    row.update(zip(present, values, strict=False))
+    return row
+
+
+def _present_columns(source: sqlite3.Connection) -> dict[str, str]:
+    """Our column names -> the file's spelling (matched case-insensitively)."""
+    columns = [row[1] for row in source.execute("PRAGMA table_info(orders)")]
+    if not columns:
+        raise LegacyFileError("the file has no `orders` table")
+    by_lower = {column.lower(): column for column in columns}
+    return {name: by_lower[name.lower()] for name in LEGACY_COLUMNS if name.lower() in by_lower}
+
+
+def map_row(row: dict) -> LegacyOrder:
+    """The old row as one of our orders, or RowRejected with the first problem found."""
+    legacy_id = _legacy_id_text(row["id"])
+    return LegacyOrder(
+        legacy_id=legacy_id,
+        order_id=legacy_order_id(legacy_id),
+        customer_name=_field("customerName", _customer_name, row["customerName"]),
+        customer_email=_field("email", clean_email, row["email"]),
+        customer_phone=_field("phone", clean_phone, _as_text(row["phone"])),
+        amount=parse_amount(row["amount"]),
+        status=map_status(row["status"]),
+        created_at=parse_created_at(row["created_at"]),
+    )
+
+
+def _legacy_id_text(raw: object) -> str:
+    text = str(_as_text(raw)).strip() if raw is not None else ""
+    if not text:
+        raise RowRejected("id: missing")
+    return text
+
+
+def legacy_order_id(legacy_id: str) -> str:
+    """The old id when Midtrans accepts it (so late notifications still match), else a safe
+    spelling plus a hash of the original, so two old ids never collapse into one."""
+    if _MIDTRANS_SAFE_ID.match(legacy_id):
+        return legacy_id
+    safe = _UNSAFE_ID_CHARS.sub("-", legacy_id).strip("-")[:41] or "LEGACY"
+    return f"{safe}-{hashlib.sha256(legacy_id.encode()).hexdigest()[:8]}"
+
+
+def _as_text(raw: object) -> str | object:
+    """SQLite may hold a phone or id as a number (a phone then lost its leading 0)."""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
+def _field(name: str, cleaner, raw: object) -> str:
+    try:
+        return cleaner(raw)
+    except InvalidField as error:
+        raise RowRejected(f"{name}: {error}") from None
+
+
+def _customer_name(raw: object) -> str:
+    """Old rows often lack a name; a neutral one keeps the paid order importable."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return NAMELESS_CUSTOMER
+    return clean_name(raw)
+
+
+def parse_amount(raw: object) -> int:
+    """Whole rupiah from 99000, 99000.0, "99000", "99000.00", "Rp 99.000"."""
+    if raw is None or isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip()):
+        raise RowRejected("amount: missing")
+    amount = _amount_number(raw)
+    if amount is None:
+        raise RowRejected(f"amount: unreadable {str(raw)[:30]!r}")
+    if not 0 < amount <= MAX_AMOUNT:
+        raise RowRejected(f"amount: must be positive, got {amount}")
+    return amount
+
+
+def _amount_number(raw: object) -> int | None:
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    text = str(raw).strip().removeprefix("Rp").removeprefix("IDR").strip().replace(" ", "")
+    if _GROUPED_AMOUNT.match(text):
+        return int(text.replace(".", ""))
+    plain = _PLAIN_AMOUNT.match(text)
+    return int(plain[1]) if plain else None
+
+
+def map_status(raw: object) -> str:
+    if raw is None or not str(raw).strip():
+        raise RowRejected("status: missing")
+    status = STATUS_MAP.get(str(raw).strip().upper())
+    if status is None:
+        raise RowRejected(f"status: unknown {str(raw)[:30]!r}")
+    return status
+
+
+def parse_created_at(raw: object) -> datetime | None:
+    """ISO text, SQLite's `YYYY-MM-DD HH:MM:SS` (UTC), or epoch seconds / milliseconds."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+            return datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise RowRejected(f"created_at: unreadable {text[:40]!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass
+class LegacyImport:
+    """One run over the file's rows; a rejected row never stops the others."""
+
+    source_name: str
+    dry_run: bool
+    expiry_minutes: int
+    summary: ImportSummary = field(default_factory=ImportSummary)
+    seen: set[str] = field(default_factory=set)
+
+    def run(self, rows: list[dict]) -> ImportSummary:
+        progress = ProgressLine(len(rows), "import-legacy")
+        for number, row in enumerate(rows, start=1):
+            self._import_row(row, f"row {number}")
+            progress.advance()
+        progress.finish()
+        return self.summary
+
+    def _import_row(self, row: dict, label: str) -> None:
+        try:
+            order = map_row(row)
+        except RowRejected as error:
+            shown_id = f" (id {str(row['id'])[:50]})" if row["id"] is not None else ""
+            self.summary.failed.append((label + shown_id, str(error)))
+            return
+        label = f"{label} (id {order.legacy_id[:50]})"
+        if order.order_id in self.seen:
+            self.summary.skipped.append((label, "duplicate id in the file"))
+            return
+        self.seen.add(order.order_id)
+        if self._write(order):
+            self.summary.imported.append(order.order_id)
+        else:
+            self.summary.skipped.append((label, "already present"))
+
+    def _write(self, order: LegacyOrder) -> bool:
+        if self.dry_run:
+            return not Order.select().where(Order.order_id == order.order_id).exists()
+        return insert_legacy_order(order, self.source_name, self.expiry_minutes)
+
+
+def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: int) -> bool:
+    """One transaction: the order, its entitlement when paid, the audit entry. False when the
+    id is already present (the primary key decides, also against a concurrent import)."""
+    created_at = order.created_at or datetime.now(UTC)
+    with transaction():
+        inserted = list(
+            Order.insert(
+                order_id=order.order_id,
+                # Nobody holds the token: the old customer never got one for this status page.
+                order_token_hash=hash_order_token(secrets.token_urlsafe(32)),
+                package=PACKAGE_ID,
+                customer_name=order.customer_name,
+                customer_email=order.customer_email,
+                customer_phone=order.customer_phone,
+                base_amount=order.amount,
+                discount_amount=0,
+                final_amount=order.amount,
+                status=order.status,
+                source="legacy",
+                created_at=created_at,
+                paid_at=created_at if order.status in ("PAID", "REFUNDED") else None,
+                expires_at=(
+                    created_at + timedelta(minutes=expiry_minutes)
+                    if order.status == "PENDING_PAYMENT"
+                    else None
+                ),
+            )
+            .on_conflict_ignore()
+            .returning(Order.order_id)
+            .execute()
+        )
+        if not inserted:
+            return False
+        if order.status == "PAID":
+            Entitlement.insert(order=order.order_id, package=PACKAGE_ID).execute()
+        record_audit(
+            ACTOR,
+            "legacy_import",
+            order.order_id,
+            new_status=order.status,
+            legacy_id=order.legacy_id,
+            source_file=source_name,
+            entitlement=order.status == "PAID",
+        )
+    return True
+
+
+def print_summary(summary: ImportSummary, dry_run: bool) -> None:
+    verb = "would import" if dry_run else "imported"
+    print(f"{verb}: {len(summary.imported)}")
+    print(f"skipped: {len(summary.skipped)}")
+    for label, reason in summary.skipped:
+        print(f"  {label}: {reason}")
+    print(f"failed: {len(summary.failed)}")
+    for label, reason in summary.failed:
+        print(f"  {label}: {reason}")
+    if dry_run:
+        print("dry run: nothing was written")

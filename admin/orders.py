@@ -1,0 +1,270 @@
+"""`orders export` for the accountant and `orders show` for support. Both only read: no
+command, here or anywhere, changes an order's payment status."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from models.audit import AuditEntry
+from models.db import connection
+from models.entitlements import Entitlement
+from models.events import PaymentEvent
+from models.orders import Order, PaymentAttempt
+from models.outbox import OutboxMessage
+from models.pricing import format_idr
+from runtime.logs import mask_token
+
+SHOP_TIMEZONE = ZoneInfo("Asia/Jakarta")  # the shop and its accountant work in WIB
+STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
+EXPORT_COLUMNS = (
+    "order_id",
+    "created_at",
+    "paid_at",
+    "status",
+    "package_id",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "discount_code",
+    "base_amount",
+    "discount_amount",
+    "final_amount",
+    "source",
+    "flagged",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    orders = subparsers.add_parser("orders", help="export or look at orders (read-only)")
+    commands = orders.add_subparsers(dest="orders_command", required=True, metavar="COMMAND")
+    export = commands.add_parser("export", help="orders as CSV or JSON for the accountant")
+    export.add_argument("--status", type=str.upper, choices=STATUSES)
+    export.add_argument(
+        "--since",
+        type=since_moment,
+        metavar="DATE",
+        help="created on or after DATE (YYYY-MM-DD in WIB, or ISO date-time)",
+    )
+    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export.add_argument("--output", type=Path, metavar="FILE", help="write here, not stdout")
+    export.set_defaults(handler=run_export)
+    show = commands.add_parser("show", help="one order's history")
+    show.add_argument("order_id", metavar="ORDER_ID")
+    show.set_defaults(handler=run_show)
+
+
+def since_moment(text: str) -> datetime:
+    """`2025-01-31` is midnight in Jakarta; a date-time without offset is Jakarta time too."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), SHOP_TIMEZONE)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHOP_TIMEZONE)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import tasks.broker  # noqa: F401 - configures logging and the database from the environment
+
+    with connection(), _output(args.output) as stream:
+        rows = export_rows(selected_orders(args.status, args.since))
+        count, paid_total = (write_csv if args.format == "csv" else write_json)(rows, stream)
+    print(f"exported {count} orders; PAID total {format_idr(paid_total)}", file=sys.stderr)
+    return 0
+
+
+def selected_orders(status: str | None, since: datetime | None) -> Iterable[Order]:
+    query = Order.select().order_by(Order.created_at, Order.order_id)
+    if status:
+        query = query.where(Order.status == status)
+    if since:
+        query = query.where(Order.created_at >= since)
+    return query.iterator()
+
+
+def export_rows(orders: Iterable[Order]) -> Iterator[dict]:
+    """Plain values: amounts in whole rupiah, times in ISO 8601 with the WIB offset."""
+    for order in orders:
+        row = {name: getattr(order, name) for name in EXPORT_COLUMNS if name != "package_id"}
+        row["package_id"] = order.package_id
+        row["created_at"] = _wib(order.created_at)
+        row["paid_at"] = _wib(order.paid_at)
+        yield {name: row[name] for name in EXPORT_COLUMNS}
+
+
+def _wib(moment: datetime | None) -> str | None:
+    return moment.astimezone(SHOP_TIMEZONE).isoformat(timespec="seconds") if moment else None
+
+
+def write_csv(rows: Iterable[dict], stream: TextIO) -> tuple[int, int]:
+    writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    return _written(
+        rows,
+        lambda row: writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()}),
+    )
+
+
+def write_json(rows: Iterable[dict], stream: TextIO) -> tuple[int, int]:
+    """A JSON array written row by row, so a large export never sits in memory."""
+    separator = "[\n"
+
+    def write(row: dict) -> None:
+        nonlocal separator
+        stream.write(separator + json.dumps(row, ensure_ascii=False))
+        separator = ",\n"
+
+    count, paid_total = _written(rows, write)
+    stream.write("\n]\n" if count else "[]\n")
+    return count, paid_total
+
+
+def _written(rows: Iterable[dict], write) -> tuple[int, int]:
+    count = paid_total = 0
+    for row in rows:
+        write(row)
+        count += 1
+        paid_total += row["final_amount"] if row["status"] == "PAID" else 0
+    return count, paid_total
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A customer-typed `=HYPERLINK(...)` must stay text when the accountant opens the CSV;
+    a signed number such as the phone `+6281...` is no formula and stays as it is."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
+        return value
+    signed_number = value[:1] in "+-" and value[1:].isdigit()
+    return value if signed_number else "'" + value
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or a new file only its owner can read (it holds customers' personal data)."""
+    if path is None:
+        yield sys.stdout
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(descriptor, "w", newline="", encoding="utf-8") as stream:
+        yield stream
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import tasks.broker  # noqa: F401 - configures logging and the database from the environment
+
+    with connection():
+        order = Order.get_or_none(Order.order_id == args.order_id)
+        if order is None:
+            print(f"no order {args.order_id!r}", file=sys.stderr)
+            return 1
+        print("\n".join(order_summary(order)))
+    return 0
+
+
+def order_summary(order: Order) -> list[str]:
+    """The order, its access, payment attempts, notifications, messages and audit trail."""
+    return [
+        *_order_lines(order),
+        *_access_lines(order),
+        *_attempt_lines(order),
+        *_event_lines(order),
+        *_outbox_lines(order),
+        *_audit_lines(order),
+    ]
+
+
+def _order_lines(order: Order) -> list[str]:
+    flag = " (FLAGGED)" if order.flagged else ""
+    return [
+        f"order      {order.order_id} ({order.source})",
+        f"status     {order.status}{flag}",
+        f"amount     {format_idr(order.final_amount)} (base {format_idr(order.base_amount)}, "
+        f"discount {format_idr(order.discount_amount)}{_code(order.discount_code)})",
+        f"customer   {order.customer_name} <{order.customer_email}> {order.customer_phone}",
+        f"created    {_wib(order.created_at)}",
+        f"paid       {_wib(order.paid_at) or '-'}",
+        f"expires    {_wib(order.expires_at) or '-'}",
+        f"failure    {order.failure_reason or '-'}",
+    ]
+
+
+def _code(discount_code: str | None) -> str:
+    return f" with {discount_code}" if discount_code else ""
+
+
+def _access_lines(order: Order) -> list[str]:
+    entitlement = Entitlement.get_or_none(Entitlement.order == order.order_id)
+    if entitlement is None:
+        return ["access     none"]
+    revoked = f", revoked {_wib(entitlement.revoked_at)}: {entitlement.revoke_reason}"
+    return [
+        f"access     {entitlement.status} since {_wib(entitlement.granted_at)} "
+        f"(token {mask_token(entitlement.access_token)})"
+        f"{revoked if entitlement.revoked_at else ''}"
+    ]
+
+
+def _attempt_lines(order: Order) -> list[str]:
+    attempts = PaymentAttempt.select().where(PaymentAttempt.order == order.order_id)
+    return _section(
+        "payment attempts",
+        [
+            f"{_wib(attempt.created_at)} {attempt.kind} {attempt.transaction_status or ''} "
+            f"{attempt.payment_type or ''}".rstrip()
+            for attempt in attempts.order_by(PaymentAttempt.id)
+        ],
+    )
+
+
+def _event_lines(order: Order) -> list[str]:
+    events = PaymentEvent.select().where(PaymentEvent.order_id == order.order_id)
+    return _section(
+        "notifications",
+        [
+            f"#{event.id} {_wib(event.received_at)} {event.source} {event.transaction_status} "
+            f"-> {event.outcome or 'not processed'}"
+            f"{' FLAG ' + event.flag_reason if event.flag_reason else ''}"
+            for event in events.order_by(PaymentEvent.id)
+        ],
+    )
+
+
+def _outbox_lines(order: Order) -> list[str]:
+    messages = OutboxMessage.select().where(OutboxMessage.order == order.order_id)
+    return _section(
+        "messages",
+        [
+            f"#{message.id} {message.channel} {message.template_name} {message.status} "
+            f"attempts={message.attempt_count}"
+            f"{' last error: ' + message.last_error if message.last_error else ''}"
+            for message in messages.order_by(OutboxMessage.id)
+        ],
+    )
+
+
+def _audit_lines(order: Order) -> list[str]:
+    entries = AuditEntry.select().where(AuditEntry.order_id == order.order_id)
+    return _section(
+        "audit",
+        [
+            f"{_wib(entry.occurred_at)} {entry.actor} {entry.action} "
+            f"{entry.old_status or '-'} -> {entry.new_status or '-'}"
+            f"{' FLAGGED' if entry.flagged else ''}"
+            for entry in entries.order_by(AuditEntry.id)
+        ],
+    )
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [f"{title}:", *(f"  {line}" for line in lines or ["none"])]

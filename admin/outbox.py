@@ -1,0 +1,99 @@
+"""`./run.sh admin outbox ...`: the customer messages, and an operator's explicit resend.
+
+Exit codes: 0 done, 1 nothing to resend.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from models.messages import TEMPLATE_NAMES
+from models.outbox import CHANNELS
+from models.outbox_admin import STATUSES, masked_recipient
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "outbox",
+        help="list customer messages or resend one",
+        description="The notification outbox (email and WhatsApp).",
+    )
+    commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = commands.add_parser("list", help="list outbox rows, newest first")
+    listing.add_argument("--status", choices=STATUSES, type=str.upper)
+    listing.add_argument("--order", metavar="ORDER_ID", help="only this order's messages")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=list_command)
+    resend = commands.add_parser(
+        "resend",
+        help="send a message again as a new, audited row",
+        description="Queue TEMPLATE again for ORDER_ID (a new row pointing at the original), "
+        "to the order's email and WhatsApp, or one --channel.",
+    )
+    resend.add_argument("order_id", metavar="ORDER_ID")
+    resend.add_argument(
+        "template", metavar="TEMPLATE", choices=TEMPLATE_NAMES, help=", ".join(TEMPLATE_NAMES)
+    )
+    resend.add_argument("--channel", choices=CHANNELS, type=str.upper)
+    resend.set_defaults(handler=resend_command)
+
+
+def print_rows(rows: list) -> None:
+    """One line per row: id, status, attempts, channel, template, order, recipient, error."""
+    for row in rows:
+        error = (row.last_error or "")[:60]
+        print(
+            f"  {row.id:>7}  {row.status:<8} {row.attempt_count}x  {row.channel:<8} "
+            f"{row.template_name:<20} {row.order_id:<28} {masked_recipient(row):<20} {error}"
+        )
+
+
+def row_details(row) -> str:
+    """Every field an operator needs to decide, with the error history."""
+    lines = [
+        f"Outbox row {row.id} ({row.channel} {row.template_name}) for order {row.order_id}",
+        f"Status:      {row.status} after {row.attempt_count} attempts",
+        f"Recipient:   {masked_recipient(row)}",
+        f"Next retry:  {row.next_retry_at or '-'}",
+        f"Sent at:     {row.sent_at or '-'}",
+        f"Resend of:   {row.resend_of or '-'}",
+        f"Last error:  {row.last_error or '-'}",
+        "Error history:",
+    ]
+    lines += [
+        f"  #{entry.get('attempt')} {entry.get('at')} {entry.get('kind')}: {entry.get('error')}"
+        for entry in row.error_history
+    ] or ["  (none)"]
+    return "\n".join(lines)
+
+
+def list_command(args: argparse.Namespace) -> int:
+    import tasks.broker  # noqa: F401  (binds the database to DATABASE_URL)
+    from models.db import connection
+    from models.outbox_admin import list_outbox
+
+    with connection():
+        rows = list_outbox(args.status, args.order, args.limit)
+    print(f"Outbox rows: {len(rows)}")
+    print_rows(rows)
+    return 0
+
+
+def resend_command(args: argparse.Namespace) -> int:
+    import tasks  # noqa: F401  (declares the delivery actor)
+    from models.db import connection
+    from models.outbox_admin import NothingToResend
+    from tasks.notifications import resend_notification
+
+    channel_names = (args.channel,) if args.channel else CHANNELS
+    try:
+        with connection():
+            new_ids = resend_notification(args.order_id, args.template, "admin:cli", channel_names)
+    except NothingToResend as error:
+        print(f"Nothing to resend: {error}")
+        return 1
+    print(
+        f"Queued resend of {args.template} for {args.order_id}: outbox rows "
+        f"{', '.join(map(str, new_ids))}"
+    )
+    return 0

@@ -1,0 +1,202 @@
+"""`verify [--url URL]`: the production checklist against a running system, one PASS/FAIL line
+per check. It sends two probe webhooks: an unsigned one (must be refused) and a signed one for
+an order `VERIFY-<timestamp>` that does not exist (accepted, then stored and flagged as an
+unknown order: that flag is the expected trace of a verify run)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import redis
+from peewee import fn
+
+from integrations.http import build_client, send
+from integrations.signature import midtrans_signature
+from models.base import utcnow
+from models.db import connection
+from models.outbox import OutboxMessage
+from schema.migrate import pending_migrations
+
+STUCK_SENDING = timedelta(minutes=5)
+OVERDUE_DELIVERY = timedelta(minutes=10)
+RECENT_DEAD_LETTERS = timedelta(hours=1)
+PROBE_TIMEOUT = httpx.Timeout(10.0)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the checks talk to: the web over HTTP, Redis and PostgreSQL directly."""
+
+    http: httpx.Client
+    redis_client: redis.Redis
+    database_url: str
+    server_key: str
+    namespace: str
+    queues: tuple[str, ...]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("verify", help="run the production readiness checklist")
+    parser.add_argument("--url", help="the web's base URL (default: PUBLIC_BASE_URL)")
+    parser.set_defaults(handler=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from tasks.broker import NAMESPACE, QUEUES, broker, settings
+
+    base_url = (args.url or settings.public_base_url).rstrip("/")
+    with build_client(base_url, timeout=PROBE_TIMEOUT) as client:
+        target = Target(
+            client,
+            broker.client,
+            settings.database_url,
+            settings.midtrans_server_key,
+            NAMESPACE,
+            QUEUES,
+        )
+        results = run_checks(target)
+    for result in results:
+        print(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
+    return 0 if all(result.passed for result in results) else 1
+
+
+def run_checks(target: Target) -> list[CheckResult]:
+    return [_guarded(name, check, target) for name, check in CHECKS]
+
+
+def _guarded(name: str, check: Callable[[Target], tuple[bool, str]], target: Target) -> CheckResult:
+    """A check that cannot reach its dependency fails; it never stops the other checks."""
+    try:
+        passed, detail = check(target)
+    except Exception as error:  # noqa: BLE001 - any error is this check's FAIL, with its reason
+        passed, detail = False, f"{type(error).__name__}: {error}"[:300]
+    return CheckResult(name, passed, detail)
+
+
+def check_health(target: Target) -> tuple[bool, str]:
+    response = send(target.http, "GET", "/health")
+    return response.status_code == 200, f"GET /health -> {response.status_code}"
+
+
+def check_migrations(target: Target) -> tuple[bool, str]:
+    pending = pending_migrations(target.database_url)
+    if pending:
+        return False, f"pending: {', '.join(pending)} (run ./run.sh migrate)"
+    return True, "schema is current"
+
+
+def check_workers(target: Target) -> tuple[bool, str]:
+    pattern = f"{target.namespace}:heartbeat:worker:*"
+    beating = sum(1 for _ in target.redis_client.scan_iter(match=pattern, count=100))
+    if not beating:
+        return False, "no worker heartbeat (is `./run.sh worker` running?)"
+    return True, f"{beating} worker process(es) alive"
+
+
+def check_scheduler(target: Target) -> tuple[bool, str]:
+    if not target.redis_client.exists(f"{target.namespace}:heartbeat:scheduler"):
+        return False, "no scheduler heartbeat (is `./run.sh scheduler` running?)"
+    return True, "scheduler alive"
+
+
+def probe_notification(order_id: str, server_key: str | None) -> dict:
+    """A pending notification for `order_id`, signed when a key is given, else unsigned."""
+    body = {
+        "order_id": order_id,
+        "status_code": "201",
+        "gross_amount": "1000.00",
+        "transaction_status": "pending",
+        "transaction_id": f"{order_id}-probe",
+        "payment_type": "bank_transfer",
+        "signature_key": "",
+    }
+    if server_key:
+        body["signature_key"] = midtrans_signature(order_id, "201", "1000.00", server_key)
+    return body
+
+
+def check_unsigned_webhook(target: Target) -> tuple[bool, str]:
+    body = probe_notification(f"VERIFY-{int(time.time())}-UNSIGNED", None)
+    response = send(target.http, "POST", "/webhooks/midtrans", json=body)
+    return response.status_code == 401, f"unsigned notification -> {response.status_code}"
+
+
+def check_signed_webhook(target: Target) -> tuple[bool, str]:
+    order_id = f"VERIFY-{int(time.time())}"
+    response = send(
+        target.http,
+        "POST",
+        "/webhooks/midtrans",
+        json=probe_notification(order_id, target.server_key),
+    )
+    return response.status_code == 200, f"signed notification {order_id} -> {response.status_code}"
+
+
+def check_outbox(target: Target) -> tuple[bool, str]:
+    now = utcnow()
+    with connection():
+        stuck = OutboxMessage.select().where(
+            (OutboxMessage.status == "SENDING") & (OutboxMessage.claimed_at < now - STUCK_SENDING)
+        )
+        due_since = fn.COALESCE(OutboxMessage.next_retry_at, OutboxMessage.created_at)
+        overdue = OutboxMessage.select().where(
+            OutboxMessage.status.in_(["PENDING", "RETRYING"]) & (due_since < now - OVERDUE_DELIVERY)
+        )
+        stuck_count, overdue_count = stuck.count(), overdue.count()
+    detail = f"{stuck_count} SENDING for over 5 min, {overdue_count} overdue by over 10 min"
+    return stuck_count == 0 and overdue_count == 0, detail
+
+
+def check_dead_letters(target: Target) -> tuple[bool, str]:
+    """Growing means new dead letters in the last hour, in Dramatiq's queues or the outbox."""
+    since = utcnow() - RECENT_DEAD_LETTERS
+    since_ms = int(since.timestamp() * 1000)
+    recent = total = 0
+    for queue_name in target.queues:
+        key = f"{target.namespace}:{queue_name}.XQ"  # zset scored by dead-lettering time (ms)
+        total += target.redis_client.zcard(key)
+        recent += target.redis_client.zcount(key, since_ms, "+inf")
+    with connection():
+        outbox_dlq = OutboxMessage.select().where(OutboxMessage.status == "DLQ")
+        recent += outbox_dlq.where(OutboxMessage.updated_at >= since).count()
+        total += outbox_dlq.count()
+    detail = f"{recent} new in the last hour, {total} in all (`./run.sh admin dead-letters list`)"
+    return recent == 0, detail
+
+
+def check_redis_persistence(target: Target) -> tuple[bool, str]:
+    config = target.redis_client.config_get("appendonly")
+    appendonly = config.get("appendonly") or config.get(b"appendonly")
+    enabled = appendonly in ("yes", b"yes")
+    fsync = target.redis_client.config_get("appendfsync")
+    policy = fsync.get("appendfsync") or fsync.get(b"appendfsync")
+    return enabled, f"appendonly={_text(appendonly)} appendfsync={_text(policy)}"
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+CHECKS: tuple[tuple[str, Callable[[Target], tuple[bool, str]]], ...] = (
+    ("health", check_health),
+    ("migrations current", check_migrations),
+    ("workers alive", check_workers),
+    ("scheduler alive", check_scheduler),
+    ("unsigned webhook 401", check_unsigned_webhook),
+    ("signed webhook 200", check_signed_webhook),
+    ("outbox not stuck", check_outbox),
+    ("no new dead letters", check_dead_letters),
+    ("redis persistence", check_redis_persistence),
+)

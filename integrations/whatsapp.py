@@ -1,0 +1,74 @@
+"""WhatsApp Business Cloud API: template messages to `{api_url}/{phone_number_id}/messages`."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from integrations.errors import PermanentProviderError
+from integrations.http import DEFAULT_TIMEOUT, build_client, json_body, raise_for_status, send
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+def whatsapp_number(phone: str) -> str:
+    """The Cloud API's `to`: digits only, country code first, no '+' (`+62812...` -> `62812...`)."""
+    digits = _NON_DIGITS.sub("", phone or "")
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]  # a national Indonesian number from an old import
+    if not 8 <= len(digits) <= 15:
+        raise PermanentProviderError("invalid WhatsApp recipient")
+    return digits
+
+
+def template_body(to: str, template_name: str, language: str, parameters: list[str]) -> dict:
+    """The messages-endpoint body for a template with text parameters in its body."""
+    template: dict = {"name": template_name, "language": {"code": language}}
+    if parameters:
+        template["components"] = [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": value} for value in parameters],
+            }
+        ]
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": template,
+    }
+
+
+def _graph_error(response: httpx.Response) -> str:
+    error = json_body(response).get("error") or {}
+    return f"{error.get('message', '')} (code {error.get('code', '?')})" if error else ""
+
+
+class WhatsAppClient:
+    """One pooled httpx client with the bearer token; thread-safe."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        phone_number_id: str,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._client = build_client(api_url.rstrip("/"), headers, timeout)
+        self._path = f"/{phone_number_id}/messages"
+
+    def send_template(
+        self, phone: str, template_name: str, parameters: list[str], language: str = "id"
+    ) -> str:
+        """Sends the template; returns the `wamid.` id. 429/5xx retry, other 4xx are final."""
+        body = template_body(whatsapp_number(phone), template_name, language, parameters)
+        response = send(self._client, "POST", self._path, json=body)
+        raise_for_status(response, _graph_error(response))
+        messages = json_body(response).get("messages") or [{}]
+        return str(messages[0].get("id") or "")
+
+    def close(self) -> None:
+        self._client.close()

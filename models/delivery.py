@@ -1,0 +1,179 @@
+"""The life of an outbox row while it is delivered: claim, sent, failed, retry, dead letter.
+
+The row, not the Dramatiq message, is the truth: a claim is one atomic UPDATE, so two workers
+never send the same row, and every later write is fenced on that claim (status SENDING with the
+same claimed_at), so a worker that lost its claim to the sweeper cannot overwrite the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from models.db import database
+from models.outbox import OutboxMessage
+
+CLAIMABLE = ("PENDING", "RETRYING")
+DEFAULT_RETRY_SCHEDULE_SECONDS = (60.0, 300.0, 900.0, 1800.0)
+INTERRUPTED = "delivery interrupted: the worker stopped after claiming the row"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How deliveries retry and wait; built from settings, scaled down in tests."""
+
+    retry_schedule_seconds: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_SECONDS
+    breaker_fail_max: int = 5
+    breaker_reset_seconds: float = 60.0
+    email_rate_per_second: int = 5
+    whatsapp_rate_per_second: int = 20
+    rate_wait_seconds: float = 10.0
+    stuck_after_seconds: float = 300.0
+    sweep_grace_seconds: float = 60.0
+
+    @property
+    def max_attempts(self) -> int:
+        """One first attempt plus one per scheduled retry (5 with the default schedule)."""
+        return len(self.retry_schedule_seconds) + 1
+
+    def retry_delay(self, failed_attempts: int) -> timedelta | None:
+        """The wait after the n-th failed attempt, or None when the row is out of attempts."""
+        if failed_attempts >= self.max_attempts:
+            return None
+        return timedelta(seconds=self.retry_schedule_seconds[failed_attempts - 1])
+
+
+def _history_entry(attempt: int, kind: str, error: str, now: datetime) -> dict:
+    return {"attempt": attempt, "at": now.isoformat(), "kind": kind, "error": error[:1000]}
+
+
+def _ours(row: OutboxMessage):
+    """The fence: the row is still in the SENDING claim this worker made."""
+    return (
+        (OutboxMessage.id == row.id)
+        & (OutboxMessage.status == "SENDING")
+        & (OutboxMessage.claimed_at == row.claimed_at)
+    )
+
+
+def claim_delivery(outbox_id: int, now: datetime) -> OutboxMessage | None:
+    """PENDING or RETRYING (and due) -> SENDING in one UPDATE; None if not ours to send."""
+    due = OutboxMessage.next_retry_at.is_null() | (OutboxMessage.next_retry_at <= now)
+    query = (
+        OutboxMessage.update(status="SENDING", claimed_at=now, updated_at=now)
+        .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(CLAIMABLE) & due)
+        .returning(OutboxMessage)
+    )
+    return next(iter(query.execute()), None)
+
+
+def mark_sent(row: OutboxMessage, provider_message_id: str, now: datetime) -> bool:
+    """SENT with the time; the attempt that succeeded is counted."""
+    return bool(
+        OutboxMessage.update(
+            status="SENT",
+            sent_at=now,
+            updated_at=now,
+            next_retry_at=None,
+            attempt_count=row.attempt_count + 1,
+            provider_message_id=provider_message_id[:200],
+        )
+        .where(_ours(row))
+        .execute()
+    )
+
+
+def mark_failed(row: OutboxMessage, reason: str, now: datetime) -> bool:
+    """A permanent failure: FAILED at once with the reason; never retried automatically."""
+    attempt = row.attempt_count + 1
+    return bool(
+        OutboxMessage.update(
+            status="FAILED",
+            attempt_count=attempt,
+            next_retry_at=None,
+            last_error=reason,
+            error_history=row.error_history + [_history_entry(attempt, "permanent", reason, now)],
+            updated_at=now,
+        )
+        .where(_ours(row))
+        .execute()
+    )
+
+
+def mark_retry(
+    row: OutboxMessage, reason: str, policy: DeliveryPolicy, now: datetime
+) -> timedelta | None:
+    """A transient failure: RETRYING at the schedule's next step, or DLQ when out of attempts.
+
+    Returns the wait before the next attempt, or None when the row went to DLQ.
+    """
+    attempt = row.attempt_count + 1
+    delay = policy.retry_delay(attempt)
+    OutboxMessage.update(
+        status="RETRYING" if delay else "DLQ",
+        attempt_count=attempt,
+        last_error=reason,
+        next_retry_at=now + delay if delay else None,
+        updated_at=now,
+        error_history=row.error_history + [_history_entry(attempt, "transient", reason, now)],
+    ).where(_ours(row)).execute()
+    return delay
+
+
+def mark_waiting(row: OutboxMessage, reason: str, delay: timedelta, now: datetime) -> bool:
+    """The provider is unavailable (breaker open): wait without spending an attempt."""
+    return bool(
+        OutboxMessage.update(
+            status="RETRYING",
+            next_retry_at=now + delay,
+            last_error=reason,
+            updated_at=now,
+        )
+        .where(_ours(row))
+        .execute()
+    )
+
+
+_RECOVER_STUCK_SQL = """
+UPDATE notification_outbox
+SET attempt_count = attempt_count + 1,
+    status = CASE WHEN attempt_count + 1 >= %(max_attempts)s THEN 'DLQ' ELSE 'RETRYING' END,
+    next_retry_at = CASE WHEN attempt_count + 1 >= %(max_attempts)s THEN NULL
+                         ELSE %(now)s::timestamptz END,
+    last_error = %(reason)s,
+    error_history = error_history || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt_count + 1, 'at', %(now_text)s, 'kind', 'interrupted',
+        'error', %(reason)s)),
+    updated_at = %(now)s
+WHERE status = 'SENDING' AND claimed_at < %(cutoff)s
+RETURNING id, status
+"""
+
+
+def recover_stuck(policy: DeliveryPolicy, now: datetime) -> list[int]:
+    """Rows left in SENDING by a worker that died count one interrupted attempt and are due
+    again at once (or DLQ when that was their last). Returns the ids to deliver now."""
+    cursor = database.execute_sql(
+        _RECOVER_STUCK_SQL,
+        {
+            "max_attempts": policy.max_attempts,
+            "now": now,
+            "now_text": now.isoformat(),
+            "reason": INTERRUPTED,
+            "cutoff": now - timedelta(seconds=policy.stuck_after_seconds),
+        },
+    )
+    return [row_id for row_id, status in cursor.fetchall() if status == "RETRYING"]
+
+
+def due_ids(policy: DeliveryPolicy, now: datetime, limit: int = 500) -> list[int]:
+    """PENDING or RETRYING rows whose wake-up is overdue by the grace period (a lost message)."""
+    cutoff = now - timedelta(seconds=policy.sweep_grace_seconds)
+    due_at = OutboxMessage.next_retry_at.is_null() | (OutboxMessage.next_retry_at < cutoff)
+    query = (
+        OutboxMessage.select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_(CLAIMABLE) & due_at & (OutboxMessage.updated_at < cutoff))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return [row.id for row in query]

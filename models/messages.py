@@ -1,0 +1,123 @@
+"""Rendering customer messages from an outbox row's payload: pure functions, no I/O but reading
+the template files. Email gets a subject, a plain-text and an HTML part; WhatsApp gets the
+approved template's name and its ordered body parameters."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
+TEMPLATE_NAMES = ("payment_instructions", "payment_success", "access_revoked", "order_expired")
+WHATSAPP_LANGUAGE = "id"
+_JAKARTA = ZoneInfo("Asia/Jakarta")
+_MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+class MessageRenderError(ValueError):
+    """The row cannot become a message (unknown template, missing field): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class WhatsAppContent:
+    template_name: str
+    language: str
+    parameters: tuple[str, ...]
+
+
+def indonesian_time(moment_iso: str) -> str:
+    """'2025-01-13T07:30:00+00:00' -> '13 Januari 2025 pukul 14.30 WIB' (Jakarta time)."""
+    local = datetime.fromisoformat(moment_iso).astimezone(_JAKARTA)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
+
+
+def message_fields(payload: dict, public_base_url: str) -> dict:
+    """The payload plus the links and texts derived from it, so templates stay logic-free."""
+    fields = dict(payload)
+    base = public_base_url.rstrip("/")
+    fields["order_again_url"] = f"{base}/"
+    if payload.get("access_token"):
+        fields["access_url"] = f"{base}/access/{payload['access_token']}"
+    if payload.get("expires_at"):
+        fields["expires_text"] = indonesian_time(payload["expires_at"])
+    return fields
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+    )
+
+
+def _known(template_name: str) -> None:
+    if template_name not in TEMPLATE_NAMES:
+        raise MessageRenderError(f"unknown message template {template_name!r}")
+
+
+def render_email(template_name: str, payload: dict, public_base_url: str) -> EmailContent:
+    """Subject (one line), plain text and HTML of one message; raises MessageRenderError."""
+    _known(template_name)
+    fields = message_fields(payload, public_base_url)
+    environment = _environment()
+    try:
+        parts = [
+            environment.get_template(f"{template_name}.{suffix}").render(fields)
+            for suffix in ("subject.txt", "txt", "html")
+        ]
+    except (TemplateError, ValueError) as error:
+        raise MessageRenderError(f"{template_name}: {error}") from error
+    return EmailContent(subject=" ".join(parts[0].split()), text=parts[1], html=parts[2])
+
+
+@cache
+def whatsapp_templates() -> dict[str, dict]:
+    """The WhatsApp template mapping (name, ordered parameters, body to register with Meta)."""
+    return tomllib.loads((TEMPLATES_DIR / "whatsapp.toml").read_text(encoding="utf-8"))
+
+
+def render_whatsapp(template_name: str, payload: dict, public_base_url: str) -> WhatsAppContent:
+    """The template message's name, language and body parameters, in order."""
+    _known(template_name)
+    mapping = whatsapp_templates()[template_name]
+    fields = message_fields(payload, public_base_url)
+    missing = [name for name in mapping["parameters"] if not fields.get(name)]
+    if missing:
+        raise MessageRenderError(f"{template_name}: payload lacks {', '.join(missing)}")
+    parameters = tuple(str(fields[name]) for name in mapping["parameters"])
+    return WhatsAppContent(mapping["name"], WHATSAPP_LANGUAGE, parameters)

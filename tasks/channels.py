@@ -1,0 +1,107 @@
+"""How each channel sends an outbox row: render it, wait for an outbound slot, call the
+provider through its circuit breaker. Built once per process (and per delivery policy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from integrations.breaker import ProviderBreaker
+from integrations.email import SmtpConfig, SmtpMailer
+from integrations.outbound_rate import OutboundRateLimit
+from integrations.whatsapp import WhatsAppClient
+from models.delivery import DeliveryPolicy
+from models.messages import render_email, render_whatsapp
+from models.outbox import OutboxMessage
+from runtime.settings import Settings
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One provider: a way to turn a row into a send call, its breaker and its rate limit."""
+
+    prepare: Callable[[OutboxMessage], Callable[[], str]]
+    breaker: ProviderBreaker
+    rate_limit: OutboundRateLimit
+
+    def deliver(self, row: OutboxMessage) -> str:
+        """Sends the row; returns the provider's message id. Rendering errors come first, so
+        a broken row never takes a rate slot or counts against the provider."""
+        send = self.prepare(row)
+        self.rate_limit.acquire()
+        return self.breaker.call(send)
+
+
+class Channels:
+    """EMAIL and WHATSAPP, wired from the settings and the delivery policy."""
+
+    def __init__(
+        self, settings: Settings, policy: DeliveryPolicy, redis_client: redis.Redis, namespace: str
+    ) -> None:
+        self._base_url = settings.public_base_url
+        self._mailer = SmtpMailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_from,
+                tls=settings.smtp_tls,
+                user=settings.smtp_user,
+                password=settings.smtp_password,
+            )
+        )
+        self._whatsapp = WhatsAppClient(
+            settings.whatsapp_api_url, settings.whatsapp_token, settings.whatsapp_phone_number_id
+        )
+        self.by_name = {
+            "EMAIL": self._channel(
+                "email",
+                self._prepare_email,
+                policy.email_rate_per_second,
+                policy,
+                redis_client,
+                namespace,
+            ),
+            "WHATSAPP": self._channel(
+                "whatsapp",
+                self._prepare_whatsapp,
+                policy.whatsapp_rate_per_second,
+                policy,
+                redis_client,
+                namespace,
+            ),
+        }
+
+    @staticmethod
+    def _channel(
+        provider: str,
+        prepare,
+        per_second: int,
+        policy: DeliveryPolicy,
+        redis_client: redis.Redis,
+        namespace: str,
+    ) -> Channel:
+        breaker = ProviderBreaker(
+            redis_client, provider, policy.breaker_fail_max, policy.breaker_reset_seconds, namespace
+        )
+        rate_limit = OutboundRateLimit(
+            redis_client, provider, per_second, policy.rate_wait_seconds, namespace
+        )
+        return Channel(prepare, breaker, rate_limit)
+
+    def deliver(self, row: OutboxMessage) -> str:
+        """Sends one claimed row on its channel; returns the provider's message id."""
+        return self.by_name[row.channel].deliver(row)
+
+    def _prepare_email(self, row: OutboxMessage) -> Callable[[], str]:
+        content = render_email(row.template_name, row.payload, self._base_url)
+        return lambda: self._mailer.send(
+            row.id, row.recipient, content.subject, content.text, content.html
+        )
+
+    def _prepare_whatsapp(self, row: OutboxMessage) -> Callable[[], str]:
+        content = render_whatsapp(row.template_name, row.payload, self._base_url)
+        return lambda: self._whatsapp.send_template(
+            row.recipient, content.template_name, list(content.parameters), content.language
+        )

@@ -1,0 +1,130 @@
+"""A backup restores into a new database with every row of every table intact, checks its own
+manifest, and never overwrites a database that holds data."""
+
+import io
+import json
+import secrets
+import stat
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from admin.cli import main
+from tests.conftest import TABLES, _url_with_database
+from tests.factories import midtrans_transition, open_payment
+
+ALL_TABLES = (*TABLES, "packages", "schema_migrations")
+
+
+@pytest.fixture
+def shop_history(db, sandbox_api):
+    """A paid order (event, entitlement, outbox rows, audit) and one still awaiting payment."""
+    from tasks.webhooks import process_notification
+
+    paid = open_payment()
+    answer = midtrans_transition(
+        sandbox_api,
+        paid["order_id"],
+        transaction_status="settlement",
+        payment_type="bank_transfer",
+        notify=False,
+    )
+    process_notification(answer["notification"])
+    open_payment(email="sari@example.com", phone="+6281234567891")
+
+
+@pytest.fixture
+def restore_database(services):
+    """The name of a database for a restore, dropped afterwards."""
+    name = f"bfa_restore_{secrets.token_hex(4)}"
+    yield name
+    server = psycopg2.connect(services["database_url"])
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    server.close()
+
+
+def table_rows(url: str, table: str) -> list[tuple]:
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT * FROM {} ORDER BY 1").format(sql.Identifier(table)))
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def make_backup(tmp_path, *extra) -> tuple:
+    assert main(["backup", "--dir", str(tmp_path), *extra]) == 0
+    (folder,) = tmp_path.iterdir()
+    return folder, json.loads((folder / "manifest.json").read_text())
+
+
+def test_round_trip_restores_every_row(shop_history, tmp_path, services, restore_database):
+    folder, manifest = make_backup(tmp_path)
+    assert main(["restore", str(folder), "--database", restore_database, "--yes"]) == 0
+    restored_url = _url_with_database(services["database_url"], restore_database)
+    for table in ALL_TABLES:
+        original = table_rows(services["database_url"], table)
+        assert table_rows(restored_url, table) == original, table
+        assert manifest["tables"][table]["rows"] == len(original)
+    assert manifest["tables"]["orders"]["rows"] == 2
+    assert manifest["tables"]["entitlements"]["rows"] == 1
+    assert manifest["tables"]["notification_outbox"]["rows"] >= 2
+    assert manifest["tables"]["payment_events"]["rows"] == 1
+
+
+def test_manifest_describes_the_dump_and_holds_no_secrets(shop_history, tmp_path, system):
+    folder, manifest = make_backup(tmp_path)
+    settings = system["settings"]
+    text = (folder / "manifest.json").read_text()
+    assert manifest["schema_version"] == "0001_initial"
+    assert manifest["dump"]["bytes"] == (folder / "database.dump").stat().st_size
+    assert len(manifest["dump"]["sha256"]) == 64
+    assert str(manifest["dump"]["pg_dump_major"]) == manifest["database"]["server_version"][:2]
+    assert settings.database_url not in text and settings.midtrans_server_key not in text
+    assert settings.admin_token not in text
+    assert sorted(path.name for path in folder.iterdir()) == ["database.dump", "manifest.json"]
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_secrets_only_on_request(db, tmp_path, system):
+    folder, manifest = make_backup(tmp_path, "--include-secrets")
+    secrets_file = folder / manifest["secrets_file"]
+    assert manifest["includes_secrets"] is True
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert system["settings"].midtrans_server_key in secrets_file.read_text()
+
+
+def test_a_damaged_dump_is_refused(db, tmp_path, services, restore_database, capsys):
+    folder, _ = make_backup(tmp_path)
+    with (folder / "database.dump").open("ab") as dump:
+        dump.write(b"x")
+    assert main(["restore", str(folder), "--database", restore_database, "--yes"]) == 1
+    assert "does not match the manifest checksum" in capsys.readouterr().err
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(_url_with_database(services["database_url"], restore_database)).close()
+
+
+def test_restore_never_overwrites_a_database_with_data(db, tmp_path, capsys):
+    folder, _ = make_backup(tmp_path)
+    assert main(["restore", str(folder), "--yes"]) == 1
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys):
+    folder, _ = make_backup(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("no\n"))
+    assert main(["restore", str(folder), "--database", restore_database]) == 1
+    output = capsys.readouterr()
+    assert "Type 'yes' to continue" in output.out and "restore cancelled" in output.err
+
+
+def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, monkeypatch, capsys):
+    missing = _url_with_database(services["database_url"], "bfa_no_such_database")
+    monkeypatch.setenv("DATABASE_URL", missing)
+    assert main(["backup", "--dir", str(tmp_path)]) == 1
+    assert "backup failed" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,63 @@
+"""The customer's whole path in a real browser: form, Midtrans pay page, paid, course access.
+
+Headless Chromium from Debian's `chromium` package, driven by Playwright for Python. Without
+/usr/bin/chromium the test is skipped on a workstation, but never under CI (CI=true).
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.factories import VALID_CHECKOUT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STEP_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+def browser_page():
+    """A fresh page in headless Chromium; the browser closes after the test."""
+    if not CHROMIUM.exists() and not os.environ.get("CI"):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(locale="id-ID").new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        yield page
+        browser.close()
+
+
+def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox):
+    page = browser_page
+    page.goto(f"{web}/")
+    page.fill("#name", VALID_CHECKOUT["name"])
+    page.fill("#email", VALID_CHECKOUT["email"])
+    page.fill("#phone", VALID_CHECKOUT["phone"])
+    page.click("#pay-button")
+
+    page.wait_for_url(re.compile(re.escape(sandbox.base_url) + r"/snap/v4/redirection/"))
+    assert page.inner_text("#gross-amount").replace(".", "").endswith("99000")
+    page.click("#pay-settle_va")
+
+    page.wait_for_url(re.compile(re.escape(web) + r"/finish\?"))
+    page.wait_for_selector("#order-status[data-status=PAID]")
+    access_link = page.wait_for_selector("#access-link")
+    assert access_link.get_attribute("href").startswith(f"{web}/access/")
+    access_link.click()
+
+    page.wait_for_url(re.compile(re.escape(web) + r"/access/"))
+    page.wait_for_selector("#access-state[data-state=active]")
+    assert "Budi Santoso" in page.inner_text("#access-title")

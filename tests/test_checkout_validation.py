@@ -1,0 +1,182 @@
+"""POST /api/checkout refuses every bad field with its own message, and limits each client."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import dramatiq
+import pytest
+
+from models.base import utcnow
+from models.catalog import DiscountCode, Package
+from tests.conftest import serve_app
+from tests.factories import VALID_CHECKOUT
+
+LONG_EMAIL = "a" * 250 + "@example.com"
+
+INVALID_FIELDS = [
+    ("package_id", None, "Paket wajib dipilih."),
+    ("package_id", "no-such-course", "Paket tidak ditemukan atau tidak dijual lagi."),
+    ("name", None, "Nama wajib diisi."),
+    ("name", "   ", "Nama wajib diisi."),
+    ("name", "B" * 101, "Nama paling banyak 100 karakter."),
+    ("name", "Budi\u0000Santoso", "Nama berisi karakter yang tidak diizinkan."),
+    ("name", 42, "Nama wajib diisi."),
+    ("email", None, "Email wajib diisi."),
+    ("email", "budi.example.com", "Format email tidak valid."),
+    ("email", "budi@", "Format email tidak valid."),
+    ("email", LONG_EMAIL, "Email terlalu panjang."),
+    ("phone", None, "Nomor WhatsApp wajib diisi."),
+    ("phone", "12345", "Gunakan nomor seluler Indonesia yang valid (08xx atau +62)."),
+    ("phone", "hello", "Nomor WhatsApp tidak valid."),
+    ("phone", "0" * 33, "Nomor WhatsApp terlalu panjang."),
+    ("phone", "+14155552671", "Gunakan nomor seluler Indonesia yang valid (08xx atau +62)."),
+    ("phone", "0215550123", "Gunakan nomor seluler (WhatsApp), bukan telepon rumah."),
+    ("discount_code", "no spaces!", "Kode diskon tidak valid."),
+    ("discount_code", 10, "Kode diskon tidak valid."),
+    ("discount_code", "NOSUCHCODE", "Kode diskon tidak berlaku."),
+]
+
+
+def _enqueued_checkouts(broker) -> list[dict]:
+    """The order requests waiting on the payments queue (the web's only output)."""
+    stored = broker.client.hvals(f"{broker.namespace}:payments.msgs")
+    return [dramatiq.Message.decode(raw).args[0] for raw in stored]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID_FIELDS)
+def test_each_invalid_field_gets_its_own_message(http, clean, system, field, value, message):
+    body = {**VALID_CHECKOUT, field: value}
+    response = http.post("/api/checkout", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"] == {field: message}
+    assert _enqueued_checkouts(system["broker"]) == []
+
+
+def test_all_errors_are_reported_together(http, clean):
+    response = http.post("/api/checkout", json={"name": "", "email": "x", "phone": "1"})
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"package_id", "name", "email", "phone"}
+    assert response.json()["title"]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["081234567890", "0812-3456-7890", "6281234567890", "+62 812 3456 7890", "(0812) 3456 7890"],
+)
+def test_indonesian_mobile_numbers_are_normalised_to_e164(http, clean, system, phone):
+    response = http.post("/api/checkout", json={**VALID_CHECKOUT, "phone": phone})
+    assert response.status_code == 202
+    (enqueued,) = _enqueued_checkouts(system["broker"])
+    assert enqueued["phone"] == "+6281234567890"
+    assert enqueued["order_id"] == response.json()["order_id"]
+
+
+def test_email_and_name_are_cleaned(http, clean, system):
+    body = {**VALID_CHECKOUT, "name": "  Budi   Santoso ", "email": " budi@Example.COM "}
+    assert http.post("/api/checkout", json=body).status_code == 202
+    (enqueued,) = _enqueued_checkouts(system["broker"])
+    assert enqueued["name"] == "Budi Santoso"
+    assert enqueued["email"] == "budi@example.com"
+
+
+def test_the_order_token_is_never_enqueued_only_its_hash(http, clean, system):
+    body = http.post("/api/checkout", json=VALID_CHECKOUT).json()
+    (enqueued,) = _enqueued_checkouts(system["broker"])
+    assert body["order_token"] not in str(enqueued)
+    assert enqueued["order_token_hash"]
+
+
+@pytest.fixture
+def retired_package(db):
+    package = Package.create(
+        package_id="retired-course",
+        name="Kursus Lama",
+        description="",
+        price_idr=50000,
+        active=False,
+        created_at=utcnow(),
+    )
+    yield package
+    DiscountCode.delete().where(DiscountCode.package == package.package_id).execute()
+    package.delete_instance()
+
+
+def test_an_inactive_package_cannot_be_bought(http, retired_package):
+    response = http.post(
+        "/api/checkout", json={**VALID_CHECKOUT, "package_id": retired_package.package_id}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {
+        "package_id": "Paket tidak ditemukan atau tidak dijual lagi."
+    }
+
+
+def _discount(code: str, **columns) -> DiscountCode:
+    return DiscountCode.create(
+        code=code, percent_off=columns.pop("percent_off", 10), created_at=utcnow(), **columns
+    )
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"active": False},
+        {"valid_until": utcnow() - timedelta(minutes=1)},
+        {"package": "retired-course"},
+    ],
+    ids=["inactive", "expired", "other-package"],
+)
+def test_unusable_discount_codes_are_refused(http, retired_package, columns):
+    _discount("HEMAT10", **columns)
+    response = http.post("/api/checkout", json={**VALID_CHECKOUT, "discount_code": "hemat10"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"discount_code": "Kode diskon tidak berlaku."}
+
+
+def test_a_usable_discount_code_is_accepted_in_any_case(http, db, system):
+    _discount("HEMAT10", valid_until=utcnow() + timedelta(days=1))
+    response = http.post("/api/checkout", json={**VALID_CHECKOUT, "discount_code": "hemat10"})
+    assert response.status_code == 202
+    (enqueued,) = _enqueued_checkouts(system["broker"])
+    assert enqueued["discount_code"] == "HEMAT10"
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'"text"', 400),
+        (b"\xff\xfe", 400),
+        (b'{"name": "' + b"x" * 9000 + b'"}', 413),
+    ],
+)
+def test_unreadable_bodies_are_refused(http, clean, content, status):
+    response = http.post(
+        "/api/checkout", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+
+
+@pytest.fixture
+def strict_web(system, clean):
+    """The same app with a limit of 3 checkouts per minute per client address."""
+    from web.app import create_app
+
+    settings = replace(system["settings"], checkout_rate_limit_per_minute=3)
+    with serve_app(create_app(settings, system["broker"].client)) as base_url:
+        yield base_url
+
+
+def test_too_many_checkouts_from_one_client_get_429_with_retry_after(strict_web):
+    import httpx
+
+    with httpx.Client(base_url=strict_web, timeout=10) as client:
+        accepted = [client.post("/api/checkout", json=VALID_CHECKOUT) for _ in range(3)]
+        limited = client.post("/api/checkout", json=VALID_CHECKOUT)
+        invalid_but_limited = client.post("/api/checkout", json={})
+    assert [response.status_code for response in accepted] == [202, 202, 202]
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.json()["title"] == "Terlalu banyak percobaan"
+    assert invalid_but_limited.status_code == 429

@@ -1,0 +1,171 @@
+"""Moving the old server's SQLite orders into PostgreSQL: messy rows are mapped or reported,
+paid customers keep their access, and a second run imports nothing."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from admin.cli import main
+from models.audit import AuditEntry
+from models.entitlements import Entitlement
+from models.orders import Order
+from models.outbox import OutboxMessage
+from tests.conftest import PROJECT_ROOT
+
+FULL_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
+MESSY_ROWS = [
+    (
+        "ORD-1",
+        "Budi Santoso",
+        "budi@example.com",
+        "081234567890",
+        99000,
+        "paid",
+        "2024-01-05 10:00:00",
+    ),
+    ("ORD-2", "Sari", "Sari@Example.COM", "+62 812-3456-7891", "99000", "Pending", 1704441600000),
+    ("ORD-3", None, "tono@example.com", 6281234567892, 99000.0, "SETTLEMENT", None),
+    ("ORD-4", "Bad Phone", "bad@example.com", "12345", 99000, "PAID", None),
+    ("ORD-5", "Bad Mail", "not-an-email", "081234567893", 99000, "paid", None),
+    ("ORD-1", "Budi again", "budi@example.com", "081234567890", 99000, "PAID", None),
+    (
+        "ORD 7/x",
+        "Weird Id",
+        "weird@example.com",
+        "081234567894",
+        "Rp 99.000",
+        "Cancelled",
+        "2024-02-01T08:00:00Z",
+    ),
+    ("ORD-8", "Refunded", "refund@example.com", "081234567895", 99000, "refund", None),
+    ("ORD-9", "Expired", "late@example.com", "081234567896", 99000, "expired", None),
+    ("ORD-10", "Odd", "odd@example.com", "081234567897", 99000, "wat", None),
+    (None, "No Id", "noid@example.com", "081234567898", 99000, "PAID", None),
+    ("ORD-12", "No Amount", "noamount@example.com", "081234567899", None, "PAID", None),
+]
+IMPORTABLE = {"ORD-1", "ORD-2", "ORD-3", "ORD-8", "ORD-9"}  # plus the renamed "ORD 7/x"
+
+
+def legacy_file(path, columns, rows):
+    """An old-style SQLite database with an untyped `orders` table, as the Node server kept."""
+    with sqlite3.connect(path) as source:
+        source.execute(f"CREATE TABLE orders ({', '.join(columns)})")
+        placeholders = ", ".join("?" * len(columns))
+        insert = f"INSERT INTO orders VALUES ({placeholders})"  # noqa: S608 - only "?" marks
+        source.executemany(insert, rows)
+    return path
+
+
+@pytest.fixture
+def messy_file(tmp_path):
+    return legacy_file(tmp_path / "orders.db", FULL_COLUMNS, MESSY_ROWS)
+
+
+def run_import(capsys, *args) -> tuple[int, str]:
+    code = main(["import-legacy", *map(str, args)])
+    return code, capsys.readouterr().out
+
+
+def test_dry_run_reports_everything_and_writes_nothing(db, messy_file, capsys):
+    code, output = run_import(capsys, messy_file, "--dry-run")
+    assert code == 1
+    assert "would import: 6" in output
+    assert "dry run: nothing was written" in output
+    assert Order.select().count() == 0
+    assert AuditEntry.select().count() == 0
+
+
+def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys):
+    code, output = run_import(capsys, messy_file)
+    assert code == 1
+    orders = {order.order_id: order for order in Order.select()}
+    renamed = [order_id for order_id in orders if order_id.startswith("ORD-7-x-")]
+    assert set(orders) == IMPORTABLE | set(renamed) and len(renamed) == 1
+    assert {order_id: orders[order_id].status for order_id in IMPORTABLE} == {
+        "ORD-1": "PAID",
+        "ORD-2": "PENDING_PAYMENT",
+        "ORD-3": "PAID",
+        "ORD-8": "REFUNDED",
+        "ORD-9": "EXPIRED",
+    }
+    assert orders[renamed[0]].status == "FAILED" and orders[renamed[0]].final_amount == 99000
+    assert orders["ORD-2"].customer_email == "Sari@example.com"
+    assert orders["ORD-2"].customer_phone == "+6281234567891"
+    assert orders["ORD-3"].customer_phone == "+6281234567892"
+    assert orders["ORD-3"].customer_name == "Pelanggan"
+    assert orders["ORD-1"].created_at.isoformat() == "2024-01-05T10:00:00+00:00"
+    assert orders["ORD-2"].created_at.isoformat() == "2024-01-05T08:00:00+00:00"
+    assert all(order.source == "legacy" for order in orders.values())
+    assert "imported: 6" in output
+
+
+def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, capsys):
+    _, output = run_import(capsys, messy_file)
+    assert "failed: 5" in output
+    assert "row 4 (id ORD-4): phone:" in output
+    assert "row 5 (id ORD-5): email:" in output
+    assert "row 10 (id ORD-10): status: unknown 'wat'" in output
+    assert "row 11: id: missing" in output
+    assert "row 12 (id ORD-12): amount: missing" in output
+    assert "row 6 (id ORD-1): duplicate id in the file" in output
+    assert "081234567893" not in output and "not-an-email" not in output  # no personal data
+
+
+def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys):
+    run_import(capsys, messy_file)
+    granted = {entitlement.order_id: entitlement.status for entitlement in Entitlement.select()}
+    assert granted == {"ORD-1": "ACTIVE", "ORD-3": "ACTIVE"}
+    assert OutboxMessage.select().count() == 0
+    audit = AuditEntry.select().where(AuditEntry.actor == "admin:import")
+    assert audit.count() == 6
+    assert {entry.action for entry in audit} == {"legacy_import"}
+
+
+def test_second_run_imports_nothing(db, messy_file, capsys):
+    run_import(capsys, messy_file)
+    before = Order.select().count()
+    code, output = run_import(capsys, messy_file)
+    assert code == 1  # the same rows still fail
+    assert "imported: 0" in output
+    assert "skipped: 7" in output and output.count("already present") == 6
+    assert Order.select().count() == before
+    assert Entitlement.select().count() == 2
+
+
+def test_file_with_missing_columns_imports_cleanly(db, tmp_path, capsys):
+    columns = ("id", "email", "phone", "status", "amount")
+    rows = [
+        (17, "a@example.com", "081234567890", "PAID", 99000),
+        (18, "b@example.com", "081234567891", "failed", 49500),
+    ]
+    code, output = run_import(capsys, legacy_file(tmp_path / "orders.db", columns, rows))
+    assert code == 0
+    assert "imported: 2" in output and "failed: 0" in output
+    order = Order.get_by_id("17")
+    assert order.customer_name == "Pelanggan" and order.paid_at is not None
+    assert Order.get_by_id("18").final_amount == 49500
+
+
+def test_a_file_without_orders_is_refused(db, tmp_path, capsys):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as source:
+        source.execute("CREATE TABLE customers (id)")
+    assert main(["import-legacy", str(path)]) == 2
+    assert "no `orders` table" in capsys.readouterr().err
+    assert main(["import-legacy", str(tmp_path / "missing.db")]) == 2
+
+
+def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
+    completed = subprocess.run(
+        [sys.executable, "-m", "admin.cli", "import-legacy", str(messy_file), "--dry-run"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "import-legacy [" in completed.stderr and "12/12" in completed.stderr
+    assert "would import: 6" in completed.stdout

@@ -1,0 +1,142 @@
+"""Rendering the Indonesian customer messages: pure functions, tested by tables of cases."""
+
+import pytest
+
+from models.delivery import DeliveryPolicy
+from models.messages import (
+    TEMPLATE_NAMES,
+    MessageRenderError,
+    indonesian_time,
+    render_email,
+    render_whatsapp,
+    whatsapp_templates,
+)
+from runtime.settings import SettingsError, load_settings
+
+BASE = "https://kursus.example.id"
+PAYLOAD = {
+    "order_id": "BFA-20250113-ABC",
+    "customer_name": "Budi <Santoso>",
+    "amount_text": "Rp 99.000",
+    "package_id": "ai-movie-course",
+    "payment_url": "https://app.midtrans.com/snap/v4/redirection/tok?a=1&b=2",
+    "expires_at": "2025-01-13T07:30:00+00:00",
+    "access_token": "t" * 43,
+}
+
+
+@pytest.mark.parametrize(
+    "template_name, subject, must_show",
+    [
+        (
+            "payment_instructions",
+            "Selesaikan pembayaran Rp 99.000 untuk Buat Film Pakai AI",
+            ["Rp 99.000", "13 Januari 2025 pukul 14.30 WIB", PAYLOAD["payment_url"]],
+        ),
+        (
+            "payment_success",
+            "Pembayaran diterima: akses kursus Buat Film Pakai AI",
+            ["Rp 99.000", f"{BASE}/access/{'t' * 43}"],
+        ),
+        (
+            "access_revoked",
+            "Akses kursus Buat Film Pakai AI dihentikan",
+            ["Rp 99.000", "dikembalikan atau dibatalkan"],
+        ),
+        (
+            "order_expired",
+            "Waktu pembayaran habis: pesan lagi Buat Film Pakai AI",
+            ["Rp 99.000", f"{BASE}/"],
+        ),
+    ],
+)
+def test_each_email_has_subject_text_and_html(template_name, subject, must_show):
+    email = render_email(template_name, PAYLOAD, BASE + "/")
+    assert email.subject == subject
+    for fragment in must_show:
+        assert fragment in email.text
+    assert "BFA-20250113-ABC" in email.text and "Budi <Santoso>" in email.text
+    assert "Budi &lt;Santoso&gt;" in email.html and "<Santoso>" not in email.html
+    assert email.html.startswith("<!doctype html>") and 'lang="id"' in email.html
+
+
+def test_links_in_html_are_escaped_but_intact():
+    email = render_email("payment_instructions", PAYLOAD, BASE)
+    assert 'href="https://app.midtrans.com/snap/v4/redirection/tok?a=1&amp;b=2"' in email.html
+
+
+@pytest.mark.parametrize(
+    "template_name, parameters",
+    [
+        (
+            "payment_instructions",
+            (
+                "Budi <Santoso>",
+                "Rp 99.000",
+                "13 Januari 2025 pukul 14.30 WIB",
+                PAYLOAD["payment_url"],
+            ),
+        ),
+        ("payment_success", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/access/{'t' * 43}")),
+        ("access_revoked", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
+        ("order_expired", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/")),
+    ],
+)
+def test_whatsapp_parameters_follow_the_template_mapping(template_name, parameters):
+    content = render_whatsapp(template_name, PAYLOAD, BASE)
+    assert (content.template_name, content.language) == (template_name, "id")
+    assert content.parameters == parameters
+
+
+def test_every_whatsapp_template_documents_one_placeholder_per_parameter():
+    for name in TEMPLATE_NAMES:
+        mapping = whatsapp_templates()[name]
+        placeholders = [f"{{{{{n}}}}}" for n in range(1, len(mapping["parameters"]) + 1)]
+        assert all(placeholder in mapping["body"] for placeholder in placeholders), name
+
+
+@pytest.mark.parametrize("render", [render_email, render_whatsapp])
+def test_unknown_templates_and_missing_fields_cannot_render(render):
+    with pytest.raises(MessageRenderError):
+        render("birthday_greeting", PAYLOAD, BASE)
+    with pytest.raises(MessageRenderError):
+        render(
+            "payment_success",
+            {"order_id": "BFA-1", "customer_name": "Budi", "amount_text": "Rp 99.000"},
+            BASE,
+        )
+
+
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        ("2025-01-13T07:30:00+00:00", "13 Januari 2025 pukul 14.30 WIB"),
+        ("2025-12-31T17:05:00+00:00", "1 Januari 2026 pukul 00.05 WIB"),
+        ("2025-08-17T10:00:00+07:00", "17 Agustus 2025 pukul 10.00 WIB"),
+    ],
+)
+def test_times_are_shown_in_jakarta_time_in_indonesian(moment, expected):
+    assert indonesian_time(moment) == expected
+
+
+@pytest.mark.parametrize(
+    "failed_attempts, seconds", [(1, 60), (2, 300), (3, 900), (4, 1800), (5, None)]
+)
+def test_the_retry_schedule_is_1_5_15_30_minutes_then_dead_letter(failed_attempts, seconds):
+    delay = DeliveryPolicy().retry_delay(failed_attempts)
+    assert (delay.total_seconds() if delay else None) == seconds
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("60,300,900,1800", (60.0, 300.0, 900.0, 1800.0)), ("0.2, 0.4", (0.2, 0.4))],
+)
+def test_retry_schedules_parse_from_settings(raw, expected):
+    settings = load_settings({"NOTIFICATION_RETRY_SCHEDULE_SECONDS": raw})
+    assert settings.notification_retry_schedule_seconds == expected
+
+
+@pytest.mark.parametrize("raw", ["", "60,-1", "0", "soon"])
+def test_bad_retry_schedules_stop_start_up_with_one_line(raw):
+    with pytest.raises(SettingsError, match="NOTIFICATION_RETRY_SCHEDULE_SECONDS"):
+        load_settings({"NOTIFICATION_RETRY_SCHEDULE_SECONDS": raw})

@@ -1,0 +1,235 @@
+"""What the engineer on call sees: /metrics with real numbers, /health with heartbeats and
+alarms, 503 when Redis is gone, and alarms logged at ERROR by the periodic check."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import dramatiq
+import falcon.testing
+import httpx
+import pytest
+import redis
+from loguru import logger
+from prometheus_client.parser import text_string_to_metric_families
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from models.base import utcnow
+from models.entitlements import Entitlement
+from models.events import PaymentEvent
+from models.orders import Order
+from models.outbox import OutboxMessage
+from tests.conftest import console_app, free_port, wait_for
+
+ADMIN_TOKEN = "sandbox-admin-token"
+
+
+def scrape(base_url: str) -> dict[tuple, float]:
+    """Every sample of /metrics as {(name, sorted labels...): value}."""
+    response = httpx.get(f"{base_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def make_order(order_id: str, status: str, age: timedelta = timedelta(0)) -> str:
+    moment = utcnow() - age
+    Order.create(
+        order_id=order_id,
+        order_token_hash="x" * 64,
+        package="ai-movie-course",
+        customer_name="Budi Santoso",
+        customer_email="budi.secret@example.com",
+        customer_phone="+6281234567890",
+        base_amount=99000,
+        final_amount=99000,
+        status=status,
+        paid_at=moment if status == "PAID" else None,
+        created_at=moment,
+    )
+    return order_id
+
+
+def make_outbox_row(order_id: str, status: str, template: str = "payment_success") -> None:
+    OutboxMessage.create(
+        order=order_id,
+        channel="EMAIL",
+        template_name=template,
+        recipient="budi.secret@example.com",
+        status=status,
+        sent_at=utcnow() if status == "SENT" else None,
+    )
+
+
+def make_event(order_id: str, age: timedelta, processed: bool, source: str = "webhook") -> None:
+    moment = utcnow() - age
+    PaymentEvent.create(
+        idempotency_key=f"{order_id}-{age}",
+        order_id=order_id,
+        transaction_status="pending",
+        source=source,
+        raw={"order_id": order_id},
+        processed=processed,
+        processed_at=moment if processed else None,
+        received_at=moment,
+    )
+
+
+# --- /metrics ---------------------------------------------------------------------------------
+
+
+def test_requests_are_counted_and_timed_by_route_template(console, clean):
+    labels = (("method", "GET"), ("route", "/api/orders/{order_id}"), ("status", "404"))
+    before = scrape(console).get(("bfa_http_requests_total", *labels), 0)
+    timed_before = scrape(console).get(("bfa_http_request_duration_seconds_count", *labels[:2]), 0)
+    for order_id in ("BFA-M-1", "BFA-M-2", "BFA-M-3"):
+        assert httpx.get(f"{console}/api/orders/{order_id}?token=x").status_code == 404
+    after = scrape(console)
+    assert after[("bfa_http_requests_total", *labels)] == before + 3
+    assert after[("bfa_http_request_duration_seconds_count", *labels[:2])] == timed_before + 3
+    assert not any("BFA-M-1" in str(key) for key in after)  # raw paths never become labels
+
+
+def test_business_gauges_show_the_real_numbers(console, db, system):
+    make_order("BFA-G-1", "PAID")
+    make_order("BFA-G-2", "PAID")
+    make_order("BFA-G-3", "PENDING_PAYMENT")
+    make_outbox_row("BFA-G-1", "SENT")
+    make_outbox_row("BFA-G-2", "DLQ")
+    make_event("BFA-G-3", timedelta(minutes=2), processed=False)
+    make_event("BFA-G-3", timedelta(minutes=9), processed=True)
+    broker = system["broker"]
+    broker.enqueue(dramatiq.Message("maintenance", "sweep", (), {}, {}))
+    broker.enqueue(
+        dramatiq.Message("notifications", "deliver_notification", (1,), {}, {}), delay=60_000
+    )
+    broker.client.zadd("dramatiq:payments.XQ", {"dead-1": 1, "dead-2": 2})
+
+    samples = scrape(console)
+    assert samples[("bfa_orders", ("status", "PAID"))] == 2
+    assert samples[("bfa_orders", ("status", "PENDING_PAYMENT"))] == 1
+    assert samples[("bfa_orders", ("status", "REFUNDED"))] == 0
+    assert samples[("bfa_outbox_messages", ("status", "DLQ"))] == 1
+    assert samples[("bfa_outbox_messages", ("status", "SENT"))] == 1
+    assert samples[("bfa_dead_letters", ("queue", "payments"))] == 2
+    assert samples[("bfa_queue_messages", ("queue", "maintenance"), ("state", "ready"))] == 1
+    assert samples[("bfa_queue_messages", ("queue", "notifications"), ("state", "delayed"))] == 1
+    age = samples[("bfa_oldest_unprocessed_payment_event_age_seconds",)]
+    assert 120 <= age < 180
+    assert samples[("bfa_dependency_up", ("dependency", "database"))] == 1
+    assert samples[("bfa_dependency_up", ("dependency", "redis"))] == 1
+
+
+# --- /health ----------------------------------------------------------------------------------
+
+
+def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system):
+    from tasks.scheduler import run_scheduler
+
+    stop = threading.Event()
+    scheduler = threading.Thread(target=run_scheduler, args=(stop,), daemon=True)
+    scheduler.start()
+    try:
+        report = wait_for(
+            lambda: (
+                lambda body: (
+                    body if body["scheduler"]["alive"] and body["workers"]["alive"] else None
+                )
+            )(httpx.get(f"{console}/health").json()),
+            message="both heartbeats",
+        )
+    finally:
+        stop.set()
+        scheduler.join(timeout=10)
+    assert report["status"] == "ok" and report["alarms"] == []
+    assert report["scheduler"]["age_seconds"] <= 30
+    assert all(beat["age_seconds"] <= 30 for beat in report["workers"]["heartbeats"])
+    aof = system["broker"].client.config_get("appendonly")["appendonly"]
+    assert report["checks"]["redis"] == {"ok": True, "aof": aof == "yes"}
+    assert set(report["queues"]) == {"payments", "webhooks", "notifications", "maintenance"}
+
+
+def test_health_without_workers_or_scheduler_is_degraded_not_down(console, clean):
+    response = httpx.get(f"{console}/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["workers"] == {"alive": 0, "heartbeats": []}
+    assert body["scheduler"] == {"alive": False, "age_seconds": None}
+
+
+def test_health_shows_the_alarms_an_operator_can_act_on(console, db):
+    make_order("BFA-AL-PAID-OLD", "PAID", age=timedelta(minutes=10))
+    make_order("BFA-AL-PAID-NEW", "PAID", age=timedelta(minutes=1))
+    make_order("BFA-AL-PAID-OK", "PAID", age=timedelta(minutes=10))
+    Entitlement.create(order="BFA-AL-PAID-OK", package="ai-movie-course")
+    make_outbox_row("BFA-AL-PAID-OK", "DLQ")
+    make_order("BFA-AL-WAITING", "PENDING_PAYMENT", age=timedelta(hours=4))
+    make_event("BFA-AL-WAITING", timedelta(hours=5), processed=True)
+
+    body = httpx.get(f"{console}/health").json()
+    alarms = {alarm["name"]: alarm for alarm in body["alarms"]}
+    assert set(alarms) == {"paid_without_access", "outbox_dead_letters", "webhook_silence"}
+    assert alarms["paid_without_access"]["order_ids"] == ["BFA-AL-PAID-OLD"]
+    assert alarms["outbox_dead_letters"]["count"] == 1
+    assert alarms["webhook_silence"]["order_ids"] == ["BFA-AL-WAITING"]
+    assert body["outbox_dead_letters"] == 1 and body["status"] == "degraded"
+
+    make_event("BFA-AL-WAITING", timedelta(minutes=3), processed=True)
+    names = {alarm["name"] for alarm in httpx.get(f"{console}/health").json()["alarms"]}
+    assert "webhook_silence" not in names
+
+
+def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, system):
+    from tasks.alarms import check_alarms
+
+    make_order("BFA-AL-LOG", "PAID", age=timedelta(minutes=30))
+    errors: list[str] = []
+    sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
+    try:
+        raised = check_alarms()
+    finally:
+        logger.remove(sink)
+    assert [alarm["name"] for alarm in raised] == ["paid_without_access"]
+    [line] = errors
+    assert "ALARM paid_without_access" in line and "BFA-AL-LOG" in line
+    assert "budi.secret" not in line
+
+
+@pytest.fixture
+def app_without_redis(system):
+    """A second web app whose Redis is a closed port: what happens when Redis dies.
+
+    No retries: redis-py's default (3 retries with backoff) makes each failing call take ~5 s.
+    """
+    unreachable = redis.Redis(
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
+    return falcon.testing.TestClient(console_app(system["settings"], unreachable))
+
+
+def test_health_is_503_when_redis_is_unreachable(app_without_redis, clean):
+    health = app_without_redis.simulate_get("/health")
+    assert health.status_code == 503
+    assert health.json["status"] == "unavailable"
+    assert health.json["checks"]["redis"] == {"ok": False, "error": "ConnectionError"}
+    assert health.json["checks"]["database"] == {"ok": True}
+    assert app_without_redis.simulate_get("/health/ready").status_code == 503
+    assert app_without_redis.simulate_get("/health/live").status_code == 200
+
+
+def test_metrics_and_the_console_still_answer_when_redis_is_unreachable(app_without_redis, clean):
+    metrics = app_without_redis.simulate_get("/metrics")
+    assert metrics.status_code == 200
+    assert 'bfa_dependency_up{dependency="redis"} 0.0' in metrics.text
+    assert 'bfa_dependency_up{dependency="database"} 1.0' in metrics.text
+    console = app_without_redis.simulate_get(
+        "/api/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    assert console.status_code == 200 and console.json["health"]["status"] == "unavailable"

@@ -1,0 +1,120 @@
+"""The readiness check against a running system: every check PASSes when the parts run, and the
+one that is missing or stuck FAILs with exit code 1."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from admin.cli import main
+from admin.verify import CHECKS
+from models.base import utcnow
+from models.events import PaymentEvent
+from models.outbox import OutboxMessage
+from tests.conftest import wait_for
+from tests.factories import midtrans_transition, open_payment
+
+CHECK_NAMES = [name for name, _ in CHECKS]
+
+
+@pytest.fixture
+def worker_alive(worker, system):
+    client = system["broker"].client
+    wait_for(
+        lambda: list(client.scan_iter(match="dramatiq:heartbeat:worker:*")),
+        message="worker heartbeat",
+    )
+    return worker
+
+
+@pytest.fixture
+def scheduler(worker_alive, system):
+    """The real scheduler loop in a thread, stopped after the test."""
+    from tasks.scheduler import HEARTBEAT_KEY, run_scheduler
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_scheduler, args=(stop,), daemon=True)
+    thread.start()
+    wait_for(lambda: system["broker"].client.exists(HEARTBEAT_KEY), message="scheduler beat")
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
+def verify(capsys, web) -> tuple[int, dict[str, str]]:
+    """The exit code and each check's PASS/FAIL line, by check name."""
+    code = main(["verify", "--url", web])
+    lines = capsys.readouterr().out.splitlines()
+    by_name = {}
+    for name in CHECK_NAMES:
+        (line,) = [line for line in lines if line[6:].startswith(name + " ")]
+        by_name[name] = line
+    return code, by_name
+
+
+def redis_persists(system) -> bool:
+    (appendonly,) = system["broker"].client.config_get("appendonly").values()
+    return appendonly in ("yes", b"yes")
+
+
+def test_running_system_passes(web, scheduler, system, capsys):
+    code, lines = verify(capsys, web)
+    persistent = redis_persists(system)
+    expected = {name: "PASS" for name in CHECK_NAMES}
+    expected["redis persistence"] = "PASS" if persistent else "FAIL"
+    assert {name: line[:4] for name, line in lines.items()} == expected, lines
+    assert code == (0 if persistent else 1)
+
+
+def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys):
+    verify(capsys, web)
+    probe = wait_for(
+        lambda: PaymentEvent.get_or_none(
+            PaymentEvent.order_id.startswith("VERIFY-") & PaymentEvent.processed
+        ),
+        message="probe notification processed",
+    )
+    assert probe.outcome == "flagged_unknown_order"
+
+
+def test_missing_scheduler_fails(web, worker_alive, capsys):
+    code, lines = verify(capsys, web)
+    assert code == 1
+    assert lines["scheduler alive"].startswith("FAIL")
+    assert lines["workers alive"].startswith("PASS")
+
+
+def test_stuck_outbox_and_new_dead_letters_fail(web, db, system, sandbox_api, capsys):
+    """No worker runs here, so nothing repairs the rows before verify looks at them."""
+    from tasks.webhooks import process_notification
+
+    order = open_payment()
+    answer = midtrans_transition(
+        sandbox_api,
+        order["order_id"],
+        transaction_status="settlement",
+        payment_type="qris",
+        notify=False,
+    )
+    process_notification(answer["notification"])
+    first, second = OutboxMessage.select().order_by(OutboxMessage.id).limit(2)
+    # What a sender killed mid-delivery and a message out of retries leave behind.
+    OutboxMessage.update(status="SENDING", claimed_at=utcnow() - timedelta(minutes=6)).where(
+        OutboxMessage.id == first.id
+    ).execute()
+    OutboxMessage.update(status="DLQ").where(OutboxMessage.id == second.id).execute()
+    # Dramatiq's own dead-letter store: a zset scored by the time of death in milliseconds.
+    now_ms = int(utcnow().timestamp() * 1000)
+    system["broker"].client.zadd("dramatiq:payments.XQ", {"dead-message-id": now_ms})
+    code, lines = verify(capsys, web)
+    assert code == 1
+    assert lines["outbox not stuck"].startswith("FAIL  outbox not stuck       1 SENDING")
+    assert lines["no new dead letters"].startswith("FAIL  no new dead letters    2 new")
+
+
+def test_unreachable_web_fails_its_checks_but_runs_the_rest(db, capsys):
+    code, lines = verify(capsys, "http://127.0.0.1:9")
+    assert code == 1
+    for name in ("health", "unsigned webhook 401", "signed webhook 200"):
+        assert lines[name].startswith("FAIL"), lines[name]
+    assert lines["migrations current"].startswith("PASS")

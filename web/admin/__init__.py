@@ -1,0 +1,62 @@
+"""The operator's console (`/admin`, HTML) and its JSON twin (`/api/admin/...`).
+
+Read-mostly: the only writes are the outbox and dead-letter recoveries, through the same code as
+the command line. No route here can set an order's payment status.
+"""
+
+from __future__ import annotations
+
+import falcon
+import redis
+
+from runtime.settings import Settings
+from web.admin import actions
+from web.admin.auth import AdminAuth, LoginThrottle
+from web.admin.login import LoginResource, LogoutResource
+from web.admin.rendering import template_environment
+from web.admin.resources import (
+    ApiActionResource,
+    ApiResource,
+    PageActionResource,
+    PageResource,
+)
+from web.admin.screens import Screens
+
+SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
+    ("/orders", "orders.html", "orders"),
+    ("/orders/{order_id}", "order.html", "order"),
+    ("/outbox", "outbox.html", "outbox"),
+    ("/dead-letters", "dead_letters.html", "dead_letters"),
+    ("/health", "health.html", "health"),
+)
+
+
+class ConsoleHome:
+    def on_get(self, req, resp):
+        raise falcon.HTTPSeeOther("/admin/orders")
+
+
+def add_admin_routes(app: falcon.App, settings: Settings, redis_client: redis.Redis) -> None:
+    """Mounts every console page, its JSON twin and the login; call once from create_app."""
+    auth = AdminAuth(
+        settings.admin_token,
+        settings.public_base_url.startswith("https://"),
+        LoginThrottle(redis_client),
+    )
+    templates = template_environment()
+    dead_letters = actions.DeadLetters(redis_client)
+    screens = Screens(settings, redis_client, dead_letters)
+    app.add_route("/admin", ConsoleHome())
+    app.add_route("/admin/login", LoginResource(auth, templates))
+    app.add_route("/admin/logout", LogoutResource(auth))
+    for path, template_name, method in SCREENS:
+        screen = getattr(screens, method)
+        app.add_route(f"/admin{path}", PageResource(auth, templates, template_name, screen))
+        app.add_route(f"/api/admin{path}", ApiResource(auth, screen))
+    for path, action in (
+        ("/outbox/{outbox_id:int}/resend", actions.resend_outbox_message),
+        ("/outbox/{outbox_id:int}/requeue", actions.requeue_outbox_message),
+        ("/dead-letters/{message_id}/requeue", dead_letters.requeue),
+    ):
+        app.add_route(f"/admin{path}", PageActionResource(auth, templates, action))
+        app.add_route(f"/api/admin{path}", ApiActionResource(auth, action))

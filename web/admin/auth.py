@@ -1,0 +1,182 @@
+"""Who may use the admin console: the holder of ADMIN_TOKEN.
+
+Pages use a session cookie (HMAC-signed with a key derived from ADMIN_TOKEN, so rotating the
+token logs everyone out; HttpOnly, SameSite=Strict, Secure behind https) plus a per-session CSRF
+token on every form. `/api/admin/...` takes `Authorization: Bearer $ADMIN_TOKEN`. Every comparison
+is constant-time, and a client that keeps guessing is locked out for a while.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from urllib.parse import quote
+
+import falcon
+import redis
+from loguru import logger
+
+from web.ratelimit import ClientRateLimit
+
+SESSION_COOKIE = "bfa_admin_session"
+SESSION_SECONDS = 12 * 3600
+COOKIE_PATH = "/admin"
+FAILED_ATTEMPTS_PER_MINUTE = 5
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time equality that does not even leak the length of `expected`."""
+    return hmac.compare_digest(_digest(given), _digest(expected))
+
+
+class LoginThrottle:
+    """Failed attempts per client address; past the limit the address is refused for a while,
+    even with the right token, so the refusal tells a guesser nothing."""
+
+    def __init__(self, redis_client: redis.Redis):
+        self._redis = redis_client
+        self._limit = ClientRateLimit(redis_client, "admin-login", FAILED_ATTEMPTS_PER_MINUTE)
+
+    def blocked_for(self, client: str) -> int | None:
+        """Seconds the client must still wait, or None. Redis down: not blocked (the token's
+        entropy, not this counter, is what keeps guessing hopeless)."""
+        try:
+            remaining = self._redis.ttl(self._block_key(client))
+        except redis.RedisError:
+            return None
+        return remaining if remaining and remaining > 0 else None
+
+    def record_failure(self, client: str) -> int | None:
+        """Counts a failed attempt; returns the lock-out in seconds once the limit is passed."""
+        try:
+            wait_seconds = self._limit.retry_after(client)
+            if wait_seconds is not None:
+                self._redis.set(self._block_key(client), 1, ex=wait_seconds)
+        except redis.RedisError:
+            return None
+        if wait_seconds is not None:
+            logger.warning("Admin login locked for {} s after repeated failures", wait_seconds)
+        return wait_seconds
+
+    @staticmethod
+    def _block_key(client: str) -> str:
+        return f"ratelimit:admin-login:blocked:{client}"
+
+
+class AdminAuth:
+    """Checks tokens, signs and reads session cookies, derives CSRF tokens."""
+
+    def __init__(self, admin_token: str, secure_cookies: bool, throttle: LoginThrottle):
+        self._admin_token = admin_token
+        self._key = hmac.new(admin_token.encode(), b"bfa-admin-session-v1", "sha256").digest()
+        self._secure_cookies = secure_cookies
+        self.throttle = throttle
+
+    def token_matches(self, given: str) -> bool:
+        return same_secret(given, self._admin_token)
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._key, text.encode(), "sha256").hexdigest()
+
+    def new_session(self) -> str:
+        """`{session_id}.{issued_at}.{signature}`: stateless, so the console works without Redis."""
+        body = f"{secrets.token_urlsafe(18)}.{int(time.time())}"
+        return f"{body}.{self._sign(body)}"
+
+    def session_id(self, cookie_value: str) -> str | None:
+        """The session id of a valid, unexpired cookie value, else None."""
+        body, _, signature = cookie_value.rpartition(".")
+        session_id, _, issued_at = body.partition(".")
+        if not (session_id and issued_at.isdigit() and same_secret(signature, self._sign(body))):
+            return None
+        return session_id if time.time() - int(issued_at) < SESSION_SECONDS else None
+
+    def session_of(self, req: falcon.Request) -> str | None:
+        for value in req.get_cookie_values(SESSION_COOKIE) or []:
+            session_id = self.session_id(value)
+            if session_id:
+                return session_id
+        return None
+
+    def csrf_token(self, session_id: str) -> str:
+        return self._sign(f"csrf:{session_id}")
+
+    def set_session_cookie(self, resp: falcon.Response, value: str) -> None:
+        resp.set_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=SESSION_SECONDS,
+            path=COOKIE_PATH,
+            secure=self._secure_cookies,
+            http_only=True,
+            same_site="Strict",
+        )
+
+    def clear_session_cookie(self, resp: falcon.Response) -> None:
+        resp.unset_cookie(SESSION_COOKIE, path=COOKIE_PATH, same_site="Strict")
+
+
+def client_address(req: falcon.Request) -> str:
+    return req.remote_addr or "unknown"
+
+
+def refuse_if_locked(auth: AdminAuth, req: falcon.Request) -> None:
+    wait_seconds = auth.throttle.blocked_for(client_address(req))
+    if wait_seconds:
+        raise falcon.HTTPTooManyRequests(title="Too many failed attempts", retry_after=wait_seconds)
+
+
+def login_url(next_path: str) -> str:
+    return f"/admin/login?next={quote(next_path, safe='')}"
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only paths inside the console: never an open redirect."""
+    if next_path and next_path.startswith("/admin") and "//" not in next_path:
+        return next_path
+    return "/admin"
+
+
+def require_session(req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+    """Falcon hook for console pages: a valid session, and a matching CSRF token on POST."""
+    session_id = resource.auth.session_of(req)
+    if session_id is None:
+        raise falcon.HTTPSeeOther(login_url(req.relative_uri))
+    req.context.csrf_token = resource.auth.csrf_token(session_id)
+    if req.method == "POST":
+        form = req.get_media(default_when_empty={})
+        given = form.get("csrf_token", "") if isinstance(form, dict) else ""
+        if not same_secret(str(given), req.context.csrf_token):
+            raise falcon.HTTPForbidden(title="Invalid form token; reload the page")
+
+
+def require_bearer(req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+    """Falcon hook for /api/admin/...: `Authorization: Bearer $ADMIN_TOKEN`."""
+    auth: AdminAuth = resource.auth
+    refuse_if_locked(auth, req)
+    scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and token and auth.token_matches(token.strip()):
+        return
+    wait_seconds = auth.throttle.record_failure(client_address(req))
+    if wait_seconds:
+        raise falcon.HTTPTooManyRequests(title="Too many failed attempts", retry_after=wait_seconds)
+    raise falcon.HTTPUnauthorized(title="Admin token required", challenges=["Bearer"])
+
+
+def console_headers(req: falcon.Request, resp: falcon.Response, resource, *args) -> None:
+    """Falcon after-hook: admin answers are never cached, framed or sent as a referrer."""
+    resp.set_header("Cache-Control", "no-store")
+    resp.set_header("X-Frame-Options", "DENY")
+    resp.set_header("Referrer-Policy", "no-referrer")
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    resp.set_header(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    )

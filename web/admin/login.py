@@ -1,0 +1,60 @@
+"""The console's login form and logout button."""
+
+from __future__ import annotations
+
+import falcon
+from jinja2 import Environment
+from loguru import logger
+
+from web.admin.auth import (
+    AdminAuth,
+    client_address,
+    console_headers,
+    refuse_if_locked,
+    require_session,
+    safe_next,
+)
+from web.admin.rendering import render, see_other
+
+
+@falcon.after(console_headers)
+class LoginResource:
+    """GET shows the form; POST checks the token and sets the session cookie."""
+
+    def __init__(self, auth: AdminAuth, templates: Environment):
+        self.auth = auth
+        self._templates = templates
+
+    def on_get(self, req, resp):
+        next_path = safe_next(req.get_param("next"))
+        if self.auth.session_of(req):
+            raise falcon.HTTPSeeOther(next_path)
+        render(resp, self._templates, "login.html", next_path=next_path, error=None)
+
+    def on_post(self, req, resp):
+        refuse_if_locked(self.auth, req)
+        form = req.get_media(default_when_empty={})
+        next_path = safe_next(form.get("next"))
+        if self.auth.token_matches(str(form.get("token", ""))):
+            self.auth.set_session_cookie(resp, self.auth.new_session())
+            logger.info("Admin signed in to the console")
+            see_other(resp, next_path)
+            return
+        if self.auth.throttle.record_failure(client_address(req)):
+            resp.status = falcon.HTTP_429
+            error = "Too many failed attempts. Wait a minute and try again."
+        else:
+            resp.status = falcon.HTTP_401
+            error = "That is not the admin token."
+        render(resp, self._templates, "login.html", next_path=next_path, error=error)
+
+
+@falcon.before(require_session)
+@falcon.after(console_headers)
+class LogoutResource:
+    def __init__(self, auth: AdminAuth):
+        self.auth = auth
+
+    def on_post(self, req, resp):
+        self.auth.clear_session_cookie(resp)
+        see_other(resp, "/admin/login")

@@ -1,0 +1,108 @@
+"""The orders list: search by order id, email or phone; filter by status and date; paginated."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+
+import falcon
+from peewee import fn
+
+from models.orders import Order
+from models.state_machine import OrderStatus
+from web.admin.rendering import WIB
+from web.admin.views import iso, order_summary, page_count
+from web.validation import InvalidField, clean_phone
+
+PAGE_SIZE = 50
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    query: str = ""
+    status: str = ""
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+    def as_dict(self) -> dict:
+        shown = asdict(self)
+        shown.update(since=iso(self.since), until=iso(self.until))
+        return shown
+
+
+def _date_param(req: falcon.Request, name: str) -> date | None:
+    text = (req.get_param(name) or "").strip()
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise falcon.HTTPBadRequest(title=f"{name} must be a date like 2026-01-31") from None
+
+
+def filters_from(req: falcon.Request) -> OrderFilters:
+    """Reads and checks the query string; a bad value is a 400 naming it."""
+    status = (req.get_param("status") or "").strip().upper()
+    if status and status not in ORDER_STATUSES:
+        raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(ORDER_STATUSES)}")
+    page = req.get_param_as_int("page", min_value=1, default=1)
+    return OrderFilters(
+        (req.get_param("q") or "").strip()[:100],
+        status,
+        _date_param(req, "since"),
+        _date_param(req, "until"),
+        page,
+    )
+
+
+def _phone_or_none(text: str) -> str | None:
+    try:
+        return clean_phone(text)
+    except InvalidField:
+        return None
+
+
+def _matching(query: str):
+    """An email matches exactly (any case), a phone in any Indonesian spelling, else an order id
+    exactly or by its beginning."""
+    if "@" in query:
+        return fn.lower(Order.customer_email) == query.lower()
+    by_order_id = (Order.order_id == query) | Order.order_id.startswith(query)
+    phone = _phone_or_none(query)
+    if phone is None:
+        return by_order_id
+    return by_order_id | Order.customer_phone.in_([phone, query])
+
+
+def _wib_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=WIB)
+
+
+def _conditions(filters: OrderFilters) -> list:
+    conditions = []
+    if filters.query:
+        conditions.append(_matching(filters.query))
+    if filters.status:
+        conditions.append(Order.status == filters.status)
+    if filters.since:
+        conditions.append(Order.created_at >= _wib_midnight(filters.since))
+    if filters.until:
+        conditions.append(Order.created_at < _wib_midnight(filters.until + timedelta(days=1)))
+    return conditions
+
+
+def search_orders(filters: OrderFilters) -> dict:
+    """One page of matching orders, newest first, with the total; dates are WIB days."""
+    query = Order.select()
+    for condition in _conditions(filters):
+        query = query.where(condition)
+    total = query.count()
+    rows = query.order_by(Order.created_at.desc()).paginate(filters.page, PAGE_SIZE)
+    return {
+        "orders": [order_summary(order) for order in rows],
+        "total": total,
+        "page": filters.page,
+        "pages": page_count(total, PAGE_SIZE),
+        "filters": filters.as_dict(),
+        "statuses": list(ORDER_STATUSES),
+    }

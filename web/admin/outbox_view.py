@@ -1,0 +1,45 @@
+"""The outbox page: notification rows filtered by status, newest first, with counts per status."""
+
+from __future__ import annotations
+
+import falcon
+from peewee import fn
+
+from models.outbox import OutboxMessage
+from models.outbox_admin import STATUSES as OUTBOX_STATUSES
+from web.admin.views import outbox_row, page_count
+
+PAGE_SIZE = 50
+
+
+def status_filter(req: falcon.Request) -> str:
+    status = (req.get_param("status") or "").strip().upper()
+    if status and status not in OUTBOX_STATUSES:
+        raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(OUTBOX_STATUSES)}")
+    return status
+
+
+def outbox_counts() -> dict[str, int]:
+    counted = dict(
+        OutboxMessage.select(OutboxMessage.status, fn.COUNT(1))
+        .group_by(OutboxMessage.status)
+        .tuples()
+    )
+    return {status: counted.get(status, 0) for status in OUTBOX_STATUSES}
+
+
+def list_outbox(status: str, page: int) -> dict:
+    query = OutboxMessage.select()
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    total = query.count()
+    rows = query.order_by(OutboxMessage.id.desc()).paginate(page, PAGE_SIZE)
+    return {
+        "messages": [outbox_row(row) for row in rows],
+        "total": total,
+        "page": page,
+        "pages": page_count(total, PAGE_SIZE),
+        "status": status,
+        "statuses": list(OUTBOX_STATUSES),
+        "counts": outbox_counts(),
+    }

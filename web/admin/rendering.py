@@ -1,0 +1,46 @@
+"""The console's templates and the few filters they use (times in WIB, rupiah, JSON)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import falcon
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from models.pricing import format_idr
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+WIB = timezone(timedelta(hours=7), "WIB")  # Indonesia has no daylight saving time
+
+
+def wib_time(value: str | datetime | None) -> str:
+    """An ISO timestamp or datetime as the operator reads it: `2026-01-31 14:05:09 WIB`."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S WIB")
+
+
+def pretty_json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def template_environment() -> Environment:
+    templates = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+    )
+    templates.filters.update(wib=wib_time, idr=format_idr, pretty_json=pretty_json)
+    return templates
+
+
+def render(resp: falcon.Response, templates: Environment, name: str, **context) -> None:
+    resp.content_type = falcon.MEDIA_HTML
+    resp.text = templates.get_template(name).render(**context)
+
+
+def see_other(resp: falcon.Response, location: str) -> None:
+    """A 303 that keeps headers already set (cookies), unlike raising HTTPSeeOther."""
+    resp.status = falcon.HTTP_303
+    resp.location = location

@@ -1,0 +1,92 @@
+"""Four generic resources: a screen as an HTML page or as JSON, an action as a form POST or as
+a JSON POST. Each screen and action is one function, so a page and its JSON twin never differ.
+Screens open their own database connection (the health screen must work without one).
+
+None of them can change an order's status: the only actions wired are the outbox and
+dead-letter recoveries in web/admin/actions.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import falcon
+from jinja2 import Environment
+
+from models.db import connection
+from web.admin.actions import ActionRefused
+from web.admin.auth import AdminAuth, console_headers, require_bearer, require_session, safe_next
+from web.admin.rendering import render
+
+Screen = Callable[..., dict]
+Action = Callable[..., dict]
+
+
+@falcon.before(require_session)
+@falcon.after(console_headers)
+class PageResource:
+    def __init__(self, auth: AdminAuth, templates: Environment, template_name: str, screen: Screen):
+        self.auth = auth
+        self._templates = templates
+        self._template_name = template_name
+        self._screen = screen
+
+    def on_get(self, req, resp, **params):
+        context = self._screen(req, **params)
+        render(
+            resp, self._templates, self._template_name, csrf_token=req.context.csrf_token, **context
+        )
+
+
+@falcon.before(require_bearer)
+@falcon.after(console_headers)
+class ApiResource:
+    def __init__(self, auth: AdminAuth, screen: Screen):
+        self.auth = auth
+        self._screen = screen
+
+    def on_get(self, req, resp, **params):
+        resp.media = self._screen(req, **params)
+
+
+def _perform(action: Action, params: dict) -> tuple[str, dict]:
+    """The HTTP status and outcome of an action; a refusal is 404 or 409, never a 500."""
+    try:
+        with connection():
+            return falcon.HTTP_200, action(**params)
+    except ActionRefused as refusal:
+        return refusal.http_status, {"ok": False, "message": str(refusal)}
+
+
+@falcon.before(require_session)
+@falcon.after(console_headers)
+class PageActionResource:
+    """A console button: does the action and shows its outcome with a way back."""
+
+    def __init__(self, auth: AdminAuth, templates: Environment, action: Action):
+        self.auth = auth
+        self._templates = templates
+        self._action = action
+
+    def on_post(self, req, resp, **params):
+        resp.status, outcome = _perform(self._action, params)
+        back = safe_next(req.get_media(default_when_empty={}).get("back"))
+        render(
+            resp,
+            self._templates,
+            "action.html",
+            csrf_token=req.context.csrf_token,
+            outcome=outcome,
+            back=back,
+        )
+
+
+@falcon.before(require_bearer)
+@falcon.after(console_headers)
+class ApiActionResource:
+    def __init__(self, auth: AdminAuth, action: Action):
+        self.auth = auth
+        self._action = action
+
+    def on_post(self, req, resp, **params):
+        resp.status, resp.media = _perform(self._action, params)

@@ -1,0 +1,49 @@
+"""What each console screen shows, as one dict for both its HTML page and its JSON twin."""
+
+from __future__ import annotations
+
+import falcon
+import redis
+
+from models.db import connection
+from runtime.settings import Settings
+from web.admin import actions
+from web.admin.order_search import filters_from, search_orders
+from web.admin.outbox_view import list_outbox, status_filter
+from web.admin.timeline import order_timeline
+from web.health import health_report
+
+
+class Screens:
+    def __init__(
+        self, settings: Settings, redis_client: redis.Redis, dead_letters: actions.DeadLetters
+    ):
+        self._redis = redis_client
+        self._dead_letters = dead_letters
+        self._silence_minutes = settings.webhook_silence_alarm_minutes
+
+    def orders(self, req: falcon.Request) -> dict:
+        filters = filters_from(req)
+        with connection():
+            return search_orders(filters)
+
+    def order(self, req: falcon.Request, order_id: str) -> dict:
+        with connection():
+            timeline = order_timeline(order_id)
+        if timeline is None:
+            raise falcon.HTTPNotFound(title=f"No order {order_id}")
+        return timeline
+
+    def outbox(self, req: falcon.Request) -> dict:
+        status = status_filter(req)
+        page = req.get_param_as_int("page", min_value=1, default=1)
+        with connection():
+            return list_outbox(status, page)
+
+    def dead_letters(self, req: falcon.Request) -> dict:
+        with connection():
+            outbox_dead = list_outbox("DLQ", 1)
+        return {"dead_letters": self._dead_letters.listed(), "outbox": outbox_dead}
+
+    def health(self, req: falcon.Request) -> dict:
+        return {"health": health_report(self._redis, self._silence_minutes)}

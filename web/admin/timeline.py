@@ -1,0 +1,108 @@
+"""One order's story: payment attempts, raw notifications, status changes from the audit log,
+the entitlement and every notification with its attempts and errors, in time order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.audit import AuditEntry
+from models.entitlements import Entitlement
+from models.events import PaymentEvent
+from models.orders import Order, PaymentAttempt
+from models.outbox import OutboxMessage
+from web.admin.views import (
+    attempt_row,
+    audit_row,
+    entitlement_row,
+    event_row,
+    order_detail,
+    outbox_row,
+)
+
+
+def _moments(attempts: list, events: list, audit: list, entitlement, outbox: list) -> list:
+    """Everything that happened, as (time, kind, summary) rows sorted by time."""
+    moments = [
+        (a["created_at"], "payment attempt", f"{a['kind']} {a['transaction_status'] or ''}")
+        for a in attempts
+    ]
+    moments += [
+        (
+            e["received_at"],
+            f"notification ({e['source']})",
+            f"{e['transaction_status']} -> {e['outcome'] or 'not processed yet'}",
+        )
+        for e in events
+    ]
+    moments += [
+        (
+            entry["occurred_at"],
+            f"audit: {entry['actor']}",
+            f"{entry['action']} {entry['old_status'] or ''} -> {entry['new_status'] or ''}",
+        )
+        for entry in audit
+    ]
+    moments += [
+        (m["created_at"], "notification queued", f"{m['channel']} {m['template_name']}")
+        for m in outbox
+    ]
+    moments += [
+        (m["sent_at"], "notification sent", f"{m['channel']} {m['template_name']}")
+        for m in outbox
+        if m["sent_at"]
+    ]
+    if entitlement:
+        moments.append((entitlement["granted_at"], "access granted", entitlement["status"]))
+    if entitlement and entitlement["revoked_at"]:
+        moments.append(
+            (entitlement["revoked_at"], "access revoked", entitlement["revoke_reason"] or "")
+        )
+    return [
+        {"at": at, "kind": kind, "summary": summary.strip()}
+        for at, kind, summary in sorted(moments, key=_when)
+    ]
+
+
+def _when(moment: tuple) -> datetime:
+    return datetime.fromisoformat(moment[0]) if moment[0] else datetime.min.replace(tzinfo=UTC)
+
+
+def order_timeline(order_id: str) -> dict | None:
+    """Everything the console knows about one order, or None for an unknown id."""
+    order = Order.get_or_none(Order.order_id == order_id)
+    if order is None:
+        return None
+    attempts = [
+        attempt_row(a)
+        for a in PaymentAttempt.select()
+        .where(PaymentAttempt.order == order_id)
+        .order_by(PaymentAttempt.id)
+    ]
+    events = [
+        event_row(e)
+        for e in PaymentEvent.select()
+        .where(PaymentEvent.order_id == order_id)
+        .order_by(PaymentEvent.id)
+    ]
+    audit = [
+        audit_row(entry)
+        for entry in AuditEntry.select()
+        .where(AuditEntry.order_id == order_id)
+        .order_by(AuditEntry.occurred_at, AuditEntry.id)
+    ]
+    entitlement = entitlement_row(Entitlement.get_or_none(Entitlement.order == order_id))
+    outbox = [
+        outbox_row(m)
+        for m in OutboxMessage.select()
+        .where(OutboxMessage.order == order_id)
+        .order_by(OutboxMessage.id)
+    ]
+    return {
+        "order": order_detail(order),
+        "attempts": attempts,
+        "notifications": events,
+        "audit": audit,
+        "entitlement": entitlement,
+        "outbox": outbox,
+        "timeline": _moments(attempts, events, audit, entitlement, outbox),
+    }

@@ -1,0 +1,130 @@
+"""Rows as the console shows them: plain dicts with ISO times, the same for HTML and JSON.
+
+Personal data (name, email, phone) appears here because the console is where the operator needs
+it; none of it is ever logged. Secrets (access tokens, signatures) are shortened.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from runtime.logs import mask_token
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def page_count(total: int, page_size: int) -> int:
+    return max(1, -(-total // page_size))
+
+
+def order_summary(order) -> dict:
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "flagged": order.flagged,
+        "customer_name": order.customer_name,
+        "customer_email": order.customer_email,
+        "customer_phone": order.customer_phone,
+        "final_amount": order.final_amount,
+        "source": order.source,
+        "created_at": iso(order.created_at),
+        "paid_at": iso(order.paid_at),
+    }
+
+
+def order_detail(order) -> dict:
+    return {
+        **order_summary(order),
+        "package_id": order.package_id,
+        "base_amount": order.base_amount,
+        "discount_code": order.discount_code,
+        "discount_amount": order.discount_amount,
+        "redirect_url": order.redirect_url,
+        "failure_reason": order.failure_reason,
+        "expires_at": iso(order.expires_at),
+        "last_checked_at": iso(order.last_checked_at),
+        "updated_at": iso(order.updated_at),
+    }
+
+
+def attempt_row(attempt) -> dict:
+    return {
+        "id": attempt.id,
+        "kind": attempt.kind,
+        "transaction_id": attempt.transaction_id,
+        "transaction_status": attempt.transaction_status,
+        "payment_type": attempt.payment_type,
+        "detail": attempt.detail,
+        "redirect_url": attempt.redirect_url,
+        "created_at": iso(attempt.created_at),
+    }
+
+
+def event_row(event) -> dict:
+    raw = dict(event.raw or {})
+    if raw.get("signature_key"):
+        raw["signature_key"] = mask_token(raw["signature_key"])
+    return {
+        "id": event.id,
+        "source": event.source,
+        "transaction_status": event.transaction_status,
+        "fraud_status": event.fraud_status,
+        "gross_amount": event.gross_amount,
+        "payment_type": event.payment_type,
+        "verified_status": event.verified_status,
+        "processed": event.processed,
+        "outcome": event.outcome,
+        "flag_reason": event.flag_reason,
+        "received_at": iso(event.received_at),
+        "processed_at": iso(event.processed_at),
+        "raw": raw,
+    }
+
+
+def audit_row(entry) -> dict:
+    return {
+        "id": entry.id,
+        "occurred_at": iso(entry.occurred_at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "order_id": entry.order_id,
+        "old_status": entry.old_status,
+        "new_status": entry.new_status,
+        "event_id": entry.event_id,
+        "flagged": entry.flagged,
+        "details": entry.details,
+    }
+
+
+def entitlement_row(entitlement) -> dict | None:
+    if entitlement is None:
+        return None
+    return {
+        "status": entitlement.status,
+        "granted_at": iso(entitlement.granted_at),
+        "revoked_at": iso(entitlement.revoked_at),
+        "revoke_reason": entitlement.revoke_reason,
+        "access_token": mask_token(entitlement.access_token),
+    }
+
+
+def outbox_row(message) -> dict:
+    return {
+        "id": message.id,
+        "order_id": message.order_id,
+        "channel": message.channel,
+        "template_name": message.template_name,
+        "recipient": message.recipient,
+        "status": message.status,
+        "attempt_count": message.attempt_count,
+        "next_retry_at": iso(message.next_retry_at),
+        "last_error": message.last_error,
+        "error_history": message.error_history or [],
+        "sent_at": iso(message.sent_at),
+        "provider_message_id": message.provider_message_id,
+        "resend_of": message.resend_of,
+        "created_at": iso(message.created_at),
+        "updated_at": iso(message.updated_at),
+    }
