@@ -24,8 +24,8 @@ from admin.progress import ProgressLine
 from models.audit import record_audit
 from models.checkout import hash_order_token
 from models.db import connection, transaction
-from models.entitlements import Entitlement
 from models.orders import Order
+from models.payments import grant_entitlement
 from web.validation import InvalidField, clean_email, clean_name, clean_phone
 
 LEGACY_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
@@ -317,7 +317,7 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
         if not inserted:
             return False
         if order.status == "PAID":
-            Entitlement.insert(order=order.order_id, package=PACKAGE_ID).execute()
+            grant_entitlement(order.order_id, PACKAGE_ID)  # no message: served by the old system
         record_audit(
             ACTOR,
             "legacy_import",

@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from models.audit import AuditEntry
 from models.db import connection
-from models.entitlements import Entitlement
-from models.events import PaymentEvent
-from models.orders import Order, PaymentAttempt
-from models.outbox import OutboxMessage
+from models.order_story import order_timeline
+from models.orders import Order
 from models.pricing import format_idr
-from runtime.logs import mask_token
 
 SHOP_TIMEZONE = ZoneInfo("Asia/Jakarta")  # the shop and its accountant work in WIB
 STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
@@ -164,106 +160,37 @@ def run_show(args: argparse.Namespace) -> int:
     import tasks.broker  # noqa: F401 - configures logging and the database from the environment
 
     with connection():
-        order = Order.get_or_none(Order.order_id == args.order_id)
-        if order is None:
-            print(f"no order {args.order_id!r}", file=sys.stderr)
-            return 1
-        print("\n".join(order_summary(order)))
+        story = order_timeline(args.order_id)
+    if story is None:
+        print(f"no order {args.order_id!r}", file=sys.stderr)
+        return 1
+    print("\n".join(story_lines(story)))
     return 0
 
 
-def order_summary(order: Order) -> list[str]:
-    """The order, its access, payment attempts, notifications, messages and audit trail."""
-    return [
-        *_order_lines(order),
-        *_access_lines(order),
-        *_attempt_lines(order),
-        *_event_lines(order),
-        *_outbox_lines(order),
-        *_audit_lines(order),
+def story_lines(story: dict) -> list[str]:
+    """The order, its access, then everything that happened to it in time order."""
+    order, access = story["order"], story["entitlement"]
+    flag = " (FLAGGED)" if order["flagged"] else ""
+    discount = f" with {order['discount_code']}" if order["discount_code"] else ""
+    lines = [
+        f"order      {order['order_id']} ({order['source']})",
+        f"status     {order['status']}{flag}",
+        f"amount     {format_idr(order['final_amount'])} (base {format_idr(order['base_amount'])}, "
+        f"discount {format_idr(order['discount_amount'])}{discount})",
+        f"customer   {order['customer_name']} <{order['customer_email']}> "
+        f"{order['customer_phone']}",
+        f"created    {order['created_at']}",
+        f"paid       {order['paid_at'] or '-'}",
+        f"expires    {order['expires_at'] or '-'}",
+        f"failure    {order['failure_reason'] or '-'}",
+        f"access     {access['status']} since {access['granted_at']} "
+        f"(token {access['access_token']})"
+        if access
+        else "access     none",
     ]
-
-
-def _order_lines(order: Order) -> list[str]:
-    flag = " (FLAGGED)" if order.flagged else ""
-    return [
-        f"order      {order.order_id} ({order.source})",
-        f"status     {order.status}{flag}",
-        f"amount     {format_idr(order.final_amount)} (base {format_idr(order.base_amount)}, "
-        f"discount {format_idr(order.discount_amount)}{_code(order.discount_code)})",
-        f"customer   {order.customer_name} <{order.customer_email}> {order.customer_phone}",
-        f"created    {_wib(order.created_at)}",
-        f"paid       {_wib(order.paid_at) or '-'}",
-        f"expires    {_wib(order.expires_at) or '-'}",
-        f"failure    {order.failure_reason or '-'}",
-    ]
-
-
-def _code(discount_code: str | None) -> str:
-    return f" with {discount_code}" if discount_code else ""
-
-
-def _access_lines(order: Order) -> list[str]:
-    entitlement = Entitlement.get_or_none(Entitlement.order == order.order_id)
-    if entitlement is None:
-        return ["access     none"]
-    revoked = f", revoked {_wib(entitlement.revoked_at)}: {entitlement.revoke_reason}"
-    return [
-        f"access     {entitlement.status} since {_wib(entitlement.granted_at)} "
-        f"(token {mask_token(entitlement.access_token)})"
-        f"{revoked if entitlement.revoked_at else ''}"
-    ]
-
-
-def _attempt_lines(order: Order) -> list[str]:
-    attempts = PaymentAttempt.select().where(PaymentAttempt.order == order.order_id)
-    return _section(
-        "payment attempts",
-        [
-            f"{_wib(attempt.created_at)} {attempt.kind} {attempt.transaction_status or ''} "
-            f"{attempt.payment_type or ''}".rstrip()
-            for attempt in attempts.order_by(PaymentAttempt.id)
-        ],
-    )
-
-
-def _event_lines(order: Order) -> list[str]:
-    events = PaymentEvent.select().where(PaymentEvent.order_id == order.order_id)
-    return _section(
-        "notifications",
-        [
-            f"#{event.id} {_wib(event.received_at)} {event.source} {event.transaction_status} "
-            f"-> {event.outcome or 'not processed'}"
-            f"{' FLAG ' + event.flag_reason if event.flag_reason else ''}"
-            for event in events.order_by(PaymentEvent.id)
-        ],
-    )
-
-
-def _outbox_lines(order: Order) -> list[str]:
-    messages = OutboxMessage.select().where(OutboxMessage.order == order.order_id)
-    return _section(
-        "messages",
-        [
-            f"#{message.id} {message.channel} {message.template_name} {message.status} "
-            f"attempts={message.attempt_count}"
-            f"{' last error: ' + message.last_error if message.last_error else ''}"
-            for message in messages.order_by(OutboxMessage.id)
-        ],
-    )
-
-
-def _audit_lines(order: Order) -> list[str]:
-    entries = AuditEntry.select().where(AuditEntry.order_id == order.order_id)
-    return _section(
-        "audit",
-        [
-            f"{_wib(entry.occurred_at)} {entry.actor} {entry.action} "
-            f"{entry.old_status or '-'} -> {entry.new_status or '-'}"
-            f"{' FLAGGED' if entry.flagged else ''}"
-            for entry in entries.order_by(AuditEntry.id)
-        ],
-    )
+    moments = [f"{m['at'] or '-'}  {m['kind']}: {m['summary']}" for m in story["timeline"]]
+    return lines + _section("what happened", moments)
 
 
 def _section(title: str, lines: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from models.notification import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
 from models.pricing import format_idr
-from models.state_machine import Decision, Effect, decide
+from models.state_machine import Decision, Effect, Outcome, decide
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,11 @@ def apply_status(
         outbox_ids += grant_access(order)
     if Effect.REVOKE_ACCESS in decision.effects:
         outbox_ids += revoke_access(order, f"midtrans {status.transaction_status}")
-    if Effect.NOTIFY_EXPIRED in decision.effects:
+    if Effect.NOTIFY_EXPIRED in decision.effects and order.source != "legacy":
+        # Imported orders were abandoned in the old system; no "order again" message for them.
         outbox_ids += queue_message(order, "order_expired", order_payload(order))
-    _audit(order, decision, status, actor, event_id)
+    if decision.outcome != Outcome.DUPLICATE:  # duplicates are recorded on their event row
+        _audit(order, decision, status, actor, event_id)
     return Applied(decision, outbox_ids)
 
 
@@ -87,12 +89,15 @@ def _audit(
     )
 
 
+def grant_entitlement(order_id: str, package_id: str) -> Entitlement:
+    """Exactly one entitlement per order (the unique key decides races)."""
+    Entitlement.insert(order=order_id, package=package_id).on_conflict_ignore().execute()
+    return Entitlement.get(Entitlement.order == order_id)
+
+
 def grant_access(order: Order) -> list[int]:
-    """Exactly one ACTIVE entitlement per order (the unique key decides races)."""
-    Entitlement.insert(
-        order=order.order_id, package=order.package_id
-    ).on_conflict_ignore().execute()
-    entitlement = Entitlement.get(Entitlement.order == order.order_id)
+    """The entitlement plus the payment-success messages that carry its link."""
+    entitlement = grant_entitlement(order.order_id, order.package_id)
     payload = {**order_payload(order), "access_token": entitlement.access_token}
     return queue_message(order, "payment_success", payload)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -69,15 +69,6 @@ class Settings:
     def uses_sandbox(self) -> bool:
         """True when Midtrans is our local stand-in rather than the real gateway."""
         return self.midtrans_server_key == SANDBOX_SERVER_KEY
-
-    def masked(self) -> dict[str, str]:
-        """Every setting with secrets hidden, for start-up logs and the admin health page."""
-        secret = {"midtrans_server_key", "smtp_password", "whatsapp_token", "admin_token"}
-        shown = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            shown[field.name] = "***" if field.name in secret and value else str(value)
-        return shown
 
 
 def _bool(name: str, raw: str) -> bool:

@@ -12,16 +12,14 @@ import dramatiq
 from loguru import logger
 from peewee import JOIN
 
-from integrations.errors import TransactionNotFound
 from models.base import utcnow
 from models.db import database, transaction
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
-from models.payments import apply_status, expired_locally, grant_access
-from tasks.clients import midtrans
+from models.payments import grant_access
 from tasks.payments import create_payment, enqueue_deliveries
-from tasks.webhooks import process_notification, process_stored_event
+from tasks.webhooks import process_stored_event, reconcile_order
 
 SWEEP_GRACE = timedelta(minutes=1)
 BATCH = 200
@@ -139,27 +137,3 @@ def reconcile() -> None:
         Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
     for order_id in due:
         reconcile_order.send(order_id)
-
-
-@dramatiq.actor(queue_name="maintenance", max_retries=5, min_backoff=10_000, max_backoff=300_000)
-def reconcile_order(order_id: str) -> None:
-    """Asks the Status API about one order; expires it locally only if never attempted."""
-    try:
-        status = midtrans().transaction_status(order_id)
-    except TransactionNotFound:
-        expire_if_due(order_id)
-        return
-    process_notification(status, source="reconciliation")
-
-
-def expire_if_due(order_id: str) -> None:
-    """No transaction at Midtrans and the payment window has passed: the order expires."""
-    with transaction() as tx:
-        order = Order.locked(order_id)
-        if order is None or order.status not in ("CREATED", "PENDING_PAYMENT"):
-            return
-        if order.expires_at is None or order.expires_at > utcnow():
-            return
-        applied = apply_status(order, expired_locally(order), actor="reconciliation:expiry")
-        tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
-    logger.info("Order {} expired locally after the Status API found no transaction", order_id)

@@ -12,7 +12,8 @@ from models.checkout import insert_order
 from models.db import transaction
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
-from models.pricing import Price, format_idr, midtrans_time
+from models.payments import order_payload
+from models.pricing import Price, midtrans_time
 from tasks.broker import settings
 from tasks.clients import midtrans
 
@@ -87,13 +88,8 @@ def _create_snap_payment(order: Order) -> list[int]:
 
 def instructions_payload(order: Order) -> dict:
     """What the payment-instructions message shows; rendered later by the delivery actor."""
-    return {
-        "order_id": order.order_id,
-        "customer_name": order.customer_name,
-        "amount_text": format_idr(order.final_amount),
-        "payment_url": order.redirect_url,
-        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
-    }
+    expires_at = order.expires_at.isoformat() if order.expires_at else None
+    return {**order_payload(order), "payment_url": order.redirect_url, "expires_at": expires_at}
 
 
 def _adopt_existing_transaction(order: Order) -> list[int]:

@@ -17,7 +17,8 @@ from models.notification import (
     parse_notification,
 )
 from models.orders import Order
-from models.payments import apply_status
+from models.payments import apply_status, expired_locally
+from models.state_machine import is_awaiting_payment
 from tasks.broker import settings
 from tasks.clients import midtrans
 from tasks.payments import enqueue_deliveries
@@ -29,18 +30,57 @@ class StatusNotYetVisible(RetryableProviderError):
 
 @dramatiq.actor(queue_name="webhooks", max_retries=10, min_backoff=5_000, max_backoff=600_000)
 def process_notification(raw: dict, source: str = "webhook") -> None:
-    """Idempotent: a duplicate notification changes nothing."""
+    """Idempotent: a duplicate notification changes nothing.
+
+    A duplicate for an order still awaiting payment also triggers a Status API check: its key may
+    have been taken by a replayed body with a forged status, which must not hide the real one.
+    """
     try:
         notification = parse_notification(raw)
     except InvalidNotification as error:
         logger.error("Dropped an unreadable notification: {}", error)
         return
     event_id, is_new = store_event(notification, raw, source)
+    if source == "reconciliation":
+        process_event(event_id, reapply=True)
+        return
+    process_event(event_id)
     if not is_new:
         logger.info(
             "Duplicate notification ({}) for event {}", notification.transaction_status, event_id
         )
-    process_event(event_id)
+        _recheck_if_awaiting(notification.order_id)
+
+
+def _recheck_if_awaiting(order_id: str) -> None:
+    order = Order.get_or_none(Order.order_id == order_id)
+    if order is not None and is_awaiting_payment(order.status):
+        reconcile_order.send(order_id)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=5, min_backoff=10_000, max_backoff=300_000)
+def reconcile_order(order_id: str) -> None:
+    """Asks the Status API about one order and applies the answer (even one seen before);
+    expires the order locally only when Midtrans has no transaction and the window passed."""
+    try:
+        status = midtrans().transaction_status(order_id)
+    except TransactionNotFound:
+        expire_if_due(order_id)
+        return
+    process_notification(status, source="reconciliation")
+
+
+def expire_if_due(order_id: str) -> None:
+    """No transaction at Midtrans and the payment window has passed: the order expires."""
+    with transaction() as tx:
+        order = Order.locked(order_id)
+        if order is None or not is_awaiting_payment(order.status):
+            return
+        if order.expires_at is None or order.expires_at > utcnow():
+            return
+        applied = apply_status(order, expired_locally(order), actor="reconciliation:expiry")
+        tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
+    logger.info("Order {} expired locally after the Status API found no transaction", order_id)
 
 
 @dramatiq.actor(queue_name="webhooks", max_retries=10, min_backoff=5_000, max_backoff=600_000)
@@ -74,17 +114,20 @@ def store_event(notification: MidtransNotification, raw: dict, source: str) -> t
     return PaymentEvent.get(PaymentEvent.idempotency_key == key).id, False
 
 
-def process_event(event_id: int) -> None:
-    """Applies a stored event once; an already processed event is a no-op."""
+def process_event(event_id: int, reapply: bool = False) -> None:
+    """Applies a stored event once; `reapply` applies a Status API answer again (the state
+    machine makes that a no-op when nothing changed)."""
     event = PaymentEvent.get_by_id(event_id)
-    if event.processed:
+    if event.processed and not reapply:
         return
     verified = authoritative_status(event)
     with transaction() as tx:
         event = PaymentEvent.select().where(PaymentEvent.id == event_id).for_update().get()
-        if event.processed:
+        if event.processed and not reapply:
             return
         order = Order.locked(event.order_id)
+        if order is None and event.processed:
+            return
         if order is None:
             _finish(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
             record_audit(
@@ -98,7 +141,8 @@ def process_event(event_id: int) -> None:
             logger.error("Notification for an unknown order; stored and flagged")
             return
         applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
-        _finish(event, applied.decision.outcome, verified, applied.decision.flag_reason)
+        if not event.processed:
+            _finish(event, applied.decision.outcome, verified, applied.decision.flag_reason)
         tx.callbacks.append(lambda: enqueue_deliveries(applied.outbox_ids))
     logger.info(
         "Order {}: {} -> {} ({})",

@@ -237,3 +237,6 @@ def console(system, web):
     """Base URL of the web app with the admin console, /metrics and the full /health."""
     with serve_app(console_app(system["settings"], system["broker"].client)) as url:
         yield url
+
+
+ADMIN_TOKEN = "sandbox-admin-token"  # the settings' default when ADMIN_TOKEN is unset

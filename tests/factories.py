@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 
+from models.base import utcnow
+from models.catalog import DiscountCode, Package
 from models.checkout import hash_order_token
+from models.db import connection
+from models.orders import Order
 
 VALID_CHECKOUT = {
     "package_id": "ai-movie-course",
@@ -50,3 +57,65 @@ def midtrans_transition(sandbox_api, order_id: str, **fields) -> dict:
     )
     response.raise_for_status()
     return response.json()
+
+
+def paid_order(sandbox_api, payment_type: str = "bank_transfer", **overrides) -> dict:
+    """An order paid through the real code: the payment actor, a sandbox settlement and the
+    webhook actor run inline (needs the `db` fixture, no worker); the checkout request."""
+    from tasks.webhooks import process_notification
+
+    request = open_payment(**overrides)
+    answer = midtrans_transition(
+        sandbox_api,
+        request["order_id"],
+        transaction_status="settlement",
+        payment_type=payment_type,
+        notify=False,
+    )
+    process_notification(answer["notification"])
+    return request
+
+
+def insert_order(
+    order_id: str,
+    status: str = "PENDING_PAYMENT",
+    email: str = "budi@example.com",
+    phone: str = "+6281234567890",
+    created_at: datetime | None = None,
+) -> str:
+    """An order row in any status, written straight to the table (no payment flow); its id."""
+    created_at = created_at or utcnow()
+    with connection():
+        Order.create(
+            order_id=order_id,
+            order_token_hash="x" * 64,
+            package="ai-movie-course",
+            customer_name="Budi Santoso",
+            customer_email=email,
+            customer_phone=phone,
+            base_amount=99000,
+            final_amount=99000,
+            status=status,
+            paid_at=created_at if status == "PAID" else None,
+            created_at=created_at,
+        )
+    return order_id
+
+
+@contextmanager
+def extra_package(package_id: str, name: str, active: bool) -> Iterator[Package]:
+    """A second package at Rp 50.000 beside the seeded one; removed afterwards with its discount
+    codes, because `clean` keeps the catalogue."""
+    package = Package.create(
+        package_id=package_id,
+        name=name,
+        description="",
+        price_idr=50000,
+        active=active,
+        created_at=utcnow(),
+    )
+    try:
+        yield package
+    finally:
+        DiscountCode.delete().where(DiscountCode.package == package.package_id).execute()
+        package.delete_instance()

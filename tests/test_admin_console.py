@@ -18,10 +18,8 @@ from models.base import utcnow
 from models.db import connection
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import console_app, wait_for
-from tests.factories import VALID_CHECKOUT
-
-ADMIN_TOKEN = "sandbox-admin-token"  # the settings' default when ADMIN_TOKEN is unset
+from tests.conftest import ADMIN_TOKEN, console_app, wait_for
+from tests.factories import VALID_CHECKOUT, insert_order
 
 
 @pytest.fixture
@@ -40,31 +38,6 @@ def browser(console, clean):
         response = client.post("/admin/login", data={"token": ADMIN_TOKEN, "next": "/admin"})
         assert response.status_code == 303
         yield client
-
-
-def make_order(
-    order_id: str,
-    status: str = "PENDING_PAYMENT",
-    email: str = "budi@example.com",
-    phone: str = "+6281234567890",
-    created_at: datetime | None = None,
-) -> str:
-    created_at = created_at or utcnow()
-    with connection():
-        Order.create(
-            order_id=order_id,
-            order_token_hash="x" * 64,
-            package="ai-movie-course",
-            customer_name="Budi Santoso",
-            customer_email=email,
-            customer_phone=phone,
-            base_amount=99000,
-            final_amount=99000,
-            status=status,
-            paid_at=created_at if status == "PAID" else None,
-            created_at=created_at,
-        )
-    return order_id
 
 
 def make_outbox_row(order_id: str, status: str, template: str = "payment_success") -> int:
@@ -156,7 +129,7 @@ def test_a_forged_cookie_or_a_form_without_its_token_is_refused(browser, console
         f"{console}/admin/orders", cookies={"bfa_admin_session": "abc.1700000000.deadbeef"}
     )
     assert forged.status_code == 303
-    order_id = make_order("BFA-CSRF-1", "PAID")
+    order_id = insert_order("BFA-CSRF-1", "PAID")
     row_id = make_outbox_row(order_id, "SENT")
     assert browser.post(f"/admin/outbox/{row_id}/resend", data={}).status_code == 403
     assert (
@@ -197,7 +170,7 @@ def test_failed_logins_count_towards_the_lock(console, clean):
 
 
 def test_the_bearer_token_reads_every_json_twin(admin):
-    make_order("BFA-API-1")
+    insert_order("BFA-API-1")
     for path in (
         "/api/admin/orders",
         "/api/admin/orders/BFA-API-1",
@@ -222,14 +195,14 @@ def _found(admin, **params) -> list[str]:
 def test_search_by_order_id_email_or_phone_and_filter_by_status_and_date(admin):
     # Both on the 30th in UTC; the console's days are WIB (UTC+7) days.
     just_after_midnight_wib = datetime(2026, 1, 30, 17, 30, tzinfo=UTC)  # 00:30 WIB, 31st
-    make_order("BFA-SRCH-A", "PAID", email="Siti@Example.com", created_at=just_after_midnight_wib)
-    make_order(
+    insert_order("BFA-SRCH-A", "PAID", email="Siti@Example.com", created_at=just_after_midnight_wib)
+    insert_order(
         "BFA-SRCH-B",
         "PENDING_PAYMENT",
         phone="+6281299990000",
         created_at=just_after_midnight_wib - timedelta(hours=1),
     )  # 23:30 WIB, 30th
-    make_order("BFA-OTHER-C", "EXPIRED", created_at=just_after_midnight_wib + timedelta(days=3))
+    insert_order("BFA-OTHER-C", "EXPIRED", created_at=just_after_midnight_wib + timedelta(days=3))
 
     assert _found(admin, q="BFA-SRCH-A") == ["BFA-SRCH-A"]
     assert _found(admin, q="BFA-SRCH") == ["BFA-SRCH-A", "BFA-SRCH-B"]
@@ -248,7 +221,7 @@ def test_search_by_order_id_email_or_phone_and_filter_by_status_and_date(admin):
 def test_orders_are_paginated_newest_first(admin):
     start = utcnow() - timedelta(days=1)
     for n in range(55):
-        make_order(f"BFA-PAGE-{n:02d}", created_at=start + timedelta(minutes=n))
+        insert_order(f"BFA-PAGE-{n:02d}", created_at=start + timedelta(minutes=n))
     first = admin.get("/api/admin/orders").json()
     second = admin.get("/api/admin/orders", params={"page": 2}).json()
     assert (first["total"], first["pages"], len(first["orders"])) == (55, 2, 50)
@@ -260,7 +233,7 @@ def test_orders_are_paginated_newest_first(admin):
 
 def test_the_orders_page_shows_the_customer_and_keeps_filters_in_the_pager(browser):
     for n in range(51):
-        make_order(f"BFA-HTML-{n:02d}", "PAID", email="rina@example.com")
+        insert_order(f"BFA-HTML-{n:02d}", "PAID", email="rina@example.com")
     page = browser.get("/admin/orders", params={"q": "rina@example.com", "status": "PAID"})
     assert page.status_code == 200
     assert "rina@example.com" in page.text and "+6281234567890" in page.text
@@ -270,7 +243,7 @@ def test_the_orders_page_shows_the_customer_and_keeps_filters_in_the_pager(brows
 
 
 def test_personal_data_searched_in_the_console_is_not_logged(browser):
-    make_order("BFA-LOG-1", email="private.person@example.com", phone="+6281277778888")
+    insert_order("BFA-LOG-1", email="private.person@example.com", phone="+6281277778888")
     lines: list[str] = []
     sink = logger.add(
         lambda message: lines.append(str(message)),
@@ -352,7 +325,7 @@ def _notification_queue_length(system) -> int:
 
 
 def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(browser, system):
-    order_id = make_order("BFA-REQ-1", "PAID")
+    order_id = insert_order("BFA-REQ-1", "PAID")
     row_id = make_outbox_row(order_id, "DLQ")
     page = browser.get("/admin/outbox", params={"status": "DLQ"})
     assert f'action="/admin/outbox/{row_id}/requeue"' in page.text
@@ -376,7 +349,7 @@ def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(br
 
 
 def test_resend_button_queues_an_audited_copy_and_keeps_the_original(browser, system):
-    order_id = make_order("BFA-RES-1", "PAID")
+    order_id = insert_order("BFA-RES-1", "PAID")
     row_id = make_outbox_row(order_id, "SENT")
     done = browser.post(f"/admin/outbox/{row_id}/resend", data={"csrf_token": csrf_token(browser)})
     assert done.status_code == 200
@@ -394,7 +367,7 @@ def test_resend_button_queues_an_audited_copy_and_keeps_the_original(browser, sy
 
 
 def test_api_actions_refuse_what_the_shared_code_refuses(admin):
-    order_id = make_order("BFA-API-ACT", "PAID")
+    order_id = insert_order("BFA-API-ACT", "PAID")
     sent_row = make_outbox_row(order_id, "SENT")
     refused = admin.post(f"/api/admin/outbox/{sent_row}/requeue")
     assert refused.status_code == 409 and "only DLQ or FAILED" in refused.json()["message"]
@@ -464,7 +437,7 @@ STATUS_CHANGE_ATTEMPTS = [
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_no_route_or_form_can_change_an_order_status(browser, admin, method):
-    order_id = make_order("BFA-NOSET-1", "PENDING_PAYMENT")
+    order_id = insert_order("BFA-NOSET-1", "PENDING_PAYMENT")
     token = csrf_token(browser, f"/admin/orders/{order_id}")
     body = {"status": "PAID", "new_status": "PAID", "csrf_token": token}
     for template in STATUS_CHANGE_ATTEMPTS:
@@ -478,7 +451,7 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, method):
 
 
 def test_every_console_form_posts_only_to_recovery_actions(browser):
-    order_id = make_order("BFA-FORMS-1", "PAID")
+    order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
     allowed = re.compile(

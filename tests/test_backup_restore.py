@@ -12,7 +12,7 @@ from psycopg2 import sql
 
 from admin.cli import main
 from tests.conftest import TABLES, _url_with_database
-from tests.factories import midtrans_transition, open_payment
+from tests.factories import open_payment, paid_order
 
 ALL_TABLES = (*TABLES, "packages", "schema_migrations")
 
@@ -20,17 +20,7 @@ ALL_TABLES = (*TABLES, "packages", "schema_migrations")
 @pytest.fixture
 def shop_history(db, sandbox_api):
     """A paid order (event, entitlement, outbox rows, audit) and one still awaiting payment."""
-    from tasks.webhooks import process_notification
-
-    paid = open_payment()
-    answer = midtrans_transition(
-        sandbox_api,
-        paid["order_id"],
-        transaction_status="settlement",
-        payment_type="bank_transfer",
-        notify=False,
-    )
-    process_notification(answer["notification"])
+    paid_order(sandbox_api)
     open_payment(email="sari@example.com", phone="+6281234567891")
 
 

@@ -7,9 +7,9 @@ import dramatiq
 import pytest
 
 from models.base import utcnow
-from models.catalog import DiscountCode, Package
+from models.catalog import DiscountCode
 from tests.conftest import serve_app
-from tests.factories import VALID_CHECKOUT
+from tests.factories import VALID_CHECKOUT, extra_package
 
 LONG_EMAIL = "a" * 250 + "@example.com"
 
@@ -88,17 +88,8 @@ def test_the_order_token_is_never_enqueued_only_its_hash(http, clean, system):
 
 @pytest.fixture
 def retired_package(db):
-    package = Package.create(
-        package_id="retired-course",
-        name="Kursus Lama",
-        description="",
-        price_idr=50000,
-        active=False,
-        created_at=utcnow(),
-    )
-    yield package
-    DiscountCode.delete().where(DiscountCode.package == package.package_id).execute()
-    package.delete_instance()
+    with extra_package("retired-course", "Kursus Lama", active=False) as package:
+        yield package
 
 
 def test_an_inactive_package_cannot_be_bought(http, retired_package):

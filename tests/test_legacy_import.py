@@ -169,3 +169,24 @@ def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
     assert completed.returncode == 1, completed.stderr
     assert "import-legacy [" in completed.stderr and "12/12" in completed.stderr
     assert "would import: 6" in completed.stdout
+
+
+def test_an_imported_pending_order_expires_without_messaging_the_old_customer(db, tmp_path, capsys):
+    from tasks.webhooks import reconcile_order
+
+    rows = [
+        (
+            "OLD-PENDING-1",
+            "Sari",
+            "sari@example.com",
+            "081234567891",
+            99000,
+            "pending",
+            "2024-01-05 10:00:00",
+        )
+    ]
+    code, _ = run_import(capsys, legacy_file(tmp_path / "orders.db", FULL_COLUMNS, rows))
+    assert code == 0
+    reconcile_order("OLD-PENDING-1")  # the sandbox has no such transaction: never paid
+    assert Order.get_by_id("OLD-PENDING-1").status == "EXPIRED"
+    assert OutboxMessage.select().where(OutboxMessage.order == "OLD-PENDING-1").count() == 0

@@ -19,11 +19,9 @@ from redis.retry import Retry
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import console_app, free_port, wait_for
-
-ADMIN_TOKEN = "sandbox-admin-token"
+from tests.conftest import ADMIN_TOKEN, console_app, free_port, wait_for
+from tests.factories import insert_order
 
 
 def scrape(base_url: str) -> dict[tuple, float]:
@@ -39,21 +37,8 @@ def scrape(base_url: str) -> dict[tuple, float]:
 
 
 def make_order(order_id: str, status: str, age: timedelta = timedelta(0)) -> str:
-    moment = utcnow() - age
-    Order.create(
-        order_id=order_id,
-        order_token_hash="x" * 64,
-        package="ai-movie-course",
-        customer_name="Budi Santoso",
-        customer_email="budi.secret@example.com",
-        customer_phone="+6281234567890",
-        base_amount=99000,
-        final_amount=99000,
-        status=status,
-        paid_at=moment if status == "PAID" else None,
-        created_at=moment,
-    )
-    return order_id
+    """An order made `age` ago, whose email the logs must never show."""
+    return insert_order(order_id, status, "budi.secret@example.com", created_at=utcnow() - age)
 
 
 def make_outbox_row(order_id: str, status: str, template: str = "payment_success") -> None:

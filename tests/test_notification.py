@@ -10,24 +10,8 @@ from models.notification import (
     parse_idr,
     parse_notification,
 )
+from tests.midtrans_vectors import GO_SETTLEMENT as SETTLEMENT
 
-# The published settlement vector from midtrans.md (Midtrans' Go and Java clients).
-SETTLEMENT = {
-    "transaction_time": "2020-01-09 17:58:00",
-    "transaction_status": "settlement",
-    "transaction_id": "fa05cba0-8ea3-4e46-a2b1-daea2a01785c",
-    "status_message": "midtrans payment notification",
-    "status_code": "200",
-    "signature_key": "331d8619f0c53ce97abf4cfc91fae8d8d0b11da1640b5bb136b0cfbc0da161d5"
-    "0fc6d0dd0d7f893977881710a2d2c174d9e036aaaa772e80fdeac6e9fb60e6b9",
-    "settlement_time": "2020-01-09 18:00:48",
-    "payment_type": "akulaku",
-    "order_id": "order-101-1578567480",
-    "merchant_id": "G812785002",
-    "gross_amount": "11000.00",
-    "fraud_status": "accept",
-    "currency": "IDR",
-}
 VA_PENDING = {
     "transaction_status": "pending",
     "status_code": "201",

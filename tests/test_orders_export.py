@@ -7,23 +7,13 @@ import pytest
 
 from admin.cli import main
 from models.orders import Order
-from tests.factories import midtrans_transition, open_payment
+from tests.factories import open_payment, paid_order
 
 
 @pytest.fixture
 def orders(db, sandbox_api):
     """A paid order and one awaiting payment whose customer typed a spreadsheet formula."""
-    from tasks.webhooks import process_notification
-
-    paid = open_payment()
-    answer = midtrans_transition(
-        sandbox_api,
-        paid["order_id"],
-        transaction_status="settlement",
-        payment_type="qris",
-        notify=False,
-    )
-    process_notification(answer["notification"])
+    paid = paid_order(sandbox_api, payment_type="qris")
     pending = open_payment(name='=HYPERLINK("http://evil.example","x")', email="sari@example.com")
     return {"paid": paid["order_id"], "pending": pending["order_id"]}
 

@@ -15,6 +15,7 @@ from models.pricing import (
     midtrans_time,
     price_order,
 )
+from tests.factories import extra_package
 
 
 @pytest.mark.parametrize(
@@ -126,21 +127,10 @@ def test_unusable_codes_give_no_discount(package, columns):
 
 
 def test_a_code_for_another_package_gives_no_discount(package):
-    other = Package.create(
-        package_id="other-course",
-        name="Kursus Lain",
-        description="",
-        price_idr=50000,
-        active=True,
-        created_at=utcnow(),
-    )
-    try:
+    with extra_package("other-course", "Kursus Lain", active=True) as other:
         _code("KHUSUS", package=other.package_id)
         assert usable_discount("KHUSUS", package.package_id) is None
         assert usable_discount("KHUSUS", other.package_id).code == "KHUSUS"
-    finally:
-        DiscountCode.delete().where(DiscountCode.code == "KHUSUS").execute()
-        other.delete_instance()
 
 
 def test_no_code_and_unknown_codes_give_no_discount(package):

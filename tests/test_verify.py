@@ -12,7 +12,7 @@ from models.base import utcnow
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
 from tests.conftest import wait_for
-from tests.factories import midtrans_transition, open_payment
+from tests.factories import paid_order
 
 CHECK_NAMES = [name for name, _ in CHECKS]
 
@@ -86,17 +86,7 @@ def test_missing_scheduler_fails(web, worker_alive, capsys):
 
 def test_stuck_outbox_and_new_dead_letters_fail(web, db, system, sandbox_api, capsys):
     """No worker runs here, so nothing repairs the rows before verify looks at them."""
-    from tasks.webhooks import process_notification
-
-    order = open_payment()
-    answer = midtrans_transition(
-        sandbox_api,
-        order["order_id"],
-        transaction_status="settlement",
-        payment_type="qris",
-        notify=False,
-    )
-    process_notification(answer["notification"])
+    paid_order(sandbox_api, payment_type="qris")
     first, second = OutboxMessage.select().order_by(OutboxMessage.id).limit(2)
     # What a sender killed mid-delivery and a message out of retries leave behind.
     OutboxMessage.update(status="SENDING", claimed_at=utcnow() - timedelta(minutes=6)).where(

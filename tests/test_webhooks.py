@@ -27,48 +27,11 @@ from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import free_port, serve_app
 from tests.factories import midtrans_transition, open_payment
+from tests.midtrans_vectors import GO_KEY, GO_SETTLEMENT, NODE_CAPTURE, NODE_KEY
 
 WEBHOOK = "/webhooks/midtrans"
 
-NODE_VECTOR_KEY = "SB-Mid-server-GwUP_WGbJPXsDzsNEBRs8IYA"
-NODE_VECTOR = {
-    "transaction_time": "2018-11-05 12:16:53",
-    "transaction_status": "capture",
-    "transaction_id": "9a83774c-b56b-4724-acf2-c35d73834a36",
-    "status_message": "midtrans payment notification",
-    "status_code": "200",
-    "signature_key": "d302bfcb2db008f17343e4c3b56cb20a0b22d0951ede6a7cdbfcd31f4a5d0d89d0a5230c33"
-    "3dd2fc5803cfbe8567ad146fb3c574d4050a87b4d81661e5d870de",
-    "payment_type": "credit_card",
-    "order_id": "order-id-node-1541395013",
-    "masked_card": "481111-1114",
-    "gross_amount": "200000.00",
-    "fraud_status": "accept",
-    "eci": "05",
-    "channel_response_message": "Approved",
-    "channel_response_code": "00",
-    "card_type": "credit",
-    "bank": "mandiri",
-    "approval_code": "1541395013424",
-}
-GO_VECTOR_KEY = "SB-Mid-server-TOq1a2AVuiyhhOjvfs3U_KeO"
-GO_VECTOR = {
-    "transaction_time": "2020-01-09 17:58:00",
-    "transaction_status": "settlement",
-    "transaction_id": "fa05cba0-8ea3-4e46-a2b1-daea2a01785c",
-    "status_message": "midtrans payment notification",
-    "status_code": "200",
-    "signature_key": "331d8619f0c53ce97abf4cfc91fae8d8d0b11da1640b5bb136b0cfbc0da161d50fc6d0dd0d"
-    "7f893977881710a2d2c174d9e036aaaa772e80fdeac6e9fb60e6b9",
-    "settlement_time": "2020-01-09 18:00:48",
-    "payment_type": "akulaku",
-    "order_id": "order-101-1578567480",
-    "merchant_id": "G812785002",
-    "gross_amount": "11000.00",
-    "fraud_status": "accept",
-    "currency": "IDR",
-}
-VECTORS = {"node": (NODE_VECTOR_KEY, NODE_VECTOR), "go": (GO_VECTOR_KEY, GO_VECTOR)}
+VECTORS = {"node": (NODE_KEY, NODE_CAPTURE), "go": (GO_KEY, GO_SETTLEMENT)}
 SIGNED_FIELD_CHANGES = [
     ("order_id", "order-101-1578567481"),
     ("status_code", "201"),
@@ -166,7 +129,7 @@ def maintenance(system):
 
 
 @pytest.fixture
-def pending_order(db, worker) -> str:
+def pending_order(db, worker, web) -> str:
     """An order with its Snap link, a running worker and a database connection: its id."""
     return open_payment()["order_id"]
 
@@ -200,7 +163,7 @@ def test_intake_answers_fast(http, clean, sandbox_api, db):
 
 def test_a_body_over_64_kb_is_413(http, clean, broker):
     padding = "x" * (64 * 1024)
-    response = http.post(WEBHOOK, json={**GO_VECTOR, "padding": padding})
+    response = http.post(WEBHOOK, json={**GO_SETTLEMENT, "padding": padding})
     assert response.status_code == 413
     assert _enqueued_notifications(broker) == []
 
@@ -241,7 +204,7 @@ def test_an_unreadable_body_is_400(http, clean, broker, content):
 @pytest.mark.parametrize("field", ["order_id", "status_code", "gross_amount", "transaction_status"])
 @pytest.mark.parametrize("change", ["missing", "not-a-string"])
 def test_a_missing_field_is_400(http, clean, broker, field, change):
-    body = {name: value for name, value in GO_VECTOR.items() if name != field}
+    body = {name: value for name, value in GO_SETTLEMENT.items() if name != field}
     if change == "not-a-string":
         body[field] = 200
     response = http.post(WEBHOOK, json=body)
@@ -268,7 +231,7 @@ def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(
 
 
 def test_a_body_signed_with_another_key_is_401(http, clean, broker):
-    assert http.post(WEBHOOK, json=GO_VECTOR).status_code == 401  # the web has the sandbox key
+    assert http.post(WEBHOOK, json=GO_SETTLEMENT).status_code == 401  # the web has the sandbox key
     assert _enqueued_notifications(broker) == []
 
 
@@ -297,12 +260,10 @@ def test_redis_down_answers_503_so_midtrans_retries(system, clean):
         host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
     )  # a closed port: nothing listens
     with serve_app(create_app(system["settings"], closed)) as base_url:
-        response = httpx.post(f"{base_url}{WEBHOOK}", json=GO_VECTOR, timeout=10)
-        vector_app = create_app(
-            replace(system["settings"], midtrans_server_key=GO_VECTOR_KEY), closed
-        )
+        response = httpx.post(f"{base_url}{WEBHOOK}", json=GO_SETTLEMENT, timeout=10)
+        vector_app = create_app(replace(system["settings"], midtrans_server_key=GO_KEY), closed)
     with serve_app(vector_app) as base_url:
-        signed = httpx.post(f"{base_url}{WEBHOOK}", json=GO_VECTOR, timeout=10)
+        signed = httpx.post(f"{base_url}{WEBHOOK}", json=GO_SETTLEMENT, timeout=10)
     assert response.status_code == 401  # the signature is checked before Redis is touched
     assert signed.status_code == 503
     assert signed.headers["Retry-After"] == "30"
@@ -442,6 +403,33 @@ def test_a_relabelled_cancel_is_decided_by_the_status_api(pending_order, sandbox
     assert (event.transaction_status, event.verified_status) == ("settlement", "cancel")
 
 
+def test_a_replayed_body_cannot_hide_the_real_settlement_behind_its_key(
+    pending_order, sandbox_api, broker
+):
+    pending = _signed_notification(
+        sandbox_api, pending_order, transaction_status="pending", payment_type="bank_transfer"
+    )
+    forged = {**pending, "transaction_status": "settlement"}  # takes the real one's key
+    assert _send_raw(sandbox_api, forged) == 200
+    _drain(broker)
+    assert Order.get_by_id(pending_order).status == "PENDING_PAYMENT"
+    _pay(sandbox_api, pending_order)  # the real settlement: same key, so stored as a duplicate
+    _drain(broker, "webhooks", "maintenance")
+    assert PaymentEvent.select().where(PaymentEvent.transaction_status == "settlement").count() == 1
+    _assert_paid_once(pending_order)
+
+
+def test_reconciliation_applies_a_status_whose_notification_was_seen_too_early(
+    pending_order, sandbox_api, broker, maintenance
+):
+    early = _signed_notification(sandbox_api, pending_order, transaction_status="pending")
+    assert _send_raw(sandbox_api, {**early, "transaction_status": "settlement"}) == 200
+    _drain(broker)
+    _pay(sandbox_api, pending_order, notify=False)  # the real settlement's webhook is lost
+    maintenance.reconcile_order(pending_order)
+    _assert_paid_once(pending_order)
+
+
 def test_an_amount_mismatch_is_flagged_never_paid_and_not_retried(
     pending_order, sandbox_api, broker
 ):
@@ -458,7 +446,7 @@ def test_an_amount_mismatch_is_flagged_never_paid_and_not_retried(
 
 
 def test_an_unknown_order_is_stored_flagged_and_not_retried(clean, worker, sandbox_api, broker, db):
-    body = {**GO_VECTOR, "order_id": "BFA-20240101-never-existed"}
+    body = {**GO_SETTLEMENT, "order_id": "BFA-20240101-never-existed"}
     assert _send_raw(sandbox_api, body) == 200
     _drain(broker, timeout_ms=10_000)
     event = PaymentEvent.get(PaymentEvent.order_id == body["order_id"])

@@ -12,8 +12,8 @@ import falcon
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from models.order_rows import iso
 from models.outbox import OutboxMessage
-from web.admin.views import iso
 
 ACTOR = "admin:web"
 

@@ -8,10 +8,11 @@ from datetime import date, datetime, time, timedelta
 import falcon
 from peewee import fn
 
+from models.order_rows import iso, order_summary
 from models.orders import Order
 from models.state_machine import OrderStatus
+from web.admin.paging import page_count
 from web.admin.rendering import WIB
-from web.admin.views import iso, order_summary, page_count
 from web.validation import InvalidField, clean_phone
 
 PAGE_SIZE = 50

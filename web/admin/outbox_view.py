@@ -5,9 +5,10 @@ from __future__ import annotations
 import falcon
 from peewee import fn
 
+from models.order_rows import outbox_row
 from models.outbox import OutboxMessage
 from models.outbox_admin import STATUSES as OUTBOX_STATUSES
-from web.admin.views import outbox_row, page_count
+from web.admin.paging import page_count
 
 PAGE_SIZE = 50
 

@@ -6,11 +6,11 @@ import falcon
 import redis
 
 from models.db import connection
+from models.order_story import order_timeline
 from runtime.settings import Settings
 from web.admin import actions
 from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import list_outbox, status_filter
-from web.admin.timeline import order_timeline
 from web.health import health_report
 
 

@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from models.orders import Order, PaymentAttempt
-from models.outbox import OutboxMessage
-from web.admin.views import (
+from models.order_rows import (
     attempt_row,
     audit_row,
     entitlement_row,
@@ -18,6 +16,8 @@ from web.admin.views import (
     order_detail,
     outbox_row,
 )
+from models.orders import Order, PaymentAttempt
+from models.outbox import OutboxMessage
 
 
 def _moments(attempts: list, events: list, audit: list, entitlement, outbox: list) -> list:

@@ -1,4 +1,4 @@
-"""Rows as the console shows them: plain dicts with ISO times, the same for HTML and JSON.
+"""Rows as operators see them (console pages, JSON twins, `orders show`): plain dicts, ISO times.
 
 Personal data (name, email, phone) appears here because the console is where the operator needs
 it; none of it is ever logged. Secrets (access tokens, signatures) are shortened.
@@ -13,10 +13,6 @@ from runtime.logs import mask_token
 
 def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def page_count(total: int, page_size: int) -> int:
-    return max(1, -(-total // page_size))
 
 
 def order_summary(order) -> dict:
