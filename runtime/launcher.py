@@ -42,6 +42,7 @@ def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
         "PUBLIC_BASE_URL": settings.public_base_url,
         "PROMETHEUS_MULTIPROC_DIR": str(settings.var_dir / "prometheus"),
         "dramatiq_prom_db": str(settings.var_dir / "prometheus-dramatiq"),
+        "dramatiq_prom_host": "127.0.0.1",
     }
     if settings.uses_sandbox:
         env.update(
@@ -79,11 +80,29 @@ def run_all(settings: Settings, worker_args: list[str]) -> int:
         _clear_metrics_dirs(env)
         supervisor = Supervisor(settings.var_dir / "launcher.pids", env)
         supervisor.start(part_commands(settings, worker_args))
+        _wait_until_serving(settings)
         _print_urls(settings)
         return supervisor.wait()
     finally:
         urls.stop_embedded()
         logger.info("Stopped")
+
+
+def _wait_until_serving(settings: Settings, timeout: float = 30.0) -> None:
+    """The URLs are printed once the web answers, so the first click works."""
+    import time
+    import urllib.request
+
+    wildcard = settings.web_host in ("", "0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    host = "127.0.0.1" if wildcard else settings.web_host
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{settings.port}/health/live", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    logger.warning("The web did not answer within {:.0f} s; check its log lines above", timeout)
 
 
 def _print_urls(settings: Settings) -> None:

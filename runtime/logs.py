@@ -11,7 +11,10 @@ from loguru import logger
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"(?<![\w-])(\+?62|0)8\d{6,11}(\d{3})(?![\w-])")
-_LONG_HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+# 40+ hex characters: hashes and signatures (request ids, 32 hex, stay readable for grep).
+_LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
+# Control characters would let a request path forge extra log lines: write them escaped.
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code != 0x09}
 _SECRET_PAIR = re.compile(
     r"(?i)(token|signature_key|signature|password|server_key|authorization|secret)"
     r"([\"']?\s*[:=]\s*[\"']?)(Bearer |Basic )?([^\s\"',&}]+)"
@@ -42,11 +45,16 @@ def mask_text(text: str) -> str:
     return _LONG_HEX.sub(lambda m: f"{m[0][:4]}***", text)
 
 
+def one_line(text: str) -> str:
+    """Control characters (newlines, NUL, escapes) written as visible \\xNN sequences."""
+    return text.translate(_CONTROL)
+
+
 def _mask_record(record: dict) -> None:
-    record["message"] = mask_text(record["message"])
+    record["message"] = one_line(mask_text(record["message"]))
     for key, value in record["extra"].items():
         if isinstance(value, str):
-            record["extra"][key] = mask_text(value)
+            record["extra"][key] = one_line(mask_text(value))
 
 
 def _json_sink(message) -> None:
@@ -61,6 +69,11 @@ def _json_sink(message) -> None:
     if record["exception"]:
         line["exception"] = mask_text("".join(message.splitlines(keepends=True)[1:]))
     sys.stderr.write(json.dumps(line, default=str) + "\n")
+
+
+def _pretty_sink(message) -> None:
+    """The formatted line plus any traceback, masked: exception texts can carry personal data."""
+    sys.stderr.write(mask_text(str(message)))
 
 
 _PRETTY = (
@@ -88,7 +101,12 @@ def configure_logging(level: str = "INFO", log_format: str = "pretty") -> None:
         logger.add(_json_sink, level=level, format="{message}", catch=True, diagnose=False)
     else:
         logger.add(
-            sys.stderr, level=level, format=_PRETTY, colorize=None, catch=True, diagnose=False
+            _pretty_sink,
+            level=level,
+            format=_PRETTY,
+            colorize=sys.stderr.isatty(),
+            catch=True,
+            diagnose=False,
         )
     standard_level = logging.DEBUG if level in ("TRACE", "DEBUG") else logging.getLevelName(level)
     logging.basicConfig(handlers=[_InterceptHandler()], level=standard_level, force=True)

@@ -24,14 +24,13 @@ if not settings.database_url or not settings.redis_url:
 init_database(settings.database_url)
 
 
-def redis_client(url: str) -> redis.Redis:
-    """Bounded waits: a Redis outage must turn into a fast 503, not a stalled request."""
+def redis_client(url: str, timeout: float = 5.0, retries: int = 1) -> redis.Redis:
+    """Bounded waits: a Redis outage must turn into an error quickly, never a hung thread."""
     pool = redis.ConnectionPool.from_url(
         url,
-        socket_timeout=5,
-        socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=min(timeout, 2.0),
+        retry=Retry(NoBackoff(), retries),
     )
     return redis.Redis(connection_pool=pool)
 

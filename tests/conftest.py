@@ -3,6 +3,7 @@ TEST_REDIS_URL), the sandbox (Midtrans, SMTP, WhatsApp) and the web over real HT
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -240,3 +241,20 @@ def console(system, web):
 
 
 ADMIN_TOKEN = "sandbox-admin-token"  # the settings' default when ADMIN_TOKEN is unset
+
+
+@contextlib.contextmanager
+def captured_logs():
+    """Every log line written while the block runs, as the sinks receive them (masked)."""
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(
+        lambda message: lines.append(str(message)),
+        level="DEBUG",
+        filter=lambda record: record["name"] != "httpx._client",
+    )
+    try:
+        yield lines
+    finally:
+        logger.remove(sink)

@@ -14,7 +14,7 @@ from web.catalog import Catalog
 from web.checkout import CheckoutResource
 from web.errors import install_error_handlers
 from web.metrics import add_observability, observability_middleware
-from web.middleware import DatabaseConnections, RequestContext
+from web.middleware import DatabaseConnections, RefuseControlCharacters, RequestContext
 from web.orders import OrderStatusResource
 from web.queue import TaskQueue
 from web.ratelimit import ClientRateLimit
@@ -26,7 +26,12 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     """Wires every resource with its collaborators; nothing here reads the environment."""
     app = falcon.App(
-        middleware=[RequestContext(), DatabaseConnections(), *observability_middleware()]
+        middleware=[
+            RequestContext(),
+            RefuseControlCharacters(),
+            DatabaseConnections(),
+            *observability_middleware(),
+        ]
     )
     # `/webhooks/midtrans/` must reach the same resource: Midtrans treats a redirect as failure.
     app.req_options.strip_url_path_trailing_slash = True

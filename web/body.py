@@ -31,3 +31,14 @@ def read_json_object(req: falcon.Request, max_bytes: int) -> dict:
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(title="Body must be a JSON object")
     return body
+
+
+def contains_nul(value: object) -> bool:
+    """PostgreSQL text and jsonb cannot hold U+0000: such a body is refused at the edge."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False

@@ -29,6 +29,9 @@ class CheckoutResource:
         self._rate_limit = rate_limit
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not (req.content_type or "").lower().startswith("application/json"):
+            # A plain form POST from another site cannot be a JSON request without a preflight.
+            raise falcon.HTTPUnsupportedMediaType(title="Send the checkout as application/json")
         wait_seconds = self._rate_limit.retry_after(req.remote_addr or "unknown")
         if wait_seconds is not None:
             raise falcon.HTTPTooManyRequests(

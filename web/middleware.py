@@ -1,4 +1,5 @@
-"""Falcon middleware: a request id and log context per request, DB connections returned."""
+"""Falcon middleware: a request id and log context per request, control characters refused,
+DB connections returned."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import time
 import uuid
 
+import falcon
 from loguru import logger
 
 from models.db import database
@@ -29,8 +31,24 @@ class RequestContext:
         if context is None:
             return
         elapsed_ms = (time.perf_counter() - req.context.started) * 1000
-        logger.info("{} {} -> {} in {:.1f} ms", req.method, req.path, resp.status[:3], elapsed_ms)
+        # The route template, not the path: /access/{access_token} must not log the token.
+        route = req.uri_template or req.path
+        logger.info("{} {} -> {} in {:.1f} ms", req.method, route, resp.status[:3], elapsed_ms)
         context.__exit__(None, None, None)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class RefuseControlCharacters:
+    """A NUL or newline in a path or query is never legitimate here: 400 before any handler."""
+
+    def process_request(self, req, resp):
+        values = [req.path]
+        for value in req.params.values():
+            values.extend(value if isinstance(value, list) else [value])
+        if any(_CONTROL_CHARACTERS.search(value) for value in values):
+            raise falcon.HTTPBadRequest(title="Control characters are not allowed in the URL")
 
 
 class DatabaseConnections:

@@ -29,6 +29,7 @@ class OrderStatusResource:
         self._public_base_url = public_base_url
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, order_id: str) -> None:
+        resp.cache_control = ["no-store"]  # the URL carries the order's secret token
         token = req.get_param("token") or ""
         with connection():
             order = Order.get_or_none(Order.order_id == order_id)

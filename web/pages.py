@@ -61,6 +61,7 @@ class AccessPage:
         self._templates = templates
 
     def on_get(self, req, resp, access_token: str):
+        resp.cache_control = ["no-store"]  # the URL is the customer's course key
         with connection():
             entitlement = Entitlement.get_or_none(Entitlement.access_token == access_token)
             order = entitlement.order if entitlement else None

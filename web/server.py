@@ -5,12 +5,13 @@ from __future__ import annotations
 import waitress
 from loguru import logger
 
-from tasks.broker import broker, settings
+from tasks.broker import redis_client, settings
 from web.app import create_app
 
 
 def main() -> None:
-    app = create_app(settings, broker.client)
+    # The web answers 503 within about a second when Redis stalls (Midtrans waits 15 s at most).
+    app = create_app(settings, redis_client(settings.redis_url, timeout=1.0, retries=0))
     logger.info("Web listening on http://{}:{}", settings.web_host, settings.port)
     waitress.serve(
         app,

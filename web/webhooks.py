@@ -9,7 +9,7 @@ import falcon
 from loguru import logger
 
 from integrations.signature import signature_is_valid
-from web.body import read_json_object
+from web.body import contains_nul, read_json_object
 from web.queue import TaskQueue
 
 MAX_NOTIFICATION_BYTES = 64 * 1024
@@ -24,6 +24,8 @@ class MidtransWebhookResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         notification = read_json_object(req, MAX_NOTIFICATION_BYTES)
+        if contains_nul(notification):
+            raise falcon.HTTPBadRequest(title="Body contains NUL characters")
         missing = [name for name in REQUIRED_FIELDS if not isinstance(notification.get(name), str)]
         if missing:
             raise falcon.HTTPBadRequest(
