@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "admin.backup",
     "admin.legacy_import",
     "admin.verify",
+    "admin.reconcile",
 )
 
 

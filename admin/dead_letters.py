@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
+from admin.arguments import day_count
 from admin.outbox import print_rows, row_details
 
 
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Delete Dramatiq dead letters older than DAYS. Outbox rows are history "
         "and are never deleted.",
     )
-    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    purge.add_argument("--older-than", type=day_count, required=True, metavar="DAYS", help="0-3650")
     purge.set_defaults(handler=purge_command)
 
 
@@ -156,9 +157,6 @@ def _requeue_everything(queue_name: str | None) -> int:
 def purge_command(args: argparse.Namespace) -> int:
     from tasks.dead_letters import purge_dead_letters
 
-    if args.older_than < 0:
-        print("--older-than must be 0 or more days")
-        return 2
     purged = purge_dead_letters(_system(), timedelta(days=args.older_than))
     print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
     return 0

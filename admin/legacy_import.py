@@ -2,8 +2,11 @@
 
 Each row is checked with the checkout's own rules and written in its own transaction with its
 entitlement (for paid orders) and an audit entry. Ids already present are skipped, so the
-import can be repeated until no row fails. Imported orders queue no customer messages: those
-customers were served by the old system, and a second "payment received" would confuse them.
+import can be repeated until no row fails. A paid or refunded row whose amount is missing or is
+not the course price is still imported (the customer paid the old system), but flagged for a
+person to check, on the order, its audit entry and in the summary. Imported orders queue no
+customer messages: those customers were served by the old system, and a second "payment
+received" would confuse them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urllib.parse import quote
 
 from admin.progress import ProgressLine
 from models.audit import record_audit
+from models.catalog import Package
 from models.checkout import hash_order_token
 from models.db import connection, transaction
 from models.orders import Order
@@ -33,6 +37,7 @@ PACKAGE_ID = "ai-movie-course"
 ACTOR = "admin:import"
 NAMELESS_CUSTOMER = "Pelanggan"
 MAX_AMOUNT = 2**31 - 1
+MONEY_RECEIVED = ("PAID", "REFUNDED")
 STATUS_MAP = {
     "PAID": "PAID",
     "SUCCESS": "PAID",
@@ -74,11 +79,14 @@ class LegacyOrder:
     amount: int
     status: str
     created_at: datetime | None
+    flag_reason: str | None = None
 
 
 @dataclass
 class ImportSummary:
     imported: list[str] = field(default_factory=list)
+    granted: list[str] = field(default_factory=list)
+    flagged: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -99,7 +107,9 @@ def run_import(args: argparse.Namespace) -> int:
     from tasks.broker import settings  # configures logging and the database from the env
 
     with connection():
-        legacy_import = LegacyImport(args.path.name, args.dry_run, settings.payment_expiry_minutes)
+        legacy_import = LegacyImport(
+            args.path.name, args.dry_run, settings.payment_expiry_minutes, course_price()
+        )
         summary = legacy_import.run(rows)
     print_summary(summary, args.dry_run)
     return 1 if summary.failed else 0
@@ -142,19 +152,41 @@ def _present_columns(source: sqlite3.Connection) -> dict[str, str]:
     return {name: by_lower[name.lower()] for name in LEGACY_COLUMNS if name.lower() in by_lower}
 
 
-def map_row(row: dict) -> LegacyOrder:
+def course_price() -> int:
+    """What the course costs now: the amount every paid legacy row is checked against."""
+    return Package.get_by_id(PACKAGE_ID).price_idr
+
+
+def map_row(row: dict, price: int) -> LegacyOrder:
     """The old row as one of our orders, or RowRejected with the first problem found."""
     legacy_id = _legacy_id_text(row["id"])
+    customer_name = _field("customerName", _customer_name, row["customerName"])
+    customer_email = _field("email", clean_email, row["email"])
+    customer_phone = _field("phone", clean_phone, _as_text(row["phone"]))
+    status = map_status(row["status"])
+    amount, flag_reason = checked_amount(row["amount"], status, price)
     return LegacyOrder(
         legacy_id=legacy_id,
         order_id=legacy_order_id(legacy_id),
-        customer_name=_field("customerName", _customer_name, row["customerName"]),
-        customer_email=_field("email", clean_email, row["email"]),
-        customer_phone=_field("phone", clean_phone, _as_text(row["phone"])),
-        amount=parse_amount(row["amount"]),
-        status=map_status(row["status"]),
+        customer_name=customer_name,
+        customer_email=customer_email,
+        customer_phone=customer_phone,
+        amount=amount,
+        status=status,
         created_at=parse_created_at(row["created_at"]),
+        flag_reason=flag_reason,
     )
+
+
+def checked_amount(raw: object, status: str, price: int) -> tuple[int, str | None]:
+    """The amount to store and, for money received, why it needs a person: the old server
+    wrote amounts without checks, so a paid row may hold Rp 1 or nothing at all."""
+    if status in MONEY_RECEIVED and _is_blank(raw):
+        return price, f"legacy amount missing; recorded at the course price {price}"
+    amount = parse_amount(raw)
+    if status in MONEY_RECEIVED and amount != price:
+        return amount, f"legacy amount {amount} differs from the course price {price}"
+    return amount, None
 
 
 def _legacy_id_text(raw: object) -> str:
@@ -196,14 +228,18 @@ def _customer_name(raw: object) -> str:
 
 def parse_amount(raw: object) -> int:
     """Whole rupiah from 99000, 99000.0, "99000", "99000.00", "Rp 99.000"."""
-    if raw is None or isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip()):
+    if _is_blank(raw):
         raise RowRejected("amount: missing")
-    amount = _amount_number(raw)
+    amount = None if isinstance(raw, bool) else _amount_number(raw)
     if amount is None:
         raise RowRejected(f"amount: unreadable {str(raw)[:30]!r}")
     if not 0 < amount <= MAX_AMOUNT:
         raise RowRejected(f"amount: must be positive, got {amount}")
     return amount
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
 def _amount_number(raw: object) -> int | None:
@@ -249,6 +285,7 @@ class LegacyImport:
     source_name: str
     dry_run: bool
     expiry_minutes: int
+    price: int
     summary: ImportSummary = field(default_factory=ImportSummary)
     seen: set[str] = field(default_factory=set)
 
@@ -262,7 +299,7 @@ class LegacyImport:
 
     def _import_row(self, row: dict, label: str) -> None:
         try:
-            order = map_row(row)
+            order = map_row(row, self.price)
         except RowRejected as error:
             shown_id = f" (id {str(row['id'])[:50]})" if row["id"] is not None else ""
             self.summary.failed.append((label + shown_id, str(error)))
@@ -273,9 +310,16 @@ class LegacyImport:
             return
         self.seen.add(order.order_id)
         if self._write(order):
-            self.summary.imported.append(order.order_id)
+            self._count_imported(order, label)
         else:
             self.summary.skipped.append((label, "already present"))
+
+    def _count_imported(self, order: LegacyOrder, label: str) -> None:
+        self.summary.imported.append(order.order_id)
+        if order.status == "PAID":
+            self.summary.granted.append(order.order_id)
+        if order.flag_reason:
+            self.summary.flagged.append((label, order.flag_reason))
 
     def _write(self, order: LegacyOrder) -> bool:
         if self.dry_run:
@@ -301,6 +345,7 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
                 discount_amount=0,
                 final_amount=order.amount,
                 status=order.status,
+                flagged=order.flag_reason is not None,
                 source="legacy",
                 created_at=created_at,
                 paid_at=created_at if order.status in ("PAID", "REFUNDED") else None,
@@ -326,18 +371,25 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
             legacy_id=order.legacy_id,
             source_file=source_name,
             entitlement=order.status == "PAID",
+            flagged=order.flag_reason is not None,
+            reason=order.flag_reason,
         )
     return True
 
 
 def print_summary(summary: ImportSummary, dry_run: bool) -> None:
-    verb = "would import" if dry_run else "imported"
-    print(f"{verb}: {len(summary.imported)}")
-    print(f"skipped: {len(summary.skipped)}")
-    for label, reason in summary.skipped:
-        print(f"  {label}: {reason}")
-    print(f"failed: {len(summary.failed)}")
-    for label, reason in summary.failed:
-        print(f"  {label}: {reason}")
+    """Counts first, then the rows behind each count that needs a person."""
+    would = "would be " if dry_run else ""
+    print(f"{'would import' if dry_run else 'imported'}: {len(summary.imported)}")
+    print(f"PAID orders {would}granted course access: {len(summary.granted)}")
+    _print_rows("flagged", summary.flagged)
+    _print_rows("skipped", summary.skipped)
+    _print_rows("failed", summary.failed)
     if dry_run:
         print("dry run: nothing was written")
+
+
+def _print_rows(heading: str, rows: list[tuple[str, str]]) -> None:
+    print(f"{heading}: {len(rows)}")
+    for label, reason in rows:
+        print(f"  {label}: {reason}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from admin.arguments import row_limit
 from models.messages import TEMPLATE_NAMES
 from models.outbox import CHANNELS
 from models.outbox_admin import STATUSES, masked_recipient
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="list outbox rows, newest first")
     listing.add_argument("--status", choices=STATUSES, type=str.upper)
     listing.add_argument("--order", metavar="ORDER_ID", help="only this order's messages")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--limit", type=row_limit, default=50, metavar="N", help="at most N rows (1-10000)"
+    )
     listing.set_defaults(handler=list_command)
     resend = commands.add_parser(
         "resend",

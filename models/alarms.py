@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from peewee import fn
+from peewee import SQL, fn
 
+from models.audit import AuditEntry
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
@@ -15,6 +16,8 @@ from models.orders import Order
 from models.outbox import OutboxMessage
 
 ACCESS_GRACE = timedelta(minutes=5)
+FLAG_WINDOW = timedelta(hours=24)
+PROBE_ORDER_PREFIX = "VERIFY-"  # `admin verify` sends these; flagged as unknown by design
 EXAMPLE_LIMIT = 10
 
 
@@ -98,6 +101,42 @@ def webhook_silence(now: datetime, silence: timedelta) -> Alarm | None:
     )
 
 
+def _flagged_order_ids(now: datetime):
+    """Order ids of payment events and audit entries flagged within FLAG_WINDOW, each once,
+    readiness probes left out; an entry without an order id counts under the empty id."""
+    since = now - FLAG_WINDOW
+    events = PaymentEvent.select(PaymentEvent.order_id).where(
+        PaymentEvent.flag_reason.is_null(False)
+        & (PaymentEvent.received_at >= since)
+        & ~PaymentEvent.order_id.startswith(PROBE_ORDER_PREFIX)
+    )
+    audited_order_id = fn.COALESCE(AuditEntry.order_id, "")
+    audited = AuditEntry.select(audited_order_id.alias("order_id")).where(
+        AuditEntry.flagged
+        & (AuditEntry.occurred_at >= since)
+        & ~audited_order_id.startswith(PROBE_ORDER_PREFIX)
+    )
+    return events | audited  # UNION drops the repeats
+
+
+def flagged_payments(now: datetime) -> Alarm | None:
+    """Something about a payment needs a person: an amount that did not match (the customer
+    may have paid without getting access), a late settlement, a notification for an unknown
+    order, a legacy row with a wrong amount."""
+    flagged = _flagged_order_ids(now)
+    count = flagged.count()
+    if not count:
+        return None
+    examples = [row.order_id for row in flagged.order_by(SQL("1")).limit(EXAMPLE_LIMIT)]
+    return Alarm(
+        "flagged_payments",
+        f"{count} order(s) with a payment flagged in the last 24 hours: open each one and check "
+        "what the customer paid against what they got",
+        count,
+        [order_id for order_id in examples if order_id],
+    )
+
+
 def current_alarms(webhook_silence_minutes: int, now: datetime | None = None) -> list[Alarm]:
     """Every alarm that holds right now; needs an open database connection."""
     now = now or utcnow()
@@ -105,5 +144,6 @@ def current_alarms(webhook_silence_minutes: int, now: datetime | None = None) ->
         paid_without_access(now),
         outbox_dead_letters(),
         webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
+        flagged_payments(now),
     )
     return [alarm for alarm in found if alarm is not None]

@@ -118,6 +118,7 @@ _CANCEL_AFTER_PAYMENT = "cancel/failure after payment: check whether the money w
 _REFUND_UNPAID = "refund for an order that was never paid"
 _REFUND_UNRECORDED = "refund for a failed/expired order: a payment was never recorded"
 _PARTIAL_REFUND_UNPAID = "partial refund for an order that is not paid"
+_REVERSAL = "deny after payment: the payment was reversed and access revoked"
 
 _CREATED, _PENDING, _PAID = OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID
 _FAILED, _EXPIRED, _REFUNDED = OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED
@@ -143,7 +144,7 @@ _RULES: dict[_Event, dict[OrderStatus, _Rule]] = {
     _Event.DENIAL: {
         _CREATED: _to(_PENDING, Effect.RECORD_ATTEMPT),
         _PENDING: _keep(Outcome.RECORDED, Effect.RECORD_ATTEMPT),
-        _PAID: _to(_REFUNDED, Effect.REVOKE_ACCESS),
+        _PAID: _to(_REFUNDED, Effect.REVOKE_ACCESS, flag=_REVERSAL),
         _FAILED: _keep(Outcome.STALE),
         _EXPIRED: _keep(Outcome.STALE),
         _REFUNDED: _keep(Outcome.STALE),

@@ -40,10 +40,11 @@ def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
         "DATABASE_URL": urls.database_url,
         "REDIS_URL": urls.redis_url,
         "PUBLIC_BASE_URL": settings.public_base_url,
-        "PROMETHEUS_MULTIPROC_DIR": str(settings.var_dir / "prometheus"),
-        "dramatiq_prom_db": str(settings.var_dir / "prometheus-dramatiq"),
-        "dramatiq_prom_host": "127.0.0.1",
     }
+    # Metrics locations: the operator's values win (e.g. two workers on one host).
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.var_dir / "prometheus"))
+    env.setdefault("dramatiq_prom_db", str(settings.var_dir / "prometheus-dramatiq"))
+    env.setdefault("dramatiq_prom_host", "127.0.0.1")
     if settings.uses_sandbox:
         env.update(
             {
@@ -56,11 +57,11 @@ def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
     return env
 
 
-def _clear_metrics_dirs(env: dict[str, str]) -> None:
+def _clear_metrics_dirs(env: dict[str, str], keys: tuple[str, ...]) -> None:
     """Prometheus multiprocess files from a previous run would report stale numbers."""
     import shutil
 
-    for key in ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db"):
+    for key in keys:
         shutil.rmtree(env[key], ignore_errors=True)
         os.makedirs(env[key], exist_ok=True)
 
@@ -77,7 +78,7 @@ def run_all(settings: Settings, worker_args: list[str]) -> int:
     try:
         _migrate(urls)
         env = child_environment(settings, urls)
-        _clear_metrics_dirs(env)
+        _clear_metrics_dirs(env, ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db"))
         supervisor = Supervisor(settings.var_dir / "launcher.pids", env)
         supervisor.start(part_commands(settings, worker_args))
         _wait_until_serving(settings)
@@ -132,8 +133,8 @@ def run_one(settings: Settings, part: str, args: list[str]) -> int:
         "sandbox": [PYTHON, "-m", "sandbox"],
         "admin": [PYTHON, "-m", "admin.cli", *args],
     }[part]
-    if part == "worker":
-        _clear_metrics_dirs(env)
+    if part == "worker":  # the dramatiq master's files only; web instances may share theirs
+        _clear_metrics_dirs(env, ("dramatiq_prom_db",))
     os.execve(command[0], command, env)
     return 1  # not reached
 

@@ -16,7 +16,6 @@ import httpx
 import psycopg2
 import pytest
 import waitress
-from waitress import wasyncore
 
 TEST_DATABASE_NAME = "bfa_test"
 TABLES = (
@@ -207,16 +206,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def serve_app(app) -> Iterator[str]:
-    """Serves a second WSGI app (e.g. create_app with other settings) on a free port over HTTP."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+    """Serves a second WSGI app (e.g. create_app with other settings) on a free port over HTTP.
+
+    The server keeps running until the test process ends: closing a waitress server while
+    others run in the same process occasionally closed another server's file descriptor.
+    """
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield f"http://127.0.0.1:{server.effective_port}"
 
 
 def console_app(settings, redis_client):

@@ -218,6 +218,71 @@ def test_search_by_order_id_email_or_phone_and_filter_by_status_and_date(admin):
     assert admin.get("/api/admin/orders", params={"since": "31/01/2026"}).status_code == 400
 
 
+@pytest.fixture
+def bare_console(system, clean):
+    """Only the console's routes, without the web's middleware: its own checks must hold."""
+    from web.admin import add_admin_routes
+
+    app = falcon.App()
+    add_admin_routes(app, system["settings"], system["broker"].client)
+    return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/admin/orders", {"page": "99999999999999999999"}),
+        ("/api/admin/orders", {"page": "10001"}),
+        ("/api/admin/outbox", {"page": "99999999999999999999"}),
+        ("/api/admin/orders", {"q": "BFA\x00"}),
+        ("/api/admin/orders", {"since": "2026-13-45"}),
+        ("/api/admin/orders", {"until": "9999-12-31"}),
+        ("/api/admin/orders", {"until": "2026-01-31junk"}),
+        ("/api/admin/orders", {"created_from": "2026-01-01"}),
+        ("/api/admin/outbox", {"state": "DLQ"}),
+    ],
+)
+def test_parameters_the_database_cannot_take_or_the_list_does_not_know_are_a_400(
+    bare_console, path, params
+):
+    answer = bare_console.simulate_get(path, params=params)
+    assert answer.status_code == 400, answer.text
+
+
+def test_an_unknown_parameter_is_named_with_the_ones_the_list_takes(admin):
+    answer = admin.get("/api/admin/orders", params={"created_from": "2026-13-45"})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "title": "Unknown parameter 'created_from'",
+        "description": "This list takes: q, status, since, until, page.",
+    }
+    assert admin.get("/api/admin/orders", params={"page": 10_000}).json()["orders"] == []
+
+
+def test_an_order_id_no_order_can_have_is_not_found(bare_console):
+    for order_id in ("BFA\x00", "x" * 51, "a b"):
+        assert bare_console.simulate_get(f"/api/admin/orders/{order_id}").status_code == 404
+
+
+def test_the_reviewers_urls_are_refused_through_the_whole_web_never_a_500(admin):
+    for url in (
+        "/api/admin/orders?page=99999999999999999999",
+        "/api/admin/orders?q=%00",
+        "/api/admin/orders/%00",
+        "/api/admin/orders?created_from=2026-13-45",
+    ):
+        assert admin.get(url).status_code in (400, 404), url
+
+
+def test_the_page_shows_why_a_search_was_refused(browser):
+    page = browser.get("/admin/orders", params={"since": "2026-13-45"})
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "since must be a date like 2026-01-31" in page.text and "Sign out" in page.text
+    assert "Unknown parameter" in browser.get("/admin/orders?created_from=2026-01-01").text
+    missing = browser.get("/admin/orders/BFA-NOPE-1")
+    assert missing.status_code == 404 and "No order BFA-NOPE-1" in missing.text
+
+
 def test_orders_are_paginated_newest_first(admin):
     start = utcnow() - timedelta(days=1)
     for n in range(55):

@@ -44,8 +44,10 @@ MESSY_ROWS = [
     ("ORD-10", "Odd", "odd@example.com", "081234567897", 99000, "wat", None),
     (None, "No Id", "noid@example.com", "081234567898", 99000, "PAID", None),
     ("ORD-12", "No Amount", "noamount@example.com", "081234567899", None, "PAID", None),
+    ("ORD-13", "One Rupiah", "cheap@example.com", "081234567800", 1, "PAID", None),
+    ("ORD-14", "No Amount", "gone@example.com", "081234567801", None, "expired", None),
 ]
-IMPORTABLE = {"ORD-1", "ORD-2", "ORD-3", "ORD-8", "ORD-9"}  # plus the renamed "ORD 7/x"
+IMPORTABLE = {"ORD-1", "ORD-2", "ORD-3", "ORD-8", "ORD-9", "ORD-12", "ORD-13"}  # + "ORD 7/x"
 
 
 def legacy_file(path, columns, rows):
@@ -71,7 +73,9 @@ def run_import(capsys, *args) -> tuple[int, str]:
 def test_dry_run_reports_everything_and_writes_nothing(db, messy_file, capsys):
     code, output = run_import(capsys, messy_file, "--dry-run")
     assert code == 1
-    assert "would import: 6" in output
+    assert "would import: 8" in output
+    assert "PAID orders would be granted course access: 4" in output
+    assert "flagged: 2" in output
     assert "dry run: nothing was written" in output
     assert Order.select().count() == 0
     assert AuditEntry.select().count() == 0
@@ -89,6 +93,8 @@ def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys):
         "ORD-3": "PAID",
         "ORD-8": "REFUNDED",
         "ORD-9": "EXPIRED",
+        "ORD-12": "PAID",
+        "ORD-13": "PAID",
     }
     assert orders[renamed[0]].status == "FAILED" and orders[renamed[0]].final_amount == 99000
     assert orders["ORD-2"].customer_email == "Sari@example.com"
@@ -98,17 +104,17 @@ def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys):
     assert orders["ORD-1"].created_at.isoformat() == "2024-01-05T10:00:00+00:00"
     assert orders["ORD-2"].created_at.isoformat() == "2024-01-05T08:00:00+00:00"
     assert all(order.source == "legacy" for order in orders.values())
-    assert "imported: 6" in output
+    assert "imported: 8" in output
 
 
 def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, capsys):
     _, output = run_import(capsys, messy_file)
     assert "failed: 5" in output
+    assert "row 14 (id ORD-14): amount: missing" in output
     assert "row 4 (id ORD-4): phone:" in output
     assert "row 5 (id ORD-5): email:" in output
     assert "row 10 (id ORD-10): status: unknown 'wat'" in output
     assert "row 11: id: missing" in output
-    assert "row 12 (id ORD-12): amount: missing" in output
     assert "row 6 (id ORD-1): duplicate id in the file" in output
     assert "081234567893" not in output and "not-an-email" not in output  # no personal data
 
@@ -116,10 +122,10 @@ def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, cap
 def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys):
     run_import(capsys, messy_file)
     granted = {entitlement.order_id: entitlement.status for entitlement in Entitlement.select()}
-    assert granted == {"ORD-1": "ACTIVE", "ORD-3": "ACTIVE"}
+    assert granted == dict.fromkeys(("ORD-1", "ORD-3", "ORD-12", "ORD-13"), "ACTIVE")
     assert OutboxMessage.select().count() == 0
     audit = AuditEntry.select().where(AuditEntry.actor == "admin:import")
-    assert audit.count() == 6
+    assert audit.count() == 8
     assert {entry.action for entry in audit} == {"legacy_import"}
 
 
@@ -129,9 +135,37 @@ def test_second_run_imports_nothing(db, messy_file, capsys):
     code, output = run_import(capsys, messy_file)
     assert code == 1  # the same rows still fail
     assert "imported: 0" in output
-    assert "skipped: 7" in output and output.count("already present") == 6
+    assert "skipped: 9" in output and output.count("already present") == 8
+    assert "flagged: 0" in output
     assert Order.select().count() == before
-    assert Entitlement.select().count() == 2
+    assert Entitlement.select().count() == 4
+
+
+def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(db, messy_file, capsys):
+    _, output = run_import(capsys, messy_file)
+    assert "PAID orders granted course access: 4" in output
+    assert "flagged: 2" in output
+    assert "row 12 (id ORD-12): legacy amount missing; recorded at the course price 99000" in output
+    assert "row 13 (id ORD-13): legacy amount 1 differs from the course price 99000" in output
+    flagged = {order.order_id: order.final_amount for order in Order.select().where(Order.flagged)}
+    assert flagged == {"ORD-12": 99000, "ORD-13": 1}
+    entries = AuditEntry.select().where(AuditEntry.flagged).order_by(AuditEntry.order_id)
+    assert [(entry.order_id, entry.details["reason"]) for entry in entries] == [
+        ("ORD-12", "legacy amount missing; recorded at the course price 99000"),
+        ("ORD-13", "legacy amount 1 differs from the course price 99000"),
+    ]
+
+
+def test_a_refund_of_another_amount_is_flagged_and_a_failed_one_is_not(db, tmp_path, capsys):
+    columns = ("id", "email", "phone", "status", "amount")
+    rows = [
+        ("R-1", "a@example.com", "081234567890", "refunded", 50000),
+        ("F-1", "b@example.com", "081234567891", "failed", 50000),
+    ]
+    code, output = run_import(capsys, legacy_file(tmp_path / "orders.db", columns, rows))
+    assert code == 0 and "flagged: 1" in output
+    assert "legacy amount 50000 differs from the course price 99000" in output
+    assert [order.order_id for order in Order.select().where(Order.flagged)] == ["R-1"]
 
 
 def test_file_with_missing_columns_imports_cleanly(db, tmp_path, capsys):
@@ -167,8 +201,8 @@ def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
         check=False,
     )
     assert completed.returncode == 1, completed.stderr
-    assert "import-legacy [" in completed.stderr and "12/12" in completed.stderr
-    assert "would import: 6" in completed.stdout
+    assert "import-legacy [" in completed.stderr and "14/14" in completed.stderr
+    assert "would import: 8" in completed.stdout
 
 
 def test_an_imported_pending_order_expires_without_messaging_the_old_customer(db, tmp_path, capsys):

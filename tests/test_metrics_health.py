@@ -4,6 +4,7 @@ alarms, 503 when Redis is gone, and alarms logged at ERROR by the periodic check
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import dramatiq
@@ -21,7 +22,8 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
 from tests.conftest import ADMIN_TOKEN, console_app, free_port, wait_for
-from tests.factories import insert_order
+from tests.factories import insert_order, midtrans_transition, open_payment
+from tests.midtrans_vectors import GO_SETTLEMENT
 
 
 def scrape(base_url: str) -> dict[tuple, float]:
@@ -185,6 +187,52 @@ def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, s
     [line] = errors
     assert "ALARM paid_without_access" in line and "BFA-AL-LOG" in line
     assert "budi.secret" not in line
+
+
+def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe_does_not(
+    console, db, sandbox_api
+):
+    from tasks.alarms import check_alarms
+    from tasks.webhooks import process_notification
+
+    underpaid = open_payment()["order_id"]
+    settled = midtrans_transition(
+        sandbox_api,
+        underpaid,
+        transaction_status="settlement",
+        gross_amount="1000.00",
+        notify=False,
+    )
+    process_notification(settled["notification"])  # amount mismatch: flagged, never paid
+    for unknown_order in ("BFA-GHOST-1", f"VERIFY-{int(time.time())}"):
+        process_notification({**GO_SETTLEMENT, "order_id": unknown_order})
+    make_order("BFA-FLAG-OLD", "PAID")
+    PaymentEvent.create(
+        idempotency_key="old-flag",
+        order_id="BFA-FLAG-OLD",
+        transaction_status="settlement",
+        raw={},
+        processed=True,
+        processed_at=utcnow() - timedelta(hours=25),
+        flag_reason="late settlement after expired/failed: money was taken",
+        received_at=utcnow() - timedelta(hours=25),
+    )
+
+    alarms = {alarm["name"]: alarm for alarm in httpx.get(f"{console}/health").json()["alarms"]}
+    expected = {"count": 2, "order_ids": ["BFA-GHOST-1", underpaid]}
+    assert {key: alarms["flagged_payments"][key] for key in expected} == expected
+    console_view = httpx.get(
+        f"{console}/api/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ).json()
+    assert "flagged_payments" in {alarm["name"] for alarm in console_view["health"]["alarms"]}
+    errors: list[str] = []
+    sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
+    try:
+        raised = check_alarms()
+    finally:
+        logger.remove(sink)
+    assert "flagged_payments" in {alarm["name"] for alarm in raised}
+    assert any("ALARM flagged_payments" in line and underpaid in line for line in errors)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ PAYMENT = (
 DENIAL = (
     moves("PENDING_PAYMENT", ATTEMPT),
     stays("recorded", ATTEMPT),
-    moves("REFUNDED", REVOKE),
+    moves("REFUNDED", REVOKE, FLAG),  # a reversal (Permata VA, Mandiri bill, Indomaret): rare
     STALE,
     STALE,
     STALE,

@@ -12,11 +12,13 @@ from models.order_rows import iso, order_summary
 from models.orders import Order
 from models.state_machine import OrderStatus
 from web.admin.paging import page_count
+from web.admin.params import day_param, page_param, refuse_unknown, text_param
 from web.admin.rendering import WIB
 from web.validation import InvalidField, clean_phone
 
 PAGE_SIZE = 50
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
+FILTER_PARAMS = ("q", "status", "since", "until", "page")
 
 
 @dataclass(frozen=True)
@@ -33,26 +35,18 @@ class OrderFilters:
         return shown
 
 
-def _date_param(req: falcon.Request, name: str) -> date | None:
-    text = (req.get_param(name) or "").strip()
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise falcon.HTTPBadRequest(title=f"{name} must be a date like 2026-01-31") from None
-
-
 def filters_from(req: falcon.Request) -> OrderFilters:
-    """Reads and checks the query string; a bad value is a 400 naming it."""
-    status = (req.get_param("status") or "").strip().upper()
+    """Reads and checks the query string; a bad or unknown parameter is a 400 naming it."""
+    refuse_unknown(req, FILTER_PARAMS)
+    status = text_param(req, "status", 20).upper()
     if status and status not in ORDER_STATUSES:
         raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(ORDER_STATUSES)}")
-    page = req.get_param_as_int("page", min_value=1, default=1)
     return OrderFilters(
-        (req.get_param("q") or "").strip()[:100],
+        text_param(req, "q", 100),
         status,
-        _date_param(req, "since"),
-        _date_param(req, "until"),
-        page,
+        day_param(req, "since"),
+        day_param(req, "until"),
+        page_param(req),
     )
 
 

@@ -9,12 +9,16 @@ from models.order_rows import outbox_row
 from models.outbox import OutboxMessage
 from models.outbox_admin import STATUSES as OUTBOX_STATUSES
 from web.admin.paging import page_count
+from web.admin.params import refuse_unknown, text_param
 
 PAGE_SIZE = 50
+FILTER_PARAMS = ("status", "page")
 
 
 def status_filter(req: falcon.Request) -> str:
-    status = (req.get_param("status") or "").strip().upper()
+    """The status asked for, checked; a bad or unknown parameter is a 400 naming it."""
+    refuse_unknown(req, FILTER_PARAMS)
+    status = text_param(req, "status", 20).upper()
     if status and status not in OUTBOX_STATUSES:
         raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(OUTBOX_STATUSES)}")
     return status

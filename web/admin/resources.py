@@ -32,10 +32,17 @@ class PageResource:
         self._screen = screen
 
     def on_get(self, req, resp, **params):
-        context = self._screen(req, **params)
-        render(
-            resp, self._templates, self._template_name, csrf_token=req.context.csrf_token, **context
-        )
+        """A refused query or a missing order is shown as a page the operator can read."""
+        try:
+            context = self._screen(req, **params)
+        except (falcon.HTTPBadRequest, falcon.HTTPNotFound) as refusal:
+            resp.status = refusal.status
+            self._render("problem.html", req, resp, problem=refusal)
+            return
+        self._render(self._template_name, req, resp, **context)
+
+    def _render(self, template_name: str, req, resp, **context) -> None:
+        render(resp, self._templates, template_name, csrf_token=req.context.csrf_token, **context)
 
 
 @falcon.before(require_bearer)

@@ -11,6 +11,7 @@ from runtime.settings import Settings
 from web.admin import actions
 from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import list_outbox, status_filter
+from web.admin.params import order_id_or_404, page_param
 from web.health import health_report
 
 
@@ -28,6 +29,7 @@ class Screens:
             return search_orders(filters)
 
     def order(self, req: falcon.Request, order_id: str) -> dict:
+        order_id = order_id_or_404(order_id)
         with connection():
             timeline = order_timeline(order_id)
         if timeline is None:
@@ -36,7 +38,7 @@ class Screens:
 
     def outbox(self, req: falcon.Request) -> dict:
         status = status_filter(req)
-        page = req.get_param_as_int("page", min_value=1, default=1)
+        page = page_param(req)
         with connection():
             return list_outbox(status, page)
 

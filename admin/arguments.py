@@ -1,0 +1,26 @@
+"""argparse types shared by the admin commands: a number out of range is a one-line usage error
+(exit 2), never a traceback from deep inside a query or a date calculation."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
+    """A type for `add_argument` that takes only whole numbers from `minimum` to `maximum`."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not minimum <= number <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {number}")
+        return number
+
+    return parse
+
+
+row_limit = whole_number(1, 10_000)
+day_count = whole_number(0, 3_650)  # 0: every dead letter, however recent

@@ -1,0 +1,61 @@
+"""Checks on what an operator's URL carries, shared by the console's screens: every value the
+database sees is one it can hold, and a parameter a list does not know is refused with its
+name rather than silently ignored (a filter that did nothing looks like "no orders")."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import falcon
+
+MAX_PAGE = 10_000  # 500,000 rows deep at 50 a page; beyond it OFFSET only wastes the database
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+_ORDER_ID = re.compile(r"[A-Za-z0-9_~.-]{1,50}")  # the orders table's own CHECK
+
+
+def refuse_unknown(req: falcon.Request, known: tuple[str, ...]) -> None:
+    """400 naming the first parameter this screen does not take, and the ones it does."""
+    unknown = sorted(set(req.params) - set(known))
+    if unknown:
+        raise falcon.HTTPBadRequest(
+            title=f"Unknown parameter {unknown[0]!r}",
+            description=f"This list takes: {', '.join(known)}.",
+        )
+
+
+def page_param(req: falcon.Request) -> int:
+    return req.get_param_as_int("page", min_value=1, max_value=MAX_PAGE, default=1)
+
+
+def text_param(req: falcon.Request, name: str, max_length: int) -> str:
+    """The trimmed value; PostgreSQL cannot hold a NUL in text, so one is refused here."""
+    text = (req.get_param(name) or "").strip()
+    if "\x00" in text:
+        raise falcon.HTTPBadRequest(title=f"{name} must not contain a NUL character")
+    return text[:max_length]
+
+
+def day_param(req: falcon.Request, name: str) -> date | None:
+    """A WIB day `YYYY-MM-DD` within the years the shop can have orders, or None."""
+    text = text_param(req, name, 40)
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise falcon.HTTPBadRequest(
+            title=f"{name} must be a date like 2026-01-31 "
+            f"(from {EARLIEST_DAY} to {LATEST_DAY}), not {text!r}"
+        )
+    return day
+
+
+def order_id_or_404(order_id: str) -> str:
+    """An id no order can have is simply not found (and never reaches the database)."""
+    if not _ORDER_ID.fullmatch(order_id):
+        raise falcon.HTTPNotFound(title="No such order")
+    return order_id
