@@ -7,12 +7,8 @@ The manifest's table fingerprints are taken in the same snapshot as the dump (pg
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import shutil
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -20,16 +16,19 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
 
 from admin import postgres_tools as pg
+from admin.backup_folder import (
+    DUMP_FILE,
+    SECRETS_FILE,
+    BackupError,
+    build_manifest,
+    new_backup_folder,
+    read_manifest,
+    table_mismatches,
+    verified_manifest,
+    write_manifest,
+    write_secrets,
+)
 from runtime.settings import PROJECT_ROOT, Settings, load_settings
-
-DUMP_FILE = "database.dump"
-MANIFEST_FILE = "manifest.json"
-SECRETS_FILE = "secrets.env"
-MANIFEST_FORMAT = 1
-
-
-class BackupError(Exception):
-    """The backup or restore cannot go on; the message tells the operator why."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,16 +76,16 @@ def run_backup(args: argparse.Namespace) -> int:
 def create_backup(database_url: str, parent: Path, secrets: dict[str, str] | None = None) -> Path:
     """Dumps the database and writes the manifest last: a folder without one is incomplete,
     and a failed backup leaves no folder behind."""
-    folder = _new_backup_folder(parent)
+    folder = new_backup_folder(parent)
     try:
         manifest = _dump(database_url, folder)
         if secrets is not None:
-            _write_secrets(folder / SECRETS_FILE, secrets)
+            write_secrets(folder / SECRETS_FILE, secrets)
             manifest.update(includes_secrets=True, secrets_file=SECRETS_FILE)
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(folder, manifest)
     return folder
 
 
@@ -103,21 +102,14 @@ def _dump(database_url: str, folder: Path) -> dict:
         pg.run_tool(pg_dump, arguments, database_url)
         tables = pg.table_digests(connection)
         migrations = _applied_migrations(connection)
-    return _manifest(database_url, server_version, pg_dump, folder / DUMP_FILE, tables, migrations)
-
-
-def _new_backup_folder(parent: Path) -> Path:
-    """`<parent>/20250101T120000Z`, readable by its owner only (it holds personal data)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(100):
-        folder = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
-        try:
-            folder.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        return folder
-    raise BackupError(f"could not create a new folder under {parent}")
+    return build_manifest(
+        pg.database_name(database_url),
+        server_version,
+        pg.tool_major(pg_dump),
+        folder / DUMP_FILE,
+        tables,
+        migrations,
+    )
 
 
 def _applied_migrations(connection) -> list[str]:
@@ -127,34 +119,6 @@ def _applied_migrations(connection) -> list[str]:
             return []
         cursor.execute("SELECT version FROM schema_migrations ORDER BY version")
         return [row[0] for row in cursor.fetchall()]
-
-
-def _manifest(
-    database_url: str,
-    server_version: str,
-    pg_dump: Path,
-    dump: Path,
-    tables: dict[str, pg.TableDigest],
-    migrations: list[str],
-) -> dict:
-    """What was saved and how to check it; never credentials (the URL is reduced to its name)."""
-    return {
-        "format": MANIFEST_FORMAT,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": {"name": pg.database_name(database_url), "server_version": server_version},
-        "schema_version": migrations[-1] if migrations else None,
-        "migrations": migrations,
-        "dump": {
-            "file": dump.name,
-            "bytes": dump.stat().st_size,
-            "sha256": file_sha256(dump),
-            "pg_dump_major": pg.tool_major(pg_dump),
-        },
-        "tables": {
-            name: {"rows": digest.rows, "sha256": digest.sha256} for name, digest in tables.items()
-        },
-        "includes_secrets": False,
-    }
 
 
 def secret_settings(settings: Settings) -> dict[str, str]:
@@ -170,31 +134,6 @@ def secret_settings(settings: Settings) -> dict[str, str]:
         "ADMIN_TOKEN": settings.admin_token,
     }
     return {name: value or "" for name, value in values.items()}
-
-
-def _write_secrets(path: Path, secrets: dict[str, str]) -> None:
-    """A .env-style file only its owner can read, created that way (never chmod-ed later)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with open(descriptor, "w") as secrets_file:
-        secrets_file.writelines(f"{name}={json.dumps(value)}\n" for name, value in secrets.items())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as dump:
-        for block in iter(lambda: dump.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(folder: Path) -> dict:
-    try:
-        manifest = json.loads((folder / MANIFEST_FILE).read_text())
-    except FileNotFoundError:
-        raise BackupError(f"{folder} has no {MANIFEST_FILE}: not a complete backup") from None
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise BackupError(f"{folder}: unknown manifest format {manifest.get('format')!r}")
-    return manifest
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -213,17 +152,6 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"restore failed: {error}", file=sys.stderr)
         return 1
     return _report_restore(manifest, target_url, mismatches)
-
-
-def verified_manifest(folder: Path) -> dict:
-    """The manifest, once the dump's checksum proves the archive is the one it describes."""
-    manifest = read_manifest(folder)
-    dump = folder / manifest["dump"]["file"]
-    if not dump.is_file():
-        raise BackupError(f"{dump} is missing")
-    if file_sha256(dump) != manifest["dump"]["sha256"]:
-        raise BackupError(f"{dump} does not match the manifest checksum: the backup is damaged")
-    return manifest
 
 
 def restore_backup(folder: Path, manifest: dict, server_url: str, target_url: str) -> list[str]:
@@ -246,20 +174,6 @@ def restore_backup(folder: Path, manifest: dict, server_url: str, target_url: st
     with pg.connected(target_url) as connection:
         restored = pg.table_digests(connection)
     return table_mismatches(manifest["tables"], restored)
-
-
-def table_mismatches(expected: dict[str, dict], restored: dict[str, pg.TableDigest]) -> list[str]:
-    """One line per table whose rows or contents differ from the manifest."""
-    problems = []
-    for table, digest in expected.items():
-        found = restored.get(table)
-        if found is None:
-            problems.append(f"{table}: missing after restore")
-        elif found.rows != digest["rows"]:
-            problems.append(f"{table}: {found.rows} rows, expected {digest['rows']}")
-        elif found.sha256 != digest["sha256"]:
-            problems.append(f"{table}: contents differ from the backup")
-    return problems
 
 
 def _refuse_non_empty(server_url: str, target_url: str) -> None:

@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
+GRAPH_API_URL = "https://graph.facebook.com/v21.0"
 
 
 class SettingsError(Exception):
@@ -124,6 +125,15 @@ def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str,
     return "https://app.sandbox.midtrans.com/snap/v1", "https://api.sandbox.midtrans.com"
 
 
+def _require_real_providers(get, admin_token: str) -> None:
+    """With real Midtrans keys the sandbox does not run: its stand-in defaults would lose mail."""
+    for name in ("SMTP_HOST", "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"):
+        if not get(name):
+            raise SettingsError(f"{name} is required with real Midtrans keys (no sandbox runs)")
+    if len(admin_token) < 16:
+        raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
+
+
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment over the project's `.env` file (the real environment wins)."""
     if environ is not None:
@@ -147,8 +157,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     sandbox_port = _int("SANDBOX_PORT", get("SANDBOX_PORT", "8100"), minimum=1)
     snap_default, api_default = _midtrans_defaults(production, sandbox_port if sandbox else None)
     admin_token = get("ADMIN_TOKEN", "")
-    if not sandbox and len(admin_token) < 16:
-        raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
+    if not sandbox:
+        _require_real_providers(get, admin_token)
     return Settings(
         database_url=get("DATABASE_URL") or None,
         redis_url=get("REDIS_URL") or None,
@@ -168,7 +178,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         midtrans_verify_with_status_api=_bool(
             "MIDTRANS_VERIFY_WITH_STATUS_API", get("MIDTRANS_VERIFY_WITH_STATUS_API", "true")
         ),
-        smtp_host=get("SMTP_HOST", "127.0.0.1"),
+        smtp_host=get("SMTP_HOST") or "127.0.0.1",
         smtp_port=_int("SMTP_PORT", get("SMTP_PORT", "8025"), minimum=1),
         smtp_user=get("SMTP_USER", ""),
         smtp_password=get("SMTP_PASSWORD", ""),
@@ -176,10 +186,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_tls=_choice("SMTP_TLS", get("SMTP_TLS", "none"), ("none", "starttls", "ssl")),
         whatsapp_api_url=_url(
             "WHATSAPP_API_URL",
-            get("WHATSAPP_API_URL") or f"http://127.0.0.1:{sandbox_port}/v21.0",
+            get("WHATSAPP_API_URL")
+            or (f"http://127.0.0.1:{sandbox_port}/v21.0" if sandbox else GRAPH_API_URL),
         ),
-        whatsapp_token=get("WHATSAPP_TOKEN", "sandbox-whatsapp-token"),
-        whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+        whatsapp_token=get("WHATSAPP_TOKEN") or "sandbox-whatsapp-token",
+        whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
         admin_token=admin_token or "sandbox-admin-token",
         log_level=_choice(
             "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")

@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 import waitress
 
-TEST_DATABASE_NAME = "bfa_test"
+TEST_DATABASE_NAME = f"bfa_test_{os.getpid()}"  # two sessions on one server never collide
 TABLES = (
     "system_audit_log",
     "notification_outbox",
@@ -46,13 +46,21 @@ def wait_for(condition, timeout: float = 15.0, interval: float = 0.05, message: 
     pytest.fail(f"timed out after {timeout}s waiting for {message or condition}")
 
 
-def _replace_database(server_url: str, url_for) -> str:
+def _on_server(server_url: str, *statements: str) -> None:
     admin = psycopg2.connect(server_url)
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {TEST_DATABASE_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {TEST_DATABASE_NAME}")
+        for statement in statements:
+            cursor.execute(statement)
     admin.close()
+
+
+def _replace_database(server_url: str, url_for) -> str:
+    _on_server(
+        server_url,
+        f"DROP DATABASE IF EXISTS {TEST_DATABASE_NAME} WITH (FORCE)",
+        f"CREATE DATABASE {TEST_DATABASE_NAME}",
+    )
     return url_for(TEST_DATABASE_NAME)
 
 
@@ -65,12 +73,18 @@ def _url_with_database(server_url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
-    """URLs of the test PostgreSQL database and Redis; embedded ones stop at the end."""
+    """URLs of the test PostgreSQL database and Redis; embedded ones stop at the end, and a
+    database made on your own server is dropped."""
     stoppers = []
     database_server = os.environ.get("TEST_DATABASE_URL")
     if database_server:
         database_url = _replace_database(
             database_server, lambda name: _url_with_database(database_server, name)
+        )
+        stoppers.append(
+            lambda: _on_server(
+                database_server, f"DROP DATABASE IF EXISTS {TEST_DATABASE_NAME} WITH (FORCE)"
+            )
         )
     else:
         from runtime.embedded import start_postgres
@@ -216,25 +230,10 @@ def serve_app(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.effective_port}"
 
 
-def console_app(settings, redis_client):
-    """create_app plus the admin console and observability (until create_app wires them in)."""
-    from web.admin import add_admin_routes
-    from web.app import create_app
-    from web.metrics import add_observability, observability_middleware
-
-    app = create_app(settings, redis_client)
-    if app._router.find("/metrics") is None:  # create_app does not wire them yet
-        app.add_middleware(observability_middleware())
-        add_observability(app, settings, redis_client)
-        add_admin_routes(app, settings, redis_client)
-    return app
-
-
 @pytest.fixture(scope="session")
-def console(system, web):
-    """Base URL of the web app with the admin console, /metrics and the full /health."""
-    with serve_app(console_app(system["settings"], system["broker"].client)) as url:
-        yield url
+def console(web):
+    """Base URL of the web app, which serves the admin console, /metrics and the full /health."""
+    return web
 
 
 ADMIN_TOKEN = "sandbox-admin-token"  # the settings' default when ADMIN_TOKEN is unset

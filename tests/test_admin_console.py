@@ -18,8 +18,9 @@ from models.base import utcnow
 from models.db import connection
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import ADMIN_TOKEN, console_app, wait_for
+from tests.conftest import ADMIN_TOKEN, wait_for
 from tests.factories import VALID_CHECKOUT, insert_order
+from web.app import create_app
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_login_sets_a_strict_httponly_session_cookie_and_opens_the_console(conso
 
 def test_cookie_is_secure_when_the_site_is_https(system, clean):
     settings = dataclasses.replace(system["settings"], public_base_url="https://shop.example")
-    client = falcon.testing.TestClient(console_app(settings, system["broker"].client))
+    client = falcon.testing.TestClient(create_app(settings, system["broker"].client))
     login = client.simulate_post(
         "/admin/login",
         body=f"token={ADMIN_TOKEN}",

@@ -21,9 +21,10 @@ from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
-from tests.conftest import ADMIN_TOKEN, console_app, free_port, wait_for
+from tests.conftest import ADMIN_TOKEN, free_port, wait_for
 from tests.factories import insert_order, midtrans_transition, open_payment
 from tests.midtrans_vectors import GO_SETTLEMENT
+from web.app import create_app
 
 
 def scrape(base_url: str) -> dict[tuple, float]:
@@ -66,6 +67,19 @@ def make_event(order_id: str, age: timedelta, processed: bool, source: str = "we
         processed_at=moment if processed else None,
         received_at=moment,
     )
+
+
+def check_alarms_logging_errors() -> tuple[list[dict], list[str]]:
+    """The periodic alarm check, run inline: the alarms it raised and the ERROR lines it wrote."""
+    from tasks.alarms import check_alarms
+
+    errors: list[str] = []
+    sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
+    try:
+        raised = check_alarms()
+    finally:
+        logger.remove(sink)
+    return raised, errors
 
 
 # --- /metrics ---------------------------------------------------------------------------------
@@ -174,15 +188,8 @@ def test_health_shows_the_alarms_an_operator_can_act_on(console, db):
 
 
 def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, system):
-    from tasks.alarms import check_alarms
-
     make_order("BFA-AL-LOG", "PAID", age=timedelta(minutes=30))
-    errors: list[str] = []
-    sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
-    try:
-        raised = check_alarms()
-    finally:
-        logger.remove(sink)
+    raised, errors = check_alarms_logging_errors()
     assert [alarm["name"] for alarm in raised] == ["paid_without_access"]
     [line] = errors
     assert "ALARM paid_without_access" in line and "BFA-AL-LOG" in line
@@ -192,7 +199,6 @@ def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, s
 def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe_does_not(
     console, db, sandbox_api
 ):
-    from tasks.alarms import check_alarms
     from tasks.webhooks import process_notification
 
     underpaid = open_payment()["order_id"]
@@ -225,12 +231,7 @@ def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe
         f"{console}/api/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     ).json()
     assert "flagged_payments" in {alarm["name"] for alarm in console_view["health"]["alarms"]}
-    errors: list[str] = []
-    sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
-    try:
-        raised = check_alarms()
-    finally:
-        logger.remove(sink)
+    raised, errors = check_alarms_logging_errors()
     assert "flagged_payments" in {alarm["name"] for alarm in raised}
     assert any("ALARM flagged_payments" in line and underpaid in line for line in errors)
 
@@ -244,7 +245,7 @@ def app_without_redis(system):
     unreachable = redis.Redis(
         host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
     )
-    return falcon.testing.TestClient(console_app(system["settings"], unreachable))
+    return falcon.testing.TestClient(create_app(system["settings"], unreachable))
 
 
 def test_health_is_503_when_redis_is_unreachable(app_without_redis, clean):

@@ -1,0 +1,88 @@
+"""Settings are read once; a missing or bad one stops start-up with one line naming it."""
+
+import pytest
+
+from runtime.settings import GRAPH_API_URL, SANDBOX_SERVER_KEY, SettingsError, load_settings
+
+REAL = {
+    "MIDTRANS_SERVER_KEY": "SB-Mid-server-real",
+    "ADMIN_TOKEN": "a" * 32,
+    "SMTP_HOST": "smtp.example.com",
+    "WHATSAPP_TOKEN": "t",
+    "WHATSAPP_PHONE_NUMBER_ID": "1",
+}
+
+
+def test_without_keys_everything_points_at_the_local_sandbox():
+    settings = load_settings({})
+    assert settings.uses_sandbox and settings.midtrans_server_key == SANDBOX_SERVER_KEY
+    assert settings.midtrans_snap_base_url == "http://127.0.0.1:8100/snap/v1"
+    assert settings.midtrans_api_base_url == "http://127.0.0.1:8100"
+    assert settings.whatsapp_api_url == "http://127.0.0.1:8100/v21.0"
+    assert settings.midtrans_verify_with_status_api
+
+
+def test_real_sandbox_keys_use_midtrans_sandbox_and_the_graph_api():
+    settings = load_settings(REAL)
+    assert not settings.uses_sandbox
+    assert settings.midtrans_snap_base_url == "https://app.sandbox.midtrans.com/snap/v1"
+    assert settings.midtrans_api_base_url == "https://api.sandbox.midtrans.com"
+    assert settings.whatsapp_api_url == GRAPH_API_URL
+
+
+def test_production_uses_production_urls():
+    settings = load_settings({**REAL, "MIDTRANS_IS_PRODUCTION": "true"})
+    assert settings.midtrans_snap_base_url == "https://app.midtrans.com/snap/v1"
+    assert settings.midtrans_api_base_url == "https://api.midtrans.com"
+
+
+@pytest.mark.parametrize(
+    "missing", ["ADMIN_TOKEN", "SMTP_HOST", "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"]
+)
+def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
+    with pytest.raises(SettingsError, match=missing):
+        load_settings({**REAL, missing: ""})
+
+
+def test_production_without_a_server_key_is_refused():
+    with pytest.raises(SettingsError, match="MIDTRANS_SERVER_KEY"):
+        load_settings({"MIDTRANS_IS_PRODUCTION": "true"})
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PORT", "eighty"),
+        ("PORT", "0"),
+        ("SMTP_TLS", "maybe"),
+        ("LOG_FORMAT", "xml"),
+        ("MIDTRANS_IS_PRODUCTION", "perhaps"),
+        ("PUBLIC_BASE_URL", "ftp://shop"),
+        ("PAYMENT_EXPIRY_MINUTES", "1"),
+    ],
+)
+def test_an_invalid_value_names_its_setting(name, value):
+    with pytest.raises(SettingsError, match=name) as error:
+        load_settings({name: value})
+    assert "\n" not in str(error.value)
+
+
+def test_the_real_environment_wins_over_the_env_file(tmp_path, monkeypatch):
+    import runtime.settings as module
+
+    (tmp_path / ".env").write_text("PORT=9001\nPAYMENT_EXPIRY_MINUTES=30\n")
+    monkeypatch.setattr(module, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("PORT", "9002")
+    monkeypatch.delenv("PAYMENT_EXPIRY_MINUTES", raising=False)
+    settings = load_settings()
+    assert (settings.port, settings.payment_expiry_minutes) == (9002, 30)
+
+
+def test_the_documented_example_file_loads_as_the_defaults():
+    from dotenv import dotenv_values
+
+    from runtime.settings import PROJECT_ROOT
+
+    example = dotenv_values(PROJECT_ROOT / ".env.example")
+    documented = load_settings({key: value for key, value in example.items() if value is not None})
+    assert documented == load_settings({})
