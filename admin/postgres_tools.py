@@ -190,7 +190,7 @@ def _ordering_columns(connection, table: str) -> list[str]:
 @contextmanager
 def connected(url: str, autocommit: bool = False) -> Iterator:
     """A psycopg2 connection for one job, always closed (an open transaction rolls back)."""
-    connection = psycopg2.connect(normalise_url(url))
+    connection = psycopg2.connect(normalise_url(url), connect_timeout=10)
     connection.autocommit = autocommit
     try:
         yield connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -42,17 +43,28 @@ def connection() -> Iterator[None]:
 
 
 class _AfterCommit:
-    """Callbacks (enqueues) that run only once the surrounding transaction has committed."""
+    """Callbacks (enqueues) that run only once the outermost transaction has committed."""
 
-    def __init__(self) -> None:
-        self.callbacks: list[Callable[[], None]] = []
+    def __init__(self, callbacks: list[Callable[[], None]]) -> None:
+        self.callbacks = callbacks
+
+
+_pending = threading.local()
 
 
 @contextmanager
 def transaction() -> Iterator[_AfterCommit]:
-    """One atomic unit of work; `tx.callbacks.append(fn)` runs fn after a successful commit."""
-    after = _AfterCommit()
+    """One atomic unit of work; `tx.callbacks.append(fn)` runs fn after the real commit.
+
+    Nested calls become savepoints and hand their callbacks to the outermost transaction, so a
+    message is never sent for work that a surrounding rollback would undo.
+    """
+    outermost = not database.in_transaction()
+    if outermost:
+        _pending.callbacks = []
     with database.atomic():
-        yield after
-    for callback in after.callbacks:
-        callback()
+        yield _AfterCommit(_pending.callbacks)
+    if outermost:
+        callbacks, _pending.callbacks = _pending.callbacks, []
+        for callback in callbacks:
+            callback()

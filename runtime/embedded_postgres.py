@@ -195,7 +195,7 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
     except KeyError:
         useradd = ["useradd", "--system", "--user-group", "--shell", "/usr/sbin/nologin", name]
-        subprocess.run(useradd, check=True, capture_output=True)
+        subprocess.run(useradd, check=True, capture_output=True, timeout=60)
         return pwd.getpwnam(name)
 
 

@@ -110,7 +110,9 @@ def _launch(data_dir: Path) -> None:
     """Write the config and start a daemonized redis-server (it returns once forked)."""
     config_path = data_dir / "redis.conf"
     config_path.write_text(_config_text(data_dir))
-    completed = subprocess.run([str(REDIS_SERVER), str(config_path)], capture_output=True)
+    completed = subprocess.run(
+        [str(REDIS_SERVER), str(config_path)], capture_output=True, timeout=START_TIMEOUT_SECONDS
+    )
     if completed.returncode != 0:
         raise EmbeddedServerError(f"redis-server failed: {completed.stdout!r}{_log_tail(data_dir)}")
 

@@ -10,6 +10,7 @@ import psycopg2
 SCHEMA_DIR = Path(__file__).resolve().parent
 # Any constant works; it only has to be the same for every process that migrates this database.
 _MIGRATION_LOCK_KEY = 7_001_002_003
+CONNECT_TIMEOUT_SECONDS = 10
 
 _CREATE_LEDGER = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -48,7 +49,7 @@ def _apply(connection, path: Path) -> None:
 
 def pending_migrations(database_url: str, schema_dir: Path = SCHEMA_DIR) -> list[str]:
     """Versions not yet applied (empty when the database is current)."""
-    connection = psycopg2.connect(database_url)
+    connection = psycopg2.connect(database_url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
@@ -60,7 +61,7 @@ def pending_migrations(database_url: str, schema_dir: Path = SCHEMA_DIR) -> list
 
 def migrate(database_url: str, schema_dir: Path = SCHEMA_DIR) -> list[str]:
     """Applies pending migrations; returns the versions applied (none the second time)."""
-    connection = psycopg2.connect(database_url)
+    connection = psycopg2.connect(database_url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     connection.autocommit = False
     try:
         with connection.cursor() as cursor:

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import dramatiq
 from loguru import logger
 
 from models.alarms import Alarm, current_alarms
 from tasks.broker import settings
+from tasks.periodic import periodic_job
 
 
-@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=60_000)
+@periodic_job(time_limit_ms=60_000)
 def check_alarms() -> list[dict]:
     """Logs each current alarm; returns them so a caller (or a test) can see what was raised."""
     alarms = current_alarms(settings.webhook_silence_alarm_minutes)

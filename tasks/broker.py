@@ -44,6 +44,7 @@ broker = RedisBroker(
     # queue it runs on, and an idle worker polls each queue about once a second: at 5% one worker
     # took over a minute to bring a killed message back about 1 time in 15.
     maintenance_chance=200_000,
+    dead_message_ttl=30 * 86_400_000,  # 30 days to notice and requeue (Dramatiq: 7)
 )
 broker.add_middleware(DeadLetterReasons(), before=Retries)
 broker.add_middleware(DatabaseConnections())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import dramatiq
 from loguru import logger
 from peewee import JOIN
 
@@ -19,6 +18,7 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.payments import grant_access
 from tasks.payments import create_payment, enqueue_deliveries
+from tasks.periodic import first_requeue, periodic_job
 from tasks.webhooks import process_stored_event, reconcile_order
 
 SWEEP_GRACE = timedelta(minutes=1)
@@ -45,7 +45,7 @@ def order_request(order: Order) -> dict:
     }
 
 
-@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=120_000)
+@periodic_job()
 def sweep() -> None:
     """Re-enqueues what should have happened by now and repairs paid orders without access."""
     cutoff = utcnow() - SWEEP_GRACE
@@ -70,6 +70,8 @@ def sweep() -> None:
         ]
         repaired = repair_missing_entitlements()
         tx.callbacks.append(lambda: enqueue_deliveries(repaired))
+    stuck_orders = [order for order in stuck_orders if first_requeue("order", order.order_id)]
+    stale_events = [event_id for event_id in stale_events if first_requeue("event", event_id)]
     for order in stuck_orders:
         create_payment.send(order_request(order))
     for event_id in stale_events:
@@ -115,7 +117,7 @@ def reconcile_interval(age: timedelta) -> timedelta:
     return timedelta(hours=2)
 
 
-@dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=120_000)
+@periodic_job()
 def reconcile() -> None:
     """Enqueues a Status API check for every order awaiting payment that is due one."""
     now = utcnow()

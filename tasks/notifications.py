@@ -34,6 +34,7 @@ from models.outbox_admin import masked_recipient, requeue_row, resend_rows
 from runtime.settings import Settings
 from tasks.broker import NAMESPACE, broker, settings
 from tasks.channels import Channels
+from tasks.periodic import first_requeue
 
 # A provider outage may last long: waits while it is unavailable get their own, large budget
 # (about a week at the default breaker reset). Unexpected errors before a row is claimed
@@ -155,6 +156,7 @@ def requeue_due_deliveries() -> int:
     with transaction():
         recovered = recover_stuck(policy, now)
     overdue = due_ids(policy, now)
+    overdue = [outbox_id for outbox_id in overdue if first_requeue("outbox", outbox_id)]
     outbox_ids = sorted(set(recovered) | set(overdue))
     for outbox_id in outbox_ids:
         deliver_notification.send(outbox_id)

@@ -8,6 +8,7 @@ from loguru import logger
 from integrations.errors import DuplicateOrder, PermanentProviderError
 from models.audit import record_audit
 from models.base import utcnow
+from models.catalog import Package
 from models.checkout import insert_order
 from models.db import transaction
 from models.orders import Order, PaymentAttempt
@@ -49,6 +50,10 @@ def snap_request(order: Order) -> dict:
 def create_payment(order_request: dict) -> None:
     """Idempotent: creates the order once and asks Snap for a payment link once."""
     with transaction():
+        if not Package.get_or_none(Package.package_id == order_request["package_id"]):
+            # Only possible when the web took the checkout during a database outage.
+            logger.error("Dropped a checkout for unknown package {!r}", order_request["package_id"])
+            return
         if insert_order(order_request, settings.payment_expiry_minutes):
             record_audit("worker", "order_created", order_request["order_id"], new_status="CREATED")
     outbox_ids: list[int] = []

@@ -17,7 +17,7 @@ from models.notification import (
     parse_notification,
 )
 from models.orders import Order
-from models.payments import apply_status, expired_locally
+from models.payments import apply_status, decide_for_order, expired_locally
 from models.state_machine import is_awaiting_payment
 from tasks.broker import settings
 from tasks.clients import midtrans
@@ -115,8 +115,8 @@ def store_event(notification: MidtransNotification, raw: dict, source: str) -> t
 
 
 def process_event(event_id: int, reapply: bool = False) -> None:
-    """Applies a stored event once; `reapply` applies a Status API answer again (the state
-    machine makes that a no-op when nothing changed)."""
+    """Applies a stored event once; `reapply` applies a Status API answer seen before again,
+    but only when it moves the order (a repeat changes nothing and records nothing)."""
     event = PaymentEvent.get_by_id(event_id)
     if event.processed and not reapply:
         return
@@ -139,6 +139,8 @@ def process_event(event_id: int, reapply: bool = False) -> None:
                 transaction_status=verified.transaction_status,
             )
             logger.error("Notification for an unknown order; stored and flagged")
+            return
+        if event.processed and not decide_for_order(order, verified).changed:
             return
         applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
         if not event.processed:

@@ -23,7 +23,7 @@ from models.audit import AuditEntry
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from models.orders import Order
+from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
 from tests.conftest import free_port, serve_app
 from tests.factories import midtrans_transition, open_payment
@@ -443,6 +443,31 @@ def test_an_amount_mismatch_is_flagged_never_paid_and_not_retried(
     assert "amount mismatch" in event.flag_reason
     assert _status_checks(sandbox_api, pending_order) == 1  # decided once, never retried
     assert _dead_letters(broker) == 0
+
+
+@pytest.mark.parametrize(
+    "answer, recorded",
+    [
+        ({"transaction_status": "deny"}, "DENIED attempts"),
+        ({"transaction_status": "settlement", "gross_amount": "1000.00"}, "mismatch flags"),
+    ],
+)
+def test_reconciling_the_same_answer_again_records_it_once(
+    pending_order, sandbox_api, maintenance, answer, recorded
+):
+    _pay(sandbox_api, pending_order, notify=False, **answer)
+    for _ in range(3):  # reconciliation asks every few minutes
+        maintenance.reconcile_order(pending_order)
+    denied = PaymentAttempt.select().where(
+        (PaymentAttempt.order == pending_order) & (PaymentAttempt.kind == "DENIED")
+    )
+    audited = AuditEntry.select().where(
+        (AuditEntry.order_id == pending_order) & AuditEntry.action.startswith("midtrans_")
+    )
+    assert (denied.count(), audited.count()) == (
+        (1, 1) if answer["transaction_status"] == "deny" else (0, 1)
+    ), recorded
+    _assert_not_paid(pending_order)
 
 
 def test_an_unknown_order_is_stored_flagged_and_not_retried(clean, worker, sandbox_api, broker, db):

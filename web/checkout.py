@@ -61,7 +61,8 @@ class CheckoutResource:
     def _catalog_errors(self, values: dict, errors: dict) -> dict[str, str]:
         found = {}
         package_id = values.get("package_id")
-        if "package_id" not in errors and package_id not in self._catalog.active_packages():
+        packages = self._catalog.active_packages()  # None: unknown now; the worker checks it
+        if "package_id" not in errors and packages is not None and package_id not in packages:
             found["package_id"] = "Paket tidak ditemukan atau tidak dijual lagi."
         code = values.get("discount_code")
         if code and not found and self._catalog.discount_is_usable(code, package_id) is False:

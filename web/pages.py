@@ -39,7 +39,7 @@ class CheckoutPage:
         self._catalog = catalog
 
     def on_get(self, req, resp):
-        packages = self._catalog.active_packages()
+        packages = self._catalog.active_packages() or {}
         package = packages.get(DEFAULT_PACKAGE_ID) or next(iter(packages.values()), None)
         if package is None:
             raise falcon.HTTPServiceUnavailable(title="Toko sedang tidak tersedia")

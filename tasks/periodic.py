@@ -1,0 +1,48 @@
+"""Periodic jobs are never retried nor dead-lettered: the scheduler's next tick is the retry.
+
+A database or Redis blip would otherwise leave a dead letter per tick (hundreds in an outage),
+keeping /health degraded long after the outage ended.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import dramatiq
+from loguru import logger
+
+
+def periodic_job(time_limit_ms: int = 120_000) -> Callable:
+    """Declares `fn` as a maintenance-queue actor whose failures are logged, not raised."""
+
+    def declare(fn: Callable) -> dramatiq.Actor:
+        @functools.wraps(fn)
+        def run_once(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - logged; the next tick runs the job again
+                logger.exception("Periodic job {} failed; the next tick retries it", fn.__name__)
+                return None
+
+        return dramatiq.actor(
+            run_once,
+            actor_name=fn.__name__,
+            queue_name="maintenance",
+            max_retries=0,
+            time_limit=time_limit_ms,
+        )
+
+    return declare
+
+
+REQUEUE_CLAIM_SECONDS = 300
+
+
+def first_requeue(kind: str, item_id: object) -> bool:
+    """True once per item per 5 minutes: a sweep every 30 s must not pile up a message per tick
+    for the same stuck item while workers or Midtrans are down."""
+    from tasks.broker import NAMESPACE, broker
+
+    key = f"{NAMESPACE}:sweep:{kind}:{item_id}"
+    return bool(broker.client.set(key, 1, nx=True, ex=REQUEUE_CLAIM_SECONDS))
