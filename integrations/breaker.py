@@ -14,14 +14,15 @@ from typing import TypeVar
 import pybreaker
 import redis
 
-from integrations.errors import PermanentProviderError, ProviderUnavailable
+from integrations.errors import PermanentProviderError, ProviderUnavailable, TransactionNotFound
 
 T = TypeVar("T")
 
 
 class ProviderBreaker:
     """Opens after `fail_max` consecutive failures; lets a trial call through after
-    `reset_seconds`. Permanent errors prove the provider answers, so they do not count."""
+    `reset_seconds`. Permanent errors and "no such transaction" prove the provider answers,
+    so they do not count."""
 
     def __init__(
         self,
@@ -65,7 +66,7 @@ class ProviderBreaker:
             breaker = pybreaker.CircuitBreaker(
                 fail_max=self._fail_max,
                 reset_timeout=self.reset_seconds,
-                exclude=[PermanentProviderError],
+                exclude=[PermanentProviderError, TransactionNotFound],
                 state_storage=storage,
                 name=self.provider,
             )

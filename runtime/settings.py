@@ -46,6 +46,7 @@ class Settings:
     payment_expiry_minutes: int
     checkout_rate_limit_per_minute: int
     email_rate_per_second: int
+    midtrans_rate_per_second: int
     whatsapp_rate_per_second: int
     webhook_silence_alarm_minutes: int
     notification_retry_schedule_seconds: tuple[float, ...]
@@ -201,6 +202,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         checkout_rate_limit_per_minute=_int(
             "CHECKOUT_RATE_LIMIT_PER_MINUTE", get("CHECKOUT_RATE_LIMIT_PER_MINUTE", "10"), 1
+        ),
+        midtrans_rate_per_second=_int(
+            "MIDTRANS_RATE_PER_SECOND", get("MIDTRANS_RATE_PER_SECOND", "20"), 1
         ),
         email_rate_per_second=_int("EMAIL_RATE_PER_SECOND", get("EMAIL_RATE_PER_SECOND", "5"), 1),
         whatsapp_rate_per_second=_int(

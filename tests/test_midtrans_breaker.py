@@ -1,0 +1,67 @@
+"""A Midtrans outage opens the shared breaker: calls fail fast until a trial call succeeds."""
+
+import pytest
+
+from integrations.errors import ProviderUnavailable, RetryableProviderError, TransactionNotFound
+from tests.conftest import wait_for
+from tests.factories import open_payment
+
+
+@pytest.fixture
+def guarded(system, sandbox):
+    from integrations.breaker import ProviderBreaker
+    from integrations.midtrans import MidtransClient
+    from integrations.outbound_rate import OutboundRateLimit
+    from tasks.clients import GuardedMidtrans
+
+    settings, client = system["settings"], system["broker"].client
+    midtrans = MidtransClient(
+        settings.midtrans_server_key,
+        settings.midtrans_snap_base_url,
+        settings.midtrans_api_base_url,
+    )
+    return GuardedMidtrans(
+        midtrans,
+        ProviderBreaker(client, "midtrans-test", 3, 2),  # Redis keeps whole seconds
+        OutboundRateLimit(client, "midtrans-test", 100),
+    )
+
+
+def _status_calls(sandbox_api) -> int:
+    requests = sandbox_api.get("/_sandbox/midtrans/requests").json()
+    return sum("/status" in request["path"] for request in requests)
+
+
+def test_an_outage_opens_the_breaker_and_recovery_closes_it(db, guarded, sandbox_api):
+    order_id = open_payment()["order_id"]
+    sandbox_api.post(
+        "/_sandbox/midtrans/transactions/" + order_id + "/transition",
+        json={"transaction_status": "pending", "notify": False},
+    )
+    sandbox_api.post(
+        "/_sandbox/midtrans/faults", json={"status_api": {"fail_next": 3, "status": 503}}
+    ).raise_for_status()
+    for _ in range(2):
+        with pytest.raises(RetryableProviderError):
+            guarded.transaction_status(order_id)
+    with pytest.raises(ProviderUnavailable):  # the third failure opens the circuit
+        guarded.transaction_status(order_id)
+    calls_when_open = _status_calls(sandbox_api)
+    with pytest.raises(ProviderUnavailable):
+        guarded.transaction_status(order_id)
+    assert _status_calls(sandbox_api) == calls_when_open  # failed fast: Midtrans not called
+    answer = wait_for(lambda: _try(guarded, order_id), timeout=10, message="breaker half-open")
+    assert answer["transaction_status"] == "pending"
+
+
+def test_no_such_transaction_is_an_answer_not_a_failure(db, guarded):
+    for _ in range(5):  # more than the breaker's threshold of 3
+        with pytest.raises(TransactionNotFound):
+            guarded.transaction_status("BFA-NEVER-ATTEMPTED")
+
+
+def _try(guarded, order_id):
+    try:
+        return guarded.transaction_status(order_id)
+    except ProviderUnavailable:
+        return None
