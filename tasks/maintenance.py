@@ -108,13 +108,29 @@ def _sweep_outbox() -> None:
     requeue_due_deliveries()
 
 
-def reconcile_interval(age: timedelta) -> timedelta:
-    """Young orders are asked about often, old ones rarely."""
-    if age < timedelta(hours=1):
-        return timedelta(minutes=2)
-    if age < timedelta(days=1):
-        return timedelta(minutes=15)
-    return timedelta(hours=2)
+# (orders younger than this, are asked about this often); the last band has no upper age.
+RECONCILE_BANDS = (
+    (timedelta(hours=1), timedelta(minutes=2)),
+    (timedelta(days=1), timedelta(minutes=15)),
+    (None, timedelta(hours=2)),
+)
+
+
+def due_for_status_check(now):
+    """The SQL condition for "this order is due a Status API check": young orders often, old
+    ones rarely, never-checked ones at once. Decided in the query so a crowd of old orders
+    cannot push young ones out of the batch."""
+    condition = Order.last_checked_at.is_null()
+    younger_than = None
+    for age_limit, interval in RECONCILE_BANDS:
+        band = Order.last_checked_at <= now - interval
+        if age_limit is not None:
+            band &= Order.created_at > now - age_limit
+        if younger_than is not None:
+            band &= Order.created_at <= now - younger_than
+        condition |= band
+        younger_than = age_limit
+    return condition
 
 
 @periodic_job()
@@ -124,18 +140,13 @@ def reconcile() -> None:
     with transaction():
         if not _job_lock("reconcile"):
             return
-        awaiting = (
-            Order.select(Order.order_id, Order.created_at, Order.last_checked_at)
-            .where(Order.status.in_(["CREATED", "PENDING_PAYMENT"]))
-            .order_by(Order.last_checked_at.asc(nulls="FIRST"))
-            .limit(5 * BATCH)
-        )
         due = [
             order.order_id
-            for order in awaiting
-            if order.last_checked_at is None
-            or now - order.last_checked_at >= reconcile_interval(now - order.created_at)
-        ][:BATCH]
+            for order in Order.select(Order.order_id)
+            .where(Order.status.in_(["CREATED", "PENDING_PAYMENT"]) & due_for_status_check(now))
+            .order_by(Order.last_checked_at.asc(nulls="FIRST"))
+            .limit(BATCH)
+        ]
         Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
     for order_id in due:
         reconcile_order.send(order_id)

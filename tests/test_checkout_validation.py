@@ -1,10 +1,13 @@
 """POST /api/checkout refuses every bad field with its own message, and limits each client."""
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
 import dramatiq
+import httpx
 import pytest
+import waitress
 
 from models.base import utcnow
 from models.catalog import DiscountCode
@@ -160,8 +163,6 @@ def strict_web(system, clean):
 
 
 def test_too_many_checkouts_from_one_client_get_429_with_retry_after(strict_web):
-    import httpx
-
     with httpx.Client(base_url=strict_web, timeout=10) as client:
         accepted = [client.post("/api/checkout", json=VALID_CHECKOUT) for _ in range(3)]
         limited = client.post("/api/checkout", json=VALID_CHECKOUT)
@@ -171,3 +172,38 @@ def test_too_many_checkouts_from_one_client_get_429_with_retry_after(strict_web)
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert limited.json()["title"] == "Terlalu banyak percobaan"
     assert invalid_but_limited.status_code == 429
+
+
+@pytest.fixture
+def strict_web_behind_proxy(system, clean):
+    """The strict app served as production serves it behind nginx: waitress trusts the proxy's
+    X-Forwarded-For, so each customer's address has its own limit."""
+    from web.app import create_app
+
+    settings = replace(
+        system["settings"], checkout_rate_limit_per_minute=3, trusted_proxy="127.0.0.1"
+    )
+    server = waitress.create_server(
+        create_app(settings, system["broker"].client),
+        host="127.0.0.1",
+        port=0,
+        threads=4,
+        clear_untrusted_proxy_headers=True,
+        **settings.waitress_proxy_options(),
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+
+
+def test_the_checkout_limit_is_per_customer_address_behind_the_proxy(strict_web_behind_proxy):
+    def checkout_from(client: httpx.Client, address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        return client.post("/api/checkout", json=VALID_CHECKOUT, headers=headers).status_code
+
+    with httpx.Client(base_url=strict_web_behind_proxy, timeout=10) as client:
+        first_customer = [checkout_from(client, "203.0.113.7") for _ in range(4)]
+        second_customer = checkout_from(client, "198.51.100.23")
+        first_again = checkout_from(client, "203.0.113.7")
+    assert first_customer == [202, 202, 202, 429]
+    assert second_customer == 202
+    assert first_again == 429

@@ -88,10 +88,6 @@ def test_a_body_that_is_not_an_object_is_invalid(body: object) -> None:
         parse_notification(body)
 
 
-def test_invalid_notification_is_a_value_error() -> None:
-    assert issubclass(InvalidNotification, ValueError)
-
-
 @pytest.mark.parametrize(
     ("text", "rupiah"),
     [

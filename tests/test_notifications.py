@@ -4,6 +4,7 @@ SMTP server and WhatsApp Cloud API stand-in, with faults injected over its contr
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -189,11 +190,12 @@ def second_worker_process(worker, tmp_path):
     """A `dramatiq tasks` worker in its own process, consuming the notifications queue."""
     from tasks.broker import broker
 
-    log = (tmp_path / "worker.log").open("w")
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "4", "-Q", "notifications"],
         cwd=PROJECT_ROOT,
-        env=os.environ.copy(),
+        env={**os.environ, "LOG_FORMAT": "json"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -207,18 +209,40 @@ def second_worker_process(worker, tmp_path):
         timeout=30,
         message="the second worker's heartbeat",
     )
-    yield process
+    yield process, log_path
     process.terminate()
     process.wait(timeout=30)
     log.close()
 
 
+def sent_by_subprocess(log_path) -> list[int]:
+    """Outbox ids the subprocess worker logged as sent (its log is one JSON object a line)."""
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    return [line["outbox_id"] for line in lines if line["message"].startswith("Sent ")]
+
+
 def test_two_workers_racing_on_the_same_rows_send_each_once(db, second_worker_process, sandbox_api):
-    outbox_ids = [i for _ in range(8) for i in queued_order().values()]
-    for _ in range(3):  # duplicate wake-ups, as the sweeper and a retry might produce
-        send_all(outbox_ids)
-    wait_for(lambda: all_sent(outbox_ids), timeout=30, message="every row sent")
-    assert second_worker_process.poll() is None
+    process, log_path = second_worker_process
+    sent_here: list[int] = []
+    sink = logger.add(
+        lambda message: sent_here.append(message.record["extra"]["outbox_id"]),
+        filter=lambda record: record["message"].startswith("Sent "),
+    )
+    try:
+        outbox_ids = [i for _ in range(8) for i in queued_order().values()]
+        for _ in range(3):  # duplicate wake-ups, as the sweeper and a retry might produce
+            send_all(outbox_ids)
+        wait_for(lambda: all_sent(outbox_ids), timeout=30, message="every row sent")
+        wait_for(
+            lambda: len(sent_here) + len(sent_by_subprocess(log_path)) >= len(outbox_ids),
+            message="both workers to log every send",
+        )
+    finally:
+        logger.remove(sink)
+    sent_there = sent_by_subprocess(log_path)
+    assert process.poll() is None
+    assert sent_here and sent_there, "both workers must have sent rows"
+    assert sorted(sent_here + sent_there) == sorted(outbox_ids)
     message_ids = [mail["message_id"] for mail in mails(sandbox_api)]
     assert len(message_ids) == 8 and len(set(message_ids)) == 8
     assert len(whatsapp_messages(sandbox_api)) == 8

@@ -194,13 +194,28 @@ def _snap_transaction_picked_elsewhere(sandbox_api, order_id: str) -> None:
     sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
 
 
+def _snap_answer_to(sandbox_api, call: dict) -> dict:
+    """What the sandbox answers to the recorded Snap request sent again unchanged: the request
+    log keeps only the status, and the order's state has not moved since."""
+    response = sandbox_api.post(
+        call["path"],
+        json=call["body"],
+        headers={"Authorization": call["headers"]["authorization"]},
+    )
+    assert response.status_code == call["status"]
+    return response.json()
+
+
 def test_a_duplicate_order_id_asks_the_status_api(create_payment, sandbox_api):
     request = checkout_request()
     _snap_transaction_picked_elsewhere(sandbox_api, request["order_id"])
     create_payment(request)
     calls = sandbox_api.get("/_sandbox/midtrans/requests").json()
     assert [(call["method"], call["status"]) for call in calls] == [("POST", 400), ("GET", 200)]
-    assert "sudah digunakan" in str(calls[0]["body"]) or calls[0]["status"] == 400
+    assert calls[0]["body"]["transaction_details"]["order_id"] == request["order_id"]
+    assert _snap_answer_to(sandbox_api, calls[0]) == {
+        "error_messages": ["transaction_details.order_id sudah digunakan"]
+    }
     assert calls[1]["path"] == f"/v2/{request['order_id']}/status"
     assert Order.get_by_id(request["order_id"]).status == "PENDING_PAYMENT"
     assert _audit_actions(request["order_id"]) == ["order_created", "snap_duplicate_adopted"]

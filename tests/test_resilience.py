@@ -1,6 +1,7 @@
 """Crashes and outages: a worker killed mid-message and a PostgreSQL outage lose no payment.
 
-These run real `dramatiq tasks` worker processes, as production does, so a SIGKILL is real.
+These run real `dramatiq tasks` worker processes (and `python -m web.server`), as production
+does, so a SIGKILL is real and an outage reaches every process.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import httpx
 import psycopg2
 import pytest
 
@@ -23,19 +25,44 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import PROJECT_ROOT, wait_for
+from tests.conftest import PROJECT_ROOT, free_port, wait_for
 from tests.factories import VALID_CHECKOUT, midtrans_transition, open_payment
 
 WORKER_COMMAND = [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "1"]
+WEB_COMMAND = [sys.executable, "-m", "web.server"]
 REDELIVERY_LIMIT_SECONDS = 60  # heartbeat_timeout (20 s) plus maintenance, with room to spare
 
 
-@contextmanager
-def worker_process(log_path: Path, **environment: str) -> Iterator[subprocess.Popen]:
+def worker_process(log_path: Path, **environment: str) -> AbstractContextManager[subprocess.Popen]:
     """A `dramatiq tasks` worker in its own process group, stopped (TERM, then KILL) at exit."""
+    return service_process(WORKER_COMMAND, log_path, **environment)
+
+
+@contextmanager
+def web_process(log_path: Path, **environment: str) -> Iterator[str]:
+    """`python -m web.server` on a free port, as production runs it; its base URL once live."""
+    port = free_port()
+    with service_process(WEB_COMMAND, log_path, PORT=str(port), **environment):
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(f"{base_url}/health/live"), timeout=30, message="the web")
+        yield base_url
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def service_process(
+    command: list[str], log_path: Path, **environment: str
+) -> Iterator[subprocess.Popen]:
+    """One of our processes in its own process group, stopped (TERM, then KILL) at exit."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            WORKER_COMMAND,
+            command,
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -176,15 +203,19 @@ def _database_answers(url: str) -> bool:
     return True
 
 
-def test_postgres_down_the_webhook_still_answers_and_the_order_is_paid_once_it_is_back(
-    own_postgres, http, sandbox_api, system, tmp_path
+def test_postgres_down_the_web_still_answers_and_the_order_is_paid_once_it_is_back(
+    own_postgres, sandbox_api, system, tmp_path
 ):
     from runtime.embedded import start_postgres
 
     database_url = own_postgres.url
     broker = system["broker"]
-    with worker_process(tmp_path / "worker.log", DATABASE_URL=database_url):
-        order_id = http.post("/api/checkout", json=VALID_CHECKOUT).json()["order_id"]
+    with (
+        worker_process(tmp_path / "worker.log", DATABASE_URL=database_url),
+        web_process(tmp_path / "web.log", DATABASE_URL=database_url) as web_url,
+        httpx.Client(base_url=web_url, timeout=10) as web,
+    ):
+        order_id = web.post("/api/checkout", json=VALID_CHECKOUT).json()["order_id"]
         wait_for(
             lambda: _order_status(database_url, order_id) == "PENDING_PAYMENT",
             timeout=30,
@@ -192,7 +223,16 @@ def test_postgres_down_the_webhook_still_answers_and_the_order_is_paid_once_it_i
         )
         own_postgres.stop()
         assert not _database_answers(database_url)
-        _pay(sandbox_api, order_id)  # the web answered 200 with PostgreSQL down
+        late_checkout = web.post("/api/checkout", json=VALID_CHECKOUT)
+        notification = midtrans_transition(
+            sandbox_api,
+            order_id,
+            transaction_status="settlement",
+            payment_type="bank_transfer",
+            notify=False,
+        )["notification"]
+        webhook = web.post("/webhooks/midtrans", json=notification)
+        assert (late_checkout.status_code, webhook.status_code) == (202, 200)
         wait_for(
             lambda: broker.client.hlen(f"{broker.namespace}:webhooks.DQ.msgs"),
             timeout=20,
@@ -200,11 +240,15 @@ def test_postgres_down_the_webhook_still_answers_and_the_order_is_paid_once_it_i
         )
         restarted = start_postgres(own_postgres.data_dir)
         assert restarted.url == database_url
+        late_order_id = late_checkout.json()["order_id"]
         wait_for(
-            lambda: _order_status(database_url, order_id) == "PAID",
+            lambda: (
+                _order_status(database_url, order_id) == "PAID"
+                and _order_status(database_url, late_order_id) == "PENDING_PAYMENT"
+            ),
             timeout=45,
             interval=0.25,
-            message="the order to be paid once PostgreSQL is back",
+            message="the payment and the late checkout once PostgreSQL is back",
         )
     entitlements = _fetch_one(
         database_url, "SELECT count(*) FROM entitlements WHERE order_id = %s", order_id
