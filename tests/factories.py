@@ -119,3 +119,9 @@ def extra_package(package_id: str, name: str, active: bool) -> Iterator[Package]
     finally:
         DiscountCode.delete().where(DiscountCode.package == package.package_id).execute()
         package.delete_instance()
+
+
+def unsent_settlement(sandbox_api, order_id: str, **fields) -> dict:
+    """Midtrans settles the order by bank transfer but does not notify: the signed body."""
+    fields = {"transaction_status": "settlement", "payment_type": "bank_transfer", **fields}
+    return midtrans_transition(sandbox_api, order_id, notify=False, **fields)["notification"]

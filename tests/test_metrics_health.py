@@ -22,7 +22,7 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
 from tests.conftest import ADMIN_TOKEN, free_port, wait_for
-from tests.factories import insert_order, midtrans_transition, open_payment
+from tests.factories import insert_order, open_payment, unsent_settlement
 from tests.midtrans_vectors import GO_SETTLEMENT
 from web.app import create_app
 
@@ -202,14 +202,9 @@ def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe
     from tasks.webhooks import process_notification
 
     underpaid = open_payment()["order_id"]
-    settled = midtrans_transition(
-        sandbox_api,
-        underpaid,
-        transaction_status="settlement",
-        gross_amount="1000.00",
-        notify=False,
-    )
-    process_notification(settled["notification"])  # amount mismatch: flagged, never paid
+    process_notification(
+        unsent_settlement(sandbox_api, underpaid, gross_amount="1000.00")
+    )  # amount mismatch: flagged, never paid
     for unknown_order in ("BFA-GHOST-1", f"VERIFY-{int(time.time())}"):
         process_notification({**GO_SETTLEMENT, "order_id": unknown_order})
     make_order("BFA-FLAG-OLD", "PAID")

@@ -26,7 +26,7 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import PROJECT_ROOT, free_port, wait_for
-from tests.factories import VALID_CHECKOUT, midtrans_transition, open_payment
+from tests.factories import VALID_CHECKOUT, midtrans_transition, open_payment, unsent_settlement
 
 WORKER_COMMAND = [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "1"]
 WEB_COMMAND = [sys.executable, "-m", "web.server"]
@@ -224,13 +224,7 @@ def test_postgres_down_the_web_still_answers_and_the_order_is_paid_once_it_is_ba
         own_postgres.stop()
         assert not _database_answers(database_url)
         late_checkout = web.post("/api/checkout", json=VALID_CHECKOUT)
-        notification = midtrans_transition(
-            sandbox_api,
-            order_id,
-            transaction_status="settlement",
-            payment_type="bank_transfer",
-            notify=False,
-        )["notification"]
+        notification = unsent_settlement(sandbox_api, order_id)
         webhook = web.post("/webhooks/midtrans", json=notification)
         assert (late_checkout.status_code, webhook.status_code) == (202, 200)
         wait_for(

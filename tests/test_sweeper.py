@@ -20,7 +20,7 @@ from models.notification import parse_notification
 from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import wait_for
-from tests.factories import insert_order, midtrans_transition, open_payment
+from tests.factories import insert_order, open_payment, unsent_settlement
 from tests.notification_helpers import mails, whatsapp_messages
 
 
@@ -56,13 +56,7 @@ def unprocessed_settlement(sandbox_api, minutes_ago: float = 2) -> tuple[str, in
     from tasks.webhooks import store_event
 
     order_id = open_payment()["order_id"]
-    raw = midtrans_transition(
-        sandbox_api,
-        order_id,
-        transaction_status="settlement",
-        payment_type="bank_transfer",
-        notify=False,
-    )["notification"]
+    raw = unsent_settlement(sandbox_api, order_id)
     event_id, _ = store_event(parse_notification(raw), raw, "webhook")
     PaymentEvent.update(received_at=utcnow() - timedelta(minutes=minutes_ago)).where(
         PaymentEvent.id == event_id
