@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import redis
 
-from integrations.breaker import ProviderBreaker
 from integrations.email import SmtpConfig, SmtpMailer
-from integrations.outbound_rate import OutboundRateLimit
+from integrations.guard import ProviderGuard, provider_guard
 from integrations.whatsapp import WhatsAppClient
 from models.delivery import DeliveryPolicy
 from models.messages import render_email, render_whatsapp
@@ -20,18 +19,15 @@ from runtime.settings import Settings
 
 @dataclass(frozen=True)
 class Channel:
-    """One provider: a way to turn a row into a send call, its breaker and its rate limit."""
+    """One provider: a way to turn a row into a send call, and its guard."""
 
     prepare: Callable[[OutboxMessage], Callable[[], str]]
-    breaker: ProviderBreaker
-    rate_limit: OutboundRateLimit
+    guard: ProviderGuard
 
     def deliver(self, row: OutboxMessage) -> str:
         """Sends the row; returns the provider's message id. Rendering errors come first, so
         a broken row never takes a rate slot or counts against the provider."""
-        send = self.prepare(row)
-        self.rate_limit.acquire()
-        return self.breaker.call(send)
+        return self.guard.call(self.prepare(row))
 
 
 class Channels:
@@ -82,13 +78,16 @@ class Channels:
         redis_client: redis.Redis,
         namespace: str,
     ) -> Channel:
-        breaker = ProviderBreaker(
-            redis_client, provider, policy.breaker_fail_max, policy.breaker_reset_seconds, namespace
+        guard = provider_guard(
+            redis_client,
+            provider,
+            fail_max=policy.breaker_fail_max,
+            reset_seconds=policy.breaker_reset_seconds,
+            per_second=per_second,
+            namespace=namespace,
+            rate_wait_seconds=policy.rate_wait_seconds,
         )
-        rate_limit = OutboundRateLimit(
-            redis_client, provider, per_second, policy.rate_wait_seconds, namespace
-        )
-        return Channel(prepare, breaker, rate_limit)
+        return Channel(prepare, guard)
 
     def deliver(self, row: OutboxMessage) -> str:
         """Sends one claimed row on its channel; returns the provider's message id."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from integrations.breaker import ProviderBreaker
+from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
-from integrations.outbound_rate import OutboundRateLimit
 from tasks.broker import NAMESPACE, broker, settings
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
@@ -14,23 +13,18 @@ MIDTRANS_BREAKER_RESET_SECONDS = 30
 
 
 class GuardedMidtrans:
-    """Midtrans behind a circuit breaker shared through Redis and an outbound rate limit: an
-    outage fails fast (ProviderUnavailable, retried later) instead of tying up every worker."""
+    """Midtrans behind its provider guard: an outage fails fast (ProviderUnavailable, retried
+    later) instead of tying up every worker, and bursts stay under the outbound limit."""
 
-    def __init__(
-        self, client: MidtransClient, breaker: ProviderBreaker, rate_limit: OutboundRateLimit
-    ) -> None:
+    def __init__(self, client: MidtransClient, guard: ProviderGuard) -> None:
         self._client = client
-        self._breaker = breaker
-        self._rate_limit = rate_limit
+        self._guard = guard
 
     def create_snap_payment(self, request_body: dict) -> SnapPayment:
-        self._rate_limit.acquire()
-        return self._breaker.call(self._client.create_snap_payment, request_body)
+        return self._guard.call(self._client.create_snap_payment, request_body)
 
     def transaction_status(self, order_id: str) -> dict:
-        self._rate_limit.acquire()
-        return self._breaker.call(self._client.transaction_status, order_id)
+        return self._guard.call(self._client.transaction_status, order_id)
 
 
 @cache
@@ -41,14 +35,12 @@ def midtrans() -> GuardedMidtrans:
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
-    breaker = ProviderBreaker(
+    guard = provider_guard(
         broker.client,
         "midtrans",
-        MIDTRANS_BREAKER_FAIL_MAX,
-        MIDTRANS_BREAKER_RESET_SECONDS,
-        NAMESPACE,
+        fail_max=MIDTRANS_BREAKER_FAIL_MAX,
+        reset_seconds=MIDTRANS_BREAKER_RESET_SECONDS,
+        per_second=settings.midtrans_rate_per_second,
+        namespace=NAMESPACE,
     )
-    rate_limit = OutboundRateLimit(
-        broker.client, "midtrans", settings.midtrans_rate_per_second, namespace=NAMESPACE
-    )
-    return GuardedMidtrans(client, breaker, rate_limit)
+    return GuardedMidtrans(client, guard)

@@ -9,9 +9,8 @@ from tests.factories import open_payment
 
 @pytest.fixture
 def guarded(system, sandbox):
-    from integrations.breaker import ProviderBreaker
+    from integrations.guard import provider_guard
     from integrations.midtrans import MidtransClient
-    from integrations.outbound_rate import OutboundRateLimit
     from tasks.clients import GuardedMidtrans
 
     settings, client = system["settings"], system["broker"].client
@@ -20,11 +19,15 @@ def guarded(system, sandbox):
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
-    return GuardedMidtrans(
-        midtrans,
-        ProviderBreaker(client, "midtrans-test", 3, 2),  # Redis keeps whole seconds
-        OutboundRateLimit(client, "midtrans-test", 100),
+    guard = provider_guard(
+        client,
+        "midtrans-test",
+        fail_max=3,
+        reset_seconds=2,  # Redis keeps whole seconds
+        per_second=100,
+        namespace="dramatiq",
     )
+    return GuardedMidtrans(midtrans, guard)
 
 
 def _status_calls(sandbox_api) -> int:

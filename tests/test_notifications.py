@@ -169,7 +169,7 @@ def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothin
     outbox_ids = [i for _ in range(3) for i in queued_order().values()]
     started = time.monotonic()
     send_all(outbox_ids)
-    breakers = [channels(policy).by_name[name].breaker for name in ("EMAIL", "WHATSAPP")]
+    breakers = [channels(policy).by_name[name].guard.breaker for name in ("EMAIL", "WHATSAPP")]
     wait_for(lambda: all(b.state == "open" for b in breakers), message="both breakers open")
     wait_for(
         lambda: time.monotonic() - started > outage_seconds,
