@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
+from models.base import SHOP_TIMEZONE
 from models.db import connection
 from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr
 
-SHOP_TIMEZONE = ZoneInfo("Asia/Jakarta")  # the shop and its accountant work in WIB
 STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
 EXPORT_COLUMNS = (
     "order_id",

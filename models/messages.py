@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import (
     Environment,
@@ -19,10 +18,11 @@ from jinja2 import (
     select_autoescape,
 )
 
+from models.base import SHOP_TIMEZONE
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
 TEMPLATE_NAMES = ("payment_instructions", "payment_success", "access_revoked", "order_expired")
 WHATSAPP_LANGUAGE = "id"
-_JAKARTA = ZoneInfo("Asia/Jakarta")
 _MONTHS = (
     "Januari",
     "Februari",
@@ -59,7 +59,7 @@ class WhatsAppContent:
 
 def indonesian_time(moment_iso: str) -> str:
     """'2025-01-13T07:30:00+00:00' -> '13 Januari 2025 pukul 14.30 WIB' (Jakarta time)."""
-    local = datetime.fromisoformat(moment_iso).astimezone(_JAKARTA)
+    local = datetime.fromisoformat(moment_iso).astimezone(SHOP_TIMEZONE)
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
 
 

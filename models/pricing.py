@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from models.base import SHOP_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,4 @@ def format_idr(amount: int) -> str:
 
 def midtrans_time(moment: datetime) -> str:
     """Snap's expiry.start_time format, in Jakarta time: 'YYYY-MM-DD HH:MM:SS +0700'."""
-    return moment.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%d %H:%M:%S %z")
+    return moment.astimezone(SHOP_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S %z")

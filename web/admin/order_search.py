@@ -8,12 +8,12 @@ from datetime import date, datetime, time, timedelta
 import falcon
 from peewee import fn
 
+from models.base import SHOP_TIMEZONE
 from models.order_rows import iso, order_summary
 from models.orders import Order
 from models.state_machine import OrderStatus
 from web.admin.paging import page_count
 from web.admin.params import day_param, page_param, refuse_unknown, text_param
-from web.admin.rendering import WIB
 from web.validation import InvalidField, clean_phone
 
 PAGE_SIZE = 50
@@ -70,7 +70,7 @@ def _matching(query: str):
 
 
 def _wib_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=WIB)
+    return datetime.combine(day, time.min, tzinfo=SHOP_TIMEZONE)
 
 
 def _conditions(filters: OrderFilters) -> list:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import falcon
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from models.base import SHOP_TIMEZONE
 from models.pricing import format_idr
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-WIB = timezone(timedelta(hours=7), "WIB")  # Indonesia has no daylight saving time
 
 
 def wib_time(value: str | datetime | None) -> str:
@@ -20,7 +20,7 @@ def wib_time(value: str | datetime | None) -> str:
     if not value:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S WIB")
+    return moment.astimezone(SHOP_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S WIB")
 
 
 def pretty_json(value: object) -> str:
