@@ -98,7 +98,9 @@ def check_migrations(target: Target) -> tuple[bool, str]:
 
 
 def check_workers(target: Target) -> tuple[bool, str]:
-    pattern = f"{target.namespace}:heartbeat:worker:*"
+    from tasks.middleware import worker_heartbeat_prefix
+
+    pattern = worker_heartbeat_prefix(target.namespace) + "*"
     beating = sum(1 for _ in target.redis_client.scan_iter(match=pattern, count=100))
     if not beating:
         return False, "no worker heartbeat (is `./run.sh worker` running?)"
@@ -106,7 +108,9 @@ def check_workers(target: Target) -> tuple[bool, str]:
 
 
 def check_scheduler(target: Target) -> tuple[bool, str]:
-    if not target.redis_client.exists(f"{target.namespace}:heartbeat:scheduler"):
+    from tasks.middleware import scheduler_heartbeat_key
+
+    if not target.redis_client.exists(scheduler_heartbeat_key(target.namespace)):
         return False, "no scheduler heartbeat (is `./run.sh scheduler` running?)"
     return True, "scheduler alive"
 

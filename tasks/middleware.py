@@ -64,6 +64,15 @@ def _order_id_of(args: tuple) -> str | None:
     return first if isinstance(first, str) else None
 
 
+def worker_heartbeat_prefix(namespace: str) -> str:
+    """Each live worker process refreshes `{prefix}{host}:{pid}`; the key expires when it dies."""
+    return f"{namespace}:heartbeat:worker:"
+
+
+def scheduler_heartbeat_key(namespace: str) -> str:
+    return f"{namespace}:heartbeat:scheduler"
+
+
 def dead_letter_errors_key(namespace: str) -> str:
     """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
     return f"{namespace}:dead-letter-errors"
@@ -87,7 +96,7 @@ class WorkerHeartbeat(dramatiq.Middleware):
     """Writes a short-lived Redis key while a worker process is alive, for /health."""
 
     def after_worker_boot(self, broker, worker):
-        key = f"{broker.namespace}:heartbeat:worker:{socket.gethostname()}:{os.getpid()}"
+        key = f"{worker_heartbeat_prefix(broker.namespace)}{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         thread = threading.Thread(target=self._beat, args=(broker, key), daemon=True)
         thread.start()

@@ -12,9 +12,10 @@ from loguru import logger
 
 from tasks import alarms, maintenance
 from tasks.broker import NAMESPACE, broker
+from tasks.middleware import scheduler_heartbeat_key
 
 TICK_SECONDS = 5
-HEARTBEAT_KEY = f"{NAMESPACE}:heartbeat:scheduler"
+HEARTBEAT_KEY = scheduler_heartbeat_key(NAMESPACE)
 JOBS = ((maintenance.sweep, 30), (maintenance.reconcile, 60), (alarms.check_alarms, 300))
 
 

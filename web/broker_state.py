@@ -45,8 +45,9 @@ def _age(beat: bytes | str | None, now: float) -> int | None:
 
 def worker_heartbeats(redis_client: redis.Redis) -> list[dict]:
     """Live worker processes (their heartbeat keys expire 30 s after the last beat)."""
-    namespace, _ = _broker_names()
-    prefix = f"{namespace}:heartbeat:worker:"
+    from tasks.middleware import worker_heartbeat_prefix
+
+    prefix = worker_heartbeat_prefix(_broker_names()[0])
     keys = sorted(redis_client.scan_iter(match=prefix + "*", count=500))
     beats = redis_client.mget(keys) if keys else []
     now = time.time()
@@ -59,6 +60,7 @@ def worker_heartbeats(redis_client: redis.Redis) -> list[dict]:
 
 def scheduler_heartbeat(redis_client: redis.Redis) -> dict:
     """Whether a scheduler ticked within its heartbeat's 30 s lifetime."""
-    namespace, _ = _broker_names()
-    age = _age(redis_client.get(f"{namespace}:heartbeat:scheduler"), time.time())
+    from tasks.middleware import scheduler_heartbeat_key
+
+    age = _age(redis_client.get(scheduler_heartbeat_key(_broker_names()[0])), time.time())
     return {"alive": age is not None, "age_seconds": age}
