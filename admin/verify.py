@@ -165,11 +165,13 @@ def check_outbox(target: Target) -> tuple[bool, str]:
 
 def check_dead_letters(target: Target) -> tuple[bool, str]:
     """Growing means new dead letters in the last hour, in Dramatiq's queues or the outbox."""
+    from tasks.middleware import dead_letter_set_key
+
     since = utcnow() - RECENT_DEAD_LETTERS
     since_ms = int(since.timestamp() * 1000)
     recent = total = 0
     for queue_name in target.queues:
-        key = f"{target.namespace}:{queue_name}.XQ"  # zset scored by dead-lettering time (ms)
+        key = dead_letter_set_key(target.namespace, queue_name)
         total += target.redis_client.zcard(key)
         recent += target.redis_client.zcount(key, since_ms, "+inf")
     with connection():

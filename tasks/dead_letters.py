@@ -20,7 +20,7 @@ from loguru import logger
 
 from models.audit import record_audit
 from models.db import connection
-from tasks.middleware import dead_letter_errors_key
+from tasks.middleware import dead_letter_errors_key, dead_letter_set_key
 
 # Options Dramatiq accumulates across attempts; a requeued message starts afresh without them.
 _ATTEMPT_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta", "redis_message_id")
@@ -66,7 +66,7 @@ class DeadLetter:
 
 
 def _keys(broker: RedisBroker, queue_name: str) -> list[str]:
-    zset = f"{broker.namespace}:{queue_name}.XQ"
+    zset = dead_letter_set_key(broker.namespace, queue_name)
     return [zset, f"{zset}.msgs"]
 
 

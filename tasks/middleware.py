@@ -73,6 +73,12 @@ def scheduler_heartbeat_key(namespace: str) -> str:
     return f"{namespace}:heartbeat:scheduler"
 
 
+def dead_letter_set_key(namespace: str, queue_name: str) -> str:
+    """Dramatiq's dead-letter zset for a queue (score: when the message died, in ms); the
+    encoded messages sit in the hash of the same name plus `.msgs`."""
+    return f"{namespace}:{queue_name}.XQ"
+
+
 def dead_letter_errors_key(namespace: str) -> str:
     """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
     return f"{namespace}:dead-letter-errors"

@@ -20,12 +20,14 @@ def _broker_names() -> tuple[str, tuple[str, ...]]:
 
 def queue_depths(redis_client: redis.Redis) -> dict[str, dict[str, int]]:
     """Per queue: messages ready, delayed (retries waiting) and dead-lettered."""
+    from tasks.middleware import dead_letter_set_key
+
     namespace, queues = _broker_names()
     pipeline = redis_client.pipeline(transaction=False)
     for queue in queues:
         pipeline.llen(f"{namespace}:{queue}")
         pipeline.llen(f"{namespace}:{queue}.DQ")
-        pipeline.zcard(f"{namespace}:{queue}.XQ")
+        pipeline.zcard(dead_letter_set_key(namespace, queue))
     counts = iter(pipeline.execute())
     return {
         queue: {"ready": next(counts), "delayed": next(counts), "dead": next(counts)}
