@@ -28,7 +28,8 @@ from admin.backup_folder import (
     write_manifest,
     write_secrets,
 )
-from runtime.settings import PROJECT_ROOT, Settings, load_settings
+from admin.context import AdminContext
+from runtime.settings import PROJECT_ROOT, Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,8 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.set_defaults(handler=run_restore)
 
 
-def run_backup(args: argparse.Namespace) -> int:
-    settings = _settings()
+def run_backup(args: argparse.Namespace, admin: AdminContext) -> int:
+    settings = admin.settings
     secrets = secret_settings(settings) if args.include_secrets else None
     try:
         folder = create_backup(settings.database_url, args.dir, secrets)
@@ -136,8 +137,8 @@ def secret_settings(settings: Settings) -> dict[str, str]:
     return {name: value or "" for name, value in values.items()}
 
 
-def run_restore(args: argparse.Namespace) -> int:
-    configured_url = _settings().database_url
+def run_restore(args: argparse.Namespace, admin: AdminContext) -> int:
+    configured_url = admin.settings.database_url
     target_url = (
         pg.with_database(configured_url, args.database) if args.database else configured_url
     )
@@ -228,10 +229,3 @@ def _report_restore(manifest: dict, target_url: str, mismatches: list[str]) -> i
         print(f"  {table}: {digest['rows']} rows, contents match")
     print(f"restored into {name!r}; point DATABASE_URL at it and restart the services")
     return 0
-
-
-def _settings() -> Settings:
-    settings = load_settings()
-    if not settings.database_url:
-        raise SystemExit("DATABASE_URL must be set (./run.sh admin sets it for the embedded one)")
-    return settings

@@ -8,6 +8,9 @@ import argparse
 import importlib
 import sys
 
+from admin.context import start_admin
+from runtime.settings import Settings, load_settings_or_exit
+
 COMMAND_MODULES = (
     "admin.dead_letters",
     "admin.outbox",
@@ -35,9 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """Parses first (so --help needs no services), then starts from `settings` (read from the
+    environment unless given) and runs the command."""
     args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    admin = start_admin(settings or load_settings_or_exit())
+    return int(args.handler(args, admin) or 0)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,24 @@ import argparse
 from datetime import timedelta
 
 from admin.arguments import day_count
+from admin.context import AdminContext
 from admin.outbox import print_rows, row_details
+from messaging.contract import DELIVERY_QUEUE
+from messaging.dead_letters import (
+    DeadLetter,
+    audit_fields,
+    find_dead_letter,
+    list_dead_letters,
+    purge_dead_letters,
+    requeue_dead_letter,
+)
+from models.audit import record_audit
+from models.db import connection, transaction
+from models.outbox import OutboxMessage
+from models.outbox_admin import dead_rows, requeue_outbox_message
+from models.statuses import OutboxStatus
+
+ACTOR = "admin:cli"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,22 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     purge.set_defaults(handler=purge_command)
 
 
-def _system():
-    """The broker and the database, bound to the configured services (imported late so
-    `--help` works without them)."""
-    import tasks  # noqa: F401  (declares every actor, so requeued messages find theirs)
-    from tasks.broker import broker
-
-    return broker
-
-
-def list_command(args: argparse.Namespace) -> int:
-    from models.db import connection
-    from models.outbox_admin import dead_rows
-    from tasks.dead_letters import list_dead_letters
-
-    broker = _system()
-    letters = list_dead_letters(broker, args.queue)
+def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
+    letters = list_dead_letters(admin.broker, args.queue)
     print(f"Dramatiq dead letters: {len(letters)}")
     for letter in letters:
         print(
@@ -71,7 +74,7 @@ def list_command(args: argparse.Namespace) -> int:
             f"died {letter.died_at:%Y-%m-%d %H:%M:%S}Z  retries {letter.retries}  "
             f"{(letter.error or 'error not recorded')[:80]}"
         )
-    if args.queue and args.queue != "notifications":
+    if args.queue and args.queue != DELIVERY_QUEUE:
         return 0
     with connection():
         rows = dead_rows()
@@ -80,12 +83,7 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def show_command(args: argparse.Namespace) -> int:
-    from models.db import connection
-    from models.outbox import OutboxMessage
-    from tasks.dead_letters import find_dead_letter
-
-    broker = _system()
+def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.id.isdigit():
         with connection():
             row = OutboxMessage.get_or_none(OutboxMessage.id == int(args.id))
@@ -94,7 +92,7 @@ def show_command(args: argparse.Namespace) -> int:
             return 1
         print(row_details(row))
         return 0
-    letter = find_dead_letter(broker, args.id)
+    letter = find_dead_letter(admin.broker, args.id)
     if letter is None:
         print(f"No dead letter {args.id}")
         return 1
@@ -108,55 +106,51 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def requeue_command(args: argparse.Namespace) -> int:
+def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.all:
-        return _requeue_everything(args.queue)
+        return _requeue_everything(admin, args.queue)
     if args.queue:
         print("--queue goes with --all")
         return 2
-    from models.db import connection
-    from tasks.dead_letters import find_dead_letter, requeue_dead_letter
-    from tasks.notifications import requeue_outbox_message
-
-    broker = _system()
     if args.id.isdigit():
         with connection():
-            done = requeue_outbox_message(int(args.id), actor="admin:cli")
+            done = requeue_outbox_message(int(args.id), ACTOR, admin.wake_deliveries)
         print(
             f"Requeued outbox row {args.id}"
             if done
             else f"Outbox row {args.id} is not in DLQ or FAILED"
         )
         return 0 if done else 1
-    letter = find_dead_letter(broker, args.id)
-    done = letter is not None and requeue_dead_letter(broker, letter, "admin:cli")
+    letter = find_dead_letter(admin.broker, args.id)
+    done = letter is not None and _requeue_letter(admin, letter)
     print(f"Requeued dead letter {args.id}" if done else f"No dead letter {args.id}")
     return 0 if done else 1
 
 
-def _requeue_everything(queue_name: str | None) -> int:
-    from models.db import connection
-    from models.outbox_admin import dead_rows
-    from tasks.dead_letters import requeue_dead_letters
-    from tasks.notifications import requeue_outbox_message
+def _requeue_letter(admin: AdminContext, letter: DeadLetter) -> bool:
+    if not requeue_dead_letter(admin.broker, letter):
+        return False
+    with connection(), transaction():
+        record_audit(ACTOR, "dead_letter_requeued", **audit_fields(letter))
+    return True
 
-    broker = _system()
-    requeued = requeue_dead_letters(broker, "admin:cli", queue_name)
+
+def _requeue_everything(admin: AdminContext, queue_name: str | None) -> int:
+    letters = list_dead_letters(admin.broker, queue_name)
+    requeued = sum(_requeue_letter(admin, letter) for letter in letters)
     rows = 0
-    if queue_name in (None, "notifications"):
+    if queue_name in (None, DELIVERY_QUEUE):
         with connection():
             rows = sum(
-                requeue_outbox_message(row.id, actor="admin:cli")
+                requeue_outbox_message(row.id, ACTOR, admin.wake_deliveries)
                 for row in dead_rows()
-                if row.status == "DLQ"
+                if row.status == OutboxStatus.DLQ
             )
     print(f"Requeued {requeued} Dramatiq dead letters and {rows} outbox rows")
     return 0 if requeued or rows else 1
 
 
-def purge_command(args: argparse.Namespace) -> int:
-    from tasks.dead_letters import purge_dead_letters
-
-    purged = purge_dead_letters(_system(), timedelta(days=args.older_than))
+def purge_command(args: argparse.Namespace, admin: AdminContext) -> int:
+    purged = purge_dead_letters(admin.broker, timedelta(days=args.older_than))
     print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
     return 0

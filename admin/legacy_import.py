@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from admin.context import AdminContext
 from admin.legacy_rows import (
     MONEY_RECEIVED,
     LegacyFileError,
@@ -33,6 +34,7 @@ from models.checkout import hash_order_token
 from models.db import connection, transaction
 from models.orders import Order
 from models.payments import grant_entitlement
+from models.statuses import OrderStatus
 
 PACKAGE_ID = "ai-movie-course"
 ACTOR = "admin:import"
@@ -54,17 +56,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_import)
 
 
-def run_import(args: argparse.Namespace) -> int:
+def run_import(args: argparse.Namespace, admin: AdminContext) -> int:
     try:
         rows = read_legacy_rows(args.path)
     except LegacyFileError as error:
         print(f"import-legacy: {error}", file=sys.stderr)
         return 2
-    from tasks.broker import settings  # configures logging and the database from the env
-
     with connection():
         legacy_import = LegacyImport(
-            args.path.name, args.dry_run, settings.payment_expiry_minutes, course_price()
+            args.path.name, args.dry_run, admin.settings.payment_expiry_minutes, course_price()
         )
         summary = legacy_import.run(rows)
     print_summary(summary, args.dry_run)
@@ -114,7 +114,7 @@ class LegacyImport:
 
     def _count_imported(self, order: LegacyOrder, label: str) -> None:
         self.summary.imported.append(order.order_id)
-        if order.status == "PAID":
+        if order.status == OrderStatus.PAID:
             self.summary.granted.append(order.order_id)
         if order.flag_reason:
             self.summary.flagged.append((label, order.flag_reason))
@@ -149,7 +149,7 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
                 paid_at=created_at if order.status in MONEY_RECEIVED else None,
                 expires_at=(
                     created_at + timedelta(minutes=expiry_minutes)
-                    if order.status == "PENDING_PAYMENT"
+                    if order.status == OrderStatus.PENDING_PAYMENT
                     else None
                 ),
             )
@@ -159,7 +159,7 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
         )
         if not inserted:
             return False
-        if order.status == "PAID":
+        if order.status == OrderStatus.PAID:
             grant_entitlement(order.order_id, PACKAGE_ID)  # no message: served by the old system
         record_audit(
             ACTOR,
@@ -168,7 +168,7 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
             new_status=order.status,
             legacy_id=order.legacy_id,
             source_file=source_name,
-            entitlement=order.status == "PAID",
+            entitlement=order.status == OrderStatus.PAID,
             flagged=order.flag_reason is not None,
             reason=order.flag_reason,
         )

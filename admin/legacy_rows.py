@@ -16,26 +16,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from models.statuses import OrderStatus
 from web.validation import InvalidField, clean_email, clean_name, clean_phone
 
 LEGACY_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
 NAMELESS_CUSTOMER = "Pelanggan"
 MAX_AMOUNT = 2**31 - 1
-MONEY_RECEIVED = ("PAID", "REFUNDED")
+MONEY_RECEIVED = (OrderStatus.PAID, OrderStatus.REFUNDED)
+# The old server's statuses, in any case, and what each one means here.
 STATUS_MAP = {
-    "PAID": "PAID",
-    "SUCCESS": "PAID",
-    "SETTLEMENT": "PAID",
-    "PENDING": "PENDING_PAYMENT",
-    "EXPIRED": "EXPIRED",
-    "EXPIRE": "EXPIRED",
-    "FAILED": "FAILED",
-    "FAILURE": "FAILED",
-    "CANCEL": "FAILED",
-    "CANCELED": "FAILED",
-    "CANCELLED": "FAILED",
-    "REFUND": "REFUNDED",
-    "REFUNDED": "REFUNDED",
+    "PAID": OrderStatus.PAID,
+    "SUCCESS": OrderStatus.PAID,
+    "SETTLEMENT": OrderStatus.PAID,
+    "PENDING": OrderStatus.PENDING_PAYMENT,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRE": OrderStatus.EXPIRED,
+    "FAILED": OrderStatus.FAILED,
+    "FAILURE": OrderStatus.FAILED,
+    "CANCEL": OrderStatus.FAILED,
+    "CANCELED": OrderStatus.FAILED,
+    "CANCELLED": OrderStatus.FAILED,
+    "REFUND": OrderStatus.REFUNDED,
+    "REFUNDED": OrderStatus.REFUNDED,
 }
 _MIDTRANS_SAFE_ID = re.compile(r"^[A-Za-z0-9_~.-]{1,50}$")
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_~.-]+")

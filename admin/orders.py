@@ -14,13 +14,14 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO
 
+from admin.context import AdminContext
 from models.base import SHOP_TIMEZONE
 from models.db import connection
 from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr
+from models.statuses import ORDER_STATUSES, OrderStatus
 
-STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
 EXPORT_COLUMNS = (
     "order_id",
     "created_at",
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     orders = subparsers.add_parser("orders", help="export or look at orders (read-only)")
     commands = orders.add_subparsers(dest="orders_command", required=True, metavar="COMMAND")
     export = commands.add_parser("export", help="orders as CSV or JSON for the accountant")
-    export.add_argument("--status", type=str.upper, choices=STATUSES)
+    export.add_argument("--status", type=str.upper, choices=ORDER_STATUSES)
     export.add_argument(
         "--since",
         type=since_moment,
@@ -70,9 +71,7 @@ def since_moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=SHOP_TIMEZONE)
 
 
-def run_export(args: argparse.Namespace) -> int:
-    import tasks.broker  # noqa: F401 - configures logging and the database from the environment
-
+def run_export(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection(), _output(args.output) as stream:
         rows = export_rows(selected_orders(args.status, args.since))
         count, paid_total = (write_csv if args.format == "csv" else write_json)(rows, stream)
@@ -131,7 +130,7 @@ def _written(rows: Iterable[dict], write) -> tuple[int, int]:
     for row in rows:
         write(row)
         count += 1
-        paid_total += row["final_amount"] if row["status"] == "PAID" else 0
+        paid_total += row["final_amount"] if row["status"] == OrderStatus.PAID else 0
     return count, paid_total
 
 
@@ -155,9 +154,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield stream
 
 
-def run_show(args: argparse.Namespace) -> int:
-    import tasks.broker  # noqa: F401 - configures logging and the database from the environment
-
+def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         story = order_timeline(args.order_id)
     if story is None:

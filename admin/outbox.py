@@ -8,9 +8,16 @@ from __future__ import annotations
 import argparse
 
 from admin.arguments import row_limit
+from admin.context import AdminContext
+from models.db import connection
 from models.messages import TEMPLATE_NAMES
-from models.outbox import CHANNELS
-from models.outbox_admin import STATUSES, masked_recipient
+from models.outbox_admin import (
+    NothingToResend,
+    list_outbox,
+    masked_recipient,
+    resend_notification,
+)
+from models.statuses import CHANNELS, OUTBOX_STATUSES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = commands.add_parser("list", help="list outbox rows, newest first")
-    listing.add_argument("--status", choices=STATUSES, type=str.upper)
+    listing.add_argument("--status", choices=OUTBOX_STATUSES, type=str.upper)
     listing.add_argument("--order", metavar="ORDER_ID", help="only this order's messages")
     listing.add_argument(
         "--limit", type=row_limit, default=50, metavar="N", help="at most N rows (1-10000)"
@@ -70,11 +77,7 @@ def row_details(row) -> str:
     return "\n".join(lines)
 
 
-def list_command(args: argparse.Namespace) -> int:
-    import tasks.broker  # noqa: F401  (binds the database to DATABASE_URL)
-    from models.db import connection
-    from models.outbox_admin import list_outbox
-
+def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         rows = list_outbox(args.status, args.order, args.limit)
     print(f"Outbox rows: {len(rows)}")
@@ -82,16 +85,13 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def resend_command(args: argparse.Namespace) -> int:
-    import tasks  # noqa: F401  (declares the delivery actor)
-    from models.db import connection
-    from models.outbox_admin import NothingToResend
-    from tasks.notifications import resend_notification
-
+def resend_command(args: argparse.Namespace, admin: AdminContext) -> int:
     channel_names = (args.channel,) if args.channel else CHANNELS
     try:
         with connection():
-            new_ids = resend_notification(args.order_id, args.template, "admin:cli", channel_names)
+            new_ids = resend_notification(
+                args.order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
+            )
     except NothingToResend as error:
         print(f"Nothing to resend: {error}")
         return 1

@@ -11,6 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from admin.context import AdminContext
+from integrations.errors import ProviderError
+from messaging.contract import RECONCILE
+from models.audit import record_audit
+from models.db import connection
+from models.orders import Order
+
 ACTOR = "admin:cli"
 
 
@@ -29,25 +36,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_reconcile)
 
 
-def run_reconcile(args: argparse.Namespace) -> int:
+def run_reconcile(args: argparse.Namespace, admin: AdminContext) -> int:
     if not args.order_ids and not args.all_pending:
         print("reconcile: give one or more ORDER_IDs, or --all-pending", file=sys.stderr)
         return 2
-    import tasks  # noqa: F401  (the broker, the database and every actor a reconcile may queue)
-    from models.db import connection
-
     with connection():
-        failures = sum(not reconcile_one(order_id) for order_id in args.order_ids)
+        failures = sum(not reconcile_one(admin, order_id) for order_id in args.order_ids)
         if args.all_pending:
-            queue_all_pending()
+            queue_all_pending(admin)
     return 1 if failures else 0
 
 
-def reconcile_one(order_id: str) -> bool:
-    """Runs the reconciliation of one order inline and prints `before -> after`; False when
-    the order does not exist or Midtrans did not answer."""
-    from integrations.errors import ProviderError
-    from models.audit import record_audit
+def reconcile_one(admin: AdminContext, order_id: str) -> bool:
+    """Runs the reconciliation of one order inline (worker code) and prints `before -> after`;
+    False when the order does not exist or Midtrans did not answer."""
+    admin.worker()
+    # Imported here: the worker code needs the worker started (admin.worker above).
     from tasks.webhooks import reconcile_order
 
     before = order_status(order_id)
@@ -67,17 +71,12 @@ def reconcile_one(order_id: str) -> bool:
 
 
 def order_status(order_id: str) -> str | None:
-    from models.orders import Order
-
     order = Order.get_or_none(Order.order_id == order_id)
     return order.status if order else None
 
 
-def queue_all_pending() -> None:
+def queue_all_pending(admin: AdminContext) -> None:
     """The periodic job itself, queued now: it picks every awaiting order that is due a check."""
-    from models.audit import record_audit
-    from tasks.maintenance import reconcile
-
     record_audit(ACTOR, "reconcile_requested", None, scope="all_pending")
-    reconcile.send()
+    admin.enqueuer.send(RECONCILE)
     print("queued the periodic reconciliation: every order awaiting payment that is due a check")

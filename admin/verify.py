@@ -15,11 +15,19 @@ import httpx
 import redis
 from peewee import fn
 
+from admin.context import AdminContext
 from integrations.http import build_client, send
 from integrations.signature import midtrans_signature
+from messaging.contract import (
+    QUEUES,
+    dead_letter_set_key,
+    scheduler_heartbeat_key,
+    worker_heartbeat_prefix,
+)
 from models.base import utcnow
 from models.db import connection
 from models.outbox import OutboxMessage
+from models.statuses import CLAIMABLE, OutboxStatus
 from schema.migrate import pending_migrations
 
 STUCK_SENDING = timedelta(minutes=5)
@@ -43,8 +51,6 @@ class Target:
     redis_client: redis.Redis
     database_url: str
     server_key: str
-    namespace: str
-    queues: tuple[str, ...]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,18 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_verify)
 
 
-def run_verify(args: argparse.Namespace) -> int:
-    from tasks.broker import NAMESPACE, QUEUES, broker, settings
-
+def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
+    settings = admin.settings
     base_url = (args.url or settings.public_base_url).rstrip("/")
     with build_client(base_url, timeout=PROBE_TIMEOUT) as client:
         target = Target(
-            client,
-            broker.client,
-            settings.database_url,
-            settings.midtrans_server_key,
-            NAMESPACE,
-            QUEUES,
+            client, admin.enqueuer.redis, settings.database_url, settings.midtrans_server_key
         )
         results = run_checks(target)
     for result in results:
@@ -98,9 +98,7 @@ def check_migrations(target: Target) -> tuple[bool, str]:
 
 
 def check_workers(target: Target) -> tuple[bool, str]:
-    from tasks.middleware import worker_heartbeat_prefix
-
-    pattern = worker_heartbeat_prefix(target.namespace) + "*"
+    pattern = worker_heartbeat_prefix() + "*"
     beating = sum(1 for _ in target.redis_client.scan_iter(match=pattern, count=100))
     if not beating:
         return False, "no worker heartbeat (is `./run.sh worker` running?)"
@@ -108,9 +106,7 @@ def check_workers(target: Target) -> tuple[bool, str]:
 
 
 def check_scheduler(target: Target) -> tuple[bool, str]:
-    from tasks.middleware import scheduler_heartbeat_key
-
-    if not target.redis_client.exists(scheduler_heartbeat_key(target.namespace)):
+    if not target.redis_client.exists(scheduler_heartbeat_key()):
         return False, "no scheduler heartbeat (is `./run.sh scheduler` running?)"
     return True, "scheduler alive"
 
@@ -152,11 +148,12 @@ def check_outbox(target: Target) -> tuple[bool, str]:
     now = utcnow()
     with connection():
         stuck = OutboxMessage.select().where(
-            (OutboxMessage.status == "SENDING") & (OutboxMessage.claimed_at < now - STUCK_SENDING)
+            (OutboxMessage.status == OutboxStatus.SENDING)
+            & (OutboxMessage.claimed_at < now - STUCK_SENDING)
         )
         due_since = fn.COALESCE(OutboxMessage.next_retry_at, OutboxMessage.created_at)
         overdue = OutboxMessage.select().where(
-            OutboxMessage.status.in_(["PENDING", "RETRYING"]) & (due_since < now - OVERDUE_DELIVERY)
+            OutboxMessage.status.in_(CLAIMABLE) & (due_since < now - OVERDUE_DELIVERY)
         )
         stuck_count, overdue_count = stuck.count(), overdue.count()
     detail = f"{stuck_count} SENDING for over 5 min, {overdue_count} overdue by over 10 min"
@@ -165,17 +162,15 @@ def check_outbox(target: Target) -> tuple[bool, str]:
 
 def check_dead_letters(target: Target) -> tuple[bool, str]:
     """Growing means new dead letters in the last hour, in Dramatiq's queues or the outbox."""
-    from tasks.middleware import dead_letter_set_key
-
     since = utcnow() - RECENT_DEAD_LETTERS
     since_ms = int(since.timestamp() * 1000)
     recent = total = 0
-    for queue_name in target.queues:
-        key = dead_letter_set_key(target.namespace, queue_name)
+    for queue_name in QUEUES:
+        key = dead_letter_set_key(queue_name)
         total += target.redis_client.zcard(key)
         recent += target.redis_client.zcount(key, since_ms, "+inf")
     with connection():
-        outbox_dlq = OutboxMessage.select().where(OutboxMessage.status == "DLQ")
+        outbox_dlq = OutboxMessage.select().where(OutboxMessage.status == OutboxStatus.DLQ)
         recent += outbox_dlq.where(OutboxMessage.updated_at >= since).count()
         total += outbox_dlq.count()
     detail = f"{recent} new in the last hour, {total} in all (`./run.sh admin dead-letters list`)"

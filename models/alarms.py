@@ -14,6 +14,7 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
+from models.statuses import EntitlementStatus, OrderStatus, OutboxStatus
 
 ACCESS_GRACE = timedelta(minutes=5)
 FLAG_WINDOW = timedelta(hours=24)
@@ -36,9 +37,11 @@ class Alarm:
 
 def paid_without_access(now: datetime) -> Alarm | None:
     """PAID for more than ACCESS_GRACE but no ACTIVE entitlement: the customer paid for nothing."""
-    active = Entitlement.select(Entitlement.order).where(Entitlement.status == "ACTIVE")
+    active = Entitlement.select(Entitlement.order).where(
+        Entitlement.status == EntitlementStatus.ACTIVE
+    )
     query = Order.select(Order.order_id).where(
-        (Order.status == "PAID")
+        (Order.status == OrderStatus.PAID)
         & (Order.paid_at < now - ACCESS_GRACE)
         & Order.order_id.not_in(active)
     )
@@ -56,7 +59,9 @@ def paid_without_access(now: datetime) -> Alarm | None:
 
 def outbox_dead_letters() -> Alarm | None:
     """Messages that exhausted their retries wait for an operator's requeue."""
-    query = OutboxMessage.select(OutboxMessage.order).where(OutboxMessage.status == "DLQ")
+    query = OutboxMessage.select(OutboxMessage.order).where(
+        OutboxMessage.status == OutboxStatus.DLQ
+    )
     count = query.count()
     if not count:
         return None
@@ -85,7 +90,7 @@ def webhook_silence(now: datetime, silence: timedelta) -> Alarm | None:
     if last_received is not None and now - last_received < silence:
         return None
     waiting = Order.select(Order.order_id).where(
-        (Order.status == "PENDING_PAYMENT") & (Order.created_at < now - silence)
+        (Order.status == OrderStatus.PENDING_PAYMENT) & (Order.created_at < now - silence)
     )
     count = waiting.count()
     if not count:

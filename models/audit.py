@@ -31,3 +31,13 @@ def record_audit(actor: str, action: str, order_id: str | None = None, **fields)
     return AuditEntry.create(
         actor=actor, action=action, order_id=order_id, details=fields, **columns
     )
+
+
+def recent_operator_actions(limit: int = 20) -> list[AuditEntry]:
+    """The newest entries written for an operator (`admin:web`, `admin:cli`, ...)."""
+    return list(
+        AuditEntry.select()
+        .where(AuditEntry.actor.startswith("admin:"))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )

@@ -19,10 +19,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
+_bound_to: list[str] = []
+
+
 def init_database(url: str, max_connections: int = 20) -> None:
-    """Points the shared handle at `url`; waits up to 10 s for a free pooled connection."""
+    """Points the shared handle at `url`; waits up to 10 s for a free pooled connection.
+    Binding again to the same URL changes nothing (open connections stay open)."""
+    url = normalise_url(url)
+    if _bound_to == [url]:
+        return
+    _bound_to[:] = [url]
     database.init(
-        normalise_url(url),
+        url,
         max_connections=max_connections,
         stale_timeout=300,
         timeout=10,

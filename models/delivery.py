@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from models.db import database
 from models.outbox import OutboxMessage
+from models.statuses import CLAIMABLE, OutboxStatus
 
-CLAIMABLE = ("PENDING", "RETRYING")
 DEFAULT_RETRY_SCHEDULE_SECONDS = (60.0, 300.0, 900.0, 1800.0)
 INTERRUPTED = "delivery interrupted: the worker stopped after claiming the row"
 
@@ -51,7 +51,7 @@ def _ours(row: OutboxMessage):
     """The fence: the row is still in the SENDING claim this worker made."""
     return (
         (OutboxMessage.id == row.id)
-        & (OutboxMessage.status == "SENDING")
+        & (OutboxMessage.status == OutboxStatus.SENDING)
         & (OutboxMessage.claimed_at == row.claimed_at)
     )
 
@@ -60,7 +60,7 @@ def claim_delivery(outbox_id: int, now: datetime) -> OutboxMessage | None:
     """PENDING or RETRYING (and due) -> SENDING in one UPDATE; None if not ours to send."""
     due = OutboxMessage.next_retry_at.is_null() | (OutboxMessage.next_retry_at <= now)
     query = (
-        OutboxMessage.update(status="SENDING", claimed_at=now, updated_at=now)
+        OutboxMessage.update(status=OutboxStatus.SENDING, claimed_at=now, updated_at=now)
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(CLAIMABLE) & due)
         .returning(OutboxMessage)
     )
@@ -71,7 +71,7 @@ def mark_sent(row: OutboxMessage, provider_message_id: str, now: datetime) -> bo
     """SENT with the time; the attempt that succeeded is counted."""
     return bool(
         OutboxMessage.update(
-            status="SENT",
+            status=OutboxStatus.SENT,
             sent_at=now,
             updated_at=now,
             next_retry_at=None,
@@ -88,7 +88,7 @@ def mark_failed(row: OutboxMessage, reason: str, now: datetime) -> bool:
     attempt = row.attempt_count + 1
     return bool(
         OutboxMessage.update(
-            status="FAILED",
+            status=OutboxStatus.FAILED,
             attempt_count=attempt,
             next_retry_at=None,
             last_error=reason,
@@ -110,7 +110,7 @@ def mark_retry(
     attempt = row.attempt_count + 1
     delay = policy.retry_delay(attempt)
     OutboxMessage.update(
-        status="RETRYING" if delay else "DLQ",
+        status=OutboxStatus.RETRYING if delay else OutboxStatus.DLQ,
         attempt_count=attempt,
         last_error=reason,
         next_retry_at=now + delay if delay else None,
@@ -124,7 +124,7 @@ def mark_waiting(row: OutboxMessage, reason: str, delay: timedelta, now: datetim
     """The provider is unavailable (breaker open): wait without spending an attempt."""
     return bool(
         OutboxMessage.update(
-            status="RETRYING",
+            status=OutboxStatus.RETRYING,
             next_retry_at=now + delay,
             last_error=reason,
             updated_at=now,
@@ -163,7 +163,7 @@ def recover_stuck(policy: DeliveryPolicy, now: datetime) -> list[int]:
             "cutoff": now - timedelta(seconds=policy.stuck_after_seconds),
         },
     )
-    return [row_id for row_id, status in cursor.fetchall() if status == "RETRYING"]
+    return [row_id for row_id, status in cursor.fetchall() if status == OutboxStatus.RETRYING]
 
 
 def due_ids(policy: DeliveryPolicy, now: datetime, limit: int = 500) -> list[int]:

@@ -8,6 +8,7 @@ from playhouse.postgres_ext import DateTimeTZField
 from models.base import BaseModel, utcnow
 from models.catalog import Package
 from models.orders import Order
+from models.statuses import EntitlementStatus
 
 
 def new_access_token() -> str:
@@ -19,7 +20,7 @@ class Entitlement(BaseModel):
     order = ForeignKeyField(Order, column_name="order_id", unique=True, backref="entitlements")
     package = ForeignKeyField(Package, column_name="package_id")
     access_token = CharField(unique=True, default=new_access_token)
-    status = CharField(default="ACTIVE")
+    status = CharField(default=EntitlementStatus.ACTIVE)
     granted_at = DateTimeTZField(default=utcnow)
     revoked_at = DateTimeTZField(null=True)
     revoke_reason = TextField(null=True)

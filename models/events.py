@@ -1,9 +1,11 @@
-"""Raw Midtrans notifications as received, each stored once by its idempotency key."""
+"""Raw Midtrans notifications as received, each stored once by its idempotency key, and
+marked processed with what they did."""
 
 from peewee import BooleanField, CharField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
+from models.midtrans_status import MidtransNotification, idempotency_key
 
 
 class PaymentEvent(BaseModel):
@@ -26,3 +28,46 @@ class PaymentEvent(BaseModel):
 
     class Meta:
         table_name = "payment_events"
+
+
+def store_event(notification: MidtransNotification, raw: dict, source: str) -> tuple[int, bool]:
+    """Inserts the raw notification once; returns (event id, whether it was new)."""
+    key = idempotency_key(notification)
+    inserted = list(
+        PaymentEvent.insert(
+            idempotency_key=key,
+            order_id=notification.order_id,
+            transaction_id=notification.transaction_id,
+            transaction_status=notification.transaction_status,
+            fraud_status=notification.fraud_status,
+            status_code=notification.status_code,
+            gross_amount=notification.gross_amount_text,
+            payment_type=notification.payment_type,
+            source=source,
+            raw=raw,
+        )
+        .on_conflict_ignore()
+        .returning(PaymentEvent.id)
+        .execute()
+    )
+    if inserted:
+        return inserted[0].id, True
+    return PaymentEvent.get(PaymentEvent.idempotency_key == key).id, False
+
+
+def locked_event(event_id: int) -> PaymentEvent:
+    """The event row under SELECT ... FOR UPDATE; only meaningful inside a transaction."""
+    return PaymentEvent.select().where(PaymentEvent.id == event_id).for_update().get()
+
+
+def finish_event(
+    event: PaymentEvent, outcome: str, verified: MidtransNotification, flag_reason: str | None
+) -> None:
+    """Marks the event processed with what the verified status did to its order."""
+    PaymentEvent.update(
+        processed=True,
+        processed_at=utcnow(),
+        outcome=outcome,
+        verified_status=verified.transaction_status,
+        flag_reason=flag_reason,
+    ).where(PaymentEvent.id == event.id).execute()

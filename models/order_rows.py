@@ -124,3 +124,8 @@ def outbox_row(message) -> dict:
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
     }
+
+
+def page_count(total: int, page_size: int) -> int:
+    """At least one page, so an empty list still renders."""
+    return max(1, -(-total // page_size))

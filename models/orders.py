@@ -5,6 +5,7 @@ from playhouse.postgres_ext import DateTimeTZField
 
 from models.base import BaseModel, utcnow
 from models.catalog import Package
+from models.statuses import OrderStatus
 
 
 class Order(BaseModel):
@@ -18,7 +19,7 @@ class Order(BaseModel):
     base_amount = IntegerField()
     discount_amount = IntegerField(default=0)
     final_amount = IntegerField()
-    status = CharField(default="CREATED")
+    status = CharField(default=OrderStatus.CREATED)
     redirect_url = TextField(null=True)
     snap_token = CharField(null=True)
     failure_reason = TextField(null=True)

@@ -5,8 +5,7 @@ from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
 from models.orders import Order
-
-CHANNELS = ("EMAIL", "WHATSAPP")
+from models.statuses import CHANNELS, Channel, OutboxStatus
 
 
 class OutboxMessage(BaseModel):
@@ -15,7 +14,7 @@ class OutboxMessage(BaseModel):
     template_name = CharField()
     recipient = CharField()
     payload = BinaryJSONField(default=dict)
-    status = CharField(default="PENDING")
+    status = CharField(default=OutboxStatus.PENDING)
     attempt_count = IntegerField(default=0)
     next_retry_at = DateTimeTZField(null=True)
     last_error = TextField(null=True)
@@ -36,7 +35,7 @@ def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
 
     Call inside the transaction that causes the message; enqueue delivery after commit.
     """
-    recipients = {"EMAIL": order.customer_email, "WHATSAPP": order.customer_phone}
+    recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
     new_ids = []
     for channel in CHANNELS:
         inserted = (

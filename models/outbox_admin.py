@@ -3,14 +3,20 @@ message as a new audited row. Nothing here touches an order's payment status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from peewee import fn
+
 from models.audit import record_audit
 from models.base import utcnow
+from models.db import transaction
+from models.order_rows import outbox_row, page_count
 from models.orders import Order
-from models.outbox import CHANNELS, OutboxMessage
+from models.outbox import OutboxMessage
+from models.statuses import CHANNELS, OUTBOX_STATUSES, REQUEUEABLE, Channel, OutboxStatus
 from runtime.logs import mask_email, mask_phone
 
-STATUSES = ("PENDING", "SENDING", "SENT", "RETRYING", "FAILED", "DLQ")
-REQUEUEABLE = ("DLQ", "FAILED")
+PAGE_SIZE = 50
 
 
 class NothingToResend(LookupError):
@@ -19,19 +25,50 @@ class NothingToResend(LookupError):
 
 def masked_recipient(row: OutboxMessage) -> str:
     """The recipient as logs and operator screens may show it."""
-    return mask_email(row.recipient) if row.channel == "EMAIL" else mask_phone(row.recipient)
+    if row.channel == Channel.EMAIL:
+        return mask_email(row.recipient)
+    return mask_phone(row.recipient)
+
+
+def outbox_query(status: str | None = None, order_id: str | None = None):
+    """Rows newest first, optionally of one status and/or one order."""
+    query = OutboxMessage.select().order_by(OutboxMessage.id.desc())
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if order_id:
+        query = query.where(OutboxMessage.order == order_id)
+    return query
 
 
 def list_outbox(
     status: str | None = None, order_id: str | None = None, limit: int = 100
 ) -> list[OutboxMessage]:
-    """Newest first, optionally one status and/or one order."""
-    query = OutboxMessage.select().order_by(OutboxMessage.id.desc()).limit(limit)
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    if order_id:
-        query = query.where(OutboxMessage.order == order_id)
-    return list(query)
+    """The command line's list: at most `limit` rows."""
+    return list(outbox_query(status, order_id).limit(limit))
+
+
+def outbox_counts() -> dict[str, int]:
+    counted = dict(
+        OutboxMessage.select(OutboxMessage.status, fn.COUNT(1))
+        .group_by(OutboxMessage.status)
+        .tuples()
+    )
+    return {status: counted.get(status, 0) for status in OUTBOX_STATUSES}
+
+
+def outbox_page(status: str | None, page: int) -> dict:
+    """The console's list: one page of rows with the total and the counts per status."""
+    query = outbox_query(status)
+    total = query.count()
+    return {
+        "messages": [outbox_row(row) for row in query.paginate(page, PAGE_SIZE)],
+        "total": total,
+        "page": page,
+        "pages": page_count(total, PAGE_SIZE),
+        "status": status or "",
+        "statuses": list(OUTBOX_STATUSES),
+        "counts": outbox_counts(),
+    }
 
 
 def dead_rows(limit: int = 500) -> list[OutboxMessage]:
@@ -52,7 +89,7 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
     now = utcnow()
     updated = list(
         OutboxMessage.update(
-            status="PENDING",
+            status=OutboxStatus.PENDING,
             attempt_count=0,
             next_retry_at=None,
             claimed_at=None,
@@ -78,7 +115,7 @@ def resend_rows(
     order = Order.get_or_none(Order.order_id == order_id)
     if order is None:
         raise NothingToResend(f"no order {order_id}")
-    recipients = {"EMAIL": order.customer_email, "WHATSAPP": order.customer_phone}
+    recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
     new_ids = [
         _resend_one(original, recipients[original.channel])
         for original in _latest_rows(order_id, template_name, channels)
@@ -116,3 +153,27 @@ def _resend_one(original: OutboxMessage, recipient: str) -> int:
         payload=original.payload,
         resend_of=original.id,
     ).execute()
+
+
+Wake = Callable[[list[int]], None]  # sends the delivery actor a message per outbox row id
+
+
+def requeue_outbox_message(outbox_id: int, actor: str, wake: Wake) -> bool:
+    """A DLQ or FAILED row gets a fresh round of attempts (audited), woken after commit;
+    False if the row is not requeueable."""
+    with transaction() as tx:
+        requeued = requeue_row(outbox_id, actor)
+        if requeued:
+            tx.callbacks.append(lambda: wake([outbox_id]))
+    return requeued
+
+
+def resend_notification(
+    order_id: str, template_name: str, actor: str, channels: tuple[str, ...], wake: Wake
+) -> list[int]:
+    """An operator's explicit resend: new audited rows pointing at the originals, delivered
+    like any other. Raises NothingToResend."""
+    with transaction() as tx:
+        new_ids = resend_rows(order_id, template_name, actor, channels)
+        tx.callbacks.append(lambda: wake(new_ids))
+    return new_ids

@@ -1,5 +1,7 @@
 """Carrying out a state-machine decision on a locked order, inside the caller's transaction:
-the status, the entitlement, the outbox rows, the attempt and the audit entry together."""
+the status, the entitlement, the outbox rows, the attempt and the audit entry together.
+
+`write_status` is the one place an order's status is changed."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from dataclasses import dataclass
 from models.audit import record_audit
 from models.base import utcnow
 from models.entitlements import Entitlement
-from models.notification import MidtransNotification, amount_matches
+from models.midtrans_status import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
 from models.pricing import format_idr
-from models.state_machine import Decision, Effect, Outcome, decide
+from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide, decide_local
+from models.statuses import EntitlementStatus, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,6 @@ def apply_status(
     """Persists what `status` means for the locked `order`; returns the outbox rows queued."""
     decision = decide_for_order(order, status)
     outbox_ids: list[int] = []
-    if decision.changed:
-        _set_status(order, decision.new_status)
     if Effect.RECORD_ATTEMPT in decision.effects:
         PaymentAttempt.create(
             order=order.order_id,
@@ -48,6 +49,17 @@ def apply_status(
             transaction_status=status.transaction_status,
             payment_type=status.payment_type,
         )
+    if decision.outcome != Outcome.DUPLICATE:  # duplicates are recorded on their event row
+        write_status(
+            order,
+            decision,
+            actor,
+            f"midtrans_{decision.outcome}",
+            event_id=event_id,
+            transaction_status=status.transaction_status,
+            fraud_status=status.fraud_status,
+            reason=decision.flag_reason,
+        )
     if Effect.GRANT_ACCESS in decision.effects:
         outbox_ids += grant_access(order)
     if Effect.REVOKE_ACCESS in decision.effects:
@@ -55,37 +67,50 @@ def apply_status(
     if Effect.NOTIFY_EXPIRED in decision.effects and order.source != "legacy":
         # Imported orders were abandoned in the old system; no "order again" message for them.
         outbox_ids += queue_message(order, "order_expired", order_payload(order))
-    if decision.outcome != Outcome.DUPLICATE:  # duplicates are recorded on their event row
-        _audit(order, decision, status, actor, event_id)
     return Applied(decision, outbox_ids)
 
 
-def _set_status(order: Order, new_status: str) -> None:
-    now = utcnow()
-    columns = {"status": new_status, "updated_at": now}
-    if new_status == "PAID" and order.paid_at is None:
-        columns["paid_at"] = now
-    Order.update(**columns).where(Order.order_id == order.order_id).execute()
-    for name, value in columns.items():
-        setattr(order, name, value)
+def apply_snap_answer(order: Order, event: LocalEvent, actor: str, **columns) -> Decision:
+    """Persists what Snap's answer means for the locked `order`, with the columns it brings
+    (the payment link, or the refusal's reason)."""
+    decision = decide_local(order.status, event)
+    write_status(order, decision, actor, str(event), columns=columns if decision.changed else {})
+    return decision
 
 
-def _audit(
-    order: Order, decision: Decision, status: MidtransNotification, actor: str, event_id: int | None
+def write_status(
+    order: Order,
+    decision: Decision,
+    actor: str,
+    action: str,
+    *,
+    event_id: int | None = None,
+    columns: dict | None = None,
+    **details,
 ) -> None:
+    """The one status writer: the new status (and paid_at, and any `columns`), the flag and the
+    audit entry, on the locked order inside the caller's transaction."""
+    now = utcnow()
+    changes = dict(columns or {})
+    if decision.changed:
+        changes |= {"status": decision.new_status, "updated_at": now}
+        if decision.new_status == OrderStatus.PAID and order.paid_at is None:
+            changes["paid_at"] = now
     if decision.flag_reason:
-        Order.update(flagged=True).where(Order.order_id == order.order_id).execute()
+        changes["flagged"] = True
+    if changes:
+        Order.update(**changes).where(Order.order_id == order.order_id).execute()
+        for name, value in changes.items():
+            setattr(order, name, value)
     record_audit(
         actor,
-        f"midtrans_{decision.outcome}",
+        action,
         order.order_id,
         old_status=decision.previous_status,
         new_status=decision.new_status,
         event_id=event_id,
         flagged=bool(decision.flag_reason),
-        transaction_status=status.transaction_status,
-        fraud_status=status.fraud_status,
-        reason=decision.flag_reason,
+        **{name: value for name, value in details.items() if value is not None},
     )
 
 
@@ -104,8 +129,12 @@ def grant_access(order: Order) -> list[int]:
 
 def revoke_access(order: Order, reason: str) -> list[int]:
     revoked = (
-        Entitlement.update(status="REVOKED", revoked_at=utcnow(), revoke_reason=reason)
-        .where((Entitlement.order == order.order_id) & (Entitlement.status == "ACTIVE"))
+        Entitlement.update(
+            status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
+        )
+        .where(
+            (Entitlement.order == order.order_id) & (Entitlement.status == EntitlementStatus.ACTIVE)
+        )
         .execute()
     )
     return queue_message(order, "access_revoked", order_payload(order)) if revoked else []

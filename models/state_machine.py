@@ -1,20 +1,15 @@
-"""The order state machine: what a Midtrans transaction_status does to an order.
+"""The order state machine: what a Midtrans transaction_status, or what Snap answered when the
+payment link was asked for, does to an order.
 
-Pure rules, no I/O. The caller locks the order row, calls `decide`, then persists the new status
-and carries out the effects in the same transaction.
+Pure rules, no I/O. The caller locks the order row, calls `decide` (or `decide_local`), then
+persists the new status and carries out the effects in the same transaction, through the one
+status writer (models/payments.py).
 """
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class OrderStatus(StrEnum):
-    CREATED = "CREATED"
-    PENDING_PAYMENT = "PENDING_PAYMENT"
-    PAID = "PAID"
-    FAILED = "FAILED"
-    EXPIRED = "EXPIRED"
-    REFUNDED = "REFUNDED"
+from models.statuses import AWAITING_PAYMENT, OrderStatus
 
 
 class Effect(StrEnum):
@@ -44,9 +39,6 @@ class _Event(StrEnum):
     EXPIRY = "expiry"
     REVERSAL = "reversal"
     PARTIAL_REVERSAL = "partial_reversal"
-
-
-AWAITING_PAYMENT_STATUSES = frozenset({OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT})
 
 
 @dataclass(frozen=True)
@@ -215,6 +207,30 @@ def decide(current: str, transaction_status: str, fraud_status: str | None) -> D
     return Decision(current_status, new_status, rule.outcome, rule.effects, rule.flag_reason)
 
 
+class LocalEvent(StrEnum):
+    """What Snap answered when the worker asked for the order's payment link."""
+
+    LINK_CREATED = "snap_created"  # a payment link: the customer can pay
+    TRANSACTION_EXISTS = "snap_duplicate_adopted"  # the id is taken: Midtrans has it
+    SNAP_REFUSED = "snap_refused"  # a 4xx: no payment can ever be made on this order
+
+
+# Snap is asked only while an order is CREATED; in any other status the answer is stale.
+_LOCAL_RULES: dict[LocalEvent, _Rule] = {
+    LocalEvent.LINK_CREATED: _to(_PENDING),
+    LocalEvent.TRANSACTION_EXISTS: _to(_PENDING),
+    LocalEvent.SNAP_REFUSED: _to(_FAILED),
+}
+
+
+def decide_local(current: str, event: LocalEvent) -> Decision:
+    """The order's next status after Snap's answer; only a CREATED order moves."""
+    current_status = OrderStatus(current)
+    rule = _LOCAL_RULES[event] if current_status == _CREATED else _keep(Outcome.STALE)
+    new_status = rule.new_status or current_status
+    return Decision(current_status, new_status, rule.outcome, rule.effects, rule.flag_reason)
+
+
 def is_awaiting_payment(status: str) -> bool:
     """True for orders the reconciler should ask the Status API about."""
-    return status in AWAITING_PAYMENT_STATUSES
+    return status in AWAITING_PAYMENT

@@ -16,6 +16,7 @@ from runtime.logs import configure_logging
 from runtime.services import ServiceUrls, resolve_services
 from runtime.settings import Settings, SettingsError, load_settings
 from runtime.supervisor import Supervisor
+from schema.migrate import migrate
 
 PYTHON = sys.executable
 
@@ -26,7 +27,7 @@ def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[
     commands = {
         "web": [PYTHON, "-m", "web.server"],
         "worker": [os.path.join(bin_dir, "dramatiq"), "tasks.worker", *worker_args],
-        "scheduler": [PYTHON, "-m", "tasks.scheduler"],
+        "scheduler": [PYTHON, "-m", "runtime.scheduler"],
     }
     if settings.uses_sandbox:
         commands = {"sandbox": [PYTHON, "-m", "sandbox"], **commands}
@@ -34,7 +35,7 @@ def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[
 
 
 def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
-    """The environment every part gets: resolved service URLs and the sandbox's addresses."""
+    """The environment every part gets: the settings' own plus the resolved service URLs."""
     env = {
         **os.environ,
         "DATABASE_URL": urls.database_url,
@@ -45,15 +46,6 @@ def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.var_dir / "prometheus"))
     env.setdefault("dramatiq_prom_db", str(settings.var_dir / "prometheus-dramatiq"))
     env.setdefault("dramatiq_prom_host", "127.0.0.1")
-    if settings.uses_sandbox:
-        env.update(
-            {
-                "SANDBOX_PORT": str(settings.sandbox_port),
-                "SANDBOX_SMTP_PORT": str(settings.smtp_port),
-                "SANDBOX_NOTIFICATION_URL": f"{settings.public_base_url}/webhooks/midtrans",
-                "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{settings.sandbox_port}",
-            }
-        )
     return env
 
 
@@ -67,8 +59,6 @@ def _clear_metrics_dirs(env: dict[str, str], keys: tuple[str, ...]) -> None:
 
 
 def _migrate(urls: ServiceUrls) -> None:
-    from schema.migrate import migrate
-
     applied = migrate(urls.database_url)
     logger.info("Migrations applied: {}", ", ".join(applied) if applied else "none pending")
 

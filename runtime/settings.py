@@ -56,6 +56,7 @@ class Settings:
     web_host: str
     trusted_proxy: str
     sandbox_port: int
+    sandbox_host: str
 
     def waitress_proxy_options(self) -> dict:
         """Behind nginx, trust its X-Forwarded-For so rate limits see the customer's address."""
@@ -227,4 +228,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         web_host=get("WEB_HOST", "127.0.0.1"),
         trusted_proxy=get("TRUSTED_PROXY", ""),
         sandbox_port=sandbox_port,
+        sandbox_host=get("SANDBOX_HOST", "127.0.0.1"),
     )
+
+
+def load_settings_or_exit() -> Settings:
+    """For a process's start-up: the settings, or exit with the one line that names the
+    problem."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise SystemExit(f"Configuration error: {error}") from None

@@ -1,43 +1,42 @@
-"""`python -m sandbox`: the stand-ins as a separate program, configured from the environment."""
+"""`python -m sandbox`: the Midtrans, SMTP and WhatsApp stand-ins as a separate program."""
 
 import logging
-import os
 import signal
 import threading
 
-from sandbox.config import DEFAULT_SERVER_KEY, SandboxConfig
+from runtime.settings import Settings, load_settings_or_exit
+from sandbox.config import SandboxConfig
 from sandbox.server import start_sandbox
 
 log = logging.getLogger("sandbox")
 
 
-def config_from_environment() -> SandboxConfig:
-    """The one place the sandbox reads the environment (it is its own program)."""
-    http_port = int(os.environ.get("SANDBOX_PORT", "8100"))
-    host = os.environ.get("SANDBOX_HOST", "127.0.0.1")
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    """Where the stand-ins listen and whom they call, from the system's own settings: the
+    SMTP port the workers send to, the key the web checks, the web's notification URL."""
     return SandboxConfig(
-        host=host,
-        http_port=http_port,
-        smtp_port=int(os.environ.get("SANDBOX_SMTP_PORT", "8025")),
-        server_key=os.environ.get("MIDTRANS_SERVER_KEY", DEFAULT_SERVER_KEY),
-        notification_url=os.environ.get(
-            "SANDBOX_NOTIFICATION_URL", "http://127.0.0.1:8000/webhooks/midtrans"
-        ),
-        public_url=os.environ.get("SANDBOX_PUBLIC_URL", f"http://127.0.0.1:{http_port}"),
+        host=settings.sandbox_host,
+        http_port=settings.sandbox_port,
+        smtp_port=settings.smtp_port,
+        server_key=settings.midtrans_server_key,
+        notification_url=f"{settings.public_base_url}/webhooks/midtrans",
+        public_url=f"http://127.0.0.1:{settings.sandbox_port}",
     )
 
 
 def main() -> None:
-    """Run until SIGINT or SIGTERM, then close both ports."""
+    """The sandbox's start-up; runs until SIGINT or SIGTERM, then closes both ports."""
+    config = sandbox_config(load_settings_or_exit())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop_requested.set())
-    handle = start_sandbox(config_from_environment())
+    handle = start_sandbox(config)
     log.info(
-        "sandbox ready: inbox %s/_sandbox/ snap %s/snap/v1 whatsapp %s/v21.0 smtp %s:%s",
-        *(handle.base_url,) * 3,
+        "sandbox ready: inbox %s/_sandbox/ snap %s/snap/v1 smtp %s:%s",
+        handle.base_url,
+        handle.base_url,
         handle.smtp_host,
         handle.smtp_port,
     )

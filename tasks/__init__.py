@@ -1,4 +1,16 @@
-"""The worker package: `dramatiq tasks` imports the broker first, then every actor module."""
+"""The worker package, loaded by `dramatiq tasks`. Dramatiq binds each actor to the broker that
+is set when the actor is declared, so this module, alone in the project, does work on import:
+it starts the worker from the environment's settings before it imports the actor modules."""
 
-from tasks import broker  # noqa: F401, I001  (sets the broker before any actor is declared)
-from tasks import alarms, maintenance, notifications, payments, webhooks  # noqa: F401
+from tasks.startup import boot_from_environment
+
+boot_from_environment()
+
+from tasks import (  # noqa: E402, F401, I001 - declared after the broker is set (see above)
+    admin_actions,
+    alarms,
+    delivery,
+    maintenance,
+    payments,
+    webhooks,
+)

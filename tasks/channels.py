@@ -14,12 +14,13 @@ from integrations.whatsapp import WhatsAppClient
 from models.delivery import DeliveryPolicy
 from models.messages import render_email, render_whatsapp
 from models.outbox import OutboxMessage
+from models.statuses import Channel
 from runtime.settings import Settings
 
 
 @dataclass(frozen=True)
-class Channel:
-    """One provider: a way to turn a row into a send call, and its guard."""
+class Sender:
+    """One channel's provider: a way to turn a row into a send call, and its guard."""
 
     prepare: Callable[[OutboxMessage], Callable[[], str]]
     guard: ProviderGuard
@@ -51,7 +52,7 @@ class Channels:
             settings.whatsapp_api_url, settings.whatsapp_token, settings.whatsapp_phone_number_id
         )
         self.by_name = {
-            "EMAIL": self._channel(
+            Channel.EMAIL: self._channel(
                 "email",
                 self._prepare_email,
                 policy.email_rate_per_second,
@@ -59,7 +60,7 @@ class Channels:
                 redis_client,
                 namespace,
             ),
-            "WHATSAPP": self._channel(
+            Channel.WHATSAPP: self._channel(
                 "whatsapp",
                 self._prepare_whatsapp,
                 policy.whatsapp_rate_per_second,
@@ -77,7 +78,7 @@ class Channels:
         policy: DeliveryPolicy,
         redis_client: redis.Redis,
         namespace: str,
-    ) -> Channel:
+    ) -> Sender:
         guard = provider_guard(
             redis_client,
             provider,
@@ -87,7 +88,7 @@ class Channels:
             namespace=namespace,
             rate_wait_seconds=policy.rate_wait_seconds,
         )
-        return Channel(prepare, guard)
+        return Sender(prepare, guard)
 
     def deliver(self, row: OutboxMessage) -> str:
         """Sends one claimed row on its channel; returns the provider's message id."""

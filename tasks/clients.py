@@ -1,12 +1,13 @@
-"""Outside-service clients, built once per process from the settings."""
+"""Midtrans as the workers call it: the client behind its provider guard."""
 
 from __future__ import annotations
 
-from functools import cache
+import redis
 
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
-from tasks.broker import NAMESPACE, broker, settings
+from messaging.contract import NAMESPACE
+from runtime.settings import Settings
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30
@@ -27,16 +28,15 @@ class GuardedMidtrans:
         return self._guard.call(self._client.transaction_status, order_id)
 
 
-@cache
-def midtrans() -> GuardedMidtrans:
-    """The process's Midtrans client (httpx clients are thread-safe and pooled)."""
+def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMidtrans:
+    """The worker's Midtrans client (httpx clients are thread-safe and pooled)."""
     client = MidtransClient(
         settings.midtrans_server_key,
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
     guard = provider_guard(
-        broker.client,
+        redis_client,
         "midtrans",
         fail_max=MIDTRANS_BREAKER_FAIL_MAX,
         reset_seconds=MIDTRANS_BREAKER_RESET_SECONDS,

@@ -11,15 +11,23 @@ from datetime import timedelta
 from loguru import logger
 from peewee import JOIN
 
+from messaging.contract import (
+    CREATE_PAYMENT,
+    PROCESS_STORED_EVENT,
+    RECONCILE,
+    RECONCILE_ORDER,
+    SWEEP,
+)
 from models.base import utcnow
 from models.db import database, transaction
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.payments import grant_access
-from tasks.payments import create_payment, enqueue_deliveries
+from models.statuses import AWAITING_PAYMENT, OrderStatus
+from tasks.delivery import requeue_due_deliveries, wake_deliveries
 from tasks.periodic import first_requeue, periodic_job
-from tasks.webhooks import process_stored_event, reconcile_order
+from tasks.services import services
 
 SWEEP_GRACE = timedelta(minutes=1)
 BATCH = 200
@@ -45,7 +53,7 @@ def order_request(order: Order) -> dict:
     }
 
 
-@periodic_job()
+@periodic_job(SWEEP)
 def sweep() -> None:
     """Re-enqueues what should have happened by now and repairs paid orders without access."""
     cutoff = utcnow() - SWEEP_GRACE
@@ -55,7 +63,7 @@ def sweep() -> None:
         stuck_orders = list(
             Order.select()
             .where(
-                (Order.status == "CREATED")
+                (Order.status == OrderStatus.CREATED)
                 & Order.redirect_url.is_null()
                 & (Order.created_at < cutoff)
                 & (Order.expires_at > utcnow())
@@ -69,14 +77,14 @@ def sweep() -> None:
             .limit(BATCH)
         ]
         repaired = repair_missing_entitlements()
-        tx.callbacks.append(lambda: enqueue_deliveries(repaired))
+        tx.callbacks.append(lambda: wake_deliveries(repaired))
     stuck_orders = [order for order in stuck_orders if first_requeue("order", order.order_id)]
     stale_events = [event_id for event_id in stale_events if first_requeue("event", event_id)]
     for order in stuck_orders:
-        create_payment.send(order_request(order))
+        services().send(CREATE_PAYMENT, order_request(order))
     for event_id in stale_events:
-        process_stored_event.send(event_id)
-    _sweep_outbox()
+        services().send(PROCESS_STORED_EVENT, event_id)
+    requeue_due_deliveries()
     if stuck_orders or stale_events or repaired:
         logger.warning(
             "Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
@@ -91,7 +99,7 @@ def repair_missing_entitlements() -> list[int]:
     missing = (
         Order.select()
         .join(Entitlement, on=(Entitlement.order == Order.order_id), join_type=JOIN.LEFT_OUTER)
-        .where((Order.status == "PAID") & Entitlement.id.is_null())
+        .where((Order.status == OrderStatus.PAID) & Entitlement.id.is_null())
         .limit(BATCH)
     )
     outbox_ids = []
@@ -99,13 +107,6 @@ def repair_missing_entitlements() -> list[int]:
         logger.error("PAID order {} had no entitlement; granting it now", order.order_id)
         outbox_ids += grant_access(Order.locked(order.order_id))
     return outbox_ids
-
-
-def _sweep_outbox() -> None:
-    """Delivery rows that are due, or stuck in SENDING, go back to the delivery actor."""
-    from tasks.notifications import requeue_due_deliveries
-
-    requeue_due_deliveries()
 
 
 # (orders younger than this, are asked about this often); the last band has no upper age.
@@ -133,7 +134,7 @@ def due_for_status_check(now):
     return condition
 
 
-@periodic_job()
+@periodic_job(RECONCILE)
 def reconcile() -> None:
     """Enqueues a Status API check for every order awaiting payment that is due one."""
     now = utcnow()
@@ -143,10 +144,10 @@ def reconcile() -> None:
         due = [
             order.order_id
             for order in Order.select(Order.order_id)
-            .where(Order.status.in_(["CREATED", "PENDING_PAYMENT"]) & due_for_status_check(now))
+            .where(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
             .order_by(Order.last_checked_at.asc(nulls="FIRST"))
             .limit(BATCH)
         ]
         Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
     for order_id in due:
-        reconcile_order.send(order_id)
+        services().send(RECONCILE_ORDER, order_id)

@@ -9,11 +9,15 @@ import threading
 import time
 
 import dramatiq
+from dramatiq.middleware import MiddlewareError
 from loguru import logger
 
+from messaging.contract import (
+    HEARTBEAT_TTL_SECONDS,
+    dead_letter_errors_key,
+    worker_heartbeat_prefix,
+)
 from models.db import database
-
-HEARTBEAT_TTL_SECONDS = 30
 
 
 class DatabaseConnections(dramatiq.Middleware):
@@ -64,26 +68,6 @@ def _order_id_of(args: tuple) -> str | None:
     return first if isinstance(first, str) else None
 
 
-def worker_heartbeat_prefix(namespace: str) -> str:
-    """Each live worker process refreshes `{prefix}{host}:{pid}`; the key expires when it dies."""
-    return f"{namespace}:heartbeat:worker:"
-
-
-def scheduler_heartbeat_key(namespace: str) -> str:
-    return f"{namespace}:heartbeat:scheduler"
-
-
-def dead_letter_set_key(namespace: str, queue_name: str) -> str:
-    """Dramatiq's dead-letter zset for a queue (score: when the message died, in ms); the
-    encoded messages sit in the hash of the same name plus `.msgs`."""
-    return f"{namespace}:{queue_name}.XQ"
-
-
-def dead_letter_errors_key(namespace: str) -> str:
-    """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
-    return f"{namespace}:dead-letter-errors"
-
-
 class DeadLetterReasons(dramatiq.Middleware):
     """Records the final exception of a message that goes to a dead-letter queue.
 
@@ -94,7 +78,7 @@ class DeadLetterReasons(dramatiq.Middleware):
         if exception is None or not message.failed:
             return
         reason = f"{type(exception).__name__}: {exception}"[:2000]
-        broker.client.hset(dead_letter_errors_key(broker.namespace), message.message_id, reason)
+        broker.client.hset(dead_letter_errors_key(), message.message_id, reason)
         logger.error("Dead-lettered {} on {}: {}", message.message_id, message.queue_name, reason)
 
 
@@ -102,7 +86,7 @@ class WorkerHeartbeat(dramatiq.Middleware):
     """Writes a short-lived Redis key while a worker process is alive, for /health."""
 
     def after_worker_boot(self, broker, worker):
-        key = f"{worker_heartbeat_prefix(broker.namespace)}{socket.gethostname()}:{os.getpid()}"
+        key = f"{worker_heartbeat_prefix()}{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         thread = threading.Thread(target=self._beat, args=(broker, key), daemon=True)
         thread.start()
@@ -118,3 +102,18 @@ class WorkerHeartbeat(dramatiq.Middleware):
             except Exception as error:  # noqa: BLE001 - a Redis blip must not kill the beat
                 logger.warning("Worker heartbeat failed: {}", error)
             self._stop.wait(HEARTBEAT_TTL_SECONDS / 3)
+
+
+class WorkerNotConfigured(MiddlewareError):
+    """Raised at boot by a worker that has no services to work with."""
+
+
+class RefuseToBoot(dramatiq.Middleware):
+    """On a broker that was never configured: a worker booting on it stops with the reason
+    (Dramatiq lets only a MiddlewareError out of a boot hook)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def before_worker_boot(self, broker, worker):
+        raise WorkerNotConfigured(self.reason)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import dramatiq
 from loguru import logger
 
 from integrations.errors import DuplicateOrder, PermanentProviderError
+from messaging.contract import CREATE_PAYMENT
 from models.audit import record_audit
-from models.base import utcnow
 from models.catalog import Package
 from models.checkout import insert_order
 from models.db import transaction
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
-from models.payments import order_payload
+from models.payments import apply_snap_answer, order_payload
 from models.pricing import Price, midtrans_time
-from tasks.broker import settings
-from tasks.clients import midtrans
+from models.state_machine import LocalEvent
+from models.statuses import OrderStatus
+from tasks.broker import worker_actor
+from tasks.delivery import wake_deliveries
+from tasks.services import services
+
+ACTOR = "worker"
 
 
-def snap_request(order: Order) -> dict:
+def snap_request(order: Order, public_base_url: str) -> dict:
     """The Snap body: integer amounts, items summing to gross_amount, an explicit expiry."""
     # The amounts the order was priced at, never re-priced: a code retired since must not make
     # the items disagree with gross_amount on a retry.
@@ -35,7 +39,7 @@ def snap_request(order: Order) -> dict:
             "email": order.customer_email,
             "phone": order.customer_phone,
         },
-        "callbacks": {"finish": f"{settings.public_base_url}/finish"},
+        "callbacks": {"finish": f"{public_base_url}/finish"},
         "expiry": {
             "start_time": midtrans_time(order.created_at),
             "unit": "minute",
@@ -46,7 +50,7 @@ def snap_request(order: Order) -> dict:
 
 # Timeouts, 5xx and database blips retry for about 40 minutes; the sweeper re-enqueues orders
 # still in CREATED after that, so a long Midtrans outage delays links but never loses an order.
-@dramatiq.actor(queue_name="payments", max_retries=12, min_backoff=2_000, max_backoff=300_000)
+@worker_actor(CREATE_PAYMENT, max_retries=12, min_backoff=2_000, max_backoff=300_000)
 def create_payment(order_request: dict) -> None:
     """Idempotent: creates the order once and asks Snap for a payment link once."""
     with transaction():
@@ -54,26 +58,37 @@ def create_payment(order_request: dict) -> None:
             # Only possible when the web took the checkout during a database outage.
             logger.error("Dropped a checkout for unknown package {!r}", order_request["package_id"])
             return
-        if insert_order(order_request, settings.payment_expiry_minutes):
-            record_audit("worker", "order_created", order_request["order_id"], new_status="CREATED")
-    outbox_ids: list[int] = []
+        expiry_minutes = services().settings.payment_expiry_minutes
+        if insert_order(order_request, expiry_minutes):
+            record_audit(
+                ACTOR, "order_created", order_request["order_id"], new_status=OrderStatus.CREATED
+            )
     with transaction() as tx:
         order = Order.locked(order_request["order_id"])
-        if order.status != "CREATED" or order.redirect_url:
+        if order.status != OrderStatus.CREATED or order.redirect_url:
             logger.info("Payment link already handled (status {})", order.status)
             return
         outbox_ids = _create_snap_payment(order)
-        tx.callbacks.append(lambda: enqueue_deliveries(outbox_ids))
+        tx.callbacks.append(lambda: wake_deliveries(outbox_ids))
 
 
 def _create_snap_payment(order: Order) -> list[int]:
     """Calls Snap with the order row locked; returns the outbox rows it queued."""
+    midtrans = services().midtrans
     try:
-        payment = midtrans().create_snap_payment(snap_request(order))
+        payment = midtrans.create_snap_payment(
+            snap_request(order, services().settings.public_base_url)
+        )
     except DuplicateOrder:
-        return _adopt_existing_transaction(order)
+        logger.warning("Snap reports the order_id as already used; asking the Status API")
+        midtrans.transaction_status(order.order_id)  # not found / errors retry the message
+        apply_snap_answer(order, LocalEvent.TRANSACTION_EXISTS, ACTOR)
+        return []
     except PermanentProviderError as error:
-        _fail_order(order, str(error))
+        logger.error("Snap refused the payment: {}", error)
+        reason = str(error)[:500]
+        PaymentAttempt.create(order=order.order_id, kind="FAILED", detail=reason)
+        apply_snap_answer(order, LocalEvent.SNAP_REFUSED, ACTOR, failure_reason=reason)
         return []
     PaymentAttempt.create(
         order=order.order_id,
@@ -81,10 +96,10 @@ def _create_snap_payment(order: Order) -> list[int]:
         snap_token=payment.token,
         redirect_url=payment.redirect_url,
     )
-    _move_order(
+    apply_snap_answer(
         order,
-        "PENDING_PAYMENT",
-        "snap_created",
+        LocalEvent.LINK_CREATED,
+        ACTOR,
         redirect_url=payment.redirect_url,
         snap_token=payment.token,
     )
@@ -95,35 +110,3 @@ def instructions_payload(order: Order) -> dict:
     """What the payment-instructions message shows; rendered later by the delivery actor."""
     expires_at = order.expires_at.isoformat() if order.expires_at else None
     return {**order_payload(order), "payment_url": order.redirect_url, "expires_at": expires_at}
-
-
-def _adopt_existing_transaction(order: Order) -> list[int]:
-    """Snap says the order_id is taken: Midtrans has a transaction; wait for its status."""
-    logger.warning("Snap reports the order_id as already used; asking the Status API")
-    midtrans().transaction_status(order.order_id)  # TransactionNotFound/errors retry the message
-    _move_order(order, "PENDING_PAYMENT", "snap_duplicate_adopted")
-    return []
-
-
-def _fail_order(order: Order, reason: str) -> None:
-    logger.error("Snap refused the payment: {}", reason)
-    PaymentAttempt.create(order=order.order_id, kind="FAILED", detail=reason[:500])
-    _move_order(order, "FAILED", "snap_refused", failure_reason=reason[:500])
-
-
-def _move_order(order: Order, new_status: str, cause: str, **columns) -> None:
-    record_audit("worker", cause, order.order_id, old_status=order.status, new_status=new_status)
-    Order.update(status=new_status, updated_at=utcnow(), **columns).where(
-        Order.order_id == order.order_id
-    ).execute()
-    order.status = new_status
-    for name, value in columns.items():
-        setattr(order, name, value)
-
-
-def enqueue_deliveries(outbox_ids: list[int]) -> None:
-    """Wakes the delivery actor for new outbox rows (after commit; the sweeper is the net)."""
-    from tasks.notifications import deliver_notification
-
-    for outbox_id in outbox_ids:
-        deliver_notification.send(outbox_id)

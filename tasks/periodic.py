@@ -12,9 +12,13 @@ from collections.abc import Callable
 import dramatiq
 from loguru import logger
 
+from messaging.contract import ActorSpec, sweep_claim_key
+from tasks.broker import worker_actor
+from tasks.services import services
 
-def periodic_job(time_limit_ms: int = 120_000) -> Callable:
-    """Declares `fn` as a maintenance-queue actor whose failures are logged, not raised."""
+
+def periodic_job(spec: ActorSpec, time_limit_ms: int = 120_000) -> Callable:
+    """Declares `fn` as the periodic actor `spec` names; its failures are logged, not raised."""
 
     def declare(fn: Callable) -> dramatiq.Actor:
         @functools.wraps(fn)
@@ -25,13 +29,7 @@ def periodic_job(time_limit_ms: int = 120_000) -> Callable:
                 logger.exception("Periodic job {} failed; the next tick retries it", fn.__name__)
                 return None
 
-        return dramatiq.actor(
-            run_once,
-            actor_name=fn.__name__,
-            queue_name="maintenance",
-            max_retries=0,
-            time_limit=time_limit_ms,
-        )
+        return worker_actor(spec, max_retries=0, time_limit=time_limit_ms)(run_once)
 
     return declare
 
@@ -42,7 +40,5 @@ REQUEUE_CLAIM_SECONDS = 300
 def first_requeue(kind: str, item_id: object) -> bool:
     """True once per item per 5 minutes: a sweep every 30 s must not pile up a message per tick
     for the same stuck item while workers or Midtrans are down."""
-    from tasks.broker import NAMESPACE, broker
-
-    key = f"{NAMESPACE}:sweep:{kind}:{item_id}"
-    return bool(broker.client.set(key, 1, nx=True, ex=REQUEUE_CLAIM_SECONDS))
+    claim = sweep_claim_key(kind, item_id)
+    return bool(services().redis.set(claim, 1, nx=True, ex=REQUEUE_CLAIM_SECONDS))

@@ -2,9 +2,9 @@
 `dramatiq_prom_port`). Plain `dramatiq tasks` works too, without worker metrics; the exporter
 is added only here because it needs the CLI's process boot to create its metrics."""
 
+import dramatiq
 from dramatiq.middleware.prometheus import Prometheus
 
-import tasks  # noqa: F401  (declares every actor on the broker)
-from tasks.broker import broker
+import tasks  # noqa: F401 - starts the worker and declares every actor
 
-broker.add_middleware(Prometheus())
+dramatiq.get_broker().add_middleware(Prometheus())

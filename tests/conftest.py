@@ -125,9 +125,11 @@ def sandbox(services):
 
 
 @pytest.fixture(scope="session")
-def environment(services, sandbox):
-    """The settings every process of the system would get, pointing at the test services."""
-    values = {
+def environment(services, sandbox) -> dict[str, str]:
+    """The settings every process of the system would get, pointing at the test services, as
+    the environment a subprocess (a worker, the admin CLI) is given. This process's own
+    environment is never changed."""
+    return {
         "DATABASE_URL": services["database_url"],
         "REDIS_URL": services["redis_url"],
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox.web_port}",
@@ -141,25 +143,38 @@ def environment(services, sandbox):
         "LOG_FORMAT": "pretty",
         "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000",
     }
-    os.environ.update(values)
-    return values
 
 
 @pytest.fixture(scope="session")
-def system(environment):
-    """The imported, configured system: settings, broker and actors bound to the test services."""
-    import tasks
-    from tasks.broker import broker, settings
+def settings(environment):
+    """The system's settings, read from the test environment mapping alone (no `.env`)."""
+    from runtime.settings import load_settings
 
-    return {"tasks": tasks, "broker": broker, "settings": settings}
+    return load_settings(environment)
+
+
+@pytest.fixture(scope="session")
+def system(settings):
+    """The worker started from the test settings: its broker, actors and services."""
+    import tasks  # declares the actors; start_worker below gives them the test broker
+    from tasks.startup import start_worker
+
+    worker_services = start_worker(settings)
+    return {
+        "tasks": tasks,
+        "broker": worker_services.broker,
+        "settings": settings,
+        "services": worker_services,
+    }
 
 
 @pytest.fixture(scope="session")
 def web(system, sandbox):
-    """The real web app on waitress, on the port the sandbox sends notifications to."""
-    from web.app import create_app
+    """The real web app, started from the same settings, on waitress, on the port the sandbox
+    sends notifications to."""
+    from web.server import start_web
 
-    app = create_app(system["settings"], system["broker"].client)
+    app = start_web(system["settings"])
     server = waitress.create_server(app, host="127.0.0.1", port=sandbox.web_port, threads=24)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -169,8 +184,12 @@ def web(system, sandbox):
 
 @pytest.fixture
 def clean(system, sandbox):
-    """Empty tables (the seeded package stays), an empty Redis and a reset sandbox."""
+    """Empty tables (the seeded package stays), an empty Redis, a reset sandbox and the
+    worker's own services (a test may have swapped in a faster delivery policy)."""
     from models.db import connection, database
+    from tasks.services import install
+
+    install(system["services"])
 
     with connection():
         database.execute_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
@@ -191,13 +210,11 @@ def db(clean):
 
 
 @pytest.fixture
-def worker(clean):
+def worker(clean, system):
     """A real Dramatiq worker consuming every queue for the length of one test."""
     from dramatiq import Worker
 
-    from tasks.broker import broker
-
-    running = Worker(broker, worker_threads=4, worker_timeout=100)
+    running = Worker(system["broker"], worker_threads=4, worker_timeout=100)
     running.start()
     yield running
     running.stop(timeout=10_000)
@@ -254,3 +271,12 @@ def captured_logs():
         yield lines
     finally:
         logger.remove(sink)
+
+
+@pytest.fixture
+def admin_cli(settings):
+    """`./run.sh admin ...` in this process, started from the test settings; returns the exit
+    code (stdout and stderr go to capsys)."""
+    from admin.cli import main
+
+    return lambda argv: main(argv, settings)

@@ -25,12 +25,13 @@ FAST = DeliveryPolicy(
 )
 
 
-def use_policy(monkeypatch, **changes) -> DeliveryPolicy:
-    """Points the delivery actor at a scaled-down policy for one test."""
-    import tasks.notifications
+def use_policy(**changes) -> DeliveryPolicy:
+    """Gives the worker a scaled-down delivery policy for one test (the `clean` fixture puts
+    the settings' own back)."""
+    from tasks.services import install, services
 
     policy = replace(FAST, **changes)
-    monkeypatch.setattr(tasks.notifications, "policy", policy)
+    install(services().with_policy(policy))
     return policy
 
 

@@ -224,9 +224,11 @@ def test_search_by_order_id_email_or_phone_and_filter_by_status_and_date(admin):
 def bare_console(system, clean):
     """Only the console's routes, without the web's middleware: its own checks must hold."""
     from web.admin import add_admin_routes
+    from web.queue import TaskQueue
 
     app = falcon.App()
-    add_admin_routes(app, system["settings"], system["broker"].client)
+    client = system["broker"].client
+    add_admin_routes(app, system["settings"], client, TaskQueue(client))
     return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
 
@@ -391,6 +393,18 @@ def _notification_queue_length(system) -> int:
     return system["broker"].client.llen("dramatiq:notifications")
 
 
+def _run_queued_admin_actions(system) -> None:
+    """A worker carries out what the buttons queued (the maintenance queue only), then stops."""
+    worker = dramatiq.Worker(
+        system["broker"], queues={"maintenance"}, worker_threads=1, worker_timeout=100
+    )
+    worker.start()
+    try:
+        system["broker"].join("maintenance", timeout=10_000)
+    finally:
+        worker.stop()
+
+
 def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(browser, system):
     order_id = insert_order("BFA-REQ-1", "PAID")
     row_id = make_outbox_row(order_id, "DLQ")
@@ -402,7 +416,10 @@ def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(br
         f"/admin/outbox/{row_id}/requeue",
         data={"csrf_token": csrf_token(browser), "back": "/admin/outbox"},
     )
-    assert done.status_code == 200 and f"Requeued outbox row {row_id}" in done.text
+    assert done.status_code == 202 and f"Queued: outbox row {row_id}" in done.text
+    with connection():
+        assert OutboxMessage.get_by_id(row_id).status == "DLQ"  # the web wrote nothing
+    _run_queued_admin_actions(system)
     with connection():
         row = OutboxMessage.get_by_id(row_id)
     assert (row.status, row.attempt_count, len(row.error_history)) == ("PENDING", 0, 5)
@@ -413,13 +430,15 @@ def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(br
         order_id,
         row_id,
     )
+    assert "outbox_requeued" in browser.get("/admin/outbox").text  # shown on the next view
 
 
 def test_resend_button_queues_an_audited_copy_and_keeps_the_original(browser, system):
     order_id = insert_order("BFA-RES-1", "PAID")
     row_id = make_outbox_row(order_id, "SENT")
     done = browser.post(f"/admin/outbox/{row_id}/resend", data={"csrf_token": csrf_token(browser)})
-    assert done.status_code == 200
+    assert done.status_code == 202 and "Queued" in done.text
+    _run_queued_admin_actions(system)
     with connection():
         copy = OutboxMessage.get(OutboxMessage.resend_of == row_id)
         assert OutboxMessage.get_by_id(row_id).status == "SENT"
@@ -433,16 +452,35 @@ def test_resend_button_queues_an_audited_copy_and_keeps_the_original(browser, sy
     assert entry.actor == "admin:web" and entry.details["outbox_ids"] == [copy.id]
 
 
-def test_api_actions_refuse_what_the_shared_code_refuses(admin):
+def test_api_actions_refuse_what_the_shared_code_refuses(admin, system):
     order_id = insert_order("BFA-API-ACT", "PAID")
     sent_row = make_outbox_row(order_id, "SENT")
     refused = admin.post(f"/api/admin/outbox/{sent_row}/requeue")
     assert refused.status_code == 409 and "only DLQ or FAILED" in refused.json()["message"]
     assert admin.post("/api/admin/outbox/999999/requeue").status_code == 404
     assert admin.post("/api/admin/outbox/999999/resend").status_code == 404
+    assert system["broker"].client.llen("dramatiq:maintenance") == 0  # nothing was queued
     dead_row = make_outbox_row(order_id, "DLQ", template="payment_instructions")
-    assert admin.post(f"/api/admin/outbox/{dead_row}/requeue").json()["ok"] is True
-    assert not _audit("outbox_requeued")[0].actor.startswith("admin:cli")
+    queued = admin.post(f"/api/admin/outbox/{dead_row}/requeue")
+    assert queued.status_code == 202 and queued.json() == {
+        "ok": True,
+        "queued": True,
+        "message": f"Queued: outbox row {dead_row} goes back to delivery.",
+    }
+    _run_queued_admin_actions(system)
+    [entry] = _audit("outbox_requeued")
+    assert entry.actor == "admin:web" and entry.details["outbox_id"] == dead_row
+
+
+def test_a_button_whose_row_changed_before_the_worker_ran_is_refused_in_the_audit(admin, system):
+    order_id = insert_order("BFA-API-RACE", "PAID")
+    dead_row = make_outbox_row(order_id, "DLQ")
+    assert admin.post(f"/api/admin/outbox/{dead_row}/requeue").status_code == 202
+    assert admin.post(f"/api/admin/outbox/{dead_row}/requeue").status_code == 202  # twice
+    _run_queued_admin_actions(system)
+    assert len(_audit("outbox_requeued")) == 1
+    [refused] = _audit("outbox_requeue_refused")
+    assert refused.details == {"reason": "row is PENDING", "outbox_id": dead_row}
 
 
 def _bury(system, actor_name: str, args: tuple) -> str:
@@ -461,7 +499,7 @@ def _bury(system, actor_name: str, args: tuple) -> str:
     return message.message_id
 
 
-def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
+def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system, sandbox_api):
     message_id = _bury(system, "reconcile_order", ("BFA-DEAD-1",))
     page = browser.get("/admin/dead-letters")
     assert "reconcile_order" in page.text and "TimeoutError: boom" in page.text
@@ -469,10 +507,13 @@ def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
         f"/admin/dead-letters/{message_id}/requeue",
         data={"csrf_token": csrf_token(browser, "/admin/dead-letters")},
     )
-    assert done.status_code == 200
+    assert done.status_code == 202 and "Queued" in done.text
     client = system["broker"].client
+    assert client.zcard("dramatiq:maintenance.XQ") == 1  # the web took nothing out
+    _run_queued_admin_actions(system)
     assert client.zcard("dramatiq:maintenance.XQ") == 0
-    assert client.llen("dramatiq:maintenance") == 1
+    asked = [r["path"] for r in sandbox_api.get("/_sandbox/midtrans/requests").json()]
+    assert "/v2/BFA-DEAD-1/status" in asked  # the requeued reconcile_order ran again
     [entry] = _audit("dead_letter_requeued")
     assert entry.actor == "admin:web" and entry.details["message_id"] == message_id
     again = browser.post(

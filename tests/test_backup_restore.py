@@ -3,15 +3,17 @@ manifest, and never overwrites a database that holds data."""
 
 import io
 import json
+import os
 import secrets
 import stat
+import subprocess
+import sys
 
 import psycopg2
 import pytest
 from psycopg2 import sql
 
-from admin.cli import main
-from tests.conftest import TABLES, _url_with_database
+from tests.conftest import PROJECT_ROOT, TABLES, _url_with_database
 from tests.factories import open_payment, paid_order
 
 ALL_TABLES = (*TABLES, "packages", "schema_migrations")
@@ -46,15 +48,17 @@ def table_rows(url: str, table: str) -> list[tuple]:
         connection.close()
 
 
-def make_backup(tmp_path, *extra) -> tuple:
-    assert main(["backup", "--dir", str(tmp_path), *extra]) == 0
+def make_backup(admin_cli, tmp_path, *extra) -> tuple:
+    assert admin_cli(["backup", "--dir", str(tmp_path), *extra]) == 0
     (folder,) = tmp_path.iterdir()
     return folder, json.loads((folder / "manifest.json").read_text())
 
 
-def test_round_trip_restores_every_row(shop_history, tmp_path, services, restore_database):
-    folder, manifest = make_backup(tmp_path)
-    assert main(["restore", str(folder), "--database", restore_database, "--yes"]) == 0
+def test_round_trip_restores_every_row(
+    shop_history, tmp_path, services, restore_database, admin_cli
+):
+    folder, manifest = make_backup(admin_cli, tmp_path)
+    assert admin_cli(["restore", str(folder), "--database", restore_database, "--yes"]) == 0
     restored_url = _url_with_database(services["database_url"], restore_database)
     for table in ALL_TABLES:
         original = table_rows(services["database_url"], table)
@@ -66,8 +70,10 @@ def test_round_trip_restores_every_row(shop_history, tmp_path, services, restore
     assert manifest["tables"]["payment_events"]["rows"] == 1
 
 
-def test_manifest_describes_the_dump_and_holds_no_secrets(shop_history, tmp_path, system):
-    folder, manifest = make_backup(tmp_path)
+def test_manifest_describes_the_dump_and_holds_no_secrets(
+    shop_history, tmp_path, system, admin_cli
+):
+    folder, manifest = make_backup(admin_cli, tmp_path)
     settings = system["settings"]
     text = (folder / "manifest.json").read_text()
     assert manifest["schema_version"] == "0001_initial"
@@ -80,41 +86,49 @@ def test_manifest_describes_the_dump_and_holds_no_secrets(shop_history, tmp_path
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
-def test_secrets_only_on_request(db, tmp_path, system):
-    folder, manifest = make_backup(tmp_path, "--include-secrets")
+def test_secrets_only_on_request(db, tmp_path, system, admin_cli):
+    folder, manifest = make_backup(admin_cli, tmp_path, "--include-secrets")
     secrets_file = folder / manifest["secrets_file"]
     assert manifest["includes_secrets"] is True
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     assert system["settings"].midtrans_server_key in secrets_file.read_text()
 
 
-def test_a_damaged_dump_is_refused(db, tmp_path, services, restore_database, capsys):
-    folder, _ = make_backup(tmp_path)
+def test_a_damaged_dump_is_refused(db, tmp_path, services, restore_database, capsys, admin_cli):
+    folder, _ = make_backup(admin_cli, tmp_path)
     with (folder / "database.dump").open("ab") as dump:
         dump.write(b"x")
-    assert main(["restore", str(folder), "--database", restore_database, "--yes"]) == 1
+    assert admin_cli(["restore", str(folder), "--database", restore_database, "--yes"]) == 1
     assert "does not match the manifest checksum" in capsys.readouterr().err
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(_url_with_database(services["database_url"], restore_database)).close()
 
 
-def test_restore_never_overwrites_a_database_with_data(db, tmp_path, capsys):
-    folder, _ = make_backup(tmp_path)
-    assert main(["restore", str(folder), "--yes"]) == 1
+def test_restore_never_overwrites_a_database_with_data(db, tmp_path, capsys, admin_cli):
+    folder, _ = make_backup(admin_cli, tmp_path)
+    assert admin_cli(["restore", str(folder), "--yes"]) == 1
     assert "is not empty" in capsys.readouterr().err
 
 
-def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys):
-    folder, _ = make_backup(tmp_path)
+def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys, admin_cli):
+    folder, _ = make_backup(admin_cli, tmp_path)
     monkeypatch.setattr("sys.stdin", io.StringIO("no\n"))
-    assert main(["restore", str(folder), "--database", restore_database]) == 1
+    assert admin_cli(["restore", str(folder), "--database", restore_database]) == 1
     output = capsys.readouterr()
     assert "Type 'yes' to continue" in output.out and "restore cancelled" in output.err
 
 
-def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, monkeypatch, capsys):
+def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, environment):
     missing = _url_with_database(services["database_url"], "bfa_no_such_database")
-    monkeypatch.setenv("DATABASE_URL", missing)
-    assert main(["backup", "--dir", str(tmp_path)]) == 1
-    assert "backup failed" in capsys.readouterr().err
+    failed = subprocess.run(
+        [sys.executable, "-m", "admin.cli", "backup", "--dir", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **environment, "DATABASE_URL": missing},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert "backup failed" in failed.stderr
     assert list(tmp_path.iterdir()) == []

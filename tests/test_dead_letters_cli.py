@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from admin.cli import main
+from messaging.dead_letters import list_dead_letters
 from models.audit import AuditEntry
 from models.db import database
 from models.orders import Order
@@ -29,9 +29,9 @@ def database_migration_in_progress():
 def dead_letters_for(outbox_ids: list[int]) -> list:
     """Deliveries that exhaust their retries while the table is away: real Dramatiq dead
     letters (a fast backoff, set per message, keeps the test short)."""
-    from tasks.broker import broker
-    from tasks.dead_letters import list_dead_letters
-    from tasks.notifications import deliver_notification
+    from tasks.delivery import deliver_notification
+
+    broker = deliver_notification.broker
 
     with database_migration_in_progress():
         for outbox_id in outbox_ids:
@@ -46,87 +46,93 @@ def dead_letters_for(outbox_ids: list[int]) -> list:
         )
 
 
-def run(capsys, *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
+def run(admin_cli, capsys, *argv: str) -> tuple[int, str]:
+    code = admin_cli(list(argv))
     return code, capsys.readouterr().out
 
 
 def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
-    db, worker, sandbox_api, capsys
+    db, worker, sandbox_api, capsys, admin_cli
 ):
-    from tasks.broker import broker
-    from tasks.dead_letters import list_dead_letters
+    from tasks.delivery import deliver_notification
+
+    broker = deliver_notification.broker
 
     email_id = queued_order()["EMAIL"]
     [letter] = dead_letters_for([email_id])
     assert letter.retries == 5
-    code, listing = run(capsys, "dead-letters", "list")
+    code, listing = run(admin_cli, capsys, "dead-letters", "list")
     assert code == 0 and "Dramatiq dead letters: 1" in listing
     assert letter.message_id in listing and "deliver_notification" in listing
-    code, shown = run(capsys, "dead-letters", "show", letter.message_id)
+    code, shown = run(admin_cli, capsys, "dead-letters", "show", letter.message_id)
     assert code == 0 and f"Arguments:   ({email_id},)" in shown
     assert 'relation "notification_outbox" does not exist' in shown
 
-    code, output = run(capsys, "dead-letters", "requeue", letter.message_id)
+    code, output = run(admin_cli, capsys, "dead-letters", "requeue", letter.message_id)
     assert code == 0 and f"Requeued dead letter {letter.message_id}" in output
     wait_for(lambda: status_of(email_id) == "SENT", message="delivered after requeue")
     assert len(mails(sandbox_api)) == 1
     assert list_dead_letters(broker) == []
     assert not broker.client.hget("dramatiq:dead-letter-errors", letter.message_id)
-    assert run(capsys, "dead-letters", "requeue", letter.message_id)[0] == 1
+    assert run(admin_cli, capsys, "dead-letters", "requeue", letter.message_id)[0] == 1
 
 
-def test_requeue_all_and_purge_cover_every_dead_letter(
-    db, worker, sandbox_api, capsys, monkeypatch
-):
-    from tasks.broker import broker
-    from tasks.dead_letters import list_dead_letters
+def test_requeue_all_and_purge_cover_every_dead_letter(db, worker, sandbox_api, capsys, admin_cli):
+    from tasks.delivery import deliver_notification
 
-    use_policy(monkeypatch)
+    broker = deliver_notification.broker
+
+    use_policy()
     first, second, third = (queued_order()["EMAIL"] for _ in range(3))
     dead_letters_for([first, second])
-    assert run(capsys, "dead-letters", "purge", "--older-than", "1")[1].startswith("Purged 0")
-    code, output = run(capsys, "dead-letters", "requeue", "--all", "--queue", "notifications")
+    assert run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "1")[1].startswith(
+        "Purged 0"
+    )
+    code, output = run(
+        admin_cli, capsys, "dead-letters", "requeue", "--all", "--queue", "notifications"
+    )
     assert code == 0 and "Requeued 2 Dramatiq dead letters" in output
     wait_for(lambda: status_of(first) == status_of(second) == "SENT", message="both sent")
 
     dead_letters_for([third])
-    code, output = run(capsys, "dead-letters", "purge", "--older-than", "0")
+    code, output = run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "0")
     assert code == 0 and "Purged 1 Dramatiq dead letters" in output
     assert list_dead_letters(broker) == [] and status_of(third) == "PENDING"
-    assert run(capsys, "dead-letters", "requeue", "--all")[0] == 1  # nothing left to requeue
+    assert (
+        run(admin_cli, capsys, "dead-letters", "requeue", "--all")[0] == 1
+    )  # nothing left to requeue
 
 
 def test_outbox_rows_in_dlq_or_failed_are_listed_shown_and_requeued(
-    db, worker, sandbox_api, capsys, monkeypatch
+    db, worker, sandbox_api, capsys, admin_cli
 ):
-    from tasks.notifications import deliver_notification
+    from tasks.delivery import deliver_notification
 
-    use_policy(monkeypatch)
+    use_policy()
     inject(sandbox_api, "mail", fail_next=1, status=550)
     email_id = queued_order()["EMAIL"]
     deliver_notification.send(email_id)
     wait_for(lambda: status_of(email_id) == "FAILED", message="FAILED")
-    code, listing = run(capsys, "dead-letters", "list")
+    code, listing = run(admin_cli, capsys, "dead-letters", "list")
     assert "Outbox rows in DLQ or FAILED: 1" in listing and "b***@example.com" in listing
     assert "budi@example.com" not in listing
-    code, shown = run(capsys, "dead-letters", "show", str(email_id))
+    code, shown = run(admin_cli, capsys, "dead-letters", "show", str(email_id))
     assert code == 0 and "Status:      FAILED after 1 attempts" in shown
     assert "#1" in shown and "SMTP 550" in shown
-    assert run(capsys, "dead-letters", "requeue", "--all")[0] == 1  # FAILED needs an id
-    assert run(capsys, "dead-letters", "requeue", str(email_id))[0] == 0
+    assert run(admin_cli, capsys, "dead-letters", "requeue", "--all")[0] == 1  # FAILED needs an id
+    assert run(admin_cli, capsys, "dead-letters", "requeue", str(email_id))[0] == 0
     wait_for(lambda: status_of(email_id) == "SENT", message="sent after requeue")
     assert AuditEntry.get(AuditEntry.action == "outbox_requeued").details == {"outbox_id": email_id}
-    assert run(capsys, "dead-letters", "show", "999999")[0] == 1
+    assert run(admin_cli, capsys, "dead-letters", "show", "999999")[0] == 1
 
 
-def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys, monkeypatch):
-    use_policy(monkeypatch)
+def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys, admin_cli):
+    use_policy()
     outbox_ids = queued_order("payment_success")
     order_id = row(outbox_ids["EMAIL"]).order_id
     status_before = Order.get_by_id(order_id).status
     code, output = run(
-        capsys, "outbox", "resend", order_id, "payment_success", "--channel", "email"
+        admin_cli, capsys, "outbox", "resend", order_id, "payment_success", "--channel", "email"
     )
     assert code == 0 and "Queued resend of payment_success" in output
     resent = OutboxMessage.get(OutboxMessage.resend_of == outbox_ids["EMAIL"])
@@ -135,10 +141,10 @@ def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys
     audit = AuditEntry.get(AuditEntry.action == "outbox_resend")
     assert audit.order_id == order_id and audit.details["outbox_ids"] == [resent.id]
     assert Order.get_by_id(order_id).status == status_before
-    code, listing = run(capsys, "outbox", "list", "--status", "sent")
+    code, listing = run(admin_cli, capsys, "outbox", "list", "--status", "sent")
     assert code == 0 and "Outbox rows: 1" in listing and str(resent.id) in listing
-    assert run(capsys, "outbox", "resend", "BFA-NOPE", "payment_success")[0] == 1
-    assert run(capsys, "outbox", "resend", order_id, "order_expired")[0] == 1
+    assert run(admin_cli, capsys, "outbox", "resend", "BFA-NOPE", "payment_success")[0] == 1
+    assert run(admin_cli, capsys, "outbox", "resend", order_id, "order_expired")[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -155,18 +161,18 @@ def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys
         ["outbox", "resend"],
     ],
 )
-def test_every_command_has_help(argv, capsys):
+def test_every_command_has_help(argv, capsys, admin_cli):
     with pytest.raises(SystemExit) as exit_code:
-        main([*argv, "--help"])
+        admin_cli([*argv, "--help"])
     assert exit_code.value.code == 0 and "usage: ./run.sh admin" in capsys.readouterr().out
 
 
-def test_usage_errors_exit_with_2(capsys):
+def test_usage_errors_exit_with_2(capsys, admin_cli):
     for argv in (
         ["dead-letters", "purge"],
         ["outbox", "resend", "BFA-1", "no_such_template"],
         ["dead-letters", "requeue", "1", "--all"],
     ):
         with pytest.raises(SystemExit) as exit_code:
-            main(argv)
+            admin_cli(argv)
         assert exit_code.value.code == 2

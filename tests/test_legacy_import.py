@@ -1,13 +1,13 @@
 """Moving the old server's SQLite orders into PostgreSQL: messy rows are mapped or reported,
 paid customers keep their access, and a second run imports nothing."""
 
+import os
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from admin.cli import main
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
@@ -65,8 +65,8 @@ def messy_file(tmp_path):
     return legacy_file(tmp_path / "orders.db", FULL_COLUMNS, MESSY_ROWS)
 
 
-def run_import(capsys, *args) -> tuple[int, str]:
-    code = main(["import-legacy", *map(str, args)])
+def run_import(admin_cli, capsys, *args) -> tuple[int, str]:
+    code = admin_cli(["import-legacy", *map(str, args)])
     return code, capsys.readouterr().out
 
 
@@ -76,8 +76,8 @@ def assert_reported(output: str, *lines: str) -> None:
     assert missing == [], output
 
 
-def test_dry_run_reports_everything_and_writes_nothing(db, messy_file, capsys):
-    code, output = run_import(capsys, messy_file, "--dry-run")
+def test_dry_run_reports_everything_and_writes_nothing(db, messy_file, capsys, admin_cli):
+    code, output = run_import(admin_cli, capsys, messy_file, "--dry-run")
     assert code == 1
     assert_reported(
         output,
@@ -90,8 +90,8 @@ def test_dry_run_reports_everything_and_writes_nothing(db, messy_file, capsys):
     assert AuditEntry.select().count() == 0
 
 
-def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys):
-    code, output = run_import(capsys, messy_file)
+def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys, admin_cli):
+    code, output = run_import(admin_cli, capsys, messy_file)
     assert code == 1
     orders = {order.order_id: order for order in Order.select()}
     renamed = [order_id for order_id in orders if order_id.startswith("ORD-7-x-")]
@@ -116,8 +116,8 @@ def test_import_maps_statuses_contacts_and_ids(db, messy_file, capsys):
     assert "imported: 8" in output
 
 
-def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, capsys):
-    _, output = run_import(capsys, messy_file)
+def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, capsys, admin_cli):
+    _, output = run_import(admin_cli, capsys, messy_file)
     assert_reported(
         output,
         "failed: 5",
@@ -131,8 +131,8 @@ def test_failed_and_duplicate_rows_are_reported_with_reasons(db, messy_file, cap
     assert "081234567893" not in output and "not-an-email" not in output  # no personal data
 
 
-def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys):
-    run_import(capsys, messy_file)
+def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys, admin_cli):
+    run_import(admin_cli, capsys, messy_file)
     granted = {entitlement.order_id: entitlement.status for entitlement in Entitlement.select()}
     assert granted == dict.fromkeys(("ORD-1", "ORD-3", "ORD-12", "ORD-13"), "ACTIVE")
     assert OutboxMessage.select().count() == 0
@@ -141,10 +141,10 @@ def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys
     assert {entry.action for entry in audit} == {"legacy_import"}
 
 
-def test_second_run_imports_nothing(db, messy_file, capsys):
-    run_import(capsys, messy_file)
+def test_second_run_imports_nothing(db, messy_file, capsys, admin_cli):
+    run_import(admin_cli, capsys, messy_file)
     before = Order.select().count()
-    code, output = run_import(capsys, messy_file)
+    code, output = run_import(admin_cli, capsys, messy_file)
     assert code == 1  # the same rows still fail
     assert "imported: 0" in output
     assert "skipped: 9" in output and output.count("already present") == 8
@@ -153,8 +153,10 @@ def test_second_run_imports_nothing(db, messy_file, capsys):
     assert Entitlement.select().count() == 4
 
 
-def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(db, messy_file, capsys):
-    _, output = run_import(capsys, messy_file)
+def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(
+    db, messy_file, capsys, admin_cli
+):
+    _, output = run_import(admin_cli, capsys, messy_file)
     assert_reported(
         output,
         "PAID orders granted course access: 4",
@@ -171,25 +173,27 @@ def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(db, messy
     ]
 
 
-def test_a_refund_of_another_amount_is_flagged_and_a_failed_one_is_not(db, tmp_path, capsys):
+def test_a_refund_of_another_amount_is_flagged_and_a_failed_one_is_not(
+    db, tmp_path, capsys, admin_cli
+):
     columns = ("id", "email", "phone", "status", "amount")
     rows = [
         ("R-1", "a@example.com", "081234567890", "refunded", 50000),
         ("F-1", "b@example.com", "081234567891", "failed", 50000),
     ]
-    code, output = run_import(capsys, legacy_file(tmp_path / "orders.db", columns, rows))
+    code, output = run_import(admin_cli, capsys, legacy_file(tmp_path / "orders.db", columns, rows))
     assert code == 0 and "flagged: 1" in output
     assert "legacy amount 50000 differs from the course price 99000" in output
     assert [order.order_id for order in Order.select().where(Order.flagged)] == ["R-1"]
 
 
-def test_file_with_missing_columns_imports_cleanly(db, tmp_path, capsys):
+def test_file_with_missing_columns_imports_cleanly(db, tmp_path, capsys, admin_cli):
     columns = ("id", "email", "phone", "status", "amount")
     rows = [
         (17, "a@example.com", "081234567890", "PAID", 99000),
         (18, "b@example.com", "081234567891", "failed", 49500),
     ]
-    code, output = run_import(capsys, legacy_file(tmp_path / "orders.db", columns, rows))
+    code, output = run_import(admin_cli, capsys, legacy_file(tmp_path / "orders.db", columns, rows))
     assert code == 0
     assert "imported: 2" in output and "failed: 0" in output
     order = Order.get_by_id("17")
@@ -197,19 +201,20 @@ def test_file_with_missing_columns_imports_cleanly(db, tmp_path, capsys):
     assert Order.get_by_id("18").final_amount == 49500
 
 
-def test_a_file_without_orders_is_refused(db, tmp_path, capsys):
+def test_a_file_without_orders_is_refused(db, tmp_path, capsys, admin_cli):
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as source:
         source.execute("CREATE TABLE customers (id)")
-    assert main(["import-legacy", str(path)]) == 2
+    assert admin_cli(["import-legacy", str(path)]) == 2
     assert "no `orders` table" in capsys.readouterr().err
-    assert main(["import-legacy", str(tmp_path / "missing.db")]) == 2
+    assert admin_cli(["import-legacy", str(tmp_path / "missing.db")]) == 2
 
 
 def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
     completed = subprocess.run(
         [sys.executable, "-m", "admin.cli", "import-legacy", str(messy_file), "--dry-run"],
         cwd=PROJECT_ROOT,
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         timeout=60,
@@ -220,7 +225,9 @@ def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
     assert "would import: 8" in completed.stdout
 
 
-def test_an_imported_pending_order_expires_without_messaging_the_old_customer(db, tmp_path, capsys):
+def test_an_imported_pending_order_expires_without_messaging_the_old_customer(
+    db, tmp_path, capsys, admin_cli
+):
     from tasks.webhooks import reconcile_order
 
     rows = [
@@ -234,7 +241,7 @@ def test_an_imported_pending_order_expires_without_messaging_the_old_customer(db
             "2024-01-05 10:00:00",
         )
     ]
-    code, _ = run_import(capsys, legacy_file(tmp_path / "orders.db", FULL_COLUMNS, rows))
+    code, _ = run_import(admin_cli, capsys, legacy_file(tmp_path / "orders.db", FULL_COLUMNS, rows))
     assert code == 0
     reconcile_order("OLD-PENDING-1")  # the sandbox has no such transaction: never paid
     assert Order.get_by_id("OLD-PENDING-1").status == "EXPIRED"

@@ -131,10 +131,12 @@ def test_business_gauges_show_the_real_numbers(console, db, system):
 
 
 def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system):
-    from tasks.scheduler import run_scheduler
+    from messaging.redis import Enqueuer
+    from runtime.scheduler import run_scheduler
 
     stop = threading.Event()
-    scheduler = threading.Thread(target=run_scheduler, args=(stop,), daemon=True)
+    enqueuer = Enqueuer(system["broker"].client)
+    scheduler = threading.Thread(target=run_scheduler, args=(enqueuer, stop), daemon=True)
     scheduler.start()
     try:
         report = wait_for(

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from admin.cli import main
 from models.orders import Order
 from tests.factories import open_payment, paid_order
 
@@ -22,9 +21,9 @@ def order_statuses() -> dict[str, str]:
     return {order.order_id: order.status for order in Order.select()}
 
 
-def test_csv_export_lists_every_order_for_the_accountant(orders, tmp_path, capsys):
+def test_csv_export_lists_every_order_for_the_accountant(orders, tmp_path, capsys, admin_cli):
     output = tmp_path / "orders.csv"
-    assert main(["orders", "export", "--format", "csv", "--output", str(output)]) == 0
+    assert admin_cli(["orders", "export", "--format", "csv", "--output", str(output)]) == 0
     rows = {row["order_id"]: row for row in csv.DictReader(output.open())}
     assert set(rows) == {orders["paid"], orders["pending"]}
     paid = rows[orders["paid"]]
@@ -39,37 +38,37 @@ def test_csv_export_lists_every_order_for_the_accountant(orders, tmp_path, capsy
     assert "exported 2 orders; PAID total Rp 99.000" in capsys.readouterr().err
 
 
-def test_json_export_filters_by_status_and_date(orders, capsys):
-    assert main(["orders", "export", "--format", "json", "--status", "paid"]) == 0
+def test_json_export_filters_by_status_and_date(orders, capsys, admin_cli):
+    assert admin_cli(["orders", "export", "--format", "json", "--status", "paid"]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert [row["order_id"] for row in exported] == [orders["paid"]]
     assert exported[0]["final_amount"] == 99000 and exported[0]["flagged"] is False
-    assert main(["orders", "export", "--format", "json", "--since", "2999-01-01"]) == 0
+    assert admin_cli(["orders", "export", "--format", "json", "--since", "2999-01-01"]) == 0
     assert json.loads(capsys.readouterr().out) == []
-    assert main(["orders", "export", "--format", "json", "--since", "2000-01-01"]) == 0
+    assert admin_cli(["orders", "export", "--format", "json", "--since", "2000-01-01"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
 
 
-def test_bad_date_is_a_usage_error(db, capsys):
+def test_bad_date_is_a_usage_error(db, capsys, admin_cli):
     with pytest.raises(SystemExit) as exit_info:
-        main(["orders", "export", "--format", "csv", "--since", "yesterday"])
+        admin_cli(["orders", "export", "--format", "csv", "--since", "yesterday"])
     assert exit_info.value.code == 2
     assert "not a date" in capsys.readouterr().err
 
 
-def test_show_tells_an_orders_whole_story(orders, capsys):
-    assert main(["orders", "show", orders["paid"]]) == 0
+def test_show_tells_an_orders_whole_story(orders, capsys, admin_cli):
+    assert admin_cli(["orders", "show", orders["paid"]]) == 0
     shown = capsys.readouterr().out
     assert "status     PAID" in shown
     assert "access     ACTIVE" in shown
     assert "settlement -> " in shown
     assert "EMAIL payment_success" in shown and "WHATSAPP payment_success" in shown
     assert "midtrans:webhook" in shown
-    assert main(["orders", "show", "NO-SUCH-ORDER"]) == 1
+    assert admin_cli(["orders", "show", "NO-SUCH-ORDER"]) == 1
 
 
-def test_orders_commands_change_nothing(orders, tmp_path, capsys):
+def test_orders_commands_change_nothing(orders, tmp_path, capsys, admin_cli):
     before = order_statuses()
-    main(["orders", "export", "--format", "csv", "--output", str(tmp_path / "x.csv")])
-    main(["orders", "show", orders["pending"]])
+    admin_cli(["orders", "export", "--format", "csv", "--output", str(tmp_path / "x.csv")])
+    admin_cli(["orders", "show", orders["pending"]])
     assert order_statuses() == before

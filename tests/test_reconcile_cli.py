@@ -6,15 +6,14 @@ from __future__ import annotations
 import dramatiq
 import pytest
 
-from admin.cli import main
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from tests.factories import midtrans_transition, open_payment
 
 
-def run(capsys, *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
+def run(admin_cli, capsys, *argv: str) -> tuple[int, str]:
+    code = admin_cli(list(argv))
     return code, capsys.readouterr().out
 
 
@@ -24,12 +23,12 @@ def queued_actors(broker, queue_name: str) -> list[str]:
 
 
 def test_a_lost_settlement_is_applied_when_the_operator_reconciles_the_order(
-    db, sandbox_api, capsys
+    db, sandbox_api, capsys, admin_cli
 ):
     order_id = open_payment()["order_id"]
     before = Order.get_by_id(order_id).status
     midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
-    code, output = run(capsys, "reconcile", order_id)
+    code, output = run(admin_cli, capsys, "reconcile", order_id)
     assert code == 0
     assert f"{order_id}: {before} -> PAID" in output
     assert Entitlement.get(Entitlement.order == order_id).status == "ACTIVE"
@@ -37,33 +36,33 @@ def test_a_lost_settlement_is_applied_when_the_operator_reconciles_the_order(
     assert (request.actor, request.order_id, request.old_status) == ("admin:cli", order_id, before)
 
 
-def test_an_order_midtrans_has_nothing_new_about_stays_as_it_is(db, capsys):
+def test_an_order_midtrans_has_nothing_new_about_stays_as_it_is(db, capsys, admin_cli):
     order_id = open_payment()["order_id"]
     status = Order.get_by_id(order_id).status
-    code, output = run(capsys, "reconcile", order_id)
+    code, output = run(admin_cli, capsys, "reconcile", order_id)
     assert code == 0
     assert f"{order_id}: {status} -> {status} (unchanged)" in output
 
 
-def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, capsys):
+def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, capsys, admin_cli):
     order_id = open_payment()["order_id"]
-    code, output = run(capsys, "reconcile", "BFA-NO-SUCH-ORDER", order_id)
+    code, output = run(admin_cli, capsys, "reconcile", "BFA-NO-SUCH-ORDER", order_id)
     assert code == 1
     assert "BFA-NO-SUCH-ORDER: no such order" in output
     assert f"{order_id}: " in output and "(unchanged)" in output
     assert AuditEntry.select().where(AuditEntry.order_id == "BFA-NO-SUCH-ORDER").count() == 0
 
 
-def test_all_pending_queues_the_periodic_reconciliation(db, system, capsys):
-    code, output = run(capsys, "reconcile", "--all-pending")
+def test_all_pending_queues_the_periodic_reconciliation(db, system, capsys, admin_cli):
+    code, output = run(admin_cli, capsys, "reconcile", "--all-pending")
     assert code == 0 and "queued the periodic reconciliation" in output
     assert queued_actors(system["broker"], "maintenance") == ["reconcile"]
     request = AuditEntry.get(AuditEntry.action == "reconcile_requested")
     assert request.actor == "admin:cli" and request.details == {"scope": "all_pending"}
 
 
-def test_reconcile_without_orders_is_a_usage_error(capsys):
-    assert main(["reconcile"]) == 2
+def test_reconcile_without_orders_is_a_usage_error(capsys, admin_cli):
+    assert admin_cli(["reconcile"]) == 2
     assert "ORDER_ID" in capsys.readouterr().err
 
 
@@ -78,9 +77,9 @@ def test_reconcile_without_orders_is_a_usage_error(capsys):
         ("dead-letters", "purge", "--older-than", "99999999999"),
     ],
 )
-def test_a_count_out_of_range_is_a_one_line_usage_error(argv, capsys):
+def test_a_count_out_of_range_is_a_one_line_usage_error(argv, capsys, admin_cli):
     with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
+        admin_cli(list(argv))
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "error: argument" in error and "Traceback" not in error

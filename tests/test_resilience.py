@@ -33,16 +33,18 @@ WEB_COMMAND = [sys.executable, "-m", "web.server"]
 REDELIVERY_LIMIT_SECONDS = 60  # heartbeat_timeout (20 s) plus maintenance, with room to spare
 
 
-def worker_process(log_path: Path, **environment: str) -> AbstractContextManager[subprocess.Popen]:
+def worker_process(
+    environment: dict, log_path: Path, **overrides: str
+) -> AbstractContextManager[subprocess.Popen]:
     """A `dramatiq tasks` worker in its own process group, stopped (TERM, then KILL) at exit."""
-    return service_process(WORKER_COMMAND, log_path, **environment)
+    return service_process(WORKER_COMMAND, log_path, {**environment, **overrides})
 
 
 @contextmanager
-def web_process(log_path: Path, **environment: str) -> Iterator[str]:
+def web_process(environment: dict, log_path: Path, **overrides: str) -> Iterator[str]:
     """`python -m web.server` on a free port, as production runs it; its base URL once live."""
     port = free_port()
-    with service_process(WEB_COMMAND, log_path, PORT=str(port), **environment):
+    with service_process(WEB_COMMAND, log_path, {**environment, **overrides, "PORT": str(port)}):
         base_url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answers(f"{base_url}/health/live"), timeout=30, message="the web")
         yield base_url
@@ -57,7 +59,7 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def service_process(
-    command: list[str], log_path: Path, **environment: str
+    command: list[str], log_path: Path, environment: dict
 ) -> Iterator[subprocess.Popen]:
     """One of our processes in its own process group, stopped (TERM, then KILL) at exit."""
     with open(log_path, "ab") as log:
@@ -124,12 +126,12 @@ def _is_paid(order_id: str) -> bool:
 
 
 def test_a_worker_killed_mid_message_has_it_run_again_with_the_same_outcome(
-    db, web, sandbox_api, tmp_path
+    db, web, sandbox_api, tmp_path, environment
 ):
     crashed_order = open_payment()["order_id"]
     _set_faults(sandbox_api, status_api={"delay_ms": 8000})  # the worker hangs inside the call
     _pay(sandbox_api, crashed_order)
-    with worker_process(tmp_path / "worker-1.log") as first_worker:
+    with worker_process(environment, tmp_path / "worker-1.log") as first_worker:
         wait_for(
             lambda: PaymentEvent.select().where(PaymentEvent.order_id == crashed_order).exists(),
             timeout=30,
@@ -139,7 +141,7 @@ def test_a_worker_killed_mid_message_has_it_run_again_with_the_same_outcome(
     killed_at = time.monotonic()
     _set_faults(sandbox_api)
     assert not _is_paid(crashed_order)
-    with worker_process(tmp_path / "worker-2.log"):
+    with worker_process(environment, tmp_path / "worker-2.log"):
         wait_for(
             lambda: _is_paid(crashed_order),
             timeout=REDELIVERY_LIMIT_SECONDS,
@@ -204,15 +206,15 @@ def _database_answers(url: str) -> bool:
 
 
 def test_postgres_down_the_web_still_answers_and_the_order_is_paid_once_it_is_back(
-    own_postgres, sandbox_api, system, tmp_path
+    own_postgres, sandbox_api, system, tmp_path, environment
 ):
     from runtime.embedded import start_postgres
 
     database_url = own_postgres.url
     broker = system["broker"]
     with (
-        worker_process(tmp_path / "worker.log", DATABASE_URL=database_url),
-        web_process(tmp_path / "web.log", DATABASE_URL=database_url) as web_url,
+        worker_process(environment, tmp_path / "worker.log", DATABASE_URL=database_url),
+        web_process(environment, tmp_path / "web.log", DATABASE_URL=database_url) as web_url,
         httpx.Client(base_url=web_url, timeout=10) as web,
     ):
         order_id = web.post("/api/checkout", json=VALID_CHECKOUT).json()["order_id"]

@@ -16,7 +16,7 @@ from dramatiq import Message
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from models.notification import parse_notification
+from models.midtrans_status import parse_notification
 from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import wait_for
@@ -34,9 +34,10 @@ def maintenance(db):
 
 def queued(queue_name: str) -> list[Message]:
     """The messages waiting on a queue, read from the broker's Redis keys."""
-    from tasks.broker import NAMESPACE, broker
+    from tasks.services import services
 
-    queue_key = f"{NAMESPACE}:{queue_name}"
+    broker = services().broker
+    queue_key = f"{broker.namespace}:{queue_name}"
     message_ids = broker.client.lrange(queue_key, 0, -1)
     return [Message.decode(broker.client.hget(f"{queue_key}.msgs", i)) for i in message_ids]
 
@@ -53,7 +54,7 @@ def stuck_in_created(order_id: str, minutes_ago: float = 2) -> str:
 
 def unprocessed_settlement(sandbox_api, minutes_ago: float = 2) -> tuple[str, int]:
     """A paid order whose stored notification no worker finished (a crash after the insert)."""
-    from tasks.webhooks import store_event
+    from models.events import store_event
 
     order_id = open_payment()["order_id"]
     raw = unsent_settlement(sandbox_api, order_id)
@@ -131,14 +132,15 @@ def test_two_sweeps_in_a_row_enqueue_each_stuck_item_once(maintenance, sandbox_a
 
 
 def test_two_schedulers_ticking_together_send_each_job_once(system):
-    from tasks.broker import redis_client
-    from tasks.scheduler import JOBS, run_due_jobs
+    from messaging.contract import PERIODIC_JOBS
+    from messaging.redis import Enqueuer, redis_client
+    from runtime.scheduler import run_due_jobs
 
-    schedulers = [redis_client(system["settings"].redis_url) for _ in range(2)]
+    schedulers = [Enqueuer(redis_client(system["settings"].redis_url)) for _ in range(2)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         first, second = pool.map(run_due_jobs, schedulers)
     assert not set(first) & set(second)
-    job_names = [actor.actor_name for actor, _ in JOBS]
+    job_names = [job.name for job, _ in PERIODIC_JOBS]
     assert sorted(first + second) == sorted(job_names)
     assert run_due_jobs(schedulers[0]) == []  # the next tick inside the period sends nothing
     enqueued = Counter(message.actor_name for message in queued("maintenance"))

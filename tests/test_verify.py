@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from admin.cli import main
 from admin.verify import CHECKS
 from models.base import utcnow
 from models.events import PaymentEvent
@@ -30,20 +29,26 @@ def worker_alive(worker, system):
 @pytest.fixture
 def scheduler(worker_alive, system):
     """The real scheduler loop in a thread, stopped after the test."""
-    from tasks.scheduler import HEARTBEAT_KEY, run_scheduler
+    from messaging.contract import scheduler_heartbeat_key
+    from messaging.redis import Enqueuer
+    from runtime.scheduler import run_scheduler
 
     stop = threading.Event()
-    thread = threading.Thread(target=run_scheduler, args=(stop,), daemon=True)
+    enqueuer = Enqueuer(system["broker"].client)
+    thread = threading.Thread(target=run_scheduler, args=(enqueuer, stop), daemon=True)
     thread.start()
-    wait_for(lambda: system["broker"].client.exists(HEARTBEAT_KEY), message="scheduler beat")
+    wait_for(
+        lambda: system["broker"].client.exists(scheduler_heartbeat_key()),
+        message="scheduler beat",
+    )
     yield
     stop.set()
     thread.join(timeout=10)
 
 
-def verify(capsys, web) -> tuple[int, dict[str, str]]:
+def verify(admin_cli, capsys, web) -> tuple[int, dict[str, str]]:
     """The exit code and each check's PASS/FAIL line, by check name."""
-    code = main(["verify", "--url", web])
+    code = admin_cli(["verify", "--url", web])
     lines = capsys.readouterr().out.splitlines()
     by_name = {}
     for name in CHECK_NAMES:
@@ -57,8 +62,8 @@ def redis_persists(system) -> bool:
     return appendonly in ("yes", b"yes")
 
 
-def test_running_system_passes(web, scheduler, system, capsys):
-    code, lines = verify(capsys, web)
+def test_running_system_passes(web, scheduler, system, capsys, admin_cli):
+    code, lines = verify(admin_cli, capsys, web)
     persistent = redis_persists(system)
     expected = {name: "PASS" for name in CHECK_NAMES}
     expected["redis persistence"] = "PASS" if persistent else "FAIL"
@@ -66,8 +71,8 @@ def test_running_system_passes(web, scheduler, system, capsys):
     assert code == (0 if persistent else 1)
 
 
-def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys):
-    verify(capsys, web)
+def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys, admin_cli):
+    verify(admin_cli, capsys, web)
     probe = wait_for(
         lambda: PaymentEvent.get_or_none(
             PaymentEvent.order_id.startswith("VERIFY-") & PaymentEvent.processed
@@ -77,14 +82,14 @@ def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys):
     assert probe.outcome == "flagged_unknown_order"
 
 
-def test_missing_scheduler_fails(web, worker_alive, capsys):
-    code, lines = verify(capsys, web)
+def test_missing_scheduler_fails(web, worker_alive, capsys, admin_cli):
+    code, lines = verify(admin_cli, capsys, web)
     assert code == 1
     assert lines["scheduler alive"].startswith("FAIL")
     assert lines["workers alive"].startswith("PASS")
 
 
-def test_stuck_outbox_and_new_dead_letters_fail(web, db, system, sandbox_api, capsys):
+def test_stuck_outbox_and_new_dead_letters_fail(web, db, system, sandbox_api, capsys, admin_cli):
     """No worker runs here, so nothing repairs the rows before verify looks at them."""
     paid_order(sandbox_api, payment_type="qris")
     first, second = OutboxMessage.select().order_by(OutboxMessage.id).limit(2)
@@ -96,14 +101,14 @@ def test_stuck_outbox_and_new_dead_letters_fail(web, db, system, sandbox_api, ca
     # Dramatiq's own dead-letter store: a zset scored by the time of death in milliseconds.
     now_ms = int(utcnow().timestamp() * 1000)
     system["broker"].client.zadd("dramatiq:payments.XQ", {"dead-message-id": now_ms})
-    code, lines = verify(capsys, web)
+    code, lines = verify(admin_cli, capsys, web)
     assert code == 1
     assert lines["outbox not stuck"].startswith("FAIL  outbox not stuck       1 SENDING")
     assert lines["no new dead letters"].startswith("FAIL  no new dead letters    2 new")
 
 
-def test_unreachable_web_fails_its_checks_but_runs_the_rest(db, capsys):
-    code, lines = verify(capsys, "http://127.0.0.1:9")
+def test_unreachable_web_fails_its_checks_but_runs_the_rest(db, capsys, admin_cli):
+    code, lines = verify(admin_cli, capsys, "http://127.0.0.1:9")
     assert code == 1
     for name in ("health", "unsigned webhook 401", "signed webhook 200"):
         assert lines[name].startswith("FAIL"), lines[name]

@@ -63,8 +63,8 @@ def test_a_stalled_redis_turns_into_a_fast_503(system, tmp_path):
 
     import httpx
 
+    from messaging.redis import redis_client
     from runtime.embedded import start_redis
-    from tasks.broker import redis_client
     from tests.conftest import serve_app
     from tests.midtrans_vectors import GO_KEY, GO_SETTLEMENT
     from web.app import create_app

@@ -125,7 +125,8 @@ def broker(system):
 
 @pytest.fixture
 def maintenance(system):
-    return system["tasks"].maintenance
+    """The reconciliation actors, run inline."""
+    return system["tasks"].webhooks
 
 
 @pytest.fixture
@@ -489,12 +490,12 @@ def test_a_fee_imposition_original_amount_is_accepted(pending_order, sandbox_api
 
 
 def test_a_lost_notification_is_caught_by_reconciliation(
-    pending_order, sandbox_api, broker, maintenance
+    pending_order, sandbox_api, broker, system
 ):
     _pay(sandbox_api, pending_order, notify=False)
     _drain(broker)
     assert Order.get_by_id(pending_order).status == "PENDING_PAYMENT"
-    maintenance.reconcile()
+    system["tasks"].maintenance.reconcile()
     _drain(broker, "maintenance", "webhooks")
     _assert_paid_once(pending_order)
     event = PaymentEvent.get(PaymentEvent.order_id == pending_order)

@@ -54,5 +54,5 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
     app.add_static_route("/static", str(STATIC_DIR))
     add_observability(app, settings, redis_client)  # /metrics and the full /health report
-    add_admin_routes(app, settings, redis_client)
+    add_admin_routes(app, settings, redis_client, queue)
     return app

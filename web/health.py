@@ -12,11 +12,12 @@ import falcon
 import peewee
 import redis
 
+from messaging.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
 from models.alarms import current_alarms
 from models.db import connection, database
 from models.outbox import OutboxMessage
+from models.statuses import OutboxStatus
 from runtime.settings import Settings
-from web.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
 
 
 def check_database() -> dict:
@@ -53,7 +54,7 @@ def _broker_report(redis_client: redis.Redis) -> dict:
 
 def _database_report(webhook_silence_minutes: int) -> dict:
     with connection():
-        outbox_dead = OutboxMessage.select().where(OutboxMessage.status == "DLQ").count()
+        outbox_dead = OutboxMessage.select().where(OutboxMessage.status == OutboxStatus.DLQ).count()
         alarms = current_alarms(webhook_silence_minutes)
     return {"outbox_dead_letters": outbox_dead, "alarms": [alarm.as_dict() for alarm in alarms]}
 

@@ -25,18 +25,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from messaging.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
 from models.base import utcnow
 from models.db import connection
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
-from models.outbox_admin import STATUSES as OUTBOX_STATUSES
-from models.state_machine import OrderStatus
+from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
 from runtime.settings import Settings
-from web.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
 from web.health import HealthResource
 
-ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 UNROUTED = "(unrouted)"
 
 REQUESTS = Counter(

@@ -10,15 +10,16 @@ from models.checkout import hash_order_token, order_token_matches
 from models.db import connection
 from models.entitlements import Entitlement
 from models.orders import Order
+from models.statuses import EntitlementStatus, OrderStatus
 from web.queue import TaskQueue
 
 
 def access_url(public_base_url: str, order: Order) -> str | None:
     """The course access link once the order is paid and its entitlement active."""
-    if order.status != "PAID":
+    if order.status != OrderStatus.PAID:
         return None
     entitlement = Entitlement.get_or_none(Entitlement.order == order.order_id)
-    if entitlement is None or entitlement.status != "ACTIVE":
+    if entitlement is None or entitlement.status != EntitlementStatus.ACTIVE:
         return None
     return f"{public_base_url}/access/{entitlement.access_token}"
 
@@ -59,7 +60,9 @@ class OrderStatusResource:
             "status": order.status,
             "amount": order.final_amount,
             "package_id": order.package_id,
-            "redirect_url": order.redirect_url if order.status == "PENDING_PAYMENT" else None,
+            "redirect_url": order.redirect_url
+            if order.status == OrderStatus.PENDING_PAYMENT
+            else None,
             "paid_at": order.paid_at.isoformat() if order.paid_at else None,
             "access_url": access_url(self._public_base_url, order),
         }

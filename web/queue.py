@@ -1,9 +1,19 @@
-"""What the web asks of the workers. Sending is the web's only write; Redis down -> 503."""
+"""What the web asks of the workers, sent by actor name (messaging/contract.py); sending is the
+web's only write, and Redis down -> 503."""
 
 from __future__ import annotations
 
 import redis
-from dramatiq.brokers.redis import RedisBroker
+
+from messaging.contract import (
+    CREATE_PAYMENT,
+    PROCESS_NOTIFICATION,
+    REQUEUE_DEAD_LETTER,
+    REQUEUE_OUTBOX_ROW,
+    RESEND_MESSAGE,
+    pending_checkout_key,
+)
+from messaging.redis import Enqueuer
 
 PENDING_CHECKOUT_TTL_SECONDS = 3600
 
@@ -13,39 +23,47 @@ class BrokerUnavailable(Exception):
 
 
 class TaskQueue:
-    """Enqueues checkout and notification messages onto the Dramatiq broker."""
+    """Enqueues work for the workers through the Redis client this app was given, so an outage
+    of that Redis is what answers 503."""
 
     def __init__(self, redis_client: redis.Redis) -> None:
-        from tasks.broker import NAMESPACE
-
         self._redis = redis_client
-        # Enqueue through the client this app was given, not the process-wide broker's, so an
-        # outage of this Redis is what answers 503.
-        self._broker = RedisBroker(client=redis_client, namespace=NAMESPACE, middleware=[])
+        self._enqueuer = Enqueuer(redis_client)
+
+    @property
+    def broker(self):
+        """The enqueuing broker (no middleware), for reading dead letters."""
+        return self._enqueuer.broker
 
     def submit_checkout(self, order_request: dict) -> None:
         """Remembers the order as 'processing' for the status page, then enqueues it."""
-        from tasks.payments import create_payment
-
         key = pending_checkout_key(order_request["order_id"])
         with _broker_errors():
             self._redis.set(key, order_request["order_token_hash"], ex=PENDING_CHECKOUT_TTL_SECONDS)
-            self._broker.enqueue(create_payment.message(order_request))
+            self._enqueuer.send(CREATE_PAYMENT, order_request)
 
     def submit_notification(self, raw_notification: dict) -> None:
-        from tasks.webhooks import process_notification
-
         with _broker_errors():
-            self._broker.enqueue(process_notification.message(raw_notification))
+            self._enqueuer.send(PROCESS_NOTIFICATION, raw_notification)
+
+    def request_outbox_requeue(self, outbox_id: int, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(REQUEUE_OUTBOX_ROW, outbox_id, operator)
+
+    def request_resend(
+        self, order_id: str, template_name: str, channels: list[str], operator: str
+    ) -> None:
+        with _broker_errors():
+            self._enqueuer.send(RESEND_MESSAGE, order_id, template_name, channels, operator)
+
+    def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(REQUEUE_DEAD_LETTER, message_id, operator)
 
     def pending_checkout_token_hash(self, order_id: str) -> str | None:
         with _broker_errors():
             value = self._redis.get(pending_checkout_key(order_id))
         return value.decode() if isinstance(value, bytes) else value
-
-
-def pending_checkout_key(order_id: str) -> str:
-    return f"checkout:pending:{order_id}"
 
 
 class _broker_errors:  # noqa: N801 - used as a context manager, reads like one

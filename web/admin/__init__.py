@@ -1,7 +1,7 @@
 """The operator's console (`/admin`, HTML) and its JSON twin (`/api/admin/...`).
 
-Read-mostly: the only writes are the outbox and dead-letter recoveries, through the same code as
-the command line. No route here can set an order's payment status.
+Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries) queue admin actions
+that a worker carries out. No route here can set an order's payment status.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import falcon
 import redis
 
 from runtime.settings import Settings
-from web.admin import actions
+from web.admin.actions import ConsoleActions
 from web.admin.auth import AdminAuth, LoginThrottle
 from web.admin.login import LoginResource, LogoutResource
 from web.admin.rendering import template_environment
@@ -21,6 +21,7 @@ from web.admin.resources import (
     PageResource,
 )
 from web.admin.screens import Screens
+from web.queue import TaskQueue
 
 SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/orders", "orders.html", "orders"),
@@ -36,7 +37,9 @@ class ConsoleHome:
         raise falcon.HTTPSeeOther("/admin/orders")
 
 
-def add_admin_routes(app: falcon.App, settings: Settings, redis_client: redis.Redis) -> None:
+def add_admin_routes(
+    app: falcon.App, settings: Settings, redis_client: redis.Redis, queue: TaskQueue
+) -> None:
     """Mounts every console page, its JSON twin and the login; call once from create_app."""
     auth = AdminAuth(
         settings.admin_token,
@@ -44,8 +47,8 @@ def add_admin_routes(app: falcon.App, settings: Settings, redis_client: redis.Re
         LoginThrottle(redis_client),
     )
     templates = template_environment()
-    dead_letters = actions.DeadLetters(redis_client)
-    screens = Screens(settings, redis_client, dead_letters)
+    actions = ConsoleActions(queue)
+    screens = Screens(settings, redis_client, actions)
     app.add_route("/admin", ConsoleHome())
     app.add_route("/admin/login", LoginResource(auth, templates))
     app.add_route("/admin/logout", LogoutResource(auth))
@@ -56,7 +59,7 @@ def add_admin_routes(app: falcon.App, settings: Settings, redis_client: redis.Re
     for path, action in (
         ("/outbox/{outbox_id:int}/resend", actions.resend_outbox_message),
         ("/outbox/{outbox_id:int}/requeue", actions.requeue_outbox_message),
-        ("/dead-letters/{message_id}/requeue", dead_letters.requeue),
+        ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter),
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action))

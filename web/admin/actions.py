@@ -1,19 +1,18 @@
-"""The console's buttons: thin calls into the functions `./run.sh admin outbox|dead-letters`
-uses (tasks/notifications.py, tasks/dead_letters.py), so a button and a command never differ.
-Every action is audited with the actor `admin:web`. None touches an order's payment status.
-
-The task modules are imported on use: importing them configures the worker side (settings,
-broker), which must not happen when the web module is merely imported.
-"""
+"""The console's buttons. The web never writes PostgreSQL: each button checks what it can by
+reading, then queues an admin action (tasks/admin_actions.py) that a worker carries out with the
+same code as `./run.sh admin outbox|dead-letters`, audited as `admin:web`. The answer says
+"queued"; the outcome shows on the next view (the order page, and the recent actions list).
+None of them touches an order's payment status."""
 
 from __future__ import annotations
 
 import falcon
-import redis
-from dramatiq.brokers.redis import RedisBroker
 
+from messaging.dead_letters import find_dead_letter, list_dead_letters
 from models.order_rows import iso
 from models.outbox import OutboxMessage
+from models.statuses import REQUEUEABLE
+from web.queue import TaskQueue
 
 ACTOR = "admin:web"
 
@@ -35,38 +34,8 @@ def _outbox_row(outbox_id: int) -> OutboxMessage:
     return row
 
 
-def resend_outbox_message(outbox_id: int) -> dict:
-    """Queues the row's message again, same channel, as a new row pointing at the original."""
-    from models.outbox_admin import NothingToResend
-    from tasks.notifications import resend_notification
-
-    row = _outbox_row(outbox_id)
-    try:
-        new_ids = resend_notification(row.order_id, row.template_name, ACTOR, (row.channel,))
-    except NothingToResend as refusal:
-        raise ActionRefused(str(refusal)) from None
-    return {
-        "ok": True,
-        "outbox_ids": new_ids,
-        "message": f"Queued {row.channel} {row.template_name} for order {row.order_id} "
-        f"again as outbox row {', '.join(map(str, new_ids))}.",
-    }
-
-
-def requeue_outbox_message(outbox_id: int) -> dict:
-    """A DLQ or FAILED row gets a fresh round of attempts."""
-    from tasks.notifications import requeue_outbox_message as requeue
-
-    if not requeue(outbox_id, actor=ACTOR):
-        row = _outbox_row(outbox_id)
-        raise ActionRefused(
-            f"Outbox row {outbox_id} is {row.status}; only DLQ or FAILED rows can be requeued."
-        )
-    return {
-        "ok": True,
-        "outbox_ids": [outbox_id],
-        "message": f"Requeued outbox row {outbox_id} for delivery.",
-    }
+def _queued(message: str) -> dict:
+    return {"ok": True, "queued": True, "message": f"Queued: {message}"}
 
 
 def dead_letter_row(letter) -> dict:
@@ -83,30 +52,40 @@ def dead_letter_row(letter) -> dict:
     }
 
 
-class DeadLetters:
-    """Dramatiq's dead letters, read and requeued through the Redis client this app was given."""
+class ConsoleActions:
+    """The buttons, sending through the web's own queue (Redis down -> 503)."""
 
-    def __init__(self, redis_client: redis.Redis):
-        from tasks.broker import NAMESPACE
+    def __init__(self, queue: TaskQueue) -> None:
+        self._queue = queue
 
-        self._broker = RedisBroker(client=redis_client, namespace=NAMESPACE, middleware=[])
+    def resend_outbox_message(self, outbox_id: int) -> dict:
+        """The row's message again, same channel, as a new row pointing at the original."""
+        row = _outbox_row(outbox_id)
+        self._queue.request_resend(row.order_id, row.template_name, [row.channel], ACTOR)
+        return _queued(
+            f"{row.channel} {row.template_name} for order {row.order_id} will be sent again "
+            "as a new outbox row; it shows on the order page."
+        )
 
-    def listed(self) -> list[dict]:
-        from tasks.dead_letters import list_dead_letters
+    def requeue_outbox_message(self, outbox_id: int) -> dict:
+        """A DLQ or FAILED row gets a fresh round of attempts."""
+        row = _outbox_row(outbox_id)
+        if row.status not in REQUEUEABLE:
+            raise ActionRefused(
+                f"Outbox row {outbox_id} is {row.status}; only DLQ or FAILED rows can be requeued."
+            )
+        self._queue.request_outbox_requeue(outbox_id, ACTOR)
+        return _queued(f"outbox row {outbox_id} goes back to delivery.")
 
-        return [dead_letter_row(letter) for letter in list_dead_letters(self._broker)]
+    def listed_dead_letters(self) -> list[dict]:
+        return [dead_letter_row(letter) for letter in list_dead_letters(self._queue.broker)]
 
-    def requeue(self, message_id: str) -> dict:
-        """Takes the message out of its dead-letter queue atomically and enqueues it afresh."""
-        from tasks.dead_letters import find_dead_letter, requeue_dead_letter
-
-        letter = find_dead_letter(self._broker, message_id)
+    def requeue_dead_letter(self, message_id: str) -> dict:
+        """The message leaves its dead-letter queue and is enqueued afresh, by a worker."""
+        letter = find_dead_letter(self._queue.broker, message_id)
         if letter is None:
             raise NotFound(f"No dead letter {message_id}")
-        if not requeue_dead_letter(self._broker, letter, ACTOR):
-            raise ActionRefused(f"Dead letter {message_id} was already requeued.")
-        return {
-            "ok": True,
-            "message": f"Requeued {letter.message.actor_name} message "
-            f"{letter.message_id} on {letter.queue_name}.",
-        }
+        self._queue.request_dead_letter_requeue(letter.message_id, ACTOR)
+        return _queued(
+            f"{letter.message.actor_name} message {letter.message_id} on {letter.queue_name}."
+        )

@@ -9,15 +9,13 @@ import falcon
 from peewee import fn
 
 from models.base import SHOP_TIMEZONE
-from models.order_rows import iso, order_summary
+from models.order_rows import iso, order_summary, page_count
 from models.orders import Order
-from models.state_machine import OrderStatus
-from web.admin.paging import page_count
+from models.statuses import ORDER_STATUSES
 from web.admin.params import day_param, page_param, refuse_unknown, text_param
 from web.validation import InvalidField, clean_phone
 
 PAGE_SIZE = 50
-ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 FILTER_PARAMS = ("q", "status", "since", "until", "page")
 
 

@@ -3,7 +3,7 @@ a JSON POST. Each screen and action is one function, so a page and its JSON twin
 Screens open their own database connection (the health screen must work without one).
 
 None of them can change an order's status: the only actions wired are the outbox and
-dead-letter recoveries in web/admin/actions.py.
+dead-letter recoveries in web/admin/actions.py, which queue the work for a worker (202).
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ class ApiResource:
 
 
 def _perform(action: Action, params: dict) -> tuple[str, dict]:
-    """The HTTP status and outcome of an action; a refusal is 404 or 409, never a 500."""
+    """The HTTP status and outcome of an action: 202 queued, or a refusal (404, 409)."""
     try:
         with connection():
-            return falcon.HTTP_200, action(**params)
+            return falcon.HTTP_202, action(**params)
     except ActionRefused as refusal:
         return refusal.http_status, {"ok": False, "message": str(refusal)}
 

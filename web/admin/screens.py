@@ -5,22 +5,24 @@ from __future__ import annotations
 import falcon
 import redis
 
+from models.audit import recent_operator_actions
 from models.db import connection
+from models.order_rows import audit_row
 from models.order_story import order_timeline
+from models.outbox_admin import outbox_page
+from models.statuses import OutboxStatus
 from runtime.settings import Settings
-from web.admin import actions
+from web.admin.actions import ConsoleActions
 from web.admin.order_search import filters_from, search_orders
-from web.admin.outbox_view import list_outbox, status_filter
+from web.admin.outbox_view import status_filter
 from web.admin.params import order_id_or_404, page_param
 from web.health import health_report
 
 
 class Screens:
-    def __init__(
-        self, settings: Settings, redis_client: redis.Redis, dead_letters: actions.DeadLetters
-    ):
+    def __init__(self, settings: Settings, redis_client: redis.Redis, actions: ConsoleActions):
         self._redis = redis_client
-        self._dead_letters = dead_letters
+        self._actions = actions
         self._silence_minutes = settings.webhook_silence_alarm_minutes
 
     def orders(self, req: falcon.Request) -> dict:
@@ -40,12 +42,22 @@ class Screens:
         status = status_filter(req)
         page = page_param(req)
         with connection():
-            return list_outbox(status, page)
+            return {**outbox_page(status, page), "recent_actions": _recent_actions()}
 
     def dead_letters(self, req: falcon.Request) -> dict:
         with connection():
-            outbox_dead = list_outbox("DLQ", 1)
-        return {"dead_letters": self._dead_letters.listed(), "outbox": outbox_dead}
+            outbox_dead = outbox_page(OutboxStatus.DLQ, 1)
+            recent = _recent_actions()
+        return {
+            "dead_letters": self._actions.listed_dead_letters(),
+            "outbox": outbox_dead,
+            "recent_actions": recent,
+        }
 
     def health(self, req: falcon.Request) -> dict:
         return {"health": health_report(self._redis, self._silence_minutes)}
+
+
+def _recent_actions() -> list[dict]:
+    """What operators asked for lately and what became of it (queued actions included)."""
+    return [audit_row(entry) for entry in recent_operator_actions()]

@@ -31,7 +31,7 @@ from tests.notification_helpers import (
 
 
 def send_all(outbox_ids) -> None:
-    from tasks.notifications import deliver_notification
+    from tasks.delivery import deliver_notification
 
     for outbox_id in outbox_ids:
         deliver_notification.send(outbox_id)
@@ -78,9 +78,9 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, sandbox_a
     ],
 )
 def test_every_message_goes_out_on_both_channels(
-    template_name, expected_link, db, worker, sandbox_api, system, monkeypatch
+    template_name, expected_link, db, worker, sandbox_api, system
 ):
-    use_policy(monkeypatch)
+    use_policy()
     outbox_ids = queued_order(template_name)
     send_all(outbox_ids.values())
     wait_for(lambda: all_sent(outbox_ids.values()), message=f"{template_name} sent")
@@ -92,10 +92,8 @@ def test_every_message_goes_out_on_both_channels(
         assert message["components"][0]["parameters"][-1]["text"].startswith(link)
 
 
-def test_a_transient_failure_then_success_stores_exactly_one_message(
-    db, worker, sandbox_api, monkeypatch
-):
-    use_policy(monkeypatch)
+def test_a_transient_failure_then_success_stores_exactly_one_message(db, worker, sandbox_api):
+    use_policy()
     inject(sandbox_api, "mail", fail_next=1, status=451)
     inject(sandbox_api, "whatsapp", fail_next=1, status=503)
     outbox_ids = queued_order()
@@ -111,11 +109,10 @@ def test_a_transient_failure_then_success_stores_exactly_one_message(
 
 
 def test_five_transient_failures_dead_letter_the_row_then_requeue_delivers_it(
-    db, worker, sandbox_api, monkeypatch, capsys
+    db, worker, sandbox_api, capsys, admin_cli
 ):
-    from admin.cli import main
 
-    policy = use_policy(monkeypatch)
+    policy = use_policy()
     inject(sandbox_api, "mail", fail_next=5, status=451)
     email_id = queued_order()["EMAIL"]
     send_all([email_id])
@@ -132,7 +129,7 @@ def test_five_transient_failures_dead_letter_the_row_then_requeue_delivers_it(
     ), waits
     assert mails(sandbox_api) == []
 
-    assert main(["dead-letters", "requeue", str(email_id)]) == 0
+    assert admin_cli(["dead-letters", "requeue", str(email_id)]) == 0
     assert f"Requeued outbox row {email_id}" in capsys.readouterr().out
     wait_for(lambda: status_of(email_id) == "SENT", message="sent after requeue")
     delivered = row(email_id)
@@ -140,8 +137,8 @@ def test_five_transient_failures_dead_letter_the_row_then_requeue_delivers_it(
     assert len(mails(sandbox_api)) == 1
 
 
-def test_a_permanent_failure_goes_to_failed_at_once(db, worker, sandbox_api, system, monkeypatch):
-    use_policy(monkeypatch)
+def test_a_permanent_failure_goes_to_failed_at_once(db, worker, sandbox_api, system):
+    use_policy()
     inject(sandbox_api, "mail", fail_next=1, status=550)
     inject(sandbox_api, "whatsapp", fail_next=1, status=400)
     outbox_ids = queued_order()
@@ -158,18 +155,18 @@ def test_a_permanent_failure_goes_to_failed_at_once(db, worker, sandbox_api, sys
 
 
 def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothing(
-    db, worker, sandbox_api, monkeypatch
+    db, worker, sandbox_api
 ):
-    from tasks.notifications import channels
+    from tasks.services import services
 
-    policy = use_policy(monkeypatch, breaker_fail_max=3, breaker_reset_seconds=1.0)
+    policy = use_policy(breaker_fail_max=3, breaker_reset_seconds=1.0)
     outage_seconds = 2 * sum(policy.retry_schedule_seconds)
     inject(sandbox_api, "mail", down=True)
     inject(sandbox_api, "whatsapp", down=True)
     outbox_ids = [i for _ in range(3) for i in queued_order().values()]
     started = time.monotonic()
     send_all(outbox_ids)
-    breakers = [channels(policy).by_name[name].guard.breaker for name in ("EMAIL", "WHATSAPP")]
+    breakers = [services().channels.by_name[name].guard.breaker for name in ("EMAIL", "WHATSAPP")]
     wait_for(lambda: all(b.state == "open" for b in breakers), message="both breakers open")
     wait_for(
         lambda: time.monotonic() - started > outage_seconds,
@@ -186,16 +183,15 @@ def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothin
 
 
 @pytest.fixture
-def second_worker_process(worker, tmp_path):
+def second_worker_process(worker, tmp_path, environment, system):
     """A `dramatiq tasks` worker in its own process, consuming the notifications queue."""
-    from tasks.broker import broker
-
+    broker = system["broker"]
     log_path = tmp_path / "worker.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "4", "-Q", "notifications"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "LOG_FORMAT": "json"},
+        env={**os.environ, **environment, "LOG_FORMAT": "json"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -258,12 +254,10 @@ def crash_after_claiming(outbox_id: int, minutes_ago: int = 6) -> OutboxMessage:
     return claimed
 
 
-def test_a_crash_after_claiming_a_row_is_recovered_by_the_sweeper(
-    db, worker, sandbox_api, monkeypatch
-):
-    from tasks.notifications import requeue_due_deliveries
+def test_a_crash_after_claiming_a_row_is_recovered_by_the_sweeper(db, worker, sandbox_api):
+    from tasks.delivery import requeue_due_deliveries
 
-    use_policy(monkeypatch)
+    use_policy()
     email_id = queued_order()["EMAIL"]
     crash_after_claiming(email_id, minutes_ago=1)
     requeue_due_deliveries()
@@ -279,15 +273,14 @@ def test_a_crash_after_claiming_a_row_is_recovered_by_the_sweeper(
     assert len(mails(sandbox_api)) == 1
 
 
-def test_an_email_delivered_twice_carries_the_same_message_id(
-    db, worker, sandbox_api, monkeypatch, system
-):
-    from tasks.notifications import channels, requeue_due_deliveries
+def test_an_email_delivered_twice_carries_the_same_message_id(db, worker, sandbox_api, system):
+    from tasks.delivery import requeue_due_deliveries
+    from tasks.services import services
 
-    policy = use_policy(monkeypatch)
+    use_policy()
     email_id = queued_order()["EMAIL"]
     claimed = crash_after_claiming(email_id)
-    channels(policy).deliver(claimed)  # the server accepted it before the worker died
+    services().channels.deliver(claimed)  # the server accepted it before the worker died
     requeue_due_deliveries()
     wait_for(lambda: status_of(email_id) == "SENT", message="redelivered")
     first, second = mails(sandbox_api)
@@ -295,8 +288,8 @@ def test_an_email_delivered_twice_carries_the_same_message_id(
     assert first["message_id"] == second["message_id"] == f"<outbox-{email_id}@{domain}>"
 
 
-def test_logs_never_show_a_full_email_address_or_phone_number(db, worker, sandbox_api, monkeypatch):
-    use_policy(monkeypatch)
+def test_logs_never_show_a_full_email_address_or_phone_number(db, worker, sandbox_api):
+    use_policy()
     lines: list[str] = []
     sink = logger.add(
         lambda message: lines.append(str(message)), level="DEBUG", format="{message} {extra}"
@@ -314,8 +307,8 @@ def test_logs_never_show_a_full_email_address_or_phone_number(db, worker, sandbo
     assert "budi@example.com" not in text and "81234567890" not in text
 
 
-def test_a_burst_never_exceeds_the_outbound_rate(db, worker, sandbox_api, monkeypatch):
-    use_policy(monkeypatch, email_rate_per_second=5)
+def test_a_burst_never_exceeds_the_outbound_rate(db, worker, sandbox_api):
+    use_policy(email_rate_per_second=5)
     outbox_ids = [queued_order()["EMAIL"] for _ in range(12)]
     send_all(outbox_ids)
     wait_for(lambda: all_sent(outbox_ids), timeout=30, message="the burst delivered")

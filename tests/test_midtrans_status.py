@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.notification import (
+from models.midtrans_status import (
     InvalidNotification,
     MidtransNotification,
     amount_matches,

@@ -1,4 +1,5 @@
-"""Delivering outbox rows by email and WhatsApp: one actor, retried on the row's schedule.
+"""Delivering customer messages (outbox rows) by email and WhatsApp: one actor, retried on the
+row's schedule.
 
 Outcomes are mapped here, once: a permanent error -> FAILED; a transient error -> RETRYING on
 the schedule (1, 5, 15, 30 minutes) and DLQ after the fifth failed attempt; the provider
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from functools import cache
 
 import dramatiq
 from loguru import logger
 
 from integrations.errors import PermanentProviderError, ProviderUnavailable
+from messaging.contract import DELIVER_MESSAGE
 from models.base import utcnow
 from models.db import transaction
 from models.delivery import (
@@ -29,12 +30,11 @@ from models.delivery import (
     recover_stuck,
 )
 from models.messages import MessageRenderError
-from models.outbox import CHANNELS, OutboxMessage
-from models.outbox_admin import masked_recipient, requeue_row, resend_rows
-from runtime.settings import Settings
-from tasks.broker import NAMESPACE, broker, settings
-from tasks.channels import Channels
+from models.outbox import OutboxMessage
+from models.outbox_admin import masked_recipient
+from tasks.broker import worker_actor
 from tasks.periodic import first_requeue
+from tasks.services import WorkerServices, services
 
 # A provider outage may last long: waits while it is unavailable get their own, large budget
 # (about a week at the default breaker reset). Unexpected errors before a row is claimed
@@ -51,26 +51,6 @@ class DeliveryWait(dramatiq.Retry):
     """The provider is unavailable; try again after `delay` ms (no attempt was spent)."""
 
 
-def policy_from_settings(current: Settings) -> DeliveryPolicy:
-    """The delivery policy: retry schedule, breaker and outbound limits from the settings."""
-    return DeliveryPolicy(
-        retry_schedule_seconds=current.notification_retry_schedule_seconds,
-        breaker_fail_max=current.notification_breaker_fail_max,
-        breaker_reset_seconds=float(current.notification_breaker_reset_seconds),
-        email_rate_per_second=current.email_rate_per_second,
-        whatsapp_rate_per_second=current.whatsapp_rate_per_second,
-    )
-
-
-policy = policy_from_settings(settings)
-
-
-@cache
-def channels(current_policy: DeliveryPolicy) -> Channels:
-    """The process's providers for one policy (breakers and rate limits depend on it)."""
-    return Channels(settings, current_policy, broker.client, NAMESPACE)
-
-
 def should_retry(retries: int, exception: BaseException) -> bool:
     """Dramatiq's retry_when: our own waits are bounded by the row; anything else by a count."""
     if isinstance(exception, dramatiq.Retry):
@@ -78,8 +58,8 @@ def should_retry(retries: int, exception: BaseException) -> bool:
     return retries < UNEXPECTED_ERROR_RETRIES
 
 
-@dramatiq.actor(
-    queue_name="notifications",
+@worker_actor(
+    DELIVER_MESSAGE,
     retry_when=should_retry,
     min_backoff=5_000,
     max_backoff=300_000,
@@ -92,13 +72,14 @@ def deliver_notification(outbox_id: int) -> None:
         logger.info("Outbox row {} is not due or already handled", outbox_id)
         return
     with logger.contextualize(outbox_id=row.id, order_id=row.order_id, channel=row.channel):
-        deliver_claimed(row, policy)
+        deliver_claimed(row, services())
 
 
-def deliver_claimed(row: OutboxMessage, current_policy: DeliveryPolicy) -> None:
+def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     """Sends a claimed row and records the outcome on it (the one place outcomes are mapped)."""
+    current_policy = worker.policy
     try:
-        provider_message_id = channels(current_policy).deliver(row)
+        provider_message_id = worker.channels.deliver(row)
     except ProviderUnavailable as error:
         _wait_for_provider(row, str(error), current_policy)
     except (PermanentProviderError, MessageRenderError) as error:
@@ -153,42 +134,20 @@ def _retry_later(row: OutboxMessage, reason: str, current_policy: DeliveryPolicy
 def requeue_due_deliveries() -> int:
     """The sweeper's part: recovers rows stuck in SENDING and re-sends overdue wake-ups."""
     now = utcnow()
+    policy = services().policy
     with transaction():
         recovered = recover_stuck(policy, now)
     overdue = due_ids(policy, now)
     overdue = [outbox_id for outbox_id in overdue if first_requeue("outbox", outbox_id)]
     outbox_ids = sorted(set(recovered) | set(overdue))
-    for outbox_id in outbox_ids:
-        deliver_notification.send(outbox_id)
+    wake_deliveries(outbox_ids)
     if recovered:
         logger.warning("Recovered {} outbox rows stuck in SENDING", len(recovered))
     return len(outbox_ids)
 
 
-def send_after_commit(outbox_ids: list[int]) -> None:
-    """Wakes the delivery actor for rows an operator action made deliverable."""
+def wake_deliveries(outbox_ids: list[int]) -> None:
+    """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the
+    net when a wake-up is lost)."""
     for outbox_id in outbox_ids:
-        deliver_notification.send(outbox_id)
-
-
-def requeue_outbox_message(outbox_id: int, actor: str = "admin") -> bool:
-    """A DLQ or FAILED row gets a fresh round of attempts (audited); False if not requeueable."""
-    with transaction() as tx:
-        requeued = requeue_row(outbox_id, actor)
-        if requeued:
-            tx.callbacks.append(lambda: send_after_commit([outbox_id]))
-    return requeued
-
-
-def resend_notification(
-    order_id: str,
-    template_name: str,
-    actor: str = "admin",
-    channel_names: tuple[str, ...] = CHANNELS,
-) -> list[int]:
-    """An operator's explicit resend: new audited rows pointing at the originals, delivered
-    like any other. Raises models.outbox_admin.NothingToResend."""
-    with transaction() as tx:
-        new_ids = resend_rows(order_id, template_name, actor, channel_names)
-        tx.callbacks.append(lambda: send_after_commit(new_ids))
-    return new_ids
+        services().send(DELIVER_MESSAGE, outbox_id)

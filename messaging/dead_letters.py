@@ -4,7 +4,8 @@ Dramatiq has no public API for this. A queue's dead letters are the zset
 `{namespace}:{queue}.XQ` (member = the Redis message id, score = when it died, in ms) and the
 hash `{namespace}:{queue}.XQ.msgs` (Redis message id -> encoded message). Taking one out is a
 Lua script, so two operators can never requeue the same message twice. The final error is not
-kept by Dramatiq: DeadLetterReasons (tasks/middleware.py) records it by message id.
+kept by Dramatiq: DeadLetterReasons (tasks/middleware.py) records it by message id. Callers
+audit what they requeue; nothing here touches PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from loguru import logger
 
-from models.audit import record_audit
-from models.db import connection
-from tasks.middleware import dead_letter_errors_key, dead_letter_set_key
+from messaging.contract import dead_letter_errors_key, dead_letter_set_key
 
 # Options Dramatiq accumulates across attempts; a requeued message starts afresh without them.
 _ATTEMPT_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta", "redis_message_id")
@@ -66,7 +65,7 @@ class DeadLetter:
 
 
 def _keys(broker: RedisBroker, queue_name: str) -> list[str]:
-    zset = dead_letter_set_key(broker.namespace, queue_name)
+    zset = dead_letter_set_key(queue_name)
     return [zset, f"{zset}.msgs"]
 
 
@@ -114,7 +113,7 @@ def _queue_dead_letters(broker: RedisBroker, queue_name: str) -> list[DeadLetter
 def _errors(broker: RedisBroker, message_ids: list[str]) -> dict[str, str]:
     if not message_ids:
         return {}
-    values = broker.client.hmget(dead_letter_errors_key(broker.namespace), message_ids)
+    values = broker.client.hmget(dead_letter_errors_key(), message_ids)
     return {
         message_id: value.decode()
         for message_id, value in zip(message_ids, values, strict=True)
@@ -136,9 +135,9 @@ def fresh_copy(message: dramatiq.Message) -> dramatiq.Message:
     return dataclasses.replace(message, queue_name=q_name(message.queue_name), options=options)
 
 
-def requeue_dead_letter(broker: RedisBroker, letter: DeadLetter, actor: str) -> bool:
-    """Takes the letter out atomically and enqueues it afresh, audited; False if someone else
-    took it. If the enqueue fails, the letter is put back, so a Redis blip cannot lose it.
+def requeue_dead_letter(broker: RedisBroker, letter: DeadLetter) -> bool:
+    """Takes the letter out atomically and enqueues it afresh; False if someone else took it.
+    If the enqueue fails, the letter is put back, so a Redis blip cannot lose it.
     """
     keys = _keys(broker, letter.queue_name)
     encoded = broker.client.eval(_TAKE, 2, *keys, letter.redis_message_id)
@@ -150,16 +149,7 @@ def requeue_dead_letter(broker: RedisBroker, letter: DeadLetter, actor: str) -> 
         broker.client.hset(keys[1], letter.redis_message_id, encoded)
         broker.client.zadd(keys[0], {letter.redis_message_id: letter.died_at.timestamp() * 1000})
         raise
-    broker.client.hdel(dead_letter_errors_key(broker.namespace), letter.message_id)
-    with connection():
-        record_audit(
-            actor,
-            "dead_letter_requeued",
-            message_id=letter.message_id,
-            queue=letter.queue_name,
-            actor_name=letter.message.actor_name,
-            final_error=letter.error,
-        )
+    broker.client.hdel(dead_letter_errors_key(), letter.message_id)
     logger.info(
         "Requeued dead letter {} ({}) on {}",
         letter.message_id,
@@ -169,10 +159,14 @@ def requeue_dead_letter(broker: RedisBroker, letter: DeadLetter, actor: str) -> 
     return True
 
 
-def requeue_dead_letters(broker: RedisBroker, actor: str, queue_name: str | None = None) -> int:
-    """Requeues every dead letter (of one queue); returns how many went back."""
-    letters = list_dead_letters(broker, queue_name)
-    return sum(requeue_dead_letter(broker, letter, actor) for letter in letters)
+def audit_fields(letter: DeadLetter) -> dict:
+    """What an audit entry of a requeue records about the letter."""
+    return {
+        "message_id": letter.message_id,
+        "queue": letter.queue_name,
+        "actor_name": letter.message.actor_name,
+        "final_error": letter.error,
+    }
 
 
 def purge_dead_letters(
@@ -185,6 +179,6 @@ def purge_dead_letters(
         taken = broker.client.eval(_TAKE_OLDER_THAN, 2, *_keys(broker, name), cutoff_ms)
         message_ids = [dramatiq.Message.decode(body).message_id for body in taken]
         if message_ids:
-            broker.client.hdel(dead_letter_errors_key(broker.namespace), *message_ids)
+            broker.client.hdel(dead_letter_errors_key(), *message_ids)
         purged += len(taken)
     return purged

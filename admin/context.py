@@ -1,0 +1,48 @@
+"""What every admin command works with, built once by the command line's start-up function:
+the settings, the database binding, Redis and the enqueuer that sends work by actor name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from messaging.contract import DELIVER_MESSAGE
+from messaging.redis import Enqueuer, redis_client
+from models.db import init_database
+from runtime.logs import configure_logging
+from runtime.settings import Settings
+
+
+@dataclass
+class AdminContext:
+    settings: Settings
+    enqueuer: Enqueuer
+    _worker: list = field(default_factory=list)
+
+    @property
+    def broker(self):
+        """The enqueuing broker, for Dramatiq's dead letters."""
+        return self.enqueuer.broker
+
+    def wake_deliveries(self, outbox_ids: list[int]) -> None:
+        """Sends the delivery actor a wake-up per outbox row."""
+        for outbox_id in outbox_ids:
+            self.enqueuer.send(DELIVER_MESSAGE, outbox_id)
+
+    def worker(self):
+        """The worker's services, for the commands that run worker code inline (reconcile)."""
+        if not self._worker:
+            # Imported here: importing tasks starts a worker, which only these commands need.
+            from tasks.startup import start_worker
+
+            self._worker.append(start_worker(self.settings))
+        return self._worker[0]
+
+
+def start_admin(settings: Settings) -> AdminContext:
+    """The admin command line's start-up: logs (warnings only: the output is for people),
+    the database binding and Redis, from the settings."""
+    if not settings.database_url or not settings.redis_url:
+        raise SystemExit("DATABASE_URL and REDIS_URL must be set (./run.sh admin sets them)")
+    configure_logging("WARNING", settings.log_format)
+    init_database(settings.database_url)
+    return AdminContext(settings, Enqueuer(redis_client(settings.redis_url)))

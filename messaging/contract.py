@@ -1,0 +1,120 @@
+"""The contract between the web, the scheduler, the admin CLI and the workers.
+
+Queue names, actor names with the shape of their arguments, and the Redis keys more than one
+process reads or writes. Senders build messages here by actor name; the worker declares its
+actors with these same specs (tasks/broker.py), and a test checks the two agree. Importing this
+module defines things and does nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dramatiq
+
+NAMESPACE = "dramatiq"
+
+PAYMENTS_QUEUE = "payments"
+WEBHOOKS_QUEUE = "webhooks"
+DELIVERY_QUEUE = "notifications"  # the name operators scale with `-Q notifications`
+MAINTENANCE_QUEUE = "maintenance"
+QUEUES = (PAYMENTS_QUEUE, WEBHOOKS_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE)
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """One actor as senders see it: its name, its queue and what its arguments hold."""
+
+    name: str
+    queue: str
+    arguments: str
+
+    def message(self, *args) -> dramatiq.Message:
+        """A message for this actor; the broker that enqueues it gives it its id and options."""
+        return dramatiq.Message(
+            queue_name=self.queue, actor_name=self.name, args=args, kwargs={}, options={}
+        )
+
+
+CREATE_PAYMENT = ActorSpec(
+    "create_payment",
+    PAYMENTS_QUEUE,
+    "order_request: {order_id, order_token_hash, package_id, name, email, phone, discount_code}",
+)
+PROCESS_NOTIFICATION = ActorSpec(
+    "process_notification", WEBHOOKS_QUEUE, "raw: the Midtrans notification body as received"
+)
+PROCESS_STORED_EVENT = ActorSpec(
+    "process_stored_event", WEBHOOKS_QUEUE, "event_id: a payment_events row id"
+)
+RECONCILE_ORDER = ActorSpec("reconcile_order", MAINTENANCE_QUEUE, "order_id")
+DELIVER_MESSAGE = ActorSpec(
+    "deliver_notification", DELIVERY_QUEUE, "outbox_id: a notification_outbox row id"
+)
+REQUEUE_OUTBOX_ROW = ActorSpec(
+    "requeue_outbox_row", MAINTENANCE_QUEUE, "outbox_id, operator: who asked (audited)"
+)
+RESEND_MESSAGE = ActorSpec(
+    "resend_message", MAINTENANCE_QUEUE, "order_id, template_name, channels: list, operator"
+)
+REQUEUE_DEAD_LETTER = ActorSpec(
+    "requeue_dead_letter", MAINTENANCE_QUEUE, "message_id: a Dramatiq message id, operator"
+)
+SWEEP = ActorSpec("sweep", MAINTENANCE_QUEUE, "none")
+RECONCILE = ActorSpec("reconcile", MAINTENANCE_QUEUE, "none")
+CHECK_ALARMS = ActorSpec("check_alarms", MAINTENANCE_QUEUE, "none")
+
+ACTORS = (
+    CREATE_PAYMENT,
+    PROCESS_NOTIFICATION,
+    PROCESS_STORED_EVENT,
+    RECONCILE_ORDER,
+    DELIVER_MESSAGE,
+    REQUEUE_OUTBOX_ROW,
+    RESEND_MESSAGE,
+    REQUEUE_DEAD_LETTER,
+    SWEEP,
+    RECONCILE,
+    CHECK_ALARMS,
+)
+
+# The periodic jobs the scheduler sends, each at most once per period (seconds).
+PERIODIC_JOBS = ((SWEEP, 30), (RECONCILE, 60), (CHECK_ALARMS, 300))
+
+HEARTBEAT_TTL_SECONDS = 30
+
+
+# Redis keys shared between processes.
+def pending_checkout_key(order_id: str) -> str:
+    """Set by the web when it enqueues a checkout, so the status page answers "processing"."""
+    return f"checkout:pending:{order_id}"
+
+
+def worker_heartbeat_prefix() -> str:
+    """Each live worker process refreshes `{prefix}{host}:{pid}`; the key expires when it dies."""
+    return f"{NAMESPACE}:heartbeat:worker:"
+
+
+def scheduler_heartbeat_key() -> str:
+    return f"{NAMESPACE}:heartbeat:scheduler"
+
+
+def scheduler_claim_key(job_name: str) -> str:
+    """Claims one period of a job, so two schedulers never send it twice."""
+    return f"{NAMESPACE}:scheduler:claim:{job_name}"
+
+
+def sweep_claim_key(kind: str, item_id: object) -> str:
+    """The sweeper wakes one stuck item at most once per claim's lifetime."""
+    return f"{NAMESPACE}:sweep:{kind}:{item_id}"
+
+
+def dead_letter_set_key(queue_name: str) -> str:
+    """Dramatiq's dead-letter zset for a queue (score: when the message died, in ms); the
+    encoded messages sit in the hash of the same name plus `.msgs`."""
+    return f"{NAMESPACE}:{queue_name}.XQ"
+
+
+def dead_letter_errors_key() -> str:
+    """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
+    return f"{NAMESPACE}:dead-letter-errors"

@@ -1,0 +1,33 @@
+"""The Redis client every process builds, and the enqueuer that sends messages by actor name."""
+
+from __future__ import annotations
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from messaging.contract import NAMESPACE, ActorSpec
+
+
+def redis_client(url: str, timeout: float = 5.0, retries: int = 1) -> redis.Redis:
+    """Bounded waits: a Redis outage must turn into an error quickly, never a hung thread."""
+    pool = redis.ConnectionPool.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=min(timeout, 2.0),
+        retry=Retry(NoBackoff(), retries),
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+class Enqueuer:
+    """Sends Dramatiq messages by actor name through one Redis client, with no worker code and
+    no middleware: what the web, the scheduler and the admin CLI need to hand work over."""
+
+    def __init__(self, redis_client: redis.Redis) -> None:
+        self.redis = redis_client
+        self.broker = RedisBroker(client=redis_client, namespace=NAMESPACE, middleware=[])
+
+    def send(self, spec: ActorSpec, *args, delay_ms: int | None = None) -> None:
+        self.broker.enqueue(spec.message(*args), delay=delay_ms)

@@ -1,0 +1,64 @@
+"""`python -m runtime.scheduler`: the process that sends the periodic jobs by name (it runs no
+job itself). Two running by mistake are harmless: a Redis key claims each period, and the jobs
+themselves take advisory locks."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import redis
+from loguru import logger
+
+from messaging.contract import PERIODIC_JOBS, scheduler_claim_key, scheduler_heartbeat_key
+from messaging.redis import Enqueuer, redis_client
+from runtime.logs import configure_logging
+from runtime.settings import Settings, load_settings_or_exit
+
+TICK_SECONDS = 5
+
+
+def run_due_jobs(enqueuer: Enqueuer) -> list[str]:
+    """Sends every job whose period no scheduler has claimed yet; returns their names."""
+    sent = []
+    for job, period_seconds in PERIODIC_JOBS:
+        claim = scheduler_claim_key(job.name)
+        if enqueuer.redis.set(claim, int(time.time()), nx=True, ex=period_seconds):
+            enqueuer.send(job)
+            sent.append(job.name)
+    return sent
+
+
+def run_scheduler(enqueuer: Enqueuer, stop: threading.Event) -> None:
+    """Ticks until `stop` is set; a Redis outage is logged and waited out."""
+    jobs = ", ".join(f"{job.name}/{period}s" for job, period in PERIODIC_JOBS)
+    logger.info("Scheduler started: {}", jobs)
+    while not stop.is_set():
+        try:
+            enqueuer.redis.set(scheduler_heartbeat_key(), int(time.time()), ex=30)
+            run_due_jobs(enqueuer)
+        except redis.RedisError as error:
+            logger.error("Scheduler tick failed: {}", error)
+        stop.wait(TICK_SECONDS)
+    logger.info("Scheduler stopped")
+
+
+def start_scheduler(settings: Settings) -> Enqueuer:
+    """The scheduler's start-up: logging and the Redis it sends on (no database)."""
+    if not settings.redis_url:
+        raise SystemExit("REDIS_URL must be set for the scheduler (./run.sh sets it)")
+    configure_logging(settings.log_level, settings.log_format)
+    return Enqueuer(redis_client(settings.redis_url))
+
+
+def main() -> None:
+    enqueuer = start_scheduler(load_settings_or_exit())
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    run_scheduler(enqueuer, stop)
+
+
+if __name__ == "__main__":
+    main()

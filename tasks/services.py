@@ -1,0 +1,70 @@
+"""What the actors work with, built once by start_worker(settings) and handed to them here:
+the settings, Redis, the broker to send follow-up work on, Midtrans and the delivery channels.
+
+Actors are module-level functions that Dramatiq calls with message arguments only, so they
+reach their collaborators through `services()`; tests swap them with `install(...)` (for
+example a faster delivery policy) instead of patching modules or the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from messaging.contract import NAMESPACE, ActorSpec
+from models.delivery import DeliveryPolicy
+from runtime.settings import Settings
+from tasks.channels import Channels
+from tasks.clients import GuardedMidtrans
+
+
+@dataclass(frozen=True)
+class WorkerServices:
+    settings: Settings
+    redis: redis.Redis
+    broker: RedisBroker
+    policy: DeliveryPolicy
+    midtrans: GuardedMidtrans
+
+    def send(self, spec: ActorSpec, *args, delay_ms: int | None = None) -> None:
+        """Enqueues follow-up work by actor name (after commit: see models.db.transaction)."""
+        self.broker.enqueue(spec.message(*args), delay=delay_ms)
+
+    @cached_property
+    def channels(self) -> Channels:
+        """Email and WhatsApp for this policy (their breakers and rate limits depend on it)."""
+        return Channels(self.settings, self.policy, self.redis, NAMESPACE)
+
+    def with_policy(self, policy: DeliveryPolicy) -> WorkerServices:
+        return dataclasses.replace(self, policy=policy)
+
+
+def policy_from_settings(settings: Settings) -> DeliveryPolicy:
+    """The delivery policy: retry schedule, breaker and outbound limits from the settings."""
+    return DeliveryPolicy(
+        retry_schedule_seconds=settings.notification_retry_schedule_seconds,
+        breaker_fail_max=settings.notification_breaker_fail_max,
+        breaker_reset_seconds=float(settings.notification_breaker_reset_seconds),
+        email_rate_per_second=settings.email_rate_per_second,
+        whatsapp_rate_per_second=settings.whatsapp_rate_per_second,
+    )
+
+
+_installed: list[WorkerServices] = []
+
+
+def install(worker_services: WorkerServices) -> WorkerServices:
+    """Makes `worker_services` what every actor of this process uses from now on."""
+    _installed[:] = [worker_services]
+    return worker_services
+
+
+def services() -> WorkerServices:
+    """The running worker's services; start_worker(settings) installs them."""
+    if not _installed:
+        raise RuntimeError("the worker was not started: call tasks.startup.start_worker(settings)")
+    return _installed[0]
