@@ -35,6 +35,7 @@ class AdminContext:
             from tasks.startup import start_worker
 
             self._worker.append(start_worker(self.settings))
+            configure_logging("WARNING", self.settings.log_format)  # the output is for people
         return self._worker[0]
 
 

@@ -280,3 +280,34 @@ def admin_cli(settings):
     from admin.cli import main
 
     return lambda argv: main(argv, settings)
+
+
+@pytest.fixture
+def broker(system):
+    return system["broker"]
+
+
+@pytest.fixture
+def pending_order(db, worker, web) -> str:
+    """An order with its Snap link, a running worker and a database connection: its id."""
+    from tests.factories import open_payment
+
+    return open_payment()["order_id"]
+
+
+@pytest.fixture
+def admin(console, clean):
+    """The JSON API with the bearer token."""
+    with httpx.Client(
+        base_url=console, timeout=10, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(console, clean):
+    """A signed-in browser session (cookie jar), as after the login form."""
+    with httpx.Client(base_url=console, timeout=10) as client:
+        response = client.post("/admin/login", data={"token": ADMIN_TOKEN, "next": "/admin"})
+        assert response.status_code == 303
+        yield client

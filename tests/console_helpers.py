@@ -1,0 +1,48 @@
+"""Builders shared by the console tests: outbox rows in a given state and the CSRF token of a
+signed-in page."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from models.base import utcnow
+from models.db import connection
+from models.outbox import OutboxMessage
+
+
+def make_outbox_row(order_id: str, status: str, template: str = "payment_success") -> int:
+    sent = {"sent_at": utcnow()} if status == "SENT" else {}
+    history = (
+        [
+            {
+                "attempt": n,
+                "at": utcnow().isoformat(),
+                "kind": "transient",
+                "error": f"SMTP 451 try {n}",
+            }
+            for n in range(1, 6)
+        ]
+        if status == "DLQ"
+        else []
+    )
+    with connection():
+        return OutboxMessage.insert(
+            order=order_id,
+            channel="EMAIL",
+            template_name=template,
+            recipient="budi@example.com",
+            payload={"order_id": order_id},
+            status=status,
+            attempt_count=len(history),
+            error_history=history,
+            last_error=history[-1]["error"] if history else None,
+            **sent,
+        ).execute()
+
+
+def csrf_token(browser: httpx.Client, path: str = "/admin/outbox") -> str:
+    page = browser.get(path)
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
