@@ -115,6 +115,10 @@ def dead_letter_set_key(queue_name: str) -> str:
     return f"{NAMESPACE}:{queue_name}.XQ"
 
 
-def dead_letter_errors_key() -> str:
-    """Redis hash: message_id -> the error that killed it (Dramatiq does not keep it)."""
-    return f"{NAMESPACE}:dead-letter-errors"
+DEAD_LETTER_TTL_MS = 30 * 86_400_000  # 30 days to notice and requeue (Dramatiq's default: 7)
+
+
+def dead_letter_error_key(message_id: str) -> str:
+    """The error that killed a message (Dramatiq does not keep it); it expires with the letter,
+    so nothing piles up on a Redis that never evicts."""
+    return f"{NAMESPACE}:dead-letter-error:{message_id}"

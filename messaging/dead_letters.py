@@ -19,7 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from loguru import logger
 
-from messaging.contract import dead_letter_errors_key, dead_letter_set_key
+from messaging.contract import dead_letter_error_key, dead_letter_set_key
 
 # Options Dramatiq accumulates across attempts; a requeued message starts afresh without them.
 _ATTEMPT_OPTIONS = ("retries", "traceback", "requeue_timestamp", "eta", "redis_message_id")
@@ -113,7 +113,7 @@ def _queue_dead_letters(broker: RedisBroker, queue_name: str) -> list[DeadLetter
 def _errors(broker: RedisBroker, message_ids: list[str]) -> dict[str, str]:
     if not message_ids:
         return {}
-    values = broker.client.hmget(dead_letter_errors_key(), message_ids)
+    values = broker.client.mget([dead_letter_error_key(i) for i in message_ids])
     return {
         message_id: value.decode()
         for message_id, value in zip(message_ids, values, strict=True)
@@ -149,7 +149,7 @@ def requeue_dead_letter(broker: RedisBroker, letter: DeadLetter) -> bool:
         broker.client.hset(keys[1], letter.redis_message_id, encoded)
         broker.client.zadd(keys[0], {letter.redis_message_id: letter.died_at.timestamp() * 1000})
         raise
-    broker.client.hdel(dead_letter_errors_key(), letter.message_id)
+    broker.client.delete(dead_letter_error_key(letter.message_id))
     logger.info(
         "Requeued dead letter {} ({}) on {}",
         letter.message_id,
@@ -179,6 +179,6 @@ def purge_dead_letters(
         taken = broker.client.eval(_TAKE_OLDER_THAN, 2, *_keys(broker, name), cutoff_ms)
         message_ids = [dramatiq.Message.decode(body).message_id for body in taken]
         if message_ids:
-            broker.client.hdel(dead_letter_errors_key(), *message_ids)
+            broker.client.delete(*(dead_letter_error_key(i) for i in message_ids))
         purged += len(taken)
     return purged

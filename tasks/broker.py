@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Retries
+from dramatiq.middleware import CurrentMessage, Retries
+from loguru import logger
 
-from messaging.contract import NAMESPACE, QUEUES, ActorSpec
+from integrations.errors import RetryableProviderError
+from messaging.contract import DEAD_LETTER_TTL_MS, NAMESPACE, QUEUES, ActorSpec
 from tasks.middleware import (
     DatabaseConnections,
     DeadLetterReasons,
@@ -32,12 +35,13 @@ def build_broker(client: redis.Redis) -> RedisBroker:
         # second: at 5% one worker took over a minute to bring a killed message back about
         # 1 time in 15.
         maintenance_chance=200_000,
-        dead_message_ttl=30 * 86_400_000,  # 30 days to notice and requeue (Dramatiq: 7)
+        dead_message_ttl=DEAD_LETTER_TTL_MS,
     )
     broker.add_middleware(DeadLetterReasons(), before=Retries)
     broker.add_middleware(DatabaseConnections())
     broker.add_middleware(LogContext())
     broker.add_middleware(WorkerHeartbeat())
+    broker.add_middleware(CurrentMessage())
     for queue_name in QUEUES:
         broker.declare_queue(queue_name)
     return broker
@@ -60,4 +64,28 @@ def adopt_actors(previous: dramatiq.Broker, broker: dramatiq.Broker) -> None:
 
 def worker_actor(spec: ActorSpec, **options) -> Callable[[Callable], dramatiq.Actor]:
     """Declares a function as the actor `spec` names, on its queue, with Dramatiq options."""
-    return dramatiq.actor(actor_name=spec.name, queue_name=spec.queue, **options)
+
+    def declare(fn: Callable) -> dramatiq.Actor:
+        return dramatiq.actor(
+            quiet_retries(fn), actor_name=spec.name, queue_name=spec.queue, **options
+        )
+
+    return declare
+
+
+def quiet_retries(fn: Callable) -> Callable:
+    """In a worker, an expected provider failure (a timeout, a 5xx, an open breaker) is one
+    WARNING line and a retry on the actor's backoff, not an ERROR with a traceback and the whole
+    message; tracebacks stay for the unexpected. Called inline, the error raises as itself."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RetryableProviderError as error:
+            if CurrentMessage.get_current_message() is None:
+                raise
+            logger.warning("{} will retry: {}", fn.__name__, error)
+            raise dramatiq.Retry(str(error)) from error
+
+    return run

@@ -13,8 +13,9 @@ from dramatiq.middleware import MiddlewareError
 from loguru import logger
 
 from messaging.contract import (
+    DEAD_LETTER_TTL_MS,
     HEARTBEAT_TTL_SECONDS,
-    dead_letter_errors_key,
+    dead_letter_error_key,
     worker_heartbeat_prefix,
 )
 from models.db import database
@@ -77,8 +78,11 @@ class DeadLetterReasons(dramatiq.Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is None or not message.failed:
             return
+        if isinstance(exception, dramatiq.Retry) and exception.__cause__ is not None:
+            exception = exception.__cause__  # a quiet retry: the provider's error is the reason
         reason = f"{type(exception).__name__}: {exception}"[:2000]
-        broker.client.hset(dead_letter_errors_key(), message.message_id, reason)
+        key = dead_letter_error_key(message.message_id)
+        broker.client.set(key, reason, px=DEAD_LETTER_TTL_MS)
         logger.error("Dead-lettered {} on {}: {}", message.message_id, message.queue_name, reason)
 
 

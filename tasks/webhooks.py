@@ -27,8 +27,10 @@ class StatusNotYetVisible(RetryableProviderError):
 def process_notification(raw: dict, source: str = "webhook") -> None:
     """Idempotent: a duplicate notification changes nothing.
 
-    A duplicate for an order still awaiting payment also triggers a Status API check: its key may
-    have been taken by a replayed body with a forged status, which must not hide the real one.
+    A duplicate may be hiding a real status: its key (built from the unsigned body) may have been
+    taken earlier by a replayed body relabelled with this status. So a duplicate triggers a Status
+    API check when the order still awaits payment, or when the stored event's verified status is
+    not the status this body claims.
     """
     try:
         notification = parse_notification(raw)
@@ -44,13 +46,19 @@ def process_notification(raw: dict, source: str = "webhook") -> None:
         logger.info(
             "Duplicate notification ({}) for event {}", notification.transaction_status, event_id
         )
-        _recheck_if_awaiting(notification.order_id)
+        _recheck_if_hidden(event_id, notification)
 
 
-def _recheck_if_awaiting(order_id: str) -> None:
-    order = Order.get_or_none(Order.order_id == order_id)
-    if order is not None and is_awaiting_payment(order.status):
-        services().send(RECONCILE_ORDER, order_id)
+def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> None:
+    order = Order.get_or_none(Order.order_id == notification.order_id)
+    if order is None:
+        return
+    stored = PaymentEvent.get_by_id(event_id)
+    if (
+        is_awaiting_payment(order.status)
+        or stored.verified_status != notification.transaction_status
+    ):
+        services().send(RECONCILE_ORDER, notification.order_id)
 
 
 @worker_actor(RECONCILE_ORDER, max_retries=5, min_backoff=10_000, max_backoff=300_000)
@@ -103,9 +111,13 @@ def process_event(event_id: int, reapply: bool = False) -> None:
             return
         if event.processed and not decide_for_order(order, verified).changed:
             return
+        disagreement = None if event.processed else _disagreement(order, event, verified)
         applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
+        if disagreement:
+            _flag_disagreement(event, disagreement)
         if not event.processed:
-            finish_event(event, applied.decision.outcome, verified, applied.decision.flag_reason)
+            reasons = [reason for reason in (applied.decision.flag_reason, disagreement) if reason]
+            finish_event(event, applied.decision.outcome, verified, "; ".join(reasons) or None)
         tx.callbacks.append(lambda: wake_deliveries(applied.outbox_ids))
     logger.info(
         "Order {}: {} -> {} ({})",
@@ -114,6 +126,33 @@ def process_event(event_id: int, reapply: bool = False) -> None:
         applied.decision.new_status,
         applied.decision.outcome,
     )
+
+
+def _disagreement(order: Order, event: PaymentEvent, verified: MidtransNotification) -> str | None:
+    """Why the body's unsigned claim matters, when it would have done something else to the
+    order than the Status API's answer does (a late `pending` after settlement does not)."""
+    if event.source != "webhook" or event.transaction_status == verified.transaction_status:
+        return None
+    claimed = decide_for_order(order, parse_notification(event.raw))
+    actual = decide_for_order(order, verified)
+    if (claimed.new_status, claimed.effects) == (actual.new_status, actual.effects):
+        return None
+    return (
+        f"the notification said {event.transaction_status!r}, "
+        f"the Status API says {verified.transaction_status!r}"
+    )
+
+
+def _flag_disagreement(event: PaymentEvent, reason: str) -> None:
+    record_audit(
+        f"midtrans:{event.source}",
+        "midtrans_notification_disagrees",
+        event.order_id,
+        event_id=event.id,
+        flagged=True,
+        reason=reason,
+    )
+    logger.warning("Notification for {} disagrees with the Status API: {}", event.order_id, reason)
 
 
 def _flag_unknown_order(event: PaymentEvent, verified: MidtransNotification) -> None:

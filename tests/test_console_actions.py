@@ -130,7 +130,7 @@ def _bury(system, actor_name: str, args: tuple, queue: str = "notifications") ->
     )
     broker.client.zadd(f"dramatiq:{queue}.XQ", {"redis-id-1": 1_700_000_000_000})
     broker.client.hset(f"dramatiq:{queue}.XQ.msgs", "redis-id-1", message.encode())
-    broker.client.hset("dramatiq:dead-letter-errors", message.message_id, "TimeoutError: boom")
+    broker.client.set(f"dramatiq:dead-letter-error:{message.message_id}", "TimeoutError: boom")
     return message.message_id
 
 

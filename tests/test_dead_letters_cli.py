@@ -73,7 +73,7 @@ def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
     wait_for(lambda: status_of(email_id) == "SENT", message="delivered after requeue")
     assert len(mails(sandbox_api)) == 1
     assert list_dead_letters(broker) == []
-    assert not broker.client.hget("dramatiq:dead-letter-errors", letter.message_id)
+    assert not broker.client.exists(f"dramatiq:dead-letter-error:{letter.message_id}")
     assert run(admin_cli, capsys, "dead-letters", "requeue", letter.message_id)[0] == 1
 
 

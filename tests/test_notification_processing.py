@@ -3,6 +3,8 @@ late notification may give access without payment, take it away wrongly, or pay 
 
 import threading
 
+from models.audit import AuditEntry
+from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from tests.factories import midtrans_transition
@@ -13,6 +15,7 @@ from tests.webhook_helpers import (
     _assert_paid_once,
     _dead_letters,
     _drain,
+    _outbox,
     _pay,
     _send_raw,
     _signed_notification,
@@ -140,3 +143,48 @@ def test_a_fee_imposition_original_amount_is_accepted(pending_order, sandbox_api
     _drain(broker)
     _assert_paid_once(pending_order)
     assert not Order.get_by_id(pending_order).flagged
+
+
+def test_a_relabelled_refund_cannot_hide_the_real_refund_of_a_paid_order(
+    pending_order, sandbox_api, broker
+):
+    from models.midtrans_status import idempotency_key, parse_notification
+
+    settlement = _signed_notification(
+        sandbox_api, pending_order, transaction_status="settlement", payment_type="bank_transfer"
+    )
+    assert _send_raw(sandbox_api, settlement) == 200
+    _drain(broker)
+    _assert_paid_once(pending_order)
+    forged = {**settlement, "transaction_status": "refund"}  # signed fields untouched
+    assert _send_raw(sandbox_api, forged) == 200
+    _drain(broker, "webhooks", "maintenance")
+    assert Order.get_by_id(pending_order).status == "PAID"  # the Status API says settlement
+    flagged = PaymentEvent.get(PaymentEvent.transaction_status == "refund")
+    assert "the notification said 'refund', the Status API says 'settlement'" in (
+        flagged.flag_reason
+    )
+    assert AuditEntry.get(AuditEntry.action == "midtrans_notification_disagrees").flagged
+
+    refund = _signed_notification(sandbox_api, pending_order, transaction_status="refund")
+    assert idempotency_key(parse_notification(refund)) == flagged.idempotency_key  # the hole
+    assert _send_raw(sandbox_api, refund) == 200  # stored as a duplicate of the forged one
+    _drain(broker, "webhooks", "maintenance")
+    assert Order.get_by_id(pending_order).status == "REFUNDED"
+    assert Entitlement.get(Entitlement.order == pending_order).status == "REVOKED"
+    assert _outbox(pending_order, "access_revoked") == ["EMAIL", "WHATSAPP"]
+
+
+def test_a_late_pending_after_settlement_is_not_flagged_as_a_disagreement(
+    pending_order, sandbox_api, broker
+):
+    pending = _signed_notification(
+        sandbox_api, pending_order, transaction_status="pending", payment_type="bank_transfer"
+    )
+    _pay(sandbox_api, pending_order)
+    _drain(broker)
+    assert _send_raw(sandbox_api, pending) == 200  # arrives after the settlement
+    _drain(broker)
+    late = PaymentEvent.get(PaymentEvent.transaction_status == "pending")
+    assert late.verified_status == "settlement" and late.flag_reason is None
+    assert not AuditEntry.select().where(AuditEntry.flagged).exists()
