@@ -25,6 +25,7 @@ from models.audit import record_audit
 from models.db import connection, transaction
 from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows, requeue_outbox_message
+from models.parked import parked_events, parked_orders, unpark_all
 from models.statuses import OutboxStatus
 
 ACTOR = "admin:cli"
@@ -53,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target = requeue.add_mutually_exclusive_group(required=True)
     target.add_argument("id", nargs="?", help="a Dramatiq message id, or an outbox row id")
     target.add_argument("--all", action="store_true", help="everything dead (see above)")
+    target.add_argument(
+        "--parked", action="store_true", help="give the sweeper back the work it parked"
+    )
     requeue.add_argument("--queue", help="with --all: only this Dramatiq queue")
     requeue.set_defaults(handler=requeue_command)
     purge = commands.add_parser(
@@ -78,8 +82,17 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
         return 0
     with connection():
         rows = dead_rows()
+        orders, events = list(parked_orders()), list(parked_events())
     print(f"Outbox rows in DLQ or FAILED: {len(rows)}")
     print_rows(rows)
+    print(f"Parked by the sweeper: {len(orders)} orders, {len(events)} notifications")
+    for order in orders:
+        print(f"  order {order.order_id}  no payment link after {order.sweep_count} sweeps")
+    for event in events:
+        print(
+            f"  notification {event.id} for {event.order_id}  unprocessed after "
+            f"{event.sweep_count} sweeps"
+        )
     return 0
 
 
@@ -107,6 +120,11 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
 
 
 def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
+    if args.parked:
+        with connection(), transaction():
+            orders, events = unpark_all(ACTOR)
+        print(f"Unparked {orders} orders and {events} notifications; the next sweep takes them")
+        return 0 if orders or events else 1
     if args.all:
         return _requeue_everything(admin, args.queue)
     if args.queue:

@@ -14,6 +14,7 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
+from models.parked import parked_events, parked_orders
 from models.statuses import EntitlementStatus, OrderStatus, OutboxStatus
 
 ACCESS_GRACE = timedelta(minutes=5)
@@ -71,6 +72,22 @@ def outbox_dead_letters() -> Alarm | None:
         f"{count} notification(s) in DLQ: requeue them once the cause is fixed",
         count,
         examples,
+    )
+
+
+def parked_work() -> Alarm | None:
+    """Orders without a payment link or notifications the sweeper stopped retrying."""
+    orders = [order.order_id for order in parked_orders().limit(EXAMPLE_LIMIT)]
+    events = [event.order_id for event in parked_events().limit(EXAMPLE_LIMIT)]
+    count = parked_orders().count() + parked_events().count()
+    if not count:
+        return None
+    return Alarm(
+        "parked_work",
+        f"{count} item(s) the sweeper gave up on: fix the cause (see `./run.sh admin "
+        "dead-letters list`), then `./run.sh admin dead-letters requeue --parked`",
+        count,
+        sorted(set(orders + events))[:EXAMPLE_LIMIT],
     )
 
 
@@ -148,6 +165,7 @@ def current_alarms(webhook_silence_minutes: int, now: datetime | None = None) ->
     found = (
         paid_without_access(now),
         outbox_dead_letters(),
+        parked_work(),
         webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
         flagged_payments(now),
     )

@@ -1,7 +1,7 @@
 """Raw Midtrans notifications as received, each stored once by its idempotency key, and
 marked processed with what they did."""
 
-from peewee import BooleanField, CharField, TextField
+from peewee import BooleanField, CharField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
@@ -25,6 +25,8 @@ class PaymentEvent(BaseModel):
     outcome = CharField(null=True)
     flag_reason = TextField(null=True)
     received_at = DateTimeTZField(default=utcnow)
+    sweep_count = IntegerField(default=0)
+    parked_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "payment_events"

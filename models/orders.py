@@ -28,6 +28,8 @@ class Order(BaseModel):
     expires_at = DateTimeTZField(null=True)
     paid_at = DateTimeTZField(null=True)
     last_checked_at = DateTimeTZField(null=True)
+    sweep_count = IntegerField(default=0)
+    parked_at = DateTimeTZField(null=True)
     created_at = DateTimeTZField(default=utcnow)
     updated_at = DateTimeTZField(default=utcnow)
 

@@ -52,6 +52,8 @@ class Settings:
     notification_retry_schedule_seconds: tuple[float, ...]
     notification_breaker_fail_max: int
     notification_breaker_reset_seconds: int
+    paid_recheck_after_hours: tuple[float, ...]
+    sweep_park_after: int
     var_dir: Path
     web_host: str
     trusted_proxy: str
@@ -100,13 +102,13 @@ def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _schedule(name: str, raw: str) -> tuple[float, ...]:
+def _schedule(name: str, raw: str, unit: str = "seconds") -> tuple[float, ...]:
     try:
         seconds = tuple(float(part) for part in raw.split(",") if part.strip())
     except ValueError:
         seconds = ()
     if not seconds or any(value <= 0 for value in seconds):
-        raise SettingsError(f"{name} must be positive seconds separated by commas, got {raw!r}")
+        raise SettingsError(f"{name} must be positive {unit} separated by commas, got {raw!r}")
     return seconds
 
 
@@ -224,6 +226,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notification_breaker_reset_seconds=_int(
             "NOTIFICATION_BREAKER_RESET_SECONDS", get("NOTIFICATION_BREAKER_RESET_SECONDS", "60"), 1
         ),
+        paid_recheck_after_hours=_schedule(
+            "PAID_RECHECK_AFTER_HOURS", get("PAID_RECHECK_AFTER_HOURS", "1,24,168,720"), "hours"
+        ),
+        sweep_park_after=_int("SWEEP_PARK_AFTER", get("SWEEP_PARK_AFTER", "6"), 1),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
         trusted_proxy=get("TRUSTED_PROXY", ""),

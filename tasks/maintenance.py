@@ -23,6 +23,7 @@ from models.db import database, transaction
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
+from models.parked import park_swept
 from models.payments import grant_access
 from models.statuses import AWAITING_PAYMENT, OrderStatus
 from tasks.delivery import requeue_due_deliveries, wake_deliveries
@@ -56,7 +57,8 @@ def order_request(order: Order) -> dict:
 @periodic_job(SWEEP)
 def sweep() -> None:
     """Re-enqueues what should have happened by now and repairs paid orders without access."""
-    cutoff = utcnow() - SWEEP_GRACE
+    now = utcnow()
+    cutoff = now - SWEEP_GRACE
     with transaction() as tx:
         if not _job_lock("sweep"):
             return
@@ -65,21 +67,27 @@ def sweep() -> None:
             .where(
                 (Order.status == OrderStatus.CREATED)
                 & Order.redirect_url.is_null()
+                & Order.parked_at.is_null()
                 & (Order.created_at < cutoff)
-                & (Order.expires_at > utcnow())
+                & (Order.expires_at > now)
             )
             .limit(BATCH)
         )
         stale_events = [
             event.id
             for event in PaymentEvent.select(PaymentEvent.id)
-            .where(~PaymentEvent.processed & (PaymentEvent.received_at < cutoff))
+            .where(
+                ~PaymentEvent.processed
+                & PaymentEvent.parked_at.is_null()
+                & (PaymentEvent.received_at < cutoff)
+            )
             .limit(BATCH)
         ]
         repaired = repair_missing_entitlements()
         tx.callbacks.append(lambda: wake_deliveries(repaired))
     stuck_orders = [order for order in stuck_orders if first_requeue("order", order.order_id)]
     stale_events = [event_id for event_id in stale_events if first_requeue("event", event_id)]
+    stuck_orders, stale_events = _skip_parked(stuck_orders, stale_events, now)
     for order in stuck_orders:
         services().send(CREATE_PAYMENT, order_request(order))
     for event_id in stale_events:
@@ -92,6 +100,26 @@ def sweep() -> None:
             len(stale_events),
             len(repaired),
         )
+
+
+def _skip_parked(orders: list[Order], event_ids: list[int], now) -> tuple[list, list]:
+    """Counts this sweep; what reached the limit is parked for an operator, not re-enqueued."""
+    park_after = services().settings.sweep_park_after
+    with transaction():
+        parked_orders, parked_events = park_swept(
+            [order.order_id for order in orders], event_ids, park_after, now
+        )
+    if parked_orders or parked_events:
+        logger.error(
+            "Parked after {} sweeps: orders {}, notifications {} (see the parked_work alarm)",
+            park_after,
+            parked_orders,
+            parked_events,
+        )
+    return (
+        [order for order in orders if order.order_id not in parked_orders],
+        [event_id for event_id in event_ids if event_id not in parked_events],
+    )
 
 
 def repair_missing_entitlements() -> list[int]:
@@ -134,20 +162,43 @@ def due_for_status_check(now):
     return condition
 
 
+def paid_recheck_due(now, after_hours: tuple[float, ...]):
+    """The SQL condition for "this paid order is due another Status API check": a refund or
+    chargeback whose notification was lost must still be seen. Each point of the decaying
+    schedule after payment (1 h, 1 day, 7 days, 30 days by default) asks once."""
+    offsets = [timedelta(hours=hours) for hours in after_hours]
+    condition = Order.paid_at > now - max(offsets) - timedelta(days=7)  # slack for an outage
+    points = None
+    for offset in offsets:
+        point = (Order.paid_at <= now - offset) & (
+            Order.last_checked_at.is_null() | (Order.last_checked_at < Order.paid_at + offset)
+        )
+        points = point if points is None else points | point
+    return (Order.status == OrderStatus.PAID) & condition & points
+
+
 @periodic_job(RECONCILE)
 def reconcile() -> None:
-    """Enqueues a Status API check for every order awaiting payment that is due one."""
+    """Enqueues a Status API check for every order awaiting payment that is due one, and for
+    recently paid orders at the points of their re-check schedule."""
     now = utcnow()
+    after_hours = services().settings.paid_recheck_after_hours
     with transaction():
         if not _job_lock("reconcile"):
             return
-        due = [
-            order.order_id
-            for order in Order.select(Order.order_id)
-            .where(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
-            .order_by(Order.last_checked_at.asc(nulls="FIRST"))
-            .limit(BATCH)
-        ]
+        due = _due_order_ids(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
+        due += _due_order_ids(paid_recheck_due(now, after_hours))
         Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
     for order_id in due:
         services().send(RECONCILE_ORDER, order_id)
+
+
+def _due_order_ids(condition) -> list[str]:
+    """A batch of the due orders, the longest unasked first."""
+    query = (
+        Order.select(Order.order_id)
+        .where(condition)
+        .order_by(Order.last_checked_at.asc(nulls="FIRST"))
+        .limit(BATCH)
+    )
+    return [order.order_id for order in query]

@@ -166,6 +166,9 @@ def test_reconcile_asks_only_about_orders_due_a_check(maintenance):
         last_checked_at = now - checked_ago if checked_ago else None
         Order.update(last_checked_at=last_checked_at).where(Order.order_id == order_id).execute()
     insert_order("BFA-REC-PAID", status="PAID", created_at=now - timedelta(days=3))
+    Order.update(last_checked_at=now - timedelta(hours=1)).where(  # its re-checks are done
+        Order.order_id == "BFA-REC-PAID"
+    ).execute()
     maintenance.reconcile()
     due = sorted(order_id for order_id, *_, is_due in RECONCILE_CASES if is_due)
     asked = [m.args[0] for m in queued("maintenance") if m.actor_name == "reconcile_order"]
