@@ -101,6 +101,13 @@ def test_every_whatsapp_template_documents_one_placeholder_per_parameter():
         assert all(placeholder in mapping["body"] for placeholder in placeholders), name
 
 
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_no_whatsapp_body_starts_or_ends_with_a_variable(name):
+    """Meta refuses a template whose body starts or ends with a parameter."""
+    body = whatsapp_templates()[name]["body"].strip()
+    assert not body.startswith("{{") and not body.endswith("}}"), body
+
+
 @pytest.mark.parametrize("render", [render_email, render_whatsapp])
 def test_unknown_templates_and_missing_fields_cannot_render(render):
     with pytest.raises(MessageRenderError):
