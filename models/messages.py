@@ -21,7 +21,13 @@ from jinja2 import (
 from models.base import SHOP_TIMEZONE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
-TEMPLATE_NAMES = ("payment_instructions", "payment_success", "access_revoked", "order_expired")
+TEMPLATE_NAMES = (
+    "payment_instructions",
+    "payment_success",
+    "access_revoked",
+    "order_expired",
+    "payment_refunded",
+)
 WHATSAPP_LANGUAGE = "id"
 _MONTHS = (
     "Januari",

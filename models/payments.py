@@ -67,6 +67,8 @@ def apply_status(
     if Effect.NOTIFY_EXPIRED in decision.effects and order.source != "legacy":
         # Imported orders were abandoned in the old system; no "order again" message for them.
         outbox_ids += queue_message(order, "order_expired", order_payload(order))
+    if Effect.NOTIFY_REFUNDED in decision.effects:
+        outbox_ids += queue_message(order, "payment_refunded", order_payload(order))
     return Applied(decision, outbox_ids)
 
 

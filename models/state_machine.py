@@ -16,6 +16,7 @@ class Effect(StrEnum):
     GRANT_ACCESS = "GRANT_ACCESS"  # ACTIVE entitlement + payment-success notifications
     REVOKE_ACCESS = "REVOKE_ACCESS"  # entitlement REVOKED + "access revoked" notification
     NOTIFY_EXPIRED = "NOTIFY_EXPIRED"  # "order expired, order again" notification
+    NOTIFY_REFUNDED = "NOTIFY_REFUNDED"  # "payment refunded" notification (access never given)
     RECORD_ATTEMPT = "RECORD_ATTEMPT"  # a denied attempt before payment: record it, keep waiting
     FLAG = "FLAG"  # an operator must look; the reason is in Decision.flag_reason
 
@@ -24,7 +25,6 @@ class Outcome(StrEnum):
     TRANSITION = "transition"
     DUPLICATE = "no_op_duplicate"
     STALE = "ignored_stale"
-    UNEXPECTED = "ignored_unexpected"
     RECORDED = "recorded"
     UNKNOWN_STATUS = "flagged_unknown_status"
 
@@ -107,9 +107,9 @@ _FRAUD_BLIND_EVENTS = {
 _LATE_PAYMENT = "late settlement after expired/failed: money was taken"
 _PAYMENT_AFTER_REFUND = "settlement after refund: money received for a refunded order"
 _CANCEL_AFTER_PAYMENT = "cancel/failure after payment: check whether the money was returned"
-_REFUND_UNPAID = "refund for an order that was never paid"
 _REFUND_UNRECORDED = "refund for a failed/expired order: a payment was never recorded"
-_PARTIAL_REFUND_UNPAID = "partial refund for an order that is not paid"
+_PARTIAL_REFUND_UNRECORDED = "partial refund for a failed/expired order: a late payment was taken"
+_PARTIAL_AFTER_REFUND = "partial refund for an already refunded order"
 _REVERSAL = "deny after payment: the payment was reversed and access revoked"
 
 _CREATED, _PENDING, _PAID = OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID
@@ -157,21 +157,23 @@ _RULES: dict[_Event, dict[OrderStatus, _Rule]] = {
         _EXPIRED: _keep(Outcome.DUPLICATE),
         _REFUNDED: _keep(Outcome.STALE),
     },
+    # A refund or partial refund proves a settlement, even one never seen (a backlog, a lost
+    # webhook): money taken and fully returned ends REFUNDED without access; partly returned, PAID.
     _Event.REVERSAL: {
-        _CREATED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNPAID),
-        _PENDING: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNPAID),
+        _CREATED: _to(_REFUNDED, Effect.NOTIFY_REFUNDED),
+        _PENDING: _to(_REFUNDED, Effect.NOTIFY_REFUNDED),
         _PAID: _to(_REFUNDED, Effect.REVOKE_ACCESS),
-        _FAILED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNRECORDED),
-        _EXPIRED: _keep(Outcome.UNEXPECTED, flag=_REFUND_UNRECORDED),
+        _FAILED: _to(_REFUNDED, Effect.NOTIFY_REFUNDED, flag=_REFUND_UNRECORDED),
+        _EXPIRED: _to(_REFUNDED, Effect.NOTIFY_REFUNDED, flag=_REFUND_UNRECORDED),
         _REFUNDED: _keep(Outcome.DUPLICATE),
     },
     _Event.PARTIAL_REVERSAL: {
-        _CREATED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
-        _PENDING: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
+        _CREATED: _to(_PAID, Effect.GRANT_ACCESS),
+        _PENDING: _to(_PAID, Effect.GRANT_ACCESS),
         _PAID: _keep(Outcome.RECORDED),
-        _FAILED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
-        _EXPIRED: _keep(Outcome.RECORDED, flag=_PARTIAL_REFUND_UNPAID),
-        _REFUNDED: _keep(Outcome.RECORDED, flag="partial refund for an already refunded order"),
+        _FAILED: _to(_PAID, Effect.GRANT_ACCESS, flag=_PARTIAL_REFUND_UNRECORDED),
+        _EXPIRED: _to(_PAID, Effect.GRANT_ACCESS, flag=_PARTIAL_REFUND_UNRECORDED),
+        _REFUNDED: _keep(Outcome.RECORDED, flag=_PARTIAL_AFTER_REFUND),
     },
 }
 

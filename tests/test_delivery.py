@@ -75,6 +75,7 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, sandbox_a
         ("payment_success", "/access/access-"),
         ("order_expired", "/"),
         ("access_revoked", None),
+        ("payment_refunded", None),
     ],
 )
 def test_every_message_goes_out_on_both_channels(

@@ -48,6 +48,11 @@ PAYLOAD = {
             "Waktu pembayaran habis: pesan lagi Buat Film Pakai AI",
             ["Rp 99.000", f"{BASE}/"],
         ),
+        (
+            "payment_refunded",
+            "Pembayaran dikembalikan: pesanan Buat Film Pakai AI",
+            ["Rp 99.000", "telah dikembalikan kepada Anda", f"{BASE}/"],
+        ),
     ],
 )
 def test_each_email_has_subject_text_and_html(template_name, subject, must_show):
@@ -80,6 +85,7 @@ def test_links_in_html_are_escaped_but_intact():
         ("payment_success", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/access/{'t' * 43}")),
         ("access_revoked", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
         ("order_expired", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/")),
+        ("payment_refunded", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
     ],
 )
 def test_whatsapp_parameters_follow_the_template_mapping(template_name, parameters):
@@ -93,6 +99,13 @@ def test_every_whatsapp_template_documents_one_placeholder_per_parameter():
         mapping = whatsapp_templates()[name]
         placeholders = [f"{{{{{n}}}}}" for n in range(1, len(mapping["parameters"]) + 1)]
         assert all(placeholder in mapping["body"] for placeholder in placeholders), name
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_no_whatsapp_body_starts_or_ends_with_a_variable(name):
+    """Meta refuses a template whose body starts or ends with a parameter."""
+    body = whatsapp_templates()[name]["body"].strip()
+    assert not body.startswith("{{") and not body.endswith("}}"), body
 
 
 @pytest.mark.parametrize("render", [render_email, render_whatsapp])

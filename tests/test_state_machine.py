@@ -14,6 +14,7 @@ from models.state_machine import (
 STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
 # Plain strings: the values callers store and compare are part of the contract.
 GRANT, REVOKE, EXPIRED_MAIL = "GRANT_ACCESS", "REVOKE_ACCESS", "NOTIFY_EXPIRED"
+REFUNDED_MAIL = "NOTIFY_REFUNDED"
 ATTEMPT, FLAG = "RECORD_ATTEMPT", "FLAG"
 
 
@@ -61,20 +62,21 @@ EXPIRY = (
     DUPLICATE,
     STALE,
 )
+# A refund or partial refund proves a settlement, even one the order never saw.
 REVERSAL = (
-    stays("ignored_unexpected", FLAG),
-    stays("ignored_unexpected", FLAG),
+    moves("REFUNDED", REFUNDED_MAIL),
+    moves("REFUNDED", REFUNDED_MAIL),
     moves("REFUNDED", REVOKE),
-    stays("ignored_unexpected", FLAG),
-    stays("ignored_unexpected", FLAG),
+    moves("REFUNDED", REFUNDED_MAIL, FLAG),
+    moves("REFUNDED", REFUNDED_MAIL, FLAG),
     DUPLICATE,
 )
 PARTIAL = (
-    stays("recorded", FLAG),
-    stays("recorded", FLAG),
+    moves("PAID", GRANT),
+    moves("PAID", GRANT),
     stays("recorded"),
-    stays("recorded", FLAG),
-    stays("recorded", FLAG),
+    moves("PAID", GRANT, FLAG),
+    moves("PAID", GRANT, FLAG),
     stays("recorded", FLAG),
 )
 UNKNOWN = (stays("flagged_unknown_status", FLAG),) * len(STATUSES)
@@ -106,6 +108,7 @@ EVENTS = {
     ("", None): UNKNOWN,
 }
 PAYMENT_EVENTS = {event for event, row in EVENTS.items() if row is PAYMENT}
+PARTIAL_EVENTS = {event for event, row in EVENTS.items() if row is PARTIAL}
 
 
 def _story(current: str, event: tuple, expected: tuple) -> str:
@@ -145,9 +148,33 @@ def test_a_paid_order_only_ever_moves_to_refunded() -> None:
     assert reached == {"PAID", "REFUNDED"}
 
 
-def test_only_settlement_or_accepted_capture_grants_access() -> None:
+def test_only_a_payment_or_a_partial_refund_of_one_grants_access() -> None:
     granting = {event for _, event, decision in ALL_DECISIONS if GRANT in decision.effects}
-    assert granting == PAYMENT_EVENTS
+    assert granting == PAYMENT_EVENTS | PARTIAL_EVENTS
+
+
+def test_access_is_granted_only_on_entering_paid_and_revoked_only_on_leaving_it() -> None:
+    for current, _, decision in ALL_DECISIONS:
+        entering = decision.new_status == "PAID" and current != "PAID"
+        leaving = current == "PAID" and decision.new_status != "PAID"
+        assert (GRANT in decision.effects) == entering, decision
+        assert (REVOKE in decision.effects) == leaving, decision
+
+
+def test_a_refund_of_a_payment_never_seen_refunds_once_and_never_grants() -> None:
+    for status in ("CREATED", "PENDING_PAYMENT", "FAILED", "EXPIRED"):
+        for event in (("refund", None), ("chargeback", None)):
+            decision = decide(status, *event)
+            assert decision.new_status == "REFUNDED"
+            assert REFUNDED_MAIL in decision.effects and GRANT not in decision.effects
+            again = decide(decision.new_status, *event)
+            assert not again.changed and REFUNDED_MAIL not in again.effects
+
+
+def test_no_status_leaves_an_order_awaiting_once_money_was_returned() -> None:
+    for status in ("CREATED", "PENDING_PAYMENT"):
+        for event in (("refund", None), ("chargeback", None), ("partial_refund", None)):
+            assert not is_awaiting_payment(decide(status, *event).new_status), (status, event)
 
 
 def test_nothing_ever_moves_an_order_to_created() -> None:
@@ -174,7 +201,6 @@ def test_outcomes_are_the_documented_ones() -> None:
             "transition",
             "no_op_duplicate",
             "ignored_stale",
-            "ignored_unexpected",
             "recorded",
             "flagged_unknown_status",
         }

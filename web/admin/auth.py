@@ -18,6 +18,7 @@ import falcon
 import redis
 from loguru import logger
 
+from web.body import read_form
 from web.ratelimit import ClientRateLimit
 
 SESSION_COOKIE = "bfa_admin_session"
@@ -150,9 +151,8 @@ def require_session(req: falcon.Request, resp: falcon.Response, resource, params
         raise falcon.HTTPSeeOther(login_url(req.relative_uri))
     req.context.csrf_token = resource.auth.csrf_token(session_id)
     if req.method == "POST":
-        form = req.get_media(default_when_empty={})
-        given = form.get("csrf_token", "") if isinstance(form, dict) else ""
-        if not same_secret(str(given), req.context.csrf_token):
+        given = read_form(req).get("csrf_token", "")
+        if not same_secret(given, req.context.csrf_token):
             raise falcon.HTTPForbidden(title="Invalid form token; reload the page")
 
 

@@ -15,6 +15,7 @@ from web.admin.auth import (
     safe_next,
 )
 from web.admin.rendering import render, see_other
+from web.body import read_form
 
 
 @falcon.after(console_headers)
@@ -33,9 +34,9 @@ class LoginResource:
 
     def on_post(self, req, resp):
         refuse_if_locked(self.auth, req)
-        form = req.get_media(default_when_empty={})
+        form = read_form(req)
         next_path = safe_next(form.get("next"))
-        if self.auth.token_matches(str(form.get("token", ""))):
+        if self.auth.token_matches(form.get("token", "")):
             self.auth.set_session_cookie(resp, self.auth.new_session())
             logger.info("Admin signed in to the console")
             see_other(resp, next_path)

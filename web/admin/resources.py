@@ -17,6 +17,7 @@ from models.db import connection
 from web.admin.actions import ActionRefused
 from web.admin.auth import AdminAuth, console_headers, require_bearer, require_session, safe_next
 from web.admin.rendering import render
+from web.body import read_form
 
 Screen = Callable[..., dict]
 Action = Callable[..., dict]
@@ -77,7 +78,7 @@ class PageActionResource:
 
     def on_post(self, req, resp, **params):
         resp.status, outcome = _perform(self._action, params)
-        back = safe_next(req.get_media(default_when_empty={}).get("back"))
+        back = safe_next(read_form(req).get("back"))
         render(
             resp,
             self._templates,
