@@ -14,15 +14,20 @@ from typing import TypeVar
 import pybreaker
 import redis
 
-from integrations.errors import PermanentProviderError, ProviderUnavailable, TransactionNotFound
+from integrations.errors import (
+    PermanentProviderError,
+    ProviderUnavailable,
+    RecipientDeferred,
+    TransactionNotFound,
+)
 
 T = TypeVar("T")
 
 
 class ProviderBreaker:
     """Opens after `fail_max` consecutive failures; lets a trial call through after
-    `reset_seconds`. Permanent errors and "no such transaction" prove the provider answers,
-    so they do not count."""
+    `reset_seconds`. Permanent errors, a recipient's refusal or deferral and "no such
+    transaction" prove the provider answers, so they do not count."""
 
     def __init__(
         self,
@@ -66,7 +71,7 @@ class ProviderBreaker:
             breaker = pybreaker.CircuitBreaker(
                 fail_max=self._fail_max,
                 reset_timeout=self.reset_seconds,
-                exclude=[PermanentProviderError, TransactionNotFound],
+                exclude=[PermanentProviderError, RecipientDeferred, TransactionNotFound],
                 state_storage=storage,
                 name=self.provider,
             )

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from integrations.errors import PermanentProviderError, ProviderError, RetryableProviderError
+from integrations.errors import (
+    PermanentProviderError,
+    ProviderError,
+    RecipientDeferred,
+    RecipientRefused,
+    RetryableProviderError,
+)
 
 TLS_MODES = ("none", "starttls", "ssl")
 
@@ -54,8 +60,10 @@ def classify_smtp_error(error: Exception) -> ProviderError:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         permanent = any(code >= 500 for code in codes)
-        kind = PermanentProviderError if permanent else RetryableProviderError
+        kind = RecipientRefused if permanent else RecipientDeferred
         return kind(f"SMTP recipient refused ({', '.join(map(str, codes))})")
+    if isinstance(error, smtplib.SMTPNotSupportedError | UnicodeEncodeError):
+        return RecipientRefused("SMTP server cannot carry this address (not ASCII, no SMTPUTF8)")
     if isinstance(error, smtplib.SMTPResponseException):
         detail = (
             error.smtp_error.decode(errors="replace")
@@ -78,13 +86,13 @@ class SmtpMailer:
     def send(self, outbox_id: int, recipient: str, subject: str, text: str, html: str) -> str:
         """Sends the message; returns its Message-ID. Raises a ProviderError subclass."""
         if "@" not in recipient:
-            raise PermanentProviderError("invalid email recipient")
+            raise RecipientRefused("invalid email recipient")
         message_id = message_id_for(outbox_id, self._config.sender)
         message = build_email(self._config.sender, recipient, subject, text, html, message_id)
         try:
             with self._connect() as connection:
                 connection.send_message(message)
-        except (smtplib.SMTPException, OSError) as error:
+        except (smtplib.SMTPException, OSError, UnicodeEncodeError) as error:
             raise classify_smtp_error(error) from error
         return message_id
 

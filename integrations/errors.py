@@ -13,6 +13,16 @@ class PermanentProviderError(ProviderError):
     """The request itself is wrong (4xx, SMTP 5xx, invalid recipient): retrying cannot help."""
 
 
+class RecipientRefused(PermanentProviderError):
+    """The provider refused this recipient (an invalid address, one it cannot carry): the row
+    fails, and the provider itself is fine (its circuit breaker does not count this)."""
+
+
+class RecipientDeferred(RetryableProviderError):
+    """The provider deferred this recipient (a 4xx on RCPT): try again later; not the
+    provider's fault either."""
+
+
 class ProviderUnavailable(RetryableProviderError):
     """The circuit breaker is open: wait without spending the retry budget."""
 

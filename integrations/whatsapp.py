@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from integrations.errors import PermanentProviderError
+from integrations.errors import RecipientRefused
 from integrations.http import DEFAULT_TIMEOUT, build_client, json_body, raise_for_status, send
 
 _NON_DIGITS = re.compile(r"\D")
@@ -18,7 +18,7 @@ def whatsapp_number(phone: str) -> str:
     if digits.startswith("0"):
         digits = "62" + digits[1:]  # a national Indonesian number from an old import
     if not 8 <= len(digits) <= 15:
-        raise PermanentProviderError("invalid WhatsApp recipient")
+        raise RecipientRefused("invalid WhatsApp recipient")
     return digits
 
 

@@ -78,6 +78,13 @@ def message_fields(payload: dict, public_base_url: str) -> dict:
         fields["access_url"] = f"{base}/access/{payload['access_token']}"
     if payload.get("expires_at"):
         fields["expires_text"] = indonesian_time(payload["expires_at"])
+    fields.setdefault("payment_channel", None)
+    fields.setdefault("payment_code", None)
+    fields["payment_detail"] = (
+        f"{fields['payment_channel']} nomor {fields['payment_code']}"
+        if fields["payment_channel"] and fields["payment_code"]
+        else "metode pilihan Anda"
+    )
     return fields
 
 

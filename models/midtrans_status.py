@@ -34,6 +34,8 @@ class MidtransNotification:
     settlement_time: str | None = None
     expiry_time: str | None = None
     original_amount_text: str | None = None
+    payment_channel: str | None = None  # e.g. "Virtual Account BCA", from a pending status
+    payment_code: str | None = None  # the number or code the customer pays with
 
 
 def parse_notification(body: dict) -> MidtransNotification:
@@ -55,6 +57,7 @@ def parse_notification(body: dict) -> MidtransNotification:
         settlement_time=_optional_text(body, "settlement_time"),
         expiry_time=_optional_text(body, "expiry_time"),
         original_amount_text=_original_amount_text(body),
+        **_payment_details(body),
     )
 
 
@@ -78,6 +81,39 @@ def _original_amount_text(body: dict) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value if isinstance(value, str) and value else None
+
+
+def _payment_details(body: dict) -> dict[str, str]:
+    """How to pay, where the payment type has a number to pay to: a VA, a biller code, a store
+    code. QRIS and e-wallets pay on Midtrans' page: nothing here."""
+    details = {}
+    va_numbers = body.get("va_numbers")
+    first = va_numbers[0] if isinstance(va_numbers, list) and va_numbers else None
+    if isinstance(first, dict) and _short_texts(first.get("bank"), first.get("va_number")):
+        details = {
+            "payment_channel": f"Virtual Account {first['bank'].upper()}",
+            "payment_code": first["va_number"],
+        }
+    elif _short_texts(body.get("permata_va_number")):
+        details = {
+            "payment_channel": "Virtual Account PERMATA",
+            "payment_code": body["permata_va_number"],
+        }
+    elif _short_texts(body.get("bill_key"), body.get("biller_code")):
+        details = {
+            "payment_channel": f"Mandiri Bill (kode perusahaan {body['biller_code']})",
+            "payment_code": body["bill_key"],
+        }
+    elif _short_texts(body.get("payment_code"), body.get("store")):
+        details = {
+            "payment_channel": f"Gerai {body['store'].title()}",
+            "payment_code": body["payment_code"],
+        }
+    return details
+
+
+def _short_texts(*values: object) -> bool:
+    return all(isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable() for v in values)
 
 
 def parse_idr(text: str | None) -> int | None:

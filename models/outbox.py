@@ -1,5 +1,8 @@
 """The transactional outbox: every customer message is a row written with its cause."""
 
+from datetime import timedelta
+
+from loguru import logger
 from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
@@ -30,14 +33,37 @@ class OutboxMessage(BaseModel):
         table_name = "notification_outbox"
 
 
+# Messages that anyone who knows an address can cause (a checkout that was never paid): at most
+# this many a day to one recipient, so the shop cannot be used to flood a stranger. Messages
+# about money that moved (payment success, refund, access revoked) are never capped.
+CAPPED_TEMPLATES = ("payment_instructions", "order_expired")
+CAPPED_PER_RECIPIENT_PER_DAY = 5
+
+
+def over_daily_cap(recipient: str, template_name: str) -> bool:
+    """True when `recipient` already got the day's share of capped messages."""
+    if template_name not in CAPPED_TEMPLATES:
+        return False
+    sent_today = OutboxMessage.select().where(
+        (OutboxMessage.recipient == recipient)
+        & OutboxMessage.template_name.in_(CAPPED_TEMPLATES)
+        & (OutboxMessage.created_at > utcnow() - timedelta(days=1))
+    )
+    return sent_today.count() >= CAPPED_PER_RECIPIENT_PER_DAY
+
+
 def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
-    """Inserts one row per channel unless already queued; returns the ids of new rows.
+    """Inserts one row per channel unless already queued (or the recipient is over the daily
+    cap); returns the ids of new rows.
 
     Call inside the transaction that causes the message; enqueue delivery after commit.
     """
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
     new_ids = []
     for channel in CHANNELS:
+        if over_daily_cap(recipients[channel], template_name):
+            logger.warning("{} {} not queued: recipient over the daily cap", channel, template_name)
+            continue
         inserted = (
             OutboxMessage.insert(
                 order=order.order_id,

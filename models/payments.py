@@ -67,6 +67,8 @@ def apply_status(
     if Effect.NOTIFY_EXPIRED in decision.effects and order.source != "legacy":
         # Imported orders were abandoned in the old system; no "order again" message for them.
         outbox_ids += queue_message(order, "order_expired", order_payload(order))
+    if Effect.NOTIFY_INSTRUCTIONS in decision.effects:
+        outbox_ids += queue_message(order, "payment_instructions", instructions(order, status))
     if Effect.NOTIFY_REFUNDED in decision.effects:
         outbox_ids += queue_message(order, "payment_refunded", order_payload(order))
     return Applied(decision, outbox_ids)
@@ -149,6 +151,19 @@ def order_payload(order: Order) -> dict:
         "customer_name": order.customer_name,
         "amount_text": format_idr(order.final_amount),
         "package_id": order.package_id,
+    }
+
+
+def instructions(order: Order, status: MidtransNotification) -> dict:
+    """What the payment-instructions message shows: the link, the deadline, and the number or
+    code to pay to when the method has one."""
+    expires_at = order.expires_at.isoformat() if order.expires_at else None
+    return {
+        **order_payload(order),
+        "payment_url": order.redirect_url,
+        "expires_at": expires_at,
+        "payment_channel": status.payment_channel,
+        "payment_code": status.payment_code,
     }
 
 

@@ -17,6 +17,7 @@ class Effect(StrEnum):
     REVOKE_ACCESS = "REVOKE_ACCESS"  # entitlement REVOKED + "access revoked" notification
     NOTIFY_EXPIRED = "NOTIFY_EXPIRED"  # "order expired, order again" notification
     NOTIFY_REFUNDED = "NOTIFY_REFUNDED"  # "payment refunded" notification (access never given)
+    NOTIFY_INSTRUCTIONS = "NOTIFY_INSTRUCTIONS"  # how to pay, once Midtrans knows the method
     RECORD_ATTEMPT = "RECORD_ATTEMPT"  # a denied attempt before payment: record it, keep waiting
     FLAG = "FLAG"  # an operator must look; the reason is in Decision.flag_reason
 
@@ -33,6 +34,7 @@ class _Event(StrEnum):
     """What a (transaction_status, fraud_status) pair means for an order."""
 
     AWAITING = "awaiting"
+    PENDING = "pending"  # the customer picked a payment method; Midtrans waits for the money
     PAYMENT = "payment"
     DENIAL = "denial"
     CANCELLATION = "cancellation"
@@ -92,7 +94,7 @@ _FRAUD_SENSITIVE_EVENTS = {
     ("settlement", "deny"): _Event.DENIAL,
 }
 _FRAUD_BLIND_EVENTS = {
-    "pending": _Event.AWAITING,
+    "pending": _Event.PENDING,
     "authorize": _Event.AWAITING,
     "deny": _Event.DENIAL,
     "cancel": _Event.CANCELLATION,
@@ -117,6 +119,16 @@ _FAILED, _EXPIRED, _REFUNDED = OrderStatus.FAILED, OrderStatus.EXPIRED, OrderSta
 
 # Every (event, current status) cell, so a reader checks the whole machine in one screen.
 _RULES: dict[_Event, dict[OrderStatus, _Rule]] = {
+    # Payment instructions go out once Midtrans reports the method (a VA number, a store code):
+    # a checkout alone sends nothing, so the form cannot be used to send messages to strangers.
+    _Event.PENDING: {
+        _CREATED: _to(_PENDING, Effect.NOTIFY_INSTRUCTIONS),
+        _PENDING: _keep(Outcome.DUPLICATE, Effect.NOTIFY_INSTRUCTIONS),
+        _PAID: _keep(Outcome.STALE),
+        _FAILED: _keep(Outcome.STALE),
+        _EXPIRED: _keep(Outcome.STALE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
     _Event.AWAITING: {
         _CREATED: _to(_PENDING),
         _PENDING: _keep(Outcome.DUPLICATE),

@@ -61,10 +61,22 @@ def failure_reply(status: int) -> str:
 
 
 class StoringHandler:
-    """aiosmtpd handler: apply faults, then store the message."""
+    """aiosmtpd handler: refuse recipients as a strict relay does, apply faults, then store the
+    message. A relay refuses mailboxes it does not know (here: any address starting with
+    `nobody`) and, like many without SMTPUTF8, any address that is not plain ASCII."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options
+    ) -> str:
+        if not address.isascii():
+            return "553 5.6.7 Non-ASCII addresses are not supported by this relay"
+        if address.lower().startswith("nobody"):
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         switch = self.state.faults["mail"]

@@ -11,13 +11,11 @@ from models.catalog import Package
 from models.checkout import insert_order
 from models.db import transaction
 from models.orders import Order, PaymentAttempt
-from models.outbox import queue_message
-from models.payments import apply_snap_answer, order_payload
+from models.payments import apply_snap_answer
 from models.pricing import Price, midtrans_time
 from models.state_machine import LocalEvent
 from models.statuses import OrderStatus
 from tasks.broker import worker_actor
-from tasks.delivery import wake_deliveries
 from tasks.services import services
 
 ACTOR = "worker"
@@ -63,17 +61,17 @@ def create_payment(order_request: dict) -> None:
             record_audit(
                 ACTOR, "order_created", order_request["order_id"], new_status=OrderStatus.CREATED
             )
-    with transaction() as tx:
+    with transaction():
         order = Order.locked(order_request["order_id"])
         if order.status != OrderStatus.CREATED or order.redirect_url:
             logger.info("Payment link already handled (status {})", order.status)
             return
-        outbox_ids = _create_snap_payment(order)
-        tx.callbacks.append(lambda: wake_deliveries(outbox_ids))
+        _create_snap_payment(order)
 
 
-def _create_snap_payment(order: Order) -> list[int]:
-    """Calls Snap with the order row locked; returns the outbox rows it queued."""
+def _create_snap_payment(order: Order) -> None:
+    """Calls Snap with the order row locked and records its answer. No message is sent yet:
+    the payment instructions follow once Midtrans reports the payment method."""
     midtrans = services().midtrans
     try:
         payment = midtrans.create_snap_payment(
@@ -83,13 +81,13 @@ def _create_snap_payment(order: Order) -> list[int]:
         logger.warning("Snap reports the order_id as already used; asking the Status API")
         midtrans.transaction_status(order.order_id)  # not found / errors retry the message
         apply_snap_answer(order, LocalEvent.TRANSACTION_EXISTS, ACTOR)
-        return []
+        return
     except PermanentProviderError as error:
         logger.error("Snap refused the payment: {}", error)
         reason = str(error)[:500]
         PaymentAttempt.create(order=order.order_id, kind="FAILED", detail=reason)
         apply_snap_answer(order, LocalEvent.SNAP_REFUSED, ACTOR, failure_reason=reason)
-        return []
+        return
     PaymentAttempt.create(
         order=order.order_id,
         kind="SNAP_CREATED",
@@ -103,10 +101,3 @@ def _create_snap_payment(order: Order) -> list[int]:
         redirect_url=payment.redirect_url,
         snap_token=payment.token,
     )
-    return queue_message(order, "payment_instructions", instructions_payload(order))
-
-
-def instructions_payload(order: Order) -> dict:
-    """What the payment-instructions message shows; rendered later by the delivery actor."""
-    expires_at = order.expires_at.isoformat() if order.expires_at else None
-    return {**order_payload(order), "payment_url": order.redirect_url, "expires_at": expires_at}

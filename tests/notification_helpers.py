@@ -63,6 +63,12 @@ def queued_order(template_name: str = "payment_instructions", **request) -> dict
     return {row.channel: row.id for row in rows}
 
 
+def another_customer(number: int) -> dict[str, str]:
+    """A distinct recipient per order, for tests that queue more messages than one person may
+    get in a day (models.outbox.CAPPED_PER_RECIPIENT_PER_DAY)."""
+    return {"email": f"budi.{number}@example.com", "phone": f"+62812345{number:05d}"}
+
+
 def row(outbox_id: int) -> OutboxMessage:
     return OutboxMessage.get_by_id(outbox_id)
 

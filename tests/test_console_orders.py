@@ -195,7 +195,6 @@ def test_the_timeline_tells_what_happened_after_a_real_checkout_and_payment(
     assert {
         ("EMAIL", "payment_success"),
         ("WHATSAPP", "payment_success"),
-        ("EMAIL", "payment_instructions"),
     } <= templates
     kinds = [moment["kind"] for moment in story["timeline"]]
     assert kinds.index("payment attempt") < kinds.index("access granted")

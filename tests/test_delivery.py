@@ -18,8 +18,9 @@ from models.base import utcnow
 from models.delivery import claim_delivery
 from models.outbox import OutboxMessage
 from tests.conftest import PROJECT_ROOT, wait_for
-from tests.factories import checkout_request
+from tests.factories import checkout_request, midtrans_transition
 from tests.notification_helpers import (
+    another_customer,
     inject,
     mails,
     queued_order,
@@ -41,12 +42,19 @@ def all_sent(outbox_ids) -> bool:
     return all(status_of(outbox_id) == "SENT" for outbox_id in outbox_ids)
 
 
-def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, sandbox_api, system):
+def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, web, sandbox_api, system):
     from tasks.payments import create_payment
 
     request = checkout_request()
     create_payment(request)
-    rows = list(OutboxMessage.select().where(OutboxMessage.order == request["order_id"]))
+    answer = midtrans_transition(
+        sandbox_api, request["order_id"], transaction_status="pending", payment_type="bank_transfer"
+    )
+    va_number = answer["notification"]["va_numbers"][0]["va_number"]
+    rows = wait_for(
+        lambda: list(OutboxMessage.select().where(OutboxMessage.order == request["order_id"])),
+        message="the instructions queued once Midtrans reports the method",
+    )
     assert {r.channel for r in rows} == {"EMAIL", "WHATSAPP"}
     wait_for(lambda: all_sent([r.id for r in rows]), message="both channels sent")
     email_row, whatsapp_row = sorted((row(r.id) for r in rows), key=lambda r: r.channel)
@@ -56,6 +64,7 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, sandbox_a
     assert "Rp 99.000" in mail["text"] and "WIB" in mail["text"]
     assert email_row.payload["payment_url"] in mail["text"]
     assert f'href="{email_row.payload["payment_url"]}"' in mail["html"]
+    assert f"Virtual Account BCA: {va_number}" in mail["text"] and va_number in mail["html"]
     assert mail["message_id"] == email_row.provider_message_id
     [message] = whatsapp_messages(sandbox_api)
     assert message["to"] == "6281234567890"
@@ -63,7 +72,8 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, sandbox_a
     assert message["token"] == system["settings"].whatsapp_token
     parameters = [p["text"] for p in message["components"][0]["parameters"]]
     assert parameters[0] == "Budi Santoso" and parameters[1] == "Rp 99.000"
-    assert parameters[3] == whatsapp_row.payload["payment_url"]
+    assert parameters[2] == f"Virtual Account BCA nomor {va_number}"
+    assert parameters[4] == whatsapp_row.payload["payment_url"]
     assert whatsapp_row.provider_message_id == message["id"]
     for sent in (email_row, whatsapp_row):
         assert sent.attempt_count == 1 and sent.sent_at is not None and sent.error_history == []
@@ -226,7 +236,7 @@ def test_two_workers_racing_on_the_same_rows_send_each_once(db, second_worker_pr
         filter=lambda record: record["message"].startswith("Sent "),
     )
     try:
-        outbox_ids = [i for _ in range(8) for i in queued_order().values()]
+        outbox_ids = [i for n in range(8) for i in queued_order(**another_customer(n)).values()]
         for _ in range(3):  # duplicate wake-ups, as the sweeper and a retry might produce
             send_all(outbox_ids)
         wait_for(lambda: all_sent(outbox_ids), timeout=30, message="every row sent")
@@ -310,7 +320,7 @@ def test_logs_never_show_a_full_email_address_or_phone_number(db, worker, sandbo
 
 def test_a_burst_never_exceeds_the_outbound_rate(db, worker, sandbox_api):
     use_policy(email_rate_per_second=5)
-    outbox_ids = [queued_order()["EMAIL"] for _ in range(12)]
+    outbox_ids = [queued_order(**another_customer(n))["EMAIL"] for n in range(12)]
     send_all(outbox_ids)
     wait_for(lambda: all_sent(outbox_ids), timeout=30, message="the burst delivered")
     received = sorted(datetime.fromisoformat(mail["received_at"]) for mail in mails(sandbox_api))

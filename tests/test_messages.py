@@ -78,6 +78,7 @@ def test_links_in_html_are_escaped_but_intact():
             (
                 "Budi <Santoso>",
                 "Rp 99.000",
+                "metode pilihan Anda",
                 "13 Januari 2025 pukul 14.30 WIB",
                 PAYLOAD["payment_url"],
             ),

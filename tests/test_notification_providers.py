@@ -5,7 +5,12 @@ import smtplib
 import pytest
 
 from integrations.email import classify_smtp_error, message_id_for
-from integrations.errors import PermanentProviderError, RetryableProviderError
+from integrations.errors import (
+    PermanentProviderError,
+    RecipientDeferred,
+    RecipientRefused,
+    RetryableProviderError,
+)
 from integrations.whatsapp import whatsapp_number
 
 
@@ -17,15 +22,16 @@ from integrations.whatsapp import whatsapp_number
         (smtplib.SMTPSenderRefused(421, b"busy", "kursus@buatfilm.local"), RetryableProviderError),
         (
             smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"unknown")}),
-            PermanentProviderError,
+            RecipientRefused,  # permanent, and not the provider's fault
         ),
         (
             smtplib.SMTPRecipientsRefused({"x@example.com": (450, b"greylisted")}),
-            RetryableProviderError,
+            RecipientDeferred,  # retried, and not the provider's fault
         ),
         (smtplib.SMTPServerDisconnected("gone"), RetryableProviderError),
         (TimeoutError("timed out"), RetryableProviderError),
         (ConnectionRefusedError(111, "refused"), RetryableProviderError),
+        (smtplib.SMTPNotSupportedError("no SMTPUTF8"), RecipientRefused),
     ],
 )
 def test_smtp_errors_are_permanent_for_5xx_and_retryable_otherwise(error, kind):

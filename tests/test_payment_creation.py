@@ -75,7 +75,7 @@ def test_snap_request_conforms_to_midtrans(db, sandbox_api, web):
     assert body["expiry"]["unit"] == "minute" and body["expiry"]["duration"] == 1440
 
 
-def test_a_new_order_gets_its_link_attempt_audit_and_instructions(db, sandbox_api):
+def test_a_new_order_gets_its_link_attempt_and_audit_but_no_message_yet(db, sandbox_api):
     request = open_payment()
     order = Order.get_by_id(request["order_id"])
     assert order.status == "PENDING_PAYMENT"
@@ -83,12 +83,36 @@ def test_a_new_order_gets_its_link_attempt_audit_and_instructions(db, sandbox_ap
     (attempt,) = PaymentAttempt.select().where(PaymentAttempt.order == order.order_id)
     assert (attempt.kind, attempt.redirect_url) == ("SNAP_CREATED", order.redirect_url)
     assert _audit_actions(order.order_id) == ["order_created", "snap_created"]
-    instructions = OutboxMessage.select().where(OutboxMessage.order == order.order_id)
+    # A checkout alone sends nothing: the form cannot make the shop message a stranger.
+    assert OutboxMessage.select().where(OutboxMessage.order == order.order_id).count() == 0
+
+
+def test_instructions_go_out_once_midtrans_reports_the_method_with_its_number(db, sandbox_api):
+    from tasks.webhooks import process_notification
+
+    request = open_payment()
+    order_id = request["order_id"]
+    pending = midtrans_transition(
+        sandbox_api,
+        order_id,
+        transaction_status="pending",
+        payment_type="bank_transfer",
+        notify=False,
+    )["notification"]
+    process_notification(pending)
+    process_notification(pending)  # a duplicate queues nothing more
+    instructions = OutboxMessage.select().where(OutboxMessage.order == order_id)
     assert sorted((row.channel, row.template_name) for row in instructions) == [
         ("EMAIL", "payment_instructions"),
         ("WHATSAPP", "payment_instructions"),
     ]
-    assert {row.payload["payment_url"] for row in instructions} == {order.redirect_url}
+    va_number = pending["va_numbers"][0]["va_number"]
+    for row in instructions:
+        assert row.payload["payment_url"] == Order.get_by_id(order_id).redirect_url
+        assert (row.payload["payment_channel"], row.payload["payment_code"]) == (
+            "Virtual Account BCA",
+            va_number,
+        )
 
 
 def test_the_same_message_twice_gives_one_order_and_one_attempt(create_payment, sandbox_api):
@@ -98,7 +122,7 @@ def test_the_same_message_twice_gives_one_order_and_one_attempt(create_payment, 
     assert PaymentAttempt.select().count() == 1
     assert len(_snap_bodies(sandbox_api)) == 1
     assert _audit_actions(request["order_id"]) == ["order_created", "snap_created"]
-    assert OutboxMessage.select().count() == 2
+    assert OutboxMessage.select().count() == 0
 
 
 def test_the_same_message_on_two_threads_at_once_calls_snap_once(create_payment, sandbox_api):

@@ -14,7 +14,7 @@ from models.state_machine import (
 STATUSES = ("CREATED", "PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED")
 # Plain strings: the values callers store and compare are part of the contract.
 GRANT, REVOKE, EXPIRED_MAIL = "GRANT_ACCESS", "REVOKE_ACCESS", "NOTIFY_EXPIRED"
-REFUNDED_MAIL = "NOTIFY_REFUNDED"
+REFUNDED_MAIL, INSTRUCTIONS = "NOTIFY_REFUNDED", "NOTIFY_INSTRUCTIONS"
 ATTEMPT, FLAG = "RECORD_ATTEMPT", "FLAG"
 
 
@@ -30,6 +30,15 @@ DUPLICATE, STALE = stays("no_op_duplicate"), stays("ignored_stale")
 
 # One row per kind of Midtrans event, one column per current order status, in STATUSES order.
 AWAITING = (moves("PENDING_PAYMENT"), DUPLICATE, STALE, STALE, STALE, STALE)
+# The customer picked a method: how to pay goes out now (and only now), once per order.
+PENDING = (
+    moves("PENDING_PAYMENT", INSTRUCTIONS),
+    stays("no_op_duplicate", INSTRUCTIONS),
+    STALE,
+    STALE,
+    STALE,
+    STALE,
+)
 PAYMENT = (
     moves("PAID", GRANT),
     moves("PAID", GRANT),
@@ -83,8 +92,8 @@ UNKNOWN = (stays("flagged_unknown_status", FLAG),) * len(STATUSES)
 
 # (transaction_status, fraud_status) -> the row it must follow.
 EVENTS = {
-    ("pending", None): AWAITING,
-    ("pending", "accept"): AWAITING,
+    ("pending", None): PENDING,
+    ("pending", "accept"): PENDING,
     ("authorize", None): AWAITING,
     ("capture", "challenge"): AWAITING,
     ("settlement", "challenge"): AWAITING,

@@ -63,7 +63,7 @@ def _transition(order_id: str) -> AuditEntry:
 def test_a_refund_found_at_the_first_notification_ends_refunded_with_one_refund_message(
     db, worker, http, sandbox_api, monkeypatch, reversal
 ):
-    use_policy(monkeypatch)
+    use_policy()
     order_id = open_payment()["order_id"]
     _first_notification_after(sandbox_api, http, order_id, "settlement", reversal)
     assert _processed(order_id).verified_status == reversal
@@ -86,7 +86,7 @@ def test_a_refund_found_at_the_first_notification_ends_refunded_with_one_refund_
 def test_a_partial_refund_found_at_the_first_notification_pays_and_keeps_access(
     db, worker, http, sandbox_api, monkeypatch
 ):
-    use_policy(monkeypatch)
+    use_policy()
     order_id = open_payment()["order_id"]
     _first_notification_after(sandbox_api, http, order_id, "settlement", "partial_refund")
     assert _processed(order_id).verified_status == "partial_refund"  # the partial refund recorded
@@ -111,7 +111,7 @@ def test_a_refund_of_a_locally_expired_order_ends_refunded_and_flagged(
     from models.base import utcnow
     from tasks.webhooks import expire_if_due, reconcile_order
 
-    use_policy(monkeypatch)
+    use_policy()
     order_id = open_payment()["order_id"]
     Order.update(expires_at=utcnow()).where(Order.order_id == order_id).execute()
     expire_if_due(order_id)  # what reconciliation does when Midtrans has no transaction yet
