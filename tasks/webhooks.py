@@ -64,17 +64,20 @@ def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> Non
 @worker_actor(RECONCILE_ORDER, max_retries=5, min_backoff=10_000, max_backoff=300_000)
 def reconcile_order(order_id: str) -> None:
     """Asks the Status API about one order and applies the answer (even one seen before);
-    expires the order locally only when Midtrans has no transaction and the window passed."""
+    expires the order locally only once the window passed and Midtrans has no transaction or
+    only a refused attempt."""
     try:
         status = services().midtrans.transaction_status(order_id)
     except TransactionNotFound:
         expire_if_due(order_id)
         return
     process_notification(status, source="reconciliation")
+    if str(status.get("transaction_status", "")).lower() == "deny":
+        expire_if_due(order_id)  # a refused attempt and a closed window: nothing more can come
 
 
 def expire_if_due(order_id: str) -> None:
-    """No transaction at Midtrans and the payment window has passed: the order expires."""
+    """Nothing paid at Midtrans and the payment window has passed: the order expires."""
     with transaction() as tx:
         order = Order.locked(order_id)
         if order is None or not is_awaiting_payment(order.status):

@@ -130,3 +130,16 @@ def test_no_expiry_while_the_status_api_cannot_be_asked(db, sandbox_api, mainten
     with pytest.raises(RetryableProviderError):
         maintenance.reconcile_order(order_id)
     assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"
+
+
+def test_an_order_whose_only_attempt_was_denied_expires_once_its_window_closed(
+    db, sandbox_api, maintenance
+):
+    order_id = open_payment()["order_id"]
+    _pay(sandbox_api, order_id, transaction_status="deny", notify=False)
+    maintenance.reconcile_order(order_id)
+    assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"  # the customer may retry
+    _expire_locally(order_id)
+    maintenance.reconcile_order(order_id)
+    assert Order.get_by_id(order_id).status == "EXPIRED"
+    assert _outbox(order_id, "order_expired") == ["EMAIL", "WHATSAPP"]
