@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -29,6 +30,7 @@ from admin.backup_folder import (
     write_secrets,
 )
 from admin.context import AdminContext
+from messaging.contract import last_backup_key
 from runtime.settings import PROJECT_ROOT, Settings
 
 
@@ -70,6 +72,7 @@ def run_backup(args: argparse.Namespace, admin: AdminContext) -> int:
     manifest = read_manifest(folder)
     for table, digest in manifest["tables"].items():
         print(f"  {table}: {digest['rows']} rows")
+    admin.enqueuer.redis.set(last_backup_key(), int(time.time()))  # for the backup_overdue alarm
     print(f"backup written to {folder} ({manifest['dump']['bytes']} bytes)")
     return 0
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "admin.legacy_import",
     "admin.verify",
     "admin.reconcile",
+    "admin.alerts",
 )
 
 

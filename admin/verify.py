@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
     settings = admin.settings
     base_url = (args.url or settings.public_base_url).rstrip("/")
-    with build_client(base_url, timeout=PROBE_TIMEOUT) as client:
+    operator = {"Authorization": f"Bearer {settings.admin_token}"}  # the full /health needs it
+    with build_client(base_url, headers=operator, timeout=PROBE_TIMEOUT) as client:
         target = Target(
             client, admin.enqueuer.redis, settings.database_url, settings.midtrans_server_key
         )

@@ -79,7 +79,7 @@ ACTORS = (
 )
 
 # The periodic jobs the scheduler sends, each at most once per period (seconds).
-PERIODIC_JOBS = ((SWEEP, 30), (RECONCILE, 60), (CHECK_ALARMS, 300))
+PERIODIC_JOBS = ((SWEEP, 30), (RECONCILE, 60), (CHECK_ALARMS, 60))
 
 HEARTBEAT_TTL_SECONDS = 30
 
@@ -107,6 +107,11 @@ def scheduler_claim_key(job_name: str) -> str:
 def sweep_claim_key(kind: str, item_id: object) -> str:
     """The sweeper wakes one stuck item at most once per claim's lifetime."""
     return f"{NAMESPACE}:sweep:{kind}:{item_id}"
+
+
+def last_backup_key() -> str:
+    """When the last `./run.sh admin backup` succeeded (Unix time), for the backup alarm."""
+    return f"{NAMESPACE}:backup:last-success"
 
 
 def dead_letter_set_key(queue_name: str) -> str:

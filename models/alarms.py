@@ -3,6 +3,7 @@ the admin console and the periodic alarm actor all call, so they never disagree.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,9 +16,11 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
-from models.statuses import EntitlementStatus, OrderStatus, OutboxStatus
+from models.statuses import CHANNELS, REQUEUEABLE, EntitlementStatus, OrderStatus
 
 ACCESS_GRACE = timedelta(minutes=5)
+SNAP_WINDOW = timedelta(hours=1)
+BACKUP_MAX_AGE = timedelta(hours=26)
 FLAG_WINDOW = timedelta(hours=24)
 PROBE_ORDER_PREFIX = "VERIFY-"  # `admin verify` sends these; flagged as unknown by design
 EXAMPLE_LIMIT = 10
@@ -58,21 +61,53 @@ def paid_without_access(now: datetime) -> Alarm | None:
     )
 
 
-def outbox_dead_letters() -> Alarm | None:
-    """Messages that exhausted their retries wait for an operator's requeue."""
-    query = OutboxMessage.select(OutboxMessage.order).where(
-        OutboxMessage.status == OutboxStatus.DLQ
+def undelivered_messages(channel: str) -> Alarm | None:
+    """Customer messages on one channel that will not go out without an operator (FAILED: a
+    permanent error such as a revoked token; DLQ: retries exhausted), with the commonest
+    reason. One alarm per channel, so an alarm about email can still go out by webhook."""
+    query = OutboxMessage.select(OutboxMessage.order, OutboxMessage.last_error).where(
+        (OutboxMessage.channel == channel) & OutboxMessage.status.in_(REQUEUEABLE)
     )
     count = query.count()
     if not count:
         return None
-    examples = sorted({row.order_id for row in query.limit(EXAMPLE_LIMIT)})
+    reasons = Counter((row.last_error or "no reason recorded")[:200] for row in query.limit(200))
+    reason, _ = reasons.most_common(1)[0]
     return Alarm(
-        "outbox_dead_letters",
-        f"{count} notification(s) in DLQ: requeue them once the cause is fixed",
+        f"undelivered_{channel.lower()}",
+        f"{count} {channel} message(s) FAILED or in DLQ, most with: {reason} (fix the cause, "
+        "then requeue them)",
         count,
-        examples,
+        sorted({row.order_id for row in query.limit(EXAMPLE_LIMIT)}),
     )
+
+
+def snap_refusals(now: datetime) -> Alarm | None:
+    """Snap refused orders lately: a wrong server key or a broken request fails every order."""
+    refused = AuditEntry.select(AuditEntry.order_id).where(
+        (AuditEntry.action == "snap_refused") & (AuditEntry.occurred_at >= now - SNAP_WINDOW)
+    )
+    count = refused.count()
+    if not count:
+        return None
+    return Alarm(
+        "snap_refusals",
+        f"Snap refused {count} order(s) in the last hour: check MIDTRANS_SERVER_KEY and the "
+        "order's failure_reason",
+        count,
+        [entry.order_id for entry in refused.limit(EXAMPLE_LIMIT)],
+    )
+
+
+def backup_overdue(now: datetime, last: datetime | None, required: bool) -> Alarm | None:
+    """The last backup is older than BACKUP_MAX_AGE; with no backup ever, only when backups
+    are `required` (a real shop)."""
+    if last is None and not required:
+        return None
+    if last is not None and now - last < BACKUP_MAX_AGE:
+        return None
+    since = last.isoformat() if last else "never"
+    return Alarm("backup_overdue", f"no backup for over 26 hours (last: {since})", 1)
 
 
 def parked_work() -> Alarm | None:
@@ -159,12 +194,19 @@ def flagged_payments(now: datetime) -> Alarm | None:
     )
 
 
-def current_alarms(webhook_silence_minutes: int, now: datetime | None = None) -> list[Alarm]:
-    """Every alarm that holds right now; needs an open database connection."""
+def current_alarms(
+    webhook_silence_minutes: int,
+    now: datetime | None = None,
+    last_backup_at: datetime | None = None,
+    backups_required: bool = False,
+) -> list[Alarm]:
+    """Every alarm the database shows right now; needs an open database connection."""
     now = now or utcnow()
     found = (
         paid_without_access(now),
-        outbox_dead_letters(),
+        *(undelivered_messages(channel) for channel in CHANNELS),
+        snap_refusals(now),
+        backup_overdue(now, last_backup_at, backups_required),
         parked_work(),
         webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
         flagged_payments(now),

@@ -11,12 +11,15 @@ import time
 import redis
 from loguru import logger
 
+from integrations.alerts import AlertAlarm, AlertSender
+from messaging.broker_state import worker_heartbeats
 from messaging.contract import PERIODIC_JOBS, scheduler_claim_key, scheduler_heartbeat_key
 from messaging.redis import Enqueuer, redis_client
 from runtime.logs import configure_logging
 from runtime.settings import Settings, load_settings_or_exit
 
 TICK_SECONDS = 5
+ALERT_CHECK_TICKS = 12  # a minute
 
 
 def run_due_jobs(enqueuer: Enqueuer) -> list[str]:
@@ -30,34 +33,49 @@ def run_due_jobs(enqueuer: Enqueuer) -> list[str]:
     return sent
 
 
-def run_scheduler(enqueuer: Enqueuer, stop: threading.Event) -> None:
-    """Ticks until `stop` is set; a Redis outage is logged and waited out."""
+def workers_missing(enqueuer: Enqueuer) -> list[AlertAlarm]:
+    """No worker process beats: nothing is processed, and no worker can raise that alarm."""
+    if worker_heartbeats(enqueuer.redis):
+        return []
+    return [AlertAlarm("workers_missing", "no worker heartbeat: is `./run.sh worker` running?")]
+
+
+def run_scheduler(
+    enqueuer: Enqueuer, stop: threading.Event, alerts: AlertSender | None = None
+) -> None:
+    """Ticks until `stop` is set; a Redis outage is logged and waited out. With `alerts`, it
+    also tells a person when no worker is alive (every ALERT_CHECK_TICKS ticks)."""
     jobs = ", ".join(f"{job.name}/{period}s" for job, period in PERIODIC_JOBS)
     logger.info("Scheduler started: {}", jobs)
+    tick = 0
     while not stop.is_set():
         try:
             enqueuer.redis.set(scheduler_heartbeat_key(), int(time.time()), ex=30)
             run_due_jobs(enqueuer)
+            if alerts is not None and tick % ALERT_CHECK_TICKS == 0:
+                alerts.update("scheduler", workers_missing(enqueuer))
         except redis.RedisError as error:
             logger.error("Scheduler tick failed: {}", error)
+        tick += 1
         stop.wait(TICK_SECONDS)
     logger.info("Scheduler stopped")
 
 
-def start_scheduler(settings: Settings) -> Enqueuer:
-    """The scheduler's start-up: logging and the Redis it sends on (no database)."""
+def start_scheduler(settings: Settings) -> tuple[Enqueuer, AlertSender]:
+    """The scheduler's start-up: logging, the Redis it sends on and its alerts (no database)."""
     if not settings.redis_url:
         raise SystemExit("REDIS_URL must be set for the scheduler (./run.sh sets it)")
     configure_logging(settings.log_level, settings.log_format)
-    return Enqueuer(redis_client(settings.redis_url))
+    client = redis_client(settings.redis_url)
+    return Enqueuer(client), AlertSender(settings, client)
 
 
 def main() -> None:
-    enqueuer = start_scheduler(load_settings_or_exit())
+    enqueuer, alerts = start_scheduler(load_settings_or_exit())
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_scheduler(enqueuer, stop)
+    run_scheduler(enqueuer, stop, alerts)
 
 
 if __name__ == "__main__":

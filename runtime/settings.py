@@ -54,6 +54,9 @@ class Settings:
     notification_breaker_reset_seconds: int
     paid_recheck_after_hours: tuple[float, ...]
     sweep_park_after: int
+    alert_email_to: tuple[str, ...]
+    alert_webhook_url: str
+    alert_repeat_minutes: int
     var_dir: Path
     web_host: str
     trusted_proxy: str
@@ -69,6 +72,11 @@ class Settings:
             "trusted_proxy_count": 1,
             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
         }
+
+    @property
+    def alert_targets(self) -> bool:
+        """True when an alert can reach a person (an email address or a webhook)."""
+        return bool(self.alert_email_to or self.alert_webhook_url)
 
     @property
     def uses_sandbox(self) -> bool:
@@ -119,6 +127,15 @@ def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> s
     return raw.rstrip("/")
 
 
+def _addresses(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated email addresses; each must at least look like one."""
+    addresses = tuple(part.strip() for part in raw.split(",") if part.strip())
+    bad = [address for address in addresses if "@" not in address or " " in address]
+    if bad:
+        raise SettingsError(f"{name} must be email addresses separated by commas, got {bad[0]!r}")
+    return addresses
+
+
 def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
     """Local sandbox without keys; Midtrans' own sandbox or production with them."""
     if sandbox_port is not None:
@@ -136,6 +153,14 @@ def _require_real_providers(get, admin_token: str) -> None:
             raise SettingsError(f"{name} is required with real Midtrans keys (no sandbox runs)")
     if len(admin_token) < 16:
         raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
+    for name in ("PUBLIC_BASE_URL", "TRUSTED_PROXY"):
+        if not get(name):
+            raise SettingsError(f"{name} is required with real Midtrans keys")
+    if not _bool("MIDTRANS_VERIFY_WITH_STATUS_API", get("MIDTRANS_VERIFY_WITH_STATUS_API", "true")):
+        raise SettingsError(
+            "MIDTRANS_VERIFY_WITH_STATUS_API=false is refused with real Midtrans keys: "
+            "a notification's status is not signed"
+        )
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -230,6 +255,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "PAID_RECHECK_AFTER_HOURS", get("PAID_RECHECK_AFTER_HOURS", "1,24,168,720"), "hours"
         ),
         sweep_park_after=_int("SWEEP_PARK_AFTER", get("SWEEP_PARK_AFTER", "6"), 1),
+        alert_email_to=_addresses("ALERT_EMAIL_TO", get("ALERT_EMAIL_TO", "")),
+        alert_webhook_url=_url("ALERT_WEBHOOK_URL", get("ALERT_WEBHOOK_URL"))
+        if get("ALERT_WEBHOOK_URL")
+        else "",
+        alert_repeat_minutes=_int("ALERT_REPEAT_MINUTES", get("ALERT_REPEAT_MINUTES", "60"), 1),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
         trusted_proxy=get("TRUSTED_PROXY", ""),
@@ -245,3 +275,13 @@ def load_settings_or_exit() -> Settings:
         return load_settings()
     except SettingsError as error:
         raise SystemExit(f"Configuration error: {error}") from None
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What a person starting a real shop must hear about, though it does not stop start-up."""
+    if settings.uses_sandbox or settings.alert_targets:
+        return []
+    return [
+        "NO ALERT TARGET: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL, or nobody is told when "
+        "payments or messages stall (alarms are only logged and shown in /health)"
+    ]

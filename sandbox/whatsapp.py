@@ -57,6 +57,10 @@ def _template_errors(template: object) -> list[str]:
     return errors
 
 
+# A token the sandbox treats as revoked, for tests of what the shop does when Meta revokes one.
+REVOKED_TOKEN_PREFIX = "revoked"
+
+
 def stored_message(body: dict, phone_number_id: str, message_id: str, token: str) -> dict:
     """What the inbox and the tests see of one accepted message."""
     template = body["template"]
@@ -93,6 +97,9 @@ class WhatsAppMessagesResource:
         token = bearer_token(req)
         if token is None:
             message = "An active access token must be used to query information."
+            return 401, graph_error(message, 190)
+        if token.startswith(REVOKED_TOKEN_PREFIX):  # as Meta answers a revoked or expired token
+            message = "Error validating access token: The session has been invalidated."
             return 401, graph_error(message, 190)
         body = parse_json(raw)
         errors = template_message_errors(body)

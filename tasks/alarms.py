@@ -1,26 +1,65 @@
-"""The periodic alarm check: every alarm that holds is logged at ERROR, where log-based alerting
-(journald, Loki, a mail on ERROR) picks it up even when nobody watches /health."""
+"""The alarm check, every minute: each alarm is sent to the alert targets (and logged at ERROR,
+where log-based alerting picks it up) when it starts, again while it holds and when it clears
+(integrations/alerts.py)."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from loguru import logger
 
-from messaging.contract import CHECK_ALARMS
+from integrations.alerts import AlertAlarm, AlertSender
+from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
 from tasks.periodic import periodic_job
 from tasks.services import services
 
+PROVIDERS = ("midtrans", "email", "whatsapp")
+BREAKER_OPEN_ALARM_SECONDS = 300
+
 
 @periodic_job(CHECK_ALARMS, time_limit_ms=60_000)
 def check_alarms() -> list[dict]:
-    """Logs each current alarm; returns them so a caller (or a test) can see what was raised."""
-    alarms = current_alarms(services().settings.webhook_silence_alarm_minutes)
-    for alarm in alarms:
-        log_alarm(alarm)
+    """Logs and alerts each current alarm; returns them so a caller (or a test) sees them."""
+    worker = services()
+    settings = worker.settings
+    last_backup = worker.redis.get(last_backup_key())
+    alarms = current_alarms(
+        settings.webhook_silence_alarm_minutes,
+        last_backup_at=datetime.fromtimestamp(int(last_backup), UTC) if last_backup else None,
+        backups_required=not settings.uses_sandbox,
+    )
+    alarms += breakers_open_too_long(worker.redis, time.time())
+    sender = AlertSender(settings, worker.redis)
+    by_name = {alarm.name: alarm for alarm in alarms}
+    for state, name in sender.update("worker", [as_alert(alarm) for alarm in alarms]):
+        alarm = by_name.get(name)
+        detail = f"{alarm.message} (orders: {', '.join(alarm.order_ids) or '-'})" if alarm else ""
+        logger.bind(alarm=name).error("ALARM {} {}: {}", name, state, detail)
     return [alarm.as_dict() for alarm in alarms]
 
 
-def log_alarm(alarm: Alarm) -> None:
-    logger.bind(alarm=alarm.name, count=alarm.count).error(
-        "ALARM {}: {} (orders: {})", alarm.name, alarm.message, ", ".join(alarm.order_ids) or "-"
-    )
+def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
+    """A provider's circuit open (or half-open) for over 5 minutes: an outage, a wrong key."""
+    found = []
+    for provider in PROVIDERS:
+        state = redis_client.get(f"{NAMESPACE}:breaker:{provider}:pybreaker:state")
+        since_key = f"{NAMESPACE}:alerts:breaker-open-since:{provider}"
+        if state in (None, b"closed"):
+            redis_client.delete(since_key)
+            continue
+        redis_client.set(since_key, int(now), nx=True)
+        since = int(redis_client.get(since_key) or now)
+        if now - since > BREAKER_OPEN_ALARM_SECONDS:
+            minutes = int((now - since) // 60)
+            found.append(
+                Alarm(
+                    f"circuit_open_{provider}", f"{provider} unreachable for {minutes} minutes", 1
+                )
+            )
+    return found
+
+
+def as_alert(alarm: Alarm) -> AlertAlarm:
+    return AlertAlarm(alarm.name, alarm.message, tuple(alarm.order_ids))

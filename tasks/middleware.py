@@ -12,13 +12,17 @@ import dramatiq
 from dramatiq.middleware import MiddlewareError
 from loguru import logger
 
+from integrations.alerts import AlertAlarm, AlertSender
 from messaging.contract import (
     DEAD_LETTER_TTL_MS,
     HEARTBEAT_TTL_SECONDS,
+    NAMESPACE,
     dead_letter_error_key,
+    scheduler_heartbeat_key,
     worker_heartbeat_prefix,
 )
 from models.db import database
+from tasks.services import services
 
 
 class DatabaseConnections(dramatiq.Middleware):
@@ -100,12 +104,31 @@ class WorkerHeartbeat(dramatiq.Middleware):
             self._stop.set()
 
     def _beat(self, broker, key: str) -> None:
+        beats = 0
         while not self._stop.is_set():
             try:
                 broker.client.set(key, int(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+                if beats % SCHEDULER_CHECK_BEATS == 0:
+                    check_scheduler_alive(broker.client)
             except Exception as error:  # noqa: BLE001 - a Redis blip must not kill the beat
                 logger.warning("Worker heartbeat failed: {}", error)
+            beats += 1
             self._stop.wait(HEARTBEAT_TTL_SECONDS / 3)
+
+
+SCHEDULER_CHECK_BEATS = 6  # a minute
+
+
+def check_scheduler_alive(client) -> None:
+    """No scheduler beats: no periodic job runs, so no alarm check either; one worker process a
+    minute tells a person instead."""
+    if not client.set(f"{NAMESPACE}:alerts:scheduler-check", 1, nx=True, ex=50):
+        return
+    alarms = []
+    if not client.exists(scheduler_heartbeat_key()):
+        message = "no scheduler heartbeat: is `./run.sh scheduler` running?"
+        alarms.append(AlertAlarm("scheduler_missing", message))
+    AlertSender(services().settings, client).update("workers", alarms)
 
 
 class WorkerNotConfigured(MiddlewareError):

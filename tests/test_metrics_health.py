@@ -69,6 +69,9 @@ def make_event(order_id: str, age: timedelta, processed: bool, source: str = "we
     )
 
 
+OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # the full /health is the operator's
+
+
 def check_alarms_logging_errors() -> tuple[list[dict], list[str]]:
     """The periodic alarm check, run inline: the alarms it raised and the ERROR lines it wrote."""
     from tasks.alarms import check_alarms
@@ -144,7 +147,7 @@ def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system)
                 lambda body: (
                     body if body["scheduler"]["alive"] and body["workers"]["alive"] else None
                 )
-            )(httpx.get(f"{console}/health").json()),
+            )(httpx.get(f"{console}/health", headers=OPERATOR).json()),
             message="both heartbeats",
         )
     finally:
@@ -159,7 +162,7 @@ def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system)
 
 
 def test_health_without_workers_or_scheduler_is_degraded_not_down(console, clean):
-    response = httpx.get(f"{console}/health")
+    response = httpx.get(f"{console}/health", headers=OPERATOR)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
@@ -176,16 +179,18 @@ def test_health_shows_the_alarms_an_operator_can_act_on(console, db):
     make_order("BFA-AL-WAITING", "PENDING_PAYMENT", age=timedelta(hours=4))
     make_event("BFA-AL-WAITING", timedelta(hours=5), processed=True)
 
-    body = httpx.get(f"{console}/health").json()
+    body = httpx.get(f"{console}/health", headers=OPERATOR).json()
     alarms = {alarm["name"]: alarm for alarm in body["alarms"]}
-    assert set(alarms) == {"paid_without_access", "outbox_dead_letters", "webhook_silence"}
+    assert set(alarms) == {"paid_without_access", "undelivered_email", "webhook_silence"}
     assert alarms["paid_without_access"]["order_ids"] == ["BFA-AL-PAID-OLD"]
-    assert alarms["outbox_dead_letters"]["count"] == 1
+    assert alarms["undelivered_email"]["count"] == 1
     assert alarms["webhook_silence"]["order_ids"] == ["BFA-AL-WAITING"]
     assert body["outbox_dead_letters"] == 1 and body["status"] == "degraded"
 
     make_event("BFA-AL-WAITING", timedelta(minutes=3), processed=True)
-    names = {alarm["name"] for alarm in httpx.get(f"{console}/health").json()["alarms"]}
+    names = {
+        alarm["name"] for alarm in httpx.get(f"{console}/health", headers=OPERATOR).json()["alarms"]
+    }
     assert "webhook_silence" not in names
 
 
@@ -221,7 +226,10 @@ def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe
         received_at=utcnow() - timedelta(hours=25),
     )
 
-    alarms = {alarm["name"]: alarm for alarm in httpx.get(f"{console}/health").json()["alarms"]}
+    alarms = {
+        alarm["name"]: alarm
+        for alarm in httpx.get(f"{console}/health", headers=OPERATOR).json()["alarms"]
+    }
     expected = {"count": 2, "order_ids": ["BFA-GHOST-1", underpaid]}
     assert {key: alarms["flagged_payments"][key] for key in expected} == expected
     console_view = httpx.get(
@@ -246,7 +254,7 @@ def app_without_redis(system):
 
 
 def test_health_is_503_when_redis_is_unreachable(app_without_redis, clean):
-    health = app_without_redis.simulate_get("/health")
+    health = app_without_redis.simulate_get("/health", headers=OPERATOR)
     assert health.status_code == 503
     assert health.json["status"] == "unavailable"
     assert health.json["checks"]["redis"] == {"ok": False, "error": "ConnectionError"}
@@ -264,3 +272,13 @@ def test_metrics_and_the_console_still_answer_when_redis_is_unreachable(app_with
         "/api/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     )
     assert console.status_code == 200 and console.json["health"]["status"] == "unavailable"
+
+
+def test_the_full_health_report_is_for_the_operator_only(console, clean):
+    assert httpx.get(f"{console}/health").status_code == 401
+    assert (
+        httpx.get(f"{console}/health", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
+    assert httpx.get(f"{console}/health", headers=OPERATOR).status_code == 200
+    for probe in ("/health/live", "/health/ready"):  # load balancers need no token
+        assert httpx.get(f"{console}{probe}").status_code == 200

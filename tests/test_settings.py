@@ -2,7 +2,13 @@
 
 import pytest
 
-from runtime.settings import GRAPH_API_URL, SANDBOX_SERVER_KEY, SettingsError, load_settings
+from runtime.settings import (
+    GRAPH_API_URL,
+    SANDBOX_SERVER_KEY,
+    SettingsError,
+    load_settings,
+    startup_warnings,
+)
 
 REAL = {
     "MIDTRANS_SERVER_KEY": "SB-Mid-server-real",
@@ -10,6 +16,8 @@ REAL = {
     "SMTP_HOST": "smtp.example.com",
     "WHATSAPP_TOKEN": "t",
     "WHATSAPP_PHONE_NUMBER_ID": "1",
+    "PUBLIC_BASE_URL": "https://shop.example.id",
+    "TRUSTED_PROXY": "127.0.0.1",
 }
 
 
@@ -37,7 +45,15 @@ def test_production_uses_production_urls():
 
 
 @pytest.mark.parametrize(
-    "missing", ["ADMIN_TOKEN", "SMTP_HOST", "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"]
+    "missing",
+    [
+        "ADMIN_TOKEN",
+        "SMTP_HOST",
+        "WHATSAPP_TOKEN",
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "PUBLIC_BASE_URL",
+        "TRUSTED_PROXY",
+    ],
 )
 def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
     with pytest.raises(SettingsError, match=missing):
@@ -86,3 +102,24 @@ def test_the_documented_example_file_loads_as_the_defaults():
     example = dotenv_values(PROJECT_ROOT / ".env.example")
     documented = load_settings({key: value for key, value in example.items() if value is not None})
     assert documented == load_settings({})
+
+
+def test_real_keys_refuse_to_act_on_unverified_notifications():
+    with pytest.raises(SettingsError, match="MIDTRANS_VERIFY_WITH_STATUS_API=false is refused"):
+        load_settings({**REAL, "MIDTRANS_VERIFY_WITH_STATUS_API": "false"})
+    assert not load_settings(
+        {"MIDTRANS_VERIFY_WITH_STATUS_API": "false"}
+    ).midtrans_verify_with_status_api
+
+
+def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
+    assert startup_warnings(load_settings(REAL))[0].startswith("NO ALERT TARGET")
+    configured = load_settings(
+        {**REAL, "ALERT_EMAIL_TO": "owner@shop.id, ops@shop.id", "ALERT_REPEAT_MINUTES": "30"}
+    )
+    assert startup_warnings(configured) == []
+    assert configured.alert_email_to == ("owner@shop.id", "ops@shop.id")
+    assert configured.alert_repeat_minutes == 30
+    assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
+    with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
+        load_settings({"ALERT_EMAIL_TO": "owner at shop"})

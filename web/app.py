@@ -10,6 +10,7 @@ import redis
 from runtime.settings import Settings
 from web import health, pages
 from web.admin import add_admin_routes
+from web.admin.health_resource import HealthResource
 from web.catalog import Catalog
 from web.checkout import CheckoutResource
 from web.errors import install_error_handlers
@@ -53,6 +54,8 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/finish", pages.FinishPage(templates))
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
     app.add_static_route("/static", str(STATIC_DIR))
-    add_observability(app, settings, redis_client)  # /metrics and the full /health report
-    add_admin_routes(app, settings, redis_client, queue)
+    add_observability(app, redis_client)
+    auth = add_admin_routes(app, settings, redis_client, queue)
+    # The full report names flagged orders, queue depths and hosts: for the operator only.
+    app.add_route("/health", HealthResource(settings, redis_client, auth))
     return app

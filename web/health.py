@@ -17,7 +17,6 @@ from models.alarms import current_alarms
 from models.db import connection, database
 from models.outbox import OutboxMessage
 from models.statuses import OutboxStatus
-from runtime.settings import Settings
 
 
 def check_database() -> dict:
@@ -106,16 +105,3 @@ class ReadyResource:
         healthy = all(check["ok"] for check in checks.values())
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
         resp.media = {"status": "ok" if healthy else "unavailable", "checks": checks}
-
-
-class HealthResource:
-    """The full report; 503 only when PostgreSQL or Redis is down."""
-
-    def __init__(self, settings: Settings, redis_client: redis.Redis):
-        self._redis = redis_client
-        self._silence_minutes = settings.webhook_silence_alarm_minutes
-
-    def on_get(self, req, resp):
-        report = health_report(self._redis, self._silence_minutes)
-        resp.status = falcon.HTTP_503 if report["status"] == "unavailable" else falcon.HTTP_200
-        resp.media = report

@@ -32,8 +32,6 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
-from runtime.settings import Settings
-from web.health import HealthResource
 
 UNROUTED = "(unrouted)"
 
@@ -207,8 +205,7 @@ class MetricsResource:
         resp.data = generate_latest(scrape_registry(self._redis))
 
 
-def add_observability(app: falcon.App, settings: Settings, redis_client: redis.Redis) -> None:
-    """Mounts /metrics and the full /health report (the middleware comes from
-    observability_middleware(), given to falcon.App at construction)."""
+def add_observability(app: falcon.App, redis_client: redis.Redis) -> None:
+    """Mounts /metrics (the middleware comes from observability_middleware(), given to
+    falcon.App at construction)."""
     app.add_route("/metrics", MetricsResource(redis_client))
-    app.add_route("/health", HealthResource(settings, redis_client))

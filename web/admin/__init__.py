@@ -39,8 +39,9 @@ class ConsoleHome:
 
 def add_admin_routes(
     app: falcon.App, settings: Settings, redis_client: redis.Redis, queue: TaskQueue
-) -> None:
-    """Mounts every console page, its JSON twin and the login; call once from create_app."""
+) -> AdminAuth:
+    """Mounts every console page, its JSON twin and the login; call once from create_app.
+    Returns the console's auth, for other routes only the operator may read."""
     auth = AdminAuth(
         settings.admin_token,
         settings.public_base_url.startswith("https://"),
@@ -63,3 +64,4 @@ def add_admin_routes(
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action))
+    return auth

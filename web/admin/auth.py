@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import falcon
@@ -159,14 +160,33 @@ def require_session(req: falcon.Request, resp: falcon.Response, resource, params
 def require_bearer(req: falcon.Request, resp: falcon.Response, resource, params) -> None:
     """Falcon hook for /api/admin/...: `Authorization: Bearer $ADMIN_TOKEN`."""
     auth: AdminAuth = resource.auth
-    refuse_if_locked(auth, req)
+    with _without_redis():  # the operator must still read /health while Redis is down
+        refuse_if_locked(auth, req)
     scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and token and auth.token_matches(token.strip()):
         return
-    wait_seconds = auth.throttle.record_failure(client_address(req))
+    wait_seconds = None
+    with _without_redis():
+        wait_seconds = auth.throttle.record_failure(client_address(req))
     if wait_seconds:
         raise falcon.HTTPTooManyRequests(title="Too many failed attempts", retry_after=wait_seconds)
     raise falcon.HTTPUnauthorized(title="Admin token required", challenges=["Bearer"])
+
+
+def require_admin(req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+    """Falcon hook for the operator's reports outside /admin (the full /health): a console
+    session where the browser sends one, else the bearer token."""
+    if resource.auth.session_of(req) is None:
+        require_bearer(req, resp, resource, params)
+
+
+@contextmanager
+def _without_redis():
+    """The lock-out lives in Redis: while Redis is down it is skipped (the token still counts)."""
+    try:
+        yield
+    except redis.RedisError as error:
+        logger.warning("Login throttle unavailable: {}", error)
 
 
 def console_headers(req: falcon.Request, resp: falcon.Response, resource, *args) -> None:

@@ -1,0 +1,27 @@
+"""`./run.sh admin alerts test`: one test alert to ALERT_EMAIL_TO and ALERT_WEBHOOK_URL, to
+check that an alarm would reach a person. Exit codes: 0 every target took it, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from admin.context import AdminContext
+from integrations.alerts import AlertSender
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("alerts", help="check that alerts reach a person")
+    commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    test = commands.add_parser("test", help="send a test alert to every alert target")
+    test.set_defaults(handler=test_command)
+
+
+def test_command(args: argparse.Namespace, admin: AdminContext) -> int:
+    results = AlertSender(admin.settings, admin.enqueuer.redis).send_test()
+    if not results:
+        print("No alert target: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL", file=sys.stderr)
+        return 1
+    for target, outcome in results.items():
+        print(f"{target}: {outcome}")
+    return 0 if all(outcome == "sent" for outcome in results.values()) else 1

@@ -1,0 +1,132 @@
+"""Alerts that reach a person: an email to ALERT_EMAIL_TO (through the configured SMTP) and a
+JSON POST to ALERT_WEBHOOK_URL (Slack-compatible `text`, for a chat or a Telegram bridge).
+
+Each alarm is sent when it starts, again at most every ALERT_REPEAT_MINUTES while it holds, and
+once when it clears. Their state lives in Redis, so every process agrees on what was sent. Both
+targets are tried every time: an alarm about email itself still goes out by webhook.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import redis
+from loguru import logger
+
+from integrations.email import SmtpConfig, SmtpMailer
+from integrations.errors import ProviderError
+from integrations.http import build_client, raise_for_status, send
+from runtime.settings import Settings
+
+STATE_PREFIX = "dramatiq:alerts:"
+
+
+@dataclass(frozen=True)
+class AlertAlarm:
+    """What an alert says: an alarm's name, its message and a few order ids."""
+
+    name: str
+    message: str
+    order_ids: tuple[str, ...] = ()
+
+
+class AlertSender:
+    """Sends started / still holding / cleared alerts for the alarms one checker owns."""
+
+    def __init__(self, settings: Settings, redis_client: redis.Redis) -> None:
+        self._settings = settings
+        self._redis = redis_client
+        self._mailer = SmtpMailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_from,
+                tls=settings.smtp_tls,
+                user=settings.smtp_user,
+                password=settings.smtp_password,
+                timeout_seconds=10.0,
+            )
+        )
+
+    def update(self, checker: str, alarms: list[AlertAlarm], now: float | None = None) -> list:
+        """Alerts for what started, still holds past the repeat interval, or cleared since the
+        last check of `checker`; returns the (state, alarm name) pairs sent."""
+        now = now or time.time()
+        sent = []
+        current = {alarm.name: alarm for alarm in alarms}
+        for alarm in alarms:
+            state = self._redis.hgetall(self._key(checker, alarm.name))
+            last_sent = float(state.get(b"last_sent", 0) or 0)
+            if not state:
+                sent.append(self._announce("started", alarm))
+            elif now - last_sent >= self._settings.alert_repeat_minutes * 60:
+                sent.append(self._announce("still holding", alarm))
+            else:
+                continue
+            self._redis.hset(self._key(checker, alarm.name), mapping={"last_sent": now})
+        for key in self._redis.scan_iter(match=self._key(checker, "*")):
+            name = key.decode().rsplit(":", 1)[1]
+            if name not in current:
+                sent.append(self._announce("cleared", AlertAlarm(name, "no longer holds")))
+                self._redis.delete(key)
+        return sent
+
+    def send_test(self) -> dict[str, str]:
+        """One test alert to every target; what each answered."""
+        return self._deliver("test", AlertAlarm("test", "a test alert from ./run.sh admin"))
+
+    def _announce(self, state: str, alarm: AlertAlarm) -> tuple[str, str]:
+        self._deliver(state, alarm)
+        return state, alarm.name
+
+    def _deliver(self, state: str, alarm: AlertAlarm) -> dict[str, str]:
+        subject = f"[Buat Film Pakai AI] ALARM {alarm.name} {state}"
+        text = f"{subject}\n\n{alarm.message}\n"
+        if alarm.order_ids:
+            text += f"Orders: {', '.join(alarm.order_ids)}\n"
+        text += f"See {self._settings.public_base_url}/admin/health\n"
+        results = {}
+        if self._settings.alert_email_to:
+            results["email"] = self._email(subject, text)
+        if self._settings.alert_webhook_url:
+            results["webhook"] = self._post(state, alarm, text)
+        if not results:  # start-up warned already; the alarm itself is logged by the caller
+            logger.warning("No alert target for ALARM {} ({})", alarm.name, state)
+        return results
+
+    def _email(self, subject: str, text: str) -> str:
+        try:
+            for address in self._settings.alert_email_to:
+                alert_id = time.time_ns()  # a Message-ID of its own for each alert
+                self._mailer.send(alert_id, address, subject, text, f"<pre>{_escape(text)}</pre>")
+        except ProviderError as error:
+            logger.error("Alert email failed: {}", error)
+            return f"failed: {error}"
+        return "sent"
+
+    def _post(self, state: str, alarm: AlertAlarm, text: str) -> str:
+        body = {"text": text, "alarm": alarm.name, "state": state, "orders": alarm.order_ids}
+        try:
+            with build_client(self._settings.alert_webhook_url) as client:
+                response = send(
+                    client,
+                    "POST",
+                    "",
+                    content=json.dumps(body),
+                    headers={"Content-Type": "application/json"},
+                )
+                raise_for_status(response)
+        except ProviderError as error:
+            logger.error("Alert webhook failed: {}", error)
+            return f"failed: {error}"
+        return "sent"
+
+    @staticmethod
+    def _key(checker: str, name: str) -> str:
+        return f"{STATE_PREFIX}{checker}:{name}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

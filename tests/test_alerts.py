@@ -1,0 +1,132 @@
+"""Alarms reach a person: an email to ALERT_EMAIL_TO and a JSON POST to ALERT_WEBHOOK_URL when
+an alarm starts, not again before ALERT_REPEAT_MINUTES, and once when it clears; an alarm about
+email itself still goes out by webhook."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from models.db import transaction
+from models.outbox_admin import requeue_row
+from tests.conftest import wait_for
+from tests.notification_helpers import inject, mails, queued_order, status_of, use_policy
+
+OWNER = "owner@buatfilm.id"
+
+
+class AlertReceiver(ThreadingHTTPServer):
+    """A chat webhook that remembers what it was posted."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.posted: queue.Queue[dict] = queue.Queue()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/alerts"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posted.put(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def receiver():
+    server = AlertReceiver()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def reconfigure(**changes) -> None:
+    """The worker with other settings (a revoked token, alert targets)."""
+    from tasks.services import install, services
+
+    current = services()
+    install(dataclasses.replace(current, settings=dataclasses.replace(current.settings, **changes)))
+
+
+def check_alarms() -> list[str]:
+    from tasks.alarms import check_alarms as run_check
+
+    return [alarm["name"] for alarm in run_check()]
+
+
+def alert_mails(sandbox_api) -> list[dict]:
+    return [mail for mail in mails(sandbox_api) if mail["rcpt_tos"] == [OWNER]]
+
+
+def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
+    db, worker, sandbox_api
+):
+    from tasks.delivery import deliver_notification
+
+    use_policy()
+    reconfigure(whatsapp_token="revoked-by-meta", alert_email_to=(OWNER,))
+    whatsapp_id = queued_order("payment_success")["WHATSAPP"]
+    deliver_notification.send(whatsapp_id)
+    wait_for(lambda: status_of(whatsapp_id) == "FAILED", message="the message FAILED")
+
+    assert "undelivered_whatsapp" in check_alarms()
+    [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
+    assert "ALARM undelivered_whatsapp started" in alert["subject"]
+    assert "session has been invalidated" in alert["text"]  # the provider's own reason
+    check_alarms()  # a minute later: still holding, not repeated before ALERT_REPEAT_MINUTES
+    assert len(alert_mails(sandbox_api)) == 1
+
+    reconfigure(whatsapp_token="a-fresh-token")  # the owner fixed the token, then requeued
+    with transaction():
+        requeue_row(whatsapp_id, "admin:cli")
+    deliver_notification.send(whatsapp_id)
+    wait_for(lambda: status_of(whatsapp_id) == "SENT", message="delivered with the new token")
+    assert "undelivered_whatsapp" not in check_alarms()
+    subjects = [mail["subject"] for mail in alert_mails(sandbox_api)]
+    assert subjects[-1].endswith("ALARM undelivered_whatsapp cleared")
+
+
+def test_an_alarm_about_email_still_reaches_the_webhook(db, worker, sandbox_api, receiver):
+    from tasks.delivery import deliver_notification
+
+    use_policy()
+    reconfigure(alert_email_to=(OWNER,), alert_webhook_url=receiver.url)
+    email_id = queued_order("payment_success", email="nobody@example.com")["EMAIL"]
+    deliver_notification.send(email_id)
+    wait_for(lambda: status_of(email_id) == "FAILED", message="the email FAILED")
+    inject(sandbox_api, "mail", down=True)  # and the mail server is down as well
+    assert "undelivered_email" in check_alarms()
+    posted = receiver.posted.get(timeout=10)
+    assert (posted["alarm"], posted["state"]) == ("undelivered_email", "started")
+    assert "SMTP recipient refused (550)" in posted["text"]
+    inject(sandbox_api, "mail")
+
+
+def test_the_admin_command_sends_a_test_alert_to_every_target(
+    db, sandbox_api, receiver, settings, capsys
+):
+    from admin.cli import main
+
+    configured = dataclasses.replace(
+        settings, alert_email_to=(OWNER,), alert_webhook_url=receiver.url
+    )
+    assert main(["alerts", "test"], configured) == 0
+    assert capsys.readouterr().out.splitlines() == ["email: sent", "webhook: sent"]
+    assert receiver.posted.get(timeout=10)["alarm"] == "test"
+    assert "ALARM test test" in alert_mails(sandbox_api)[0]["subject"]
+    assert main(["alerts", "test"], settings) == 1  # nowhere to send: says so
