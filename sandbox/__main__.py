@@ -36,7 +36,7 @@ def main() -> None:
         signal.signal(signal_number, lambda *_: stop_requested.set())
     handle = start_sandbox(config_from_environment())
     log.info(
-        "sandbox ready: inbox %s/_sandbox/ snap %s/snap/v1 whatsapp %s/v21.0 smtp %s:%s",
+        "sandbox ready: inbox %s/_sandbox/ snap %s/snap/v1 whatsapp %s/v26.0 smtp %s:%s",
         *(handle.base_url,) * 3,
         handle.smtp_host,
         handle.smtp_port,

@@ -136,7 +136,7 @@ def environment(services, sandbox):
         "MIDTRANS_API_BASE_URL": sandbox.base_url,
         "SMTP_HOST": sandbox.smtp_host,
         "SMTP_PORT": str(sandbox.smtp_port),
-        "WHATSAPP_API_URL": f"{sandbox.base_url}/v21.0",
+        "WHATSAPP_API_URL": f"{sandbox.base_url}/v26.0",
         "LOG_LEVEL": "info",
         "LOG_FORMAT": "pretty",
         "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000",
