@@ -3,50 +3,100 @@
 #   ./run.sh                 everything (embedded PostgreSQL/Redis and sandbox when unconfigured)
 #   ./run.sh test [args]     lint + the whole test suite (args go to pytest)
 #   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ...
+#   ./run.sh lock            re-pins requirements*.txt from requirements*.in (uv, with hashes)
+# The virtualenv is .venv (VENV=... for another), made with the newest Python 3.11+ on PATH
+# (PYTHON=... to choose). `test` and `lock` also install requirements-dev.txt.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-VENV=.venv
+VENV=${VENV:-.venv}
 STAMP="$VENV/.requirements.sha256"
+RUNTIME_LOCK=requirements.txt
+DEV_LOCK=requirements-dev.txt
+OLDEST_PYTHON='(3, 11)'
+
+python_ok() {
+    "$1" -c "import sys; sys.exit(sys.version_info < $OLDEST_PYTHON)" >/dev/null 2>&1
+}
 
 find_python() {
-    for candidate in python3.13 python3.12 python3.11 python3; do
-        if command -v "$candidate" >/dev/null 2>&1 &&
-            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            echo "$candidate"
-            return
-        fi
+    if [[ -n "${PYTHON:-}" ]]; then
+        python_ok "$PYTHON" && echo "$PYTHON" && return
+        echo "PYTHON=$PYTHON is not a working Python 3.11 or newer" >&2
+        exit 1
+    fi
+    # A pyenv shim exists for every installed version but fails unless that version is active:
+    # running the candidate, not just finding it, tells the two apart.
+    for candidate in python3.14 python3.13 python3.12 python3.11 python3; do
+        python_ok "$candidate" && echo "$candidate" && return
     done
-    echo "Python 3.11 or newer is required" >&2
+    echo "Python 3.11 or newer is required (looked for python3.14 ... python3.11, python3)" >&2
     exit 1
 }
 
-ensure_installed() {
-    local wanted
-    wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
-    if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$wanted" ]]; then
-        return
+python_version() {
+    "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+}
+
+ensure_venv() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        local python
+        python=$(find_python)
+        echo "Creating $VENV with $python (Python $(python_version "$python")) ..." >&2
+        "$python" -m venv "$VENV"
+    elif [[ -n "${PYTHON:-}" && "$(python_version "$VENV/bin/python")" != "$(python_version "$PYTHON")" ]]; then
+        echo "$VENV runs Python $(python_version "$VENV/bin/python"), not PYTHON=$PYTHON:" \
+            "remove $VENV or choose another VENV=" >&2
+        exit 1
     fi
-    echo "Installing dependencies into $VENV ..." >&2
-    [[ -x "$VENV/bin/python" ]] || "$(find_python)" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+}
+
+# Installs the given lock files unless the stamp says these exact files are installed already.
+# The stamp holds `sha256sum` lines of the files last installed: `./run.sh` after `./run.sh test`
+# finds requirements.txt covered; `./run.sh test` after `./run.sh` installs the dev lock too.
+ensure_installed() {
+    local wanted line covered=1
+    wanted=$(sha256sum "$@")
+    if [[ -x "$VENV/bin/python" && -f "$STAMP" ]]; then
+        while IFS= read -r line; do
+            grep -qxF -- "$line" "$STAMP" || covered=0
+        done <<<"$wanted"
+        ((covered)) && return
+    fi
+    ensure_venv
+    echo "Installing $* into $VENV ..." >&2
+    local requirements=()
+    for lock in "$@"; do requirements+=(-r "$lock"); done
+    # Every line of the locks has hashes, so pip checks each download against them.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+        "${requirements[@]}"
     echo "$wanted" >"$STAMP"
 }
 
-ensure_installed
 command="${1:-all}"
 [[ $# -gt 0 ]] && shift
 
 case "$command" in
     test)
+        ensure_installed "$RUNTIME_LOCK" "$DEV_LOCK"
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/pytest" "$@"
         ;;
+    lock)
+        ensure_installed "$RUNTIME_LOCK" "$DEV_LOCK"
+        # One lock for every platform and every Python from 3.11 on (markers where they differ).
+        for name in requirements requirements-dev; do
+            "$VENV/bin/uv" pip compile --quiet --universal --python-version 3.11 \
+                --generate-hashes --custom-compile-command "./run.sh lock" "$@" \
+                "$name.in" -o "$name.txt"
+        done
+        ;;
     help | -h | --help)
-        sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
+        ensure_installed "$RUNTIME_LOCK"
         exec "$VENV/bin/python" -m runtime.launcher "$command" "$@"
         ;;
 esac

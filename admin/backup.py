@@ -97,6 +97,7 @@ def _dump(database_url: str, folder: Path) -> dict:
     """pg_dump and the table fingerprints from one exported snapshot; returns the manifest."""
     with pg.connected(database_url) as connection:
         connection.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
+        pg.disable_session_timeouts(connection)
         major = pg.server_major(connection)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")

@@ -49,15 +49,15 @@ def server_major(connection) -> int:
 
 
 def candidate_bin_dirs(major: int) -> list[Path]:
-    """Where a pg_dump for `major` may live: embedded wheel, Debian, RHEL, then PATH."""
-    dirs = [
-        EMBEDDED_BIN_DIR,
-        Path(f"/usr/lib/postgresql/{major}/bin"),
-        Path(f"/usr/pgsql-{major}/bin"),
-    ]
+    """Where a pg_dump for `major` may live: Debian, RHEL, PATH, then the embedded wheel.
+
+    The system's own tools come first: the distribution patches them with the server.
+    """
+    dirs = [Path(f"/usr/lib/postgresql/{major}/bin"), Path(f"/usr/pgsql-{major}/bin")]
     on_path = shutil.which("pg_dump")
     if on_path:
         dirs.append(Path(on_path).resolve().parent)
+    dirs.append(EMBEDDED_BIN_DIR)
     return dirs
 
 
@@ -83,6 +83,21 @@ def tool_major(tool: Path) -> int | None:
     )
     found = re.search(r"\)\s+(\d+)", completed.stdout)
     return int(found[1]) if found else None
+
+
+def disable_session_timeouts(connection) -> None:
+    """Turns off, for this session only, the timeouts a server or role may set.
+
+    A backup's snapshot-exporting session sits idle in its transaction for as long as pg_dump
+    runs, and the deploy's `idle_in_transaction_session_timeout` would end it (and the snapshot
+    pg_dump imports) after a minute. pg_dump and pg_restore turn these off in their own sessions.
+    """
+    settings = ["idle_in_transaction_session_timeout", "statement_timeout", "lock_timeout"]
+    if connection.server_version >= 170000:
+        settings.append("transaction_timeout")  # new in PostgreSQL 17
+    with connection.cursor() as cursor:
+        for setting in settings:
+            cursor.execute(sql.SQL("SET {} = 0").format(sql.Identifier(setting)))
 
 
 def hide_password(url: str) -> tuple[str, dict[str, str]]:

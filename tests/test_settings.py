@@ -26,7 +26,7 @@ def test_without_keys_everything_points_at_the_local_sandbox():
     assert settings.uses_sandbox and settings.midtrans_server_key == SANDBOX_SERVER_KEY
     assert settings.midtrans_snap_base_url == "http://127.0.0.1:8100/snap/v1"
     assert settings.midtrans_api_base_url == "http://127.0.0.1:8100"
-    assert settings.whatsapp_api_url == "http://127.0.0.1:8100/v21.0"
+    assert settings.whatsapp_api_url == "http://127.0.0.1:8100/v26.0"
     assert settings.midtrans_verify_with_status_api
 
 
