@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from loguru import logger
 
 from integrations.errors import RetryableProviderError, TransactionNotFound
@@ -176,8 +178,21 @@ def authoritative_status(event: PaymentEvent) -> MidtransNotification:
     if event.source == "reconciliation" or not services().settings.midtrans_verify_with_status_api:
         return parse_notification(event.raw)
     try:
-        return parse_notification(services().midtrans.transaction_status(event.order_id))
+        verified = parse_notification(services().midtrans.transaction_status(event.order_id))
     except TransactionNotFound:
         if Order.get_or_none(Order.order_id == event.order_id) is None:
             return parse_notification(event.raw)  # unknown order: flagged, never applied
         raise StatusNotYetVisible(f"Status API has no transaction for {event.order_id}") from None
+    return with_fee_original(verified, parse_notification(event.raw))
+
+
+def with_fee_original(
+    verified: MidtransNotification, notified: MidtransNotification
+) -> MidtransNotification:
+    """Under fee imposition the pre-fee price may be missing from the Status API's answer; the
+    notification's own is taken then, but only for the very amount the Status API confirms."""
+    if verified.original_amount_text or not notified.original_amount_text:
+        return verified
+    if verified.gross_amount_text != notified.gross_amount_text:
+        return verified
+    return dataclasses.replace(verified, original_amount_text=notified.original_amount_text)

@@ -207,3 +207,23 @@ def test_the_checkout_limit_is_per_customer_address_behind_the_proxy(strict_web_
     assert first_customer == [202, 202, 202, 429]
     assert second_customer == 202
     assert first_again == 429
+
+
+def test_order_numbers_are_easy_to_read_out_unguessable_and_dated_in_jakarta():
+    import re
+    from datetime import UTC, datetime
+
+    from web.checkout import new_order_id
+
+    two_am_in_jakarta = datetime(2026, 11, 30, 19, 1, tzinfo=UTC)  # 1 Dec 02:01 WIB
+    numbers = {new_order_id(two_am_in_jakarta) for _ in range(2000)}
+    assert len(numbers) == 2000
+    for number in numbers:
+        assert re.fullmatch(
+            r"BFA-20261201-([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", number
+        )
+        assert len(number) <= 50 and not set("ILOU_") & set(number)
+    # 16 symbols of 5 random bits each: over 2,000 numbers every symbol shows up in every place
+    for place in range(16):
+        symbols = {number[13:].replace("-", "")[place] for number in numbers}
+        assert symbols == set("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), place

@@ -27,12 +27,20 @@ def restricted_locations(server_block: str) -> list[tuple[str, str]]:
 def test_every_restricted_path_is_restricted_with_and_without_a_trailing_slash():
     site = (DEPLOY / "nginx" / "bfa.conf").read_text()
     restricted = restricted_locations(site)
-    assert restricted, "the site restricts /metrics"
+    covered = {
+        path
+        for path in ("/metrics", "/health")
+        for _, pattern in restricted
+        if re.search(pattern, path)
+    }
+    assert covered == {"/metrics", "/health"}, "the site restricts /metrics and the full /health"
     for modifier, pattern in restricted:
         # An exact or prefix location misses `/metrics/`, which the app also answers.
         assert modifier == "~", (modifier, pattern)
-        assert re.search(pattern, "/metrics") and re.search(pattern, "/metrics/"), pattern
-        assert not re.search(pattern, "/metricsx") and not re.search(pattern, "/x/metrics")
+        path = "/metrics" if re.search(pattern, "/metrics") else "/health"
+        assert re.search(pattern, path) and re.search(pattern, path + "/"), pattern
+        assert not re.search(pattern, path + "x") and not re.search(pattern, "/x" + path)
+        assert not re.search(pattern, "/health/live") and not re.search(pattern, "/health/ready")
 
 
 def test_the_workers_metrics_exporter_listens_on_localhost_only():

@@ -145,6 +145,41 @@ def test_a_fee_imposition_original_amount_is_accepted(pending_order, sandbox_api
     assert not Order.get_by_id(pending_order).flagged
 
 
+def _with_original_amount(body: dict, original: int) -> dict:
+    return {
+        **body,
+        "metadata": {"extra_info": {"gross_amount_info": {"original_amount": original}}},
+    }
+
+
+def test_a_fee_imposed_payment_is_paid_when_only_the_notification_carries_the_original(
+    pending_order, sandbox_api, broker
+):
+    # The Status API confirms 101.500 but shows no pre-fee price; the notification has it.
+    settled = _signed_notification(
+        sandbox_api, pending_order, transaction_status="settlement", gross_amount="101500.00"
+    )
+    assert "metadata" not in settled
+    assert _send_raw(sandbox_api, _with_original_amount(settled, 99000)) == 200
+    _drain(broker)
+    _assert_paid_once(pending_order)
+    assert not Order.get_by_id(pending_order).flagged
+
+
+def test_a_notification_original_amount_is_not_trusted_for_another_amount(
+    pending_order, sandbox_api, broker
+):
+    settled = _signed_notification(
+        sandbox_api, pending_order, transaction_status="settlement", gross_amount="101500.00"
+    )
+    claimed = {**_with_original_amount(settled, 99000), "gross_amount": "99000.00"}
+    assert _send_raw(sandbox_api, claimed) == 200  # signed over its own (false) amount
+    _drain(broker)
+    _assert_not_paid(pending_order)
+    event = PaymentEvent.get(PaymentEvent.order_id == pending_order)
+    assert event.outcome == "flagged_amount_mismatch"
+
+
 def test_a_relabelled_refund_cannot_hide_the_real_refund_of_a_paid_order(
     pending_order, sandbox_api, broker
 ):

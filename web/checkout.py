@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import falcon
 from loguru import logger
 
+from models.base import SHOP_TIMEZONE
 from models.checkout import hash_order_token
 from runtime.logs import mask_email
 from web.body import read_json_object
@@ -16,10 +17,19 @@ from web.queue import TaskQueue
 from web.ratelimit import ClientRateLimit
 from web.validation import clean_checkout
 
+# Crockford's base32: digits and capitals without I, L, O and U, so an order number read out on
+# the phone is never misheard (1/I/l, 0/O) and never spells a word by accident.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-def new_order_id() -> str:
-    """Midtrans-safe (A-Z a-z 0-9 - _), 29 characters, 96 random bits: unguessable."""
-    return f"BFA-{datetime.now(UTC):%Y%m%d}-{secrets.token_urlsafe(12)}"
+
+def new_order_id(now: datetime | None = None) -> str:
+    """`BFA-20261201-7K3M-Q9TZ-X2F4-8HNB`: the shop's (WIB) date, then 80 random bits in four
+    groups of Crockford base32; 34 characters, within Midtrans' 50."""
+    day = (now or datetime.now(UTC)).astimezone(SHOP_TIMEZONE)
+    bits = int.from_bytes(secrets.token_bytes(10), "big")
+    letters = "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(75, -1, -5))
+    groups = "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+    return f"BFA-{day:%Y%m%d}-{groups}"
 
 
 class CheckoutResource:
