@@ -63,6 +63,12 @@ class WhatsAppContent:
     parameters: tuple[str, ...]
 
 
+def indonesian_date(moment: datetime) -> str:
+    """A moment as the day it was in Jakarta: `1 Desember 2026`."""
+    local = moment.astimezone(SHOP_TIMEZONE)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
 def indonesian_time(moment_iso: str) -> str:
     """'2025-01-13T07:30:00+00:00' -> '13 Januari 2025 pukul 14.30 WIB' (Jakarta time)."""
     local = datetime.fromisoformat(moment_iso).astimezone(SHOP_TIMEZONE)

@@ -13,7 +13,7 @@ from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource
 from web.catalog import Catalog
 from web.checkout import CheckoutResource
-from web.errors import install_error_handlers
+from web.errors import error_serializer, install_error_handlers
 from web.metrics import add_observability, observability_middleware
 from web.middleware import DatabaseConnections, RefuseControlCharacters, RequestContext
 from web.orders import OrderStatusResource
@@ -40,6 +40,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     queue = TaskQueue(redis_client)
     catalog = Catalog()
     templates = pages.template_environment()
+    app.set_error_serializer(error_serializer(templates))
     checkout_limit = ClientRateLimit(
         redis_client, "checkout", settings.checkout_rate_limit_per_minute
     )

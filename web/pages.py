@@ -9,16 +9,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.db import connection
 from models.entitlements import Entitlement
+from models.messages import indonesian_date
 from web.catalog import Catalog
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PACKAGE_ID = "ai-movie-course"
-COURSE_LESSONS = [
-    {"title": "1. Dari ide ke naskah dengan AI", "url": "#modul-1"},
-    {"title": "2. Membuat storyboard dan gambar adegan", "url": "#modul-2"},
-    {"title": "3. Menghidupkan adegan: video AI", "url": "#modul-3"},
-    {"title": "4. Suara, musik, dan sulih suara", "url": "#modul-4"},
-    {"title": "5. Menyunting dan merilis film pendek", "url": "#modul-5"},
+COURSE_LESSONS = [  # numbered by the page itself
+    {"title": "Dari ide ke naskah dengan AI", "url": "#modul-1"},
+    {"title": "Membuat storyboard dan gambar adegan", "url": "#modul-2"},
+    {"title": "Menghidupkan adegan: video AI", "url": "#modul-3"},
+    {"title": "Suara, musik, dan sulih suara", "url": "#modul-4"},
+    {"title": "Menyunting dan merilis film pendek", "url": "#modul-5"},
 ]
 
 
@@ -76,5 +77,5 @@ class AccessPage:
             course_name="Buat Film Pakai AI",
             customer_name=order.customer_name if order else "",
             lessons=COURSE_LESSONS if state == "active" else [],
-            granted_at_text=entitlement.granted_at.strftime("%d-%m-%Y") if entitlement else "",
+            granted_at_text=indonesian_date(entitlement.granted_at) if entitlement else "",
         )
