@@ -61,3 +61,23 @@ def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox
     page.wait_for_url(re.compile(re.escape(web) + r"/access/"))
     page.wait_for_selector("#access-state[data-state=active]")
     assert "Budi Santoso" in page.inner_text("#access-title")
+
+
+def test_right_after_paying_the_finish_page_never_offers_to_pay_again(
+    browser_page, web, db, sandbox_api
+):
+    from tests.factories import open_payment, order_token_for
+
+    request = open_payment()  # PENDING_PAYMENT: the settlement is not processed yet
+    page = browser_page
+    page.goto(
+        f"{web}/finish?order_id={request['order_id']}&token={order_token_for(request)}"
+        "&status_code=200&transaction_status=settlement"
+    )
+    page.wait_for_selector("#order-status[data-view=CONFIRMING]")
+    assert "sedang dikonfirmasi" in page.inner_text("#order-status-title")
+    assert page.query_selector("#continue-payment-link") is None
+
+    page.goto(f"{web}/finish")  # no order at all: a way back to the shop
+    page.wait_for_selector("#order-status[data-view=NO_ORDER]")
+    assert page.get_attribute("#shop-link", "href") == "/"

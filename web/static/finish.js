@@ -7,6 +7,10 @@
   const POLL_LIMIT_MS = 10 * 60 * 1000;
   const REQUEST_TIMEOUT_MS = 10000;
   const ORDER_AGAIN = { id: "order-again-link", href: "/", text: "Pesan lagi" };
+  const BACK_TO_SHOP = { id: "shop-link", href: "/", text: "Kembali ke halaman kursus" };
+  // What Snap says when it sends the customer back; untrusted, so it only decides what we must
+  // not offer: a second payment while the first may still be confirming.
+  const MAY_BE_IN_FLIGHT = ["settlement", "capture", "pending"];
   const VIEWS = {
     LOADING: {
       title: "Memeriksa status pembayaran\u2026",
@@ -31,6 +35,12 @@
           href: order.redirect_url,
           text: "Lanjutkan pembayaran",
         },
+    },
+    CONFIRMING: {
+      title: "Pembayaran sedang dikonfirmasi\u2026",
+      message:
+        "Kami sedang menunggu konfirmasi dari Midtrans. Jangan membayar lagi: halaman ini " +
+        "berubah otomatis, dan kabarnya juga kami kirim ke email dan WhatsApp Anda.",
     },
     PAID: {
       title: "Pembayaran berhasil",
@@ -64,6 +74,11 @@
       message:
         "Status pesanan tidak dapat ditampilkan di perangkat ini. Kabar pembayaran dan tautan " +
         "akses kursus kami kirim ke email dan WhatsApp yang Anda isi saat memesan.",
+    },
+    NO_ORDER: {
+      title: "Tidak ada pesanan untuk ditampilkan",
+      message: "Halaman ini menampilkan status pesanan setelah pembayaran.",
+      action: () => BACK_TO_SHOP,
     },
     NOT_FOUND: {
       title: "Pesanan tidak ditemukan",
@@ -139,6 +154,7 @@
     if (fingerprint === shownView) return;
     shownView = fingerprint;
     statusBox.dataset.status = status;
+    statusBox.dataset.view = viewName;
     titleText.textContent = view.title;
     messageText.textContent = view.message;
     actionSlot.replaceChildren(...(action ? [actionLink(action)] : []));
@@ -152,8 +168,9 @@
     amountRow.hidden = false;
   }
 
-  function viewNameFor(order) {
+  function viewNameFor(order, mayBeInFlight) {
     if (order.status === "PAID" && !order.access_url) return "PAID_WITHOUT_ACCESS";
+    if (order.status === "PENDING_PAYMENT" && mayBeInFlight) return "CONFIRMING";
     return order.status;
   }
 
@@ -189,7 +206,7 @@
     pollNote.hidden = false;
   }
 
-  async function followOrder(orderId, token) {
+  async function followOrder(orderId, token, mayBeInFlight) {
     const deadline = Date.now() + POLL_LIMIT_MS;
     let answered = false;
     while (Date.now() < deadline) {
@@ -198,7 +215,7 @@
       if (order) {
         answered = true;
         showDetails(order.order_id || orderId, order.amount);
-        showView(order.status, viewNameFor(order), order);
+        showView(order.status, viewNameFor(order, mayBeInFlight), order);
         if (isSettled(order)) return;
       }
       await delay(POLL_INTERVAL_MS);
@@ -209,11 +226,12 @@
   function start() {
     const query = new URLSearchParams(window.location.search);
     const orderId = query.get("order_id");
-    if (!orderId) return showView("NO_TOKEN", "NO_TOKEN");
+    if (!orderId) return showView("NO_ORDER", "NO_ORDER");
     showDetails(orderId, null);
     const token = orderToken(orderId, query);
     if (!token) return showView("NO_TOKEN", "NO_TOKEN");
-    return followOrder(orderId, token);
+    const claimed = (query.get("transaction_status") || "").toLowerCase();
+    return followOrder(orderId, token, MAY_BE_IN_FLIGHT.includes(claimed));
   }
 
   start();
