@@ -1,0 +1,69 @@
+"""A burst of deliveries leaves at the provider's configured rate, evenly spaced.
+
+Measured on the provider's side: the sandbox stamps each mail and WhatsApp message when it
+arrives. The limiter hands out slots exactly 1/rate apart; an arrival is its slot plus that
+send's own latency, so arrivals k slots apart are at least k/rate apart, less how much one
+send's latency can differ from another's (JITTER). Nothing here depends on how fast the
+machine runs the whole burst.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.notification_helpers import (
+    mails,
+    queued_order,
+    status_of,
+    use_policy,
+    whatsapp_messages,
+)
+
+BURST = 12
+JITTER = 0.12  # seconds: one SMTP dialogue or HTTP call slower than another on a busy machine
+
+CHANNELS = {
+    "EMAIL": ("email_rate_per_second", 5, mails),
+    "WHATSAPP": ("whatsapp_rate_per_second", 8, whatsapp_messages),
+}
+
+
+def arrivals(received: list[dict]) -> list[float]:
+    """Seconds since the first arrival, in order, from the sandbox's own receive times."""
+    times = sorted(datetime.fromisoformat(entry["received_at"]) for entry in received)
+    return [(moment - times[0]).total_seconds() for moment in times]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_burst_is_spaced_at_the_configured_rate(db, worker, sandbox_api, monkeypatch, channel):
+    from tasks.notifications import deliver_notification
+
+    setting, rate, received = CHANNELS[channel]
+    spacing = 1 / rate
+    use_policy(monkeypatch, **{setting: rate})
+    outbox_ids = [queued_order()[channel] for _ in range(BURST)]
+    for outbox_id in outbox_ids:
+        deliver_notification.send(outbox_id)
+    wait_for(
+        lambda: all(status_of(outbox_id) == "SENT" for outbox_id in outbox_ids),
+        timeout=30,
+        message="the burst delivered",
+    )
+
+    times = arrivals(received(sandbox_api))
+    assert len(times) == BURST
+    too_close = [
+        (first, later, round(times[later] - times[first], 3))
+        for first in range(BURST)
+        for later in range(first + 1, BURST)
+        if times[later] - times[first] < (later - first) * spacing - JITTER
+    ]
+    assert too_close == [], f"arrivals closer than {rate}/s allows: {too_close}"
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    # Four worker threads wait for their slots, so the limiter, not the workers, sets the pace:
+    # 1/rate plus the 50 ms pyrate-limiter adds to each wait; half the rate would be caught.
+    assert statistics.median(gaps) < 2 * spacing, gaps
