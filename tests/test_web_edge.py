@@ -32,10 +32,12 @@ def test_a_signed_notification_with_a_nul_is_400_and_not_queued(http, db, system
     assert PaymentEvent.select().count() == 0
 
 
-def test_checkout_must_be_json_so_another_site_cannot_post_a_form(http, clean):
+def test_checkout_must_be_json_so_another_site_cannot_post_a_form(http, clean, system):
     response = http.post("/api/checkout", content="name=x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
+    assert system["broker"].client.llen("dramatiq:payments") == 0  # no order was taken
     assert http.post("/api/checkout", json=VALID_CHECKOUT).status_code == 202
+    assert system["broker"].client.llen("dramatiq:payments") == 1
 
 
 def test_the_access_link_is_never_logged_nor_cached(http, db, sandbox_api, worker):

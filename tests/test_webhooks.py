@@ -176,6 +176,7 @@ def test_a_signed_body_of_exactly_64_kb_is_accepted(http, clean, broker, db, san
     assert len(raw) == 64 * 1024
     response = http.post(WEBHOOK, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 200
+    assert _enqueued_notifications(broker) == [padded]
 
 
 @pytest.mark.parametrize(
@@ -292,6 +293,7 @@ def test_the_vector_passes_byte_for_byte_as_sent(vector_web, broker):
         timeout=10,
     )
     assert response.status_code == 200
+    assert _enqueued_notifications(broker) == [body]
 
 
 # --- processing ----------------------------------------------------------------------------------
