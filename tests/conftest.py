@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -89,7 +91,11 @@ def services(tmp_path_factory):
     else:
         from runtime.embedded import start_postgres
 
-        postgres = start_postgres(tmp_path_factory.mktemp("pg"))
+        # Not under pytest's temp root: every pytest session that starts on the machine takes
+        # the other users' access to that root away again, and the server's user must pass it.
+        pg_dir = Path(tempfile.mkdtemp(prefix="bfa-test-pg-"))
+        stoppers.append(lambda: shutil.rmtree(pg_dir, ignore_errors=True))
+        postgres = start_postgres(pg_dir)
         stoppers.append(postgres.stop)
         database_url = _replace_database(postgres.url, postgres.url_for)
     redis_url = os.environ.get("TEST_REDIS_URL")
