@@ -9,7 +9,6 @@ machine runs the whole burst.
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime
 
 import pytest
@@ -24,12 +23,24 @@ from tests.notification_helpers import (
 )
 
 BURST = 12
-JITTER = 0.12  # seconds: one SMTP dialogue or HTTP call slower than another on a busy machine
+JITTER = 0.2  # seconds: one SMTP dialogue or HTTP call slower than another on a busy machine
 
 CHANNELS = {
-    "EMAIL": ("email_rate_per_second", 5, mails),
-    "WHATSAPP": ("whatsapp_rate_per_second", 8, whatsapp_messages),
+    "EMAIL": ("email_rate_per_second", 4, mails),
+    "WHATSAPP": ("whatsapp_rate_per_second", 5, whatsapp_messages),
 }
+
+
+def deliver_all(outbox_ids: list[int]) -> None:
+    from tasks.notifications import deliver_notification
+
+    for outbox_id in outbox_ids:
+        deliver_notification.send(outbox_id)
+    wait_for(
+        lambda: all(status_of(outbox_id) == "SENT" for outbox_id in outbox_ids),
+        timeout=30,
+        message="the messages delivered",
+    )
 
 
 def arrivals(received: list[dict]) -> list[float]:
@@ -40,21 +51,15 @@ def arrivals(received: list[dict]) -> list[float]:
 
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_a_burst_is_spaced_at_the_configured_rate(db, worker, sandbox_api, monkeypatch, channel):
-    from tasks.notifications import deliver_notification
-
     setting, rate, received = CHANNELS[channel]
     spacing = 1 / rate
     use_policy(monkeypatch, **{setting: rate})
+    deliver_all([queued_order()[channel]])  # the first send also compiles templates, connects
+    already_received = len(received(sandbox_api))
     outbox_ids = [queued_order()[channel] for _ in range(BURST)]
-    for outbox_id in outbox_ids:
-        deliver_notification.send(outbox_id)
-    wait_for(
-        lambda: all(status_of(outbox_id) == "SENT" for outbox_id in outbox_ids),
-        timeout=30,
-        message="the burst delivered",
-    )
+    deliver_all(outbox_ids)
 
-    times = arrivals(received(sandbox_api))
+    times = arrivals(received(sandbox_api)[already_received:])
     assert len(times) == BURST
     too_close = [
         (first, later, round(times[later] - times[first], 3))
@@ -63,7 +68,8 @@ def test_a_burst_is_spaced_at_the_configured_rate(db, worker, sandbox_api, monke
         if times[later] - times[first] < (later - first) * spacing - JITTER
     ]
     assert too_close == [], f"arrivals closer than {rate}/s allows: {too_close}"
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     # Four worker threads wait for their slots, so the limiter, not the workers, sets the pace:
-    # 1/rate plus the 50 ms pyrate-limiter adds to each wait; half the rate would be caught.
-    assert statistics.median(gaps) < 2 * spacing, gaps
+    # 1/rate plus the 50 ms pyrate-limiter adds to each wait. The quickest four gaps in a row
+    # show that pace even when the busy machine stalled a send elsewhere in the burst.
+    quickest = min((times[first + 4] - times[first]) / 4 for first in range(BURST - 4))
+    assert quickest < 1.5 * spacing, times
