@@ -2,6 +2,7 @@
 # The one entry point: installs what is missing, then runs the part asked for.
 #   ./run.sh                 everything (embedded PostgreSQL/Redis and sandbox when unconfigured)
 #   ./run.sh test [args]     lint + the whole test suite (args go to pytest)
+#   ./run.sh test --mutation mutation testing of the pure money rules, with its score
 #   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ...
 #   ./run.sh lock            re-pins requirements*.txt from requirements*.in (uv, with hashes)
 # The virtualenv is .venv (VENV=... for another), made with the newest Python 3.11+ on PATH
@@ -79,6 +80,14 @@ command="${1:-all}"
 case "$command" in
     test)
         ensure_installed "$RUNTIME_LOCK" "$DEV_LOCK"
+        if [[ "${1:-}" == "--mutation" ]]; then
+            # Mutation testing of the pure money rules (pyproject.toml [tool.mutmut]); output in
+            # mutants/ (git-ignored), started afresh so the score is never a stale cache.
+            shift
+            rm -rf mutants
+            "$VENV/bin/mutmut" run "$@"
+            exec "$VENV/bin/python" -m tests.mutation_score
+        fi
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/pytest" "$@"
@@ -93,7 +102,7 @@ case "$command" in
         done
         ;;
     help | -h | --help)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
         ensure_installed "$RUNTIME_LOCK"

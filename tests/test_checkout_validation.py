@@ -145,11 +145,12 @@ def test_a_usable_discount_code_is_accepted_in_any_case(http, db, system):
         (b'{"name": "' + b"x" * 9000 + b'"}', 413),
     ],
 )
-def test_unreadable_bodies_are_refused(http, clean, content, status):
+def test_unreadable_bodies_are_refused(http, clean, system, content, status):
     response = http.post(
         "/api/checkout", content=content, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == status
+    assert _enqueued_checkouts(system["broker"]) == []
 
 
 @pytest.fixture

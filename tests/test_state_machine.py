@@ -225,12 +225,13 @@ def test_outcomes_are_the_documented_ones() -> None:
 def test_statuses_are_compared_case_insensitively(current: str, status: str, fraud: str) -> None:
     lowered = decide(current, status.strip().lower(), fraud and fraud.strip().lower())
     assert decide(current, status, fraud) == lowered
+    assert lowered.outcome != Outcome.UNKNOWN_STATUS  # both sides were understood
 
 
 def test_an_empty_fraud_status_counts_as_absent() -> None:
-    assert decide("PENDING_PAYMENT", "settlement", "") == decide(
-        "PENDING_PAYMENT", "settlement", None
-    )
+    decision = decide("PENDING_PAYMENT", "settlement", "")
+    assert decision == decide("PENDING_PAYMENT", "settlement", None)
+    assert decision.new_status == "PAID" and GRANT in decision.effects
 
 
 def test_late_settlement_after_expiry_pays_and_says_why() -> None:

@@ -111,9 +111,12 @@ def test_young_work_and_closed_windows_are_left_alone(maintenance, sandbox_api):
     stuck_in_created("BFA-SWEEP-YOUNG-1", minutes_ago=0.5)  # its payment message may be queued
     expired = stuck_in_created("BFA-SWEEP-LATE-1", minutes_ago=90)  # its window closed at 60
     unprocessed_settlement(sandbox_api, minutes_ago=0.5)  # a worker may be on it right now
-    before = len(queued("payments")), len(queued("webhooks"))
+    stuck = stuck_in_created("BFA-SWEEP-DUE-1")  # proves the sweep ran: this one is re-sent
+    payments_before, webhooks_before = len(queued("payments")), len(queued("webhooks"))
     maintenance.sweep()
-    assert (len(queued("payments")), len(queued("webhooks"))) == before
+    new_payments = queued("payments")[payments_before:]
+    assert [message.args[0]["order_id"] for message in new_payments] == [stuck]
+    assert len(queued("webhooks")) == webhooks_before
     assert Order.get_by_id(expired).status == "CREATED"
 
 
@@ -130,7 +133,7 @@ def test_two_sweeps_in_a_row_enqueue_each_stuck_item_once(maintenance, sandbox_a
     ]
 
 
-def test_two_schedulers_ticking_together_send_each_job_once(system):
+def test_two_schedulers_ticking_together_send_each_job_once(system, clean):
     from messaging.contract import PERIODIC_JOBS
     from messaging.redis import Enqueuer, redis_client
     from runtime.scheduler import run_due_jobs

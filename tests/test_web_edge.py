@@ -34,10 +34,12 @@ def test_a_signed_notification_with_a_nul_is_400_and_not_queued(http, db, system
     assert PaymentEvent.select().count() == 0
 
 
-def test_checkout_must_be_json_so_another_site_cannot_post_a_form(http, clean):
+def test_checkout_must_be_json_so_another_site_cannot_post_a_form(http, clean, system):
     response = http.post("/api/checkout", content="name=x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
+    assert system["broker"].client.llen("dramatiq:payments") == 0  # no order was taken
     assert http.post("/api/checkout", json=VALID_CHECKOUT).status_code == 202
+    assert system["broker"].client.llen("dramatiq:payments") == 1
 
 
 def test_the_access_link_is_never_logged_nor_cached(http, db, sandbox_api, worker):
@@ -53,7 +55,9 @@ def test_the_access_link_is_never_logged_nor_cached(http, db, sandbox_api, worke
 def test_a_forged_log_line_in_the_path_stays_on_one_escaped_line(http, clean):
     with captured_logs() as lines:
         http.get("/no-such-page%0A05:28:00.000%20INFO%20Admin%20signed%20in")
-    assert not any(line.startswith("05:28:00.000") for line in "".join(lines).splitlines())
+    logged = "".join(lines)
+    assert not any(line.startswith("05:28:00.000") for line in logged.splitlines())
+    assert "GET /no-such-page\\x0a05:28:00.000 INFO Admin signed in -> 400" in logged
 
 
 def test_a_stalled_redis_turns_into_a_fast_503(system, tmp_path):

@@ -2,8 +2,6 @@
 anything else is refused with a clear 4xx (503 when Redis is down, so Midtrans retries)."""
 
 import json
-import statistics
-import time
 from dataclasses import replace
 
 import httpx
@@ -45,18 +43,6 @@ def test_a_valid_notification_is_enqueued_as_received_and_answered_200(
     assert _enqueued_notifications(broker) == [body]
 
 
-def test_intake_answers_fast(http, clean, sandbox_api, db):
-    body = _signed_notification(
-        sandbox_api, open_payment()["order_id"], transaction_status="pending"
-    )
-    timings = []
-    for _ in range(20):
-        started = time.perf_counter()
-        assert http.post(WEBHOOK, json=body).status_code == 200
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.05
-
-
 def test_a_body_over_64_kb_is_413(http, clean, broker):
     padding = "x" * (64 * 1024)
     response = http.post(WEBHOOK, json={**GO_SETTLEMENT, "padding": padding})
@@ -86,6 +72,7 @@ def test_a_signed_body_of_exactly_64_kb_is_accepted(http, clean, broker, db, san
     assert len(raw) == 64 * 1024
     response = http.post(WEBHOOK, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 200
+    assert _enqueued_notifications(broker) == [padded]
 
 
 @pytest.mark.parametrize(
@@ -202,3 +189,4 @@ def test_the_vector_passes_byte_for_byte_as_sent(vector_web, broker):
         timeout=10,
     )
     assert response.status_code == 200
+    assert _enqueued_notifications(broker) == [body]
