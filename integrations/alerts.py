@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import redis
 from loguru import logger
 
-from integrations.email import SmtpConfig, SmtpMailer
+from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import ProviderError
 from integrations.http import build_client, raise_for_status, send
 from runtime.settings import Settings
@@ -38,17 +38,7 @@ class AlertSender:
     def __init__(self, settings: Settings, redis_client: redis.Redis) -> None:
         self._settings = settings
         self._redis = redis_client
-        self._mailer = SmtpMailer(
-            SmtpConfig(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                sender=settings.smtp_from,
-                tls=settings.smtp_tls,
-                user=settings.smtp_user,
-                password=settings.smtp_password,
-                timeout_seconds=10.0,
-            )
-        )
+        self._mailer = SmtpMailer(smtp_config(settings, timeout_seconds=10.0))
 
     def update(self, checker: str, alarms: list[AlertAlarm], now: float | None = None) -> list:
         """Alerts for what started, still holds past the repeat interval, or cleared since the

@@ -19,6 +19,7 @@ from integrations.errors import (
     RecipientRefused,
     RetryableProviderError,
 )
+from runtime.settings import Settings
 
 TLS_MODES = ("none", "starttls", "ssl")
 
@@ -32,6 +33,19 @@ class SmtpConfig:
     user: str = ""
     password: str = ""
     timeout_seconds: float = 20.0
+
+
+def smtp_config(settings: Settings, timeout_seconds: float = 20.0) -> SmtpConfig:
+    """The configured mail server, for customer messages and for alerts alike."""
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        tls=settings.smtp_tls,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout_seconds=timeout_seconds,
+    )
 
 
 def message_id_for(outbox_id: int, sender: str) -> str:

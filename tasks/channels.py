@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import redis
 
-from integrations.email import SmtpConfig, SmtpMailer
+from integrations.email import SmtpMailer, smtp_config
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.whatsapp import WhatsAppClient
 from models.delivery import DeliveryPolicy
@@ -38,16 +38,7 @@ class Channels:
         self, settings: Settings, policy: DeliveryPolicy, redis_client: redis.Redis, namespace: str
     ) -> None:
         self._base_url = settings.public_base_url
-        self._mailer = SmtpMailer(
-            SmtpConfig(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                sender=settings.smtp_from,
-                tls=settings.smtp_tls,
-                user=settings.smtp_user,
-                password=settings.smtp_password,
-            )
-        )
+        self._mailer = SmtpMailer(smtp_config(settings))
         self._whatsapp = WhatsAppClient(
             settings.whatsapp_api_url, settings.whatsapp_token, settings.whatsapp_phone_number_id
         )

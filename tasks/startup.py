@@ -16,6 +16,7 @@ from tasks.services import WorkerServices, install, policy_from_settings
 NOT_CONFIGURED = "DATABASE_URL and REDIS_URL must be set for workers (./run.sh sets them)"
 
 _brokers: list[dramatiq.Broker] = []  # the broker the actors are declared on, once there is one
+_started: list[WorkerServices] = []  # what start_worker built last
 
 
 def start_worker(settings: Settings) -> WorkerServices:
@@ -23,20 +24,22 @@ def start_worker(settings: Settings) -> WorkerServices:
     move to the new broker. Connects nowhere until the first message or command."""
     if not settings.database_url or not settings.redis_url:
         raise SettingsError(NOT_CONFIGURED)
+    if _started and _started[0].settings == settings:
+        return _started[0]  # started already with these very settings (the admin CLI, tests)
     configure_logging(settings.log_level, settings.log_format)
     init_database(settings.database_url)
     client = redis_client(settings.redis_url)
     broker = build_broker(client)
     _use_broker(broker)
-    return install(
-        WorkerServices(
-            settings=settings,
-            redis=client,
-            broker=broker,
-            policy=policy_from_settings(settings),
-            midtrans=guarded_midtrans(settings, client),
-        )
+    started = WorkerServices(
+        settings=settings,
+        redis=client,
+        broker=broker,
+        policy=policy_from_settings(settings),
+        midtrans=guarded_midtrans(settings, client),
     )
+    _started[:] = [started]
+    return install(started)
 
 
 def boot_from_environment() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -318,3 +319,15 @@ def browser(console, clean):
         response = client.post("/admin/login", data={"token": ADMIN_TOKEN, "next": "/admin"})
         assert response.status_code == 303
         yield client
+
+
+@pytest.fixture
+def restore_database(services):
+    """The name of a database for a restore, dropped afterwards."""
+    name = f"bfa_restore_{secrets.token_hex(4)}"
+    yield name
+    server = psycopg2.connect(services["database_url"])
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    server.close()

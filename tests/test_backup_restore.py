@@ -4,7 +4,6 @@ manifest, and never overwrites a database that holds data."""
 import io
 import json
 import os
-import secrets
 import stat
 import subprocess
 import sys
@@ -28,18 +27,6 @@ def shop_history(db, sandbox_api):
     """A paid order (event, entitlement, outbox rows, audit) and one still awaiting payment."""
     paid_order(sandbox_api)
     open_payment(email="sari@example.com", phone="+6281234567891")
-
-
-@pytest.fixture
-def restore_database(services):
-    """The name of a database for a restore, dropped afterwards."""
-    name = f"bfa_restore_{secrets.token_hex(4)}"
-    yield name
-    server = psycopg2.connect(services["database_url"])
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    server.close()
 
 
 def table_rows(url: str, table: str) -> list[tuple]:

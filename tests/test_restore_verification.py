@@ -4,35 +4,20 @@ each table that differs: the operator must never point the shop at an incomplete
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 
-import psycopg2
 import pytest
 
 from admin.backup_folder import table_mismatches
-from admin.cli import main
 from admin.postgres_tools import TableDigest
 from models.orders import Order
 from tests.factories import insert_order
 
 
-@pytest.fixture
-def restore_database(services):
-    """The name of a database for a restore, dropped afterwards."""
-    name = f"bfa_restore_{secrets.token_hex(4)}"
-    yield name
-    server = psycopg2.connect(services["database_url"])
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    server.close()
-
-
-def backup_into(parent) -> tuple:
+def backup_into(admin_cli, parent) -> tuple:
     """Runs `admin backup` into an empty folder: the backup folder and its manifest."""
     parent.mkdir()
-    assert main(["backup", "--dir", str(parent)]) == 0
+    assert admin_cli(["backup", "--dir", str(parent)]) == 0
     (folder,) = parent.iterdir()
     return folder, json.loads((folder / "manifest.json").read_text())
 
@@ -51,21 +36,21 @@ def dump_of_one_manifest_of_another(earlier, later, tmp_path):
     return folder
 
 
-def restore(folder, database_name: str, capsys) -> tuple[int, str]:
-    code = main(["restore", str(folder), "--database", database_name, "--yes"])
+def restore(admin_cli, folder, database_name: str, capsys) -> tuple[int, str]:
+    code = admin_cli(["restore", str(folder), "--database", database_name, "--yes"])
     return code, capsys.readouterr().err
 
 
 def test_a_restore_with_a_row_more_than_its_manifest_exits_1(
-    db, tmp_path, restore_database, capsys
+    db, tmp_path, restore_database, capsys, admin_cli
 ):
     insert_order("BFA-RESTORE-1")
-    earlier = backup_into(tmp_path / "earlier")
+    earlier = backup_into(admin_cli, tmp_path / "earlier")
     insert_order("BFA-RESTORE-2")
-    later = backup_into(tmp_path / "later")
+    later = backup_into(admin_cli, tmp_path / "later")
     folder = dump_of_one_manifest_of_another(earlier, later, tmp_path)
 
-    code, errors = restore(folder, restore_database, capsys)
+    code, errors = restore(admin_cli, folder, restore_database, capsys)
 
     assert code == 1
     assert "MISMATCH orders: 2 rows, expected 1" in errors
@@ -74,28 +59,28 @@ def test_a_restore_with_a_row_more_than_its_manifest_exits_1(
 
 
 def test_a_restore_whose_rows_changed_but_not_their_number_exits_1(
-    db, tmp_path, restore_database, capsys
+    db, tmp_path, restore_database, capsys, admin_cli
 ):
     insert_order("BFA-RESTORE-3")
-    earlier = backup_into(tmp_path / "earlier")
+    earlier = backup_into(admin_cli, tmp_path / "earlier")
     Order.update(status="PAID", paid_at=Order.created_at).where(
         Order.order_id == "BFA-RESTORE-3"
     ).execute()
-    later = backup_into(tmp_path / "later")
+    later = backup_into(admin_cli, tmp_path / "later")
     folder = dump_of_one_manifest_of_another(earlier, later, tmp_path)
 
-    code, errors = restore(folder, restore_database, capsys)
+    code, errors = restore(admin_cli, folder, restore_database, capsys)
 
     assert code == 1
     assert "MISMATCH orders: contents differ from the backup" in errors
 
 
 def test_a_whole_restore_exits_0_and_says_every_table_matches(
-    db, tmp_path, restore_database, capsys
+    db, tmp_path, restore_database, capsys, admin_cli
 ):
     insert_order("BFA-RESTORE-4")
-    folder, _ = backup_into(tmp_path / "only")
-    code = main(["restore", str(folder), "--database", restore_database, "--yes"])
+    folder, _ = backup_into(admin_cli, tmp_path / "only")
+    code = admin_cli(["restore", str(folder), "--database", restore_database, "--yes"])
     output = capsys.readouterr()
     assert code == 0 and "MISMATCH" not in output.err
     assert "orders: 1 rows, contents match" in output.out
