@@ -33,6 +33,8 @@ from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import VALID_CHECKOUT
 
+pytestmark = pytest.mark.slow  # a thousand requests per endpoint
+
 REQUESTS_PER_ENDPOINT = 1000
 FUZZ = settings(
     max_examples=REQUESTS_PER_ENDPOINT,
