@@ -113,3 +113,23 @@ def test_unreachable_web_fails_its_checks_but_runs_the_rest(db, capsys, admin_cl
     for name in ("health", "unsigned webhook 401", "signed webhook 200"):
         assert lines[name].startswith("FAIL"), lines[name]
     assert lines["migrations current"].startswith("PASS")
+
+
+def test_a_redis_that_hides_config_is_reported_unknown_not_failed(system):
+    """Managed Redis services refuse CONFIG; an ACL user without it behaves the same."""
+    import redis
+
+    from admin.verify import Target, check_redis_persistence
+
+    admin_client = system["broker"].client
+    admin_client.execute_command(
+        "ACL", "SETUSER", "verify-probe", "on", ">probe-pw", "~*", "+@all", "-config"
+    )
+    try:
+        hidden = redis.Redis.from_url(
+            system["settings"].redis_url, username="verify-probe", password="probe-pw"
+        )
+        passed, detail = check_redis_persistence(Target(None, hidden, "", ""))
+        assert passed and detail.startswith("unknown")
+    finally:
+        admin_client.execute_command("ACL", "DELUSER", "verify-probe")
