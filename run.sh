@@ -2,7 +2,7 @@
 # The one entry point: installs what is missing, then runs the part asked for.
 #   ./run.sh                 everything (embedded PostgreSQL/Redis and sandbox when unconfigured)
 #   ./run.sh test [args]     lint + the whole test suite (args go to pytest)
-#   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ...
+#   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ... | bench
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,6 +42,9 @@ case "$command" in
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/pytest" "$@"
+        ;;
+    bench)
+        exec "$VENV/bin/python" -m benchmarks "$@"
         ;;
     help | -h | --help)
         sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
