@@ -26,6 +26,7 @@ import psycopg2
 import redis
 
 from messaging.broker_state import scheduler_heartbeat, worker_heartbeats
+from runtime.embedded import start_postgres, start_redis
 from runtime.launcher import part_commands
 from runtime.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, Settings, load_settings
 from schema.migrate import migrate
@@ -143,8 +144,6 @@ def start_services(work_dir: Path, database_url: str | None, redis_url: str | No
     no URL is given (stopped again by Services.stop)."""
     stoppers: list[Callable[[], None]] = []
     if redis_url is None:
-        from runtime.embedded import start_redis
-
         embedded_redis = start_redis(work_dir / "redis")
         redis_url = embedded_redis.url
         stoppers.append(embedded_redis.stop)
@@ -152,8 +151,6 @@ def start_services(work_dir: Path, database_url: str | None, redis_url: str | No
     client.flushdb()
     client.close()
     if database_url is None:
-        from runtime.embedded import start_postgres
-
         postgres = start_postgres(work_dir / "postgres")
         stoppers.append(postgres.stop)
         name, server_url = "bfa_bench", postgres.url
