@@ -82,3 +82,109 @@ def test_a_whatsapp_message_that_cannot_render_lists_every_missing_field():
     with pytest.raises(MessageRenderError) as refused:
         render_whatsapp("payment_success", {"customer_name": "Budi"}, BASE)
     assert str(refused.value) == "payment_success: payload lacks amount_text, access_url"
+
+
+# --- Snap's answers as state-machine events --------------------------------------------------
+
+LOCAL = {"snap_created": "PENDING_PAYMENT", "snap_duplicate_adopted": "PENDING_PAYMENT"}
+LOCAL["snap_refused"] = "FAILED"
+
+
+@pytest.mark.parametrize("event", sorted(LOCAL))
+def test_snap_answers_move_only_a_created_order(event):
+    from models.state_machine import LocalEvent, decide_local
+
+    moved = decide_local("CREATED", LocalEvent(event))
+    assert (moved.previous_status, moved.new_status) == ("CREATED", LOCAL[event])
+    assert moved.outcome == "transition" and moved.changed
+    assert moved.effects == frozenset() and moved.flag_reason is None
+    for status in ("PENDING_PAYMENT", "PAID", "FAILED", "EXPIRED", "REFUNDED"):
+        kept = decide_local(status, LocalEvent(event))
+        assert (kept.new_status, kept.outcome, kept.changed) == (status, "ignored_stale", False)
+        assert kept.effects == frozenset()
+
+
+def test_a_snap_answer_for_a_status_that_does_not_exist_is_refused():
+    from models.state_machine import LocalEvent, decide_local
+
+    with pytest.raises(ValueError):
+        decide_local("SHIPPED", LocalEvent.LINK_CREATED)
+
+
+# --- what to pay to, from a pending status ----------------------------------------------------
+
+PENDING_BODY = {
+    "order_id": "BFA-1",
+    "status_code": "201",
+    "gross_amount": "99000.00",
+    "transaction_status": "pending",
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "channel", "code"),
+    [
+        (
+            {"va_numbers": [{"bank": "bca", "va_number": "80777123"}]},
+            "Virtual Account BCA",
+            "80777123",
+        ),
+        ({"permata_va_number": "8562000123"}, "Virtual Account PERMATA", "8562000123"),
+        (
+            {"bill_key": "99912345", "biller_code": "70012"},
+            "Mandiri Bill (kode perusahaan 70012)",
+            "99912345",
+        ),
+        ({"payment_code": "IDM123", "store": "indomaret"}, "Gerai Indomaret", "IDM123"),
+        ({}, None, None),  # QRIS and e-wallets pay on Midtrans' page
+        ({"va_numbers": []}, None, None),
+        ({"va_numbers": ["bca"]}, None, None),
+        ({"va_numbers": [{"bank": "bca"}]}, None, None),
+        ({"va_numbers": [{"bank": "bca", "va_number": 80777123}]}, None, None),
+        ({"permata_va_number": ""}, None, None),
+        ({"permata_va_number": "1" * 65}, None, None),
+        ({"permata_va_number": "123\n456"}, None, None),
+        ({"bill_key": "99912345"}, None, None),
+        ({"biller_code": "70012"}, None, None),
+        ({"payment_code": "IDM123"}, None, None),
+        ({"store": "indomaret"}, None, None),
+        ({"va_numbers": [{"va_number": "80777123"}]}, None, None),
+        ({"permata_va_number": "7"}, "Virtual Account PERMATA", "7"),
+    ],
+)
+def test_the_number_to_pay_to_is_read_only_from_well_formed_fields(fields, channel, code):
+    parsed = parse_notification({**PENDING_BODY, **fields})
+    assert (parsed.payment_channel, parsed.payment_code) == (channel, code)
+
+
+def test_a_va_number_of_exactly_64_characters_is_kept():
+    parsed = parse_notification({**PENDING_BODY, "permata_va_number": "9" * 64})
+    assert parsed.payment_code == "9" * 64
+
+
+# --- message fields ----------------------------------------------------------------------------
+
+
+def test_the_payment_detail_names_the_channel_and_number_or_the_customers_choice():
+    from models.messages import message_fields
+
+    with_number = message_fields(
+        {"payment_channel": "Virtual Account BCA", "payment_code": "80777123"}, "https://x.id/"
+    )
+    assert with_number["payment_detail"] == "Virtual Account BCA nomor 80777123"
+    assert with_number["order_again_url"] == "https://x.id/"
+    without = message_fields({}, "https://x.id")
+    assert without["payment_detail"] == "metode pilihan Anda"
+    assert (without["payment_channel"], without["payment_code"]) == (None, None)
+    only_channel = message_fields({"payment_channel": "Virtual Account BCA"}, "https://x.id")
+    assert only_channel["payment_detail"] == "metode pilihan Anda"
+
+
+def test_a_day_is_named_as_it_was_in_jakarta():
+    from datetime import UTC, datetime
+
+    from models.messages import indonesian_date
+
+    assert indonesian_date(datetime(2026, 11, 30, 19, 1, tzinfo=UTC)) == "1 Desember 2026"
+    assert indonesian_date(datetime(2026, 1, 31, 16, 59, tzinfo=UTC)) == "31 Januari 2026"
+    assert indonesian_date(datetime(2026, 1, 31, 17, 0, tzinfo=UTC)) == "1 Februari 2026"
