@@ -2,6 +2,7 @@
 # The one entry point: installs what is missing, then runs the part asked for.
 #   ./run.sh                 everything (embedded PostgreSQL/Redis and sandbox when unconfigured)
 #   ./run.sh test [args]     lint + the whole test suite (args go to pytest)
+#   ./run.sh chaos [args]    the hostile-world run (./run.sh chaos --help)
 #   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ...
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,8 +44,11 @@ case "$command" in
         "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/pytest" "$@"
         ;;
+    chaos)
+        exec "$VENV/bin/python" -m chaos "$@"
+        ;;
     help | -h | --help)
-        sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
         exec "$VENV/bin/python" -m runtime.launcher "$command" "$@"

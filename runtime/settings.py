@@ -52,6 +52,7 @@ class Settings:
     notification_retry_schedule_seconds: tuple[float, ...]
     notification_breaker_fail_max: int
     notification_breaker_reset_seconds: int
+    notification_stuck_after_seconds: int
     var_dir: Path
     web_host: str
     trusted_proxy: str
@@ -223,6 +224,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         notification_breaker_reset_seconds=_int(
             "NOTIFICATION_BREAKER_RESET_SECONDS", get("NOTIFICATION_BREAKER_RESET_SECONDS", "60"), 1
+        ),
+        notification_stuck_after_seconds=_int(
+            "NOTIFICATION_STUCK_AFTER_SECONDS", get("NOTIFICATION_STUCK_AFTER_SECONDS", "300"), 30
         ),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
