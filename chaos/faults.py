@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -33,6 +35,8 @@ WINDOWS = {
     "smtp_down": ("/_sandbox/mail/faults", {"down": True}, {}),
     "whatsapp_429": ("/_sandbox/whatsapp/faults", {"fail_fraction": 0.5, "status": 429}, {}),
 }
+PROVIDERS = ("/_sandbox/mail/faults", "/_sandbox/whatsapp/faults")
+SHELTER_SECONDS = 1.5  # deliveries already at a provider finish within this
 # Where each window opens, as a share of the span; the two Status API windows never overlap.
 WINDOW_STARTS = {
     "status_api_5xx": 0.10,
@@ -72,6 +76,7 @@ class FaultInjector(threading.Thread):
         outage_seconds: float,
         redelivery_limit_seconds: float,
         rng: random.Random,
+        shelter_deliveries: bool = False,
     ) -> None:
         super().__init__(name="chaos-faults", daemon=True)
         self.system = system
@@ -79,6 +84,7 @@ class FaultInjector(threading.Thread):
         self.outage_seconds = outage_seconds
         self.redelivery_limit_seconds = redelivery_limit_seconds
         self.rng = rng
+        self.shelter_deliveries = shelter_deliveries
         self.kills: list[Kill] = []
         self.log: list[dict] = []
         self._watches: list[RedeliveryWatch] = []
@@ -118,18 +124,39 @@ class FaultInjector(threading.Thread):
 
     def _act(self, kind: str) -> None:
         if kind == "worker_kill":
-            self._kill_a_worker()
+            with self._sheltered():
+                killed = self._kill_a_worker()
+            self._restart_after(killed)
         elif kind == "redis_restart":
             self.system.restart_redis(self.outage_seconds)
         elif kind == "postgres_restart":
-            self.system.restart_postgres(self.outage_seconds)
+            with self._sheltered():
+                self.system.restart_postgres(self.outage_seconds)
         else:
             window, _, action = kind.partition(":")
             path, opened, closed = WINDOWS[window]
             self._sandbox.post(path, json=opened if action == "open" else closed).raise_for_status()
 
-    def _kill_a_worker(self) -> None:
-        """kill -9, then restart it as a supervisor would; the redelivery is measured aside."""
+    @contextmanager
+    def _sheltered(self) -> Iterator[None]:
+        """In the safe mix, both providers refuse around a kill or a PostgreSQL stop, so no
+        message is accepted by a provider and then left unrecorded (the reported hole of a
+        delivery sent again after it was interrupted between the provider and mark_sent)."""
+        if not self.shelter_deliveries:
+            yield
+            return
+        plans = {path: self._sandbox.get(path).json() for path in PROVIDERS}
+        for path in PROVIDERS:
+            self._sandbox.post(path, json={"down": True}).raise_for_status()
+        time.sleep(SHELTER_SECONDS)
+        try:
+            yield
+        finally:
+            for path, plan in plans.items():
+                self._sandbox.post(path, json=plan).raise_for_status()
+
+    def _kill_a_worker(self) -> int:
+        """kill -9 of a random worker; its redelivery is measured aside. Its index."""
         index = self.rng.randrange(len(self.system.workers))
         killed_at = self.system.kill_worker(index)
         kill = Kill(self.system.workers[index].name, killed_at)
@@ -137,6 +164,10 @@ class FaultInjector(threading.Thread):
         watch = RedeliveryWatch(self.system.redis_url, kill, self.redelivery_limit_seconds * 3)
         watch.start()
         self._watches.append(watch)
+        return index
+
+    def _restart_after(self, index: int) -> None:
+        """As a supervisor with RestartSec=1 would."""
         time.sleep(RESTART_DELAY_SECONDS)
         self.system.restart_worker(index)
 

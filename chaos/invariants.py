@@ -131,7 +131,7 @@ def messages(runs: list[OrderRun], observed: Observed) -> list[Invariant]:
                 delivered_total += count
                 where = {"order_id": run.order_id, "channel": channel, "template": template}
                 if count > 1:
-                    doubled.append(where | {"delivered": count})
+                    doubled.append(where | {"delivered": count} | _double_story(observed, where))
                 if count == 0 and template in expected.required_templates:
                     missing.append(where | _outbox_state(observed, run.order_id, channel, template))
                 if count and template not in expected.allowed_templates:
@@ -148,6 +148,23 @@ def _templates(observed: Observed) -> set[str]:
     return {template for (_, _, template) in observed.delivered}
 
 
+def _double_story(observed: Observed, where: dict) -> dict:
+    """The row's history says how a message went out twice."""
+    for row_id, row in observed.outbox.items():
+        if (row["order_id"], row["channel"], row["template"]) == tuple(where.values()):
+            kinds = [entry.get("kind") for entry in row["error_history"] or []]
+            hole = "unclassified"
+            if "interrupted" in kinds:
+                hole = (
+                    "accepted by the provider, then not recorded as SENT (worker killed or "
+                    "PostgreSQL down before mark_sent); recovered as interrupted and sent again"
+                )
+            return {"outbox_id": row_id, "attempts": row["attempt_count"], "history": kinds} | {
+                "likely_hole": hole
+            }
+    return {"outbox_id": None}
+
+
 def _outbox_state(observed: Observed, order_id: str, channel: str, template: str) -> dict:
     for row in observed.outbox.values():
         if (row["order_id"], row["channel"], row["template"]) == (order_id, channel, template):
@@ -158,7 +175,7 @@ def _outbox_state(observed: Observed, order_id: str, channel: str, template: str
 def outbox_left_behind(observed: Observed) -> Invariant:
     statuses = observed.outbox_statuses()
     failures = [
-        {"outbox_id": row_id} | row
+        {"outbox_id": row_id} | {k: v for k, v in row.items() if k != "error_history"}
         for row_id, row in observed.outbox.items()
         if row["status"] in LEFT_BEHIND
     ]
@@ -198,8 +215,9 @@ def redelivery(kills: list[Kill], limit_seconds: float) -> Invariant:
         or (kill.redelivered_after or 0) > limit_seconds
     ]
     times = sorted(kill.redelivered_after for kill in kills if kill.redelivered_after is not None)
-    held = sum(1 for kill in kills if kill.held)
-    summary = f"{len(kills)} kills, {held} held messages"
+    holding = [kill for kill in kills if kill.held]
+    messages_held = sum(len(ids) for kill in holding for ids in kill.held.values())
+    summary = f"{len(kills)} kills, {len(holding)} holding {messages_held} messages"
     if times:
         median, longest = times[len(times) // 2], times[-1]
         summary += f"; redelivered after {median:.1f} s median, {longest:.1f} s max"

@@ -46,7 +46,7 @@ def read_database(database_url: str) -> Observed:
                 observed.entitlements.setdefault(row["order_id"], []).append(row["status"])
             outbox_sql = (
                 "SELECT id, order_id, channel, template_name AS template, status, attempt_count,"
-                " last_error FROM notification_outbox"
+                " last_error, error_history FROM notification_outbox"
             )
             for row in _rows(cursor, outbox_sql):
                 observed.outbox[row.pop("id")] = row

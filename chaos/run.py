@@ -63,7 +63,12 @@ def run_chaos(
         traffic = Traffic(system.web_url, system.sandbox_url, plans)
         timeline = fault_timeline(profile.fault_counts(), profile.window_seconds, profile.span, rng)
         injector = FaultInjector(
-            system, timeline, profile.outage_seconds, profile.redelivery_limit_seconds, rng
+            system,
+            timeline,
+            profile.outage_seconds,
+            profile.redelivery_limit_seconds,
+            rng,
+            shelter_deliveries=Mix.named(profile.mix).shelter_deliveries,
         )
         say(f"chaos: {len(plans)} orders, {len(timeline)} fault events over {profile.span:.0f} s")
         traffic.start(profile.arrival_seconds)

@@ -170,13 +170,14 @@ class Mix:
     name: str
     unseen_reversal_share: float  # a refund played before the system saw the payment
     relabel_any_status: bool  # a relabelled body may take the key of a later real status
+    shelter_deliveries: bool  # no kill or PostgreSQL stop while a provider accepts a message
 
     @staticmethod
     def named(name: str) -> Mix:
         if name == "safe":
-            return Mix("safe", 0.0, False)
+            return Mix("safe", 0.0, False, True)
         if name == "hostile":
-            return Mix("hostile", 0.25, True)
+            return Mix("hostile", 0.25, True, False)
         raise ValueError(f"unknown mix {name!r} (safe or hostile)")
 
 

@@ -59,6 +59,7 @@ def test_production_without_a_server_key_is_refused():
         ("MIDTRANS_IS_PRODUCTION", "perhaps"),
         ("PUBLIC_BASE_URL", "ftp://shop"),
         ("PAYMENT_EXPIRY_MINUTES", "1"),
+        ("NOTIFICATION_STUCK_AFTER_SECONDS", "20"),  # below SMTP's 20 s timeout plus margin
     ],
 )
 def test_an_invalid_value_names_its_setting(name, value):
@@ -86,3 +87,11 @@ def test_the_documented_example_file_loads_as_the_defaults():
     example = dotenv_values(PROJECT_ROOT / ".env.example")
     documented = load_settings({key: value for key, value in example.items() if value is not None})
     assert documented == load_settings({})
+
+
+def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
+    from tasks.services import policy_from_settings
+
+    assert policy_from_settings(load_settings({})).stuck_after_seconds == 300
+    tuned = load_settings({"NOTIFICATION_STUCK_AFTER_SECONDS": "45"})
+    assert policy_from_settings(tuned).stuck_after_seconds == 45
