@@ -25,9 +25,6 @@ class Observed:
     def outbox_statuses(self) -> Counter:
         return Counter(row["status"] for row in self.outbox.values())
 
-    def unprocessed_events(self) -> int:
-        return sum(not e["processed"] for events in self.events.values() for e in events)
-
 
 def _rows(cursor, sql: str) -> list[dict]:
     cursor.execute(sql)

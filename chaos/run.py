@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 
-from chaos.faults import WINDOWS, FaultInjector, fault_timeline
+from chaos.faults import FaultInjector, fault_timeline
 from chaos.invariants import check_all, stream_shares
 from chaos.observe import progress as system_progress
 from chaos.observe import read_database, read_inbox
@@ -198,7 +198,7 @@ def _figures(traffic: Traffic, injector: FaultInjector, observed, system: System
             f"{counts.get('worker_kill', 0)} worker kills, "
             f"{counts.get('redis_restart', 0)} Redis restarts, "
             f"{counts.get('postgres_restart', 0)} PostgreSQL restarts; "
-            + ", ".join(f"{window} for {injector_window(injector, window)}" for window in windows)
+            + ", ".join(f"{window} for {_window_length(injector, window)}" for window in windows)
         ),
         "timelines": dict(Counter(run.plan.timeline for run in runs)),
         "stream_shares": stream_shares(traffic.answers),
@@ -208,11 +208,10 @@ def _figures(traffic: Traffic, injector: FaultInjector, observed, system: System
         "gate_timeouts": sum(run.gate_timeouts for run in runs),
         "unplanned_exits": system.unplanned_exits(),
         "harness_errors": traffic.agenda.errors[:20],
-        "windows": sorted(WINDOWS),
     }
 
 
-def injector_window(injector: FaultInjector, window: str) -> str:
+def _window_length(injector: FaultInjector, window: str) -> str:
     opened = [e["at"] for e in injector.log if e["kind"] == f"{window}:open"]
     closed = [e["at"] for e in injector.log if e["kind"] == f"{window}:close"]
     if opened and closed:

@@ -70,10 +70,6 @@ class Answers:
             else:
                 self.unexpected.append(details)
 
-    def total(self, status: str) -> int:
-        with self._lock:
-            return sum(counter[status] for counter in self.by_endpoint.values())
-
     def as_dict(self) -> dict:
         with self._lock:
             return {
