@@ -4,7 +4,8 @@
 #   ./run.sh test [args]     lint + the whole test suite (args go to pytest)
 #   ./run.sh test --mutation mutation testing of the pure money rules, with its score
 #   ./run.sh web | worker [dramatiq args] | scheduler | migrate | sandbox | admin ...
-#   ./run.sh bench [--quick|--smoke]  the end-to-end benchmark; ./run.sh chaos  the hostile-world run
+#   ./run.sh bench [--quick|--smoke]  the end-to-end benchmark
+#   ./run.sh chaos [args]    the hostile-world run (./run.sh chaos --help)
 #   ./run.sh lock            re-pins requirements*.txt from requirements*.in (uv, with hashes)
 # The virtualenv is .venv (VENV=... for another), made with the newest Python 3.11+ on PATH
 # (PYTHON=... to choose). `test` and `lock` also install requirements-dev.txt.
@@ -106,8 +107,12 @@ case "$command" in
         ensure_installed "$RUNTIME_LOCK"
         exec "$VENV/bin/python" -m benchmarks "$@"
         ;;
+    chaos)
+        ensure_installed "$RUNTIME_LOCK"
+        exec "$VENV/bin/python" -m chaos "$@"
+        ;;
     help | -h | --help)
-        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
         ensure_installed "$RUNTIME_LOCK"

@@ -57,6 +57,7 @@ class Settings:
     alert_email_to: tuple[str, ...]
     alert_webhook_url: str
     alert_repeat_minutes: int
+    notification_stuck_after_seconds: int
     var_dir: Path
     web_host: str
     trusted_proxy: str
@@ -260,6 +261,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if get("ALERT_WEBHOOK_URL")
         else "",
         alert_repeat_minutes=_int("ALERT_REPEAT_MINUTES", get("ALERT_REPEAT_MINUTES", "60"), 1),
+        notification_stuck_after_seconds=_int(
+            "NOTIFICATION_STUCK_AFTER_SECONDS", get("NOTIFICATION_STUCK_AFTER_SECONDS", "300"), 30
+        ),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
         trusted_proxy=get("TRUSTED_PROXY", ""),

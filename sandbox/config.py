@@ -15,3 +15,4 @@ class SandboxConfig:
     server_key: str = DEFAULT_SERVER_KEY
     notification_url: str = "http://127.0.0.1:8000/webhooks/midtrans"
     public_url: str | None = None
+    http_threads: int = 8  # more when many calls may hang at once (a chaos run's Status API)

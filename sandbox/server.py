@@ -15,7 +15,6 @@ from sandbox.state import SandboxState
 __all__ = ["SandboxConfig", "SandboxHandle", "start_sandbox"]
 
 WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
-HTTP_THREADS = 8
 
 
 @dataclass
@@ -49,7 +48,7 @@ def start_sandbox(config: SandboxConfig) -> SandboxHandle:
     state = SandboxState()
     app = create_sandbox_app()
     http_server = waitress.create_server(
-        app, host=config.host, port=config.http_port, threads=HTTP_THREADS, ident="sandbox"
+        app, host=config.host, port=config.http_port, threads=config.http_threads, ident="sandbox"
     )
     base_url = f"http://{_reachable_host(config.host)}:{http_server.effective_port}"
     smtp = SmtpSandbox(state, config.host, config.smtp_port)

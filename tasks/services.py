@@ -51,6 +51,7 @@ def policy_from_settings(settings: Settings) -> DeliveryPolicy:
         breaker_reset_seconds=float(settings.notification_breaker_reset_seconds),
         email_rate_per_second=settings.email_rate_per_second,
         whatsapp_rate_per_second=settings.whatsapp_rate_per_second,
+        stuck_after_seconds=float(settings.notification_stuck_after_seconds),
     )
 
 

@@ -75,6 +75,7 @@ def test_production_without_a_server_key_is_refused():
         ("MIDTRANS_IS_PRODUCTION", "perhaps"),
         ("PUBLIC_BASE_URL", "ftp://shop"),
         ("PAYMENT_EXPIRY_MINUTES", "1"),
+        ("NOTIFICATION_STUCK_AFTER_SECONDS", "20"),  # below SMTP's 20 s timeout plus margin
     ],
 )
 def test_an_invalid_value_names_its_setting(name, value):
@@ -123,3 +124,11 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
     assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
     with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
+
+
+def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
+    from tasks.services import policy_from_settings
+
+    assert policy_from_settings(load_settings({})).stuck_after_seconds == 300
+    tuned = load_settings({"NOTIFICATION_STUCK_AFTER_SECONDS": "45"})
+    assert policy_from_settings(tuned).stuck_after_seconds == 45

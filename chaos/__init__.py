@@ -1,0 +1,2 @@
+"""The hostile-world harness (`./run.sh chaos`): the whole system under every fault at once,
+checked against the truth played on the sandbox. See README "Hostile-world run"."""
