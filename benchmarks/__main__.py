@@ -56,6 +56,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="arguments for the workers, as `./run.sh worker` takes them",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        dest="py_spy",
+        help="py-spy samples the web (intake) and the web and workers (capacity); "
+        "needs `.venv/bin/pip install py-spy`",
+    )
     return parser.parse_args(argv)
 
 
@@ -160,11 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     results["worker_command"] = " ".join(system.commands["worker"][1:])
     meter = Meter(ClassRoots(system))
     busy_before, mark = _busy_seconds(), None
+    profile_dir = run_dir / "profiles" if arguments.py_spy else None
+    bench = phases.Bench(system, meter, profile, run_dir, profile_dir)
     try:
         meter.start()
         mark = meter.mark()
-        run(phases.Bench(system, meter, profile, run_dir), results)
+        run(bench, results)
     finally:
+        report.write_orders(bench.records, run_dir / "orders.csv")
         ours = sum(meter.cpu_ms_since(mark).values()) / 1000 if mark else 0.0
         meter.stop()
         system.stop_all()

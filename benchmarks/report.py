@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -188,3 +189,17 @@ def table(results: dict) -> str:
 def write_json(results: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+ORDER_COLUMNS = ("phase", "order_id", "checkout_sent", "checkout_status", "link_ms", "access_ms")
+ORDER_COLUMNS += ("delivered_ms", "webhook_status", "error")
+
+
+def write_orders(records: list, path: Path) -> None:
+    """One line per order of the run, for a closer look at a phase (spikes, stragglers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as output:
+        writer = csv.writer(output)
+        writer.writerow(ORDER_COLUMNS)
+        for record in records:
+            writer.writerow([getattr(record, column) for column in ORDER_COLUMNS])
