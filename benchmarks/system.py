@@ -143,6 +143,7 @@ def start_services(work_dir: Path, database_url: str | None, redis_url: str | No
     no URL is given (stopped again by Services.stop)."""
     stoppers: list[Callable[[], None]] = []
     if redis_url is None:
+        # Imported here: the embedded servers' packages load only when one must run.
         from runtime.embedded import start_redis
 
         embedded_redis = start_redis(work_dir / "redis")
@@ -152,6 +153,7 @@ def start_services(work_dir: Path, database_url: str | None, redis_url: str | No
     client.flushdb()
     client.close()
     if database_url is None:
+        # Imported here: the embedded servers' packages load only when one must run.
         from runtime.embedded import start_postgres
 
         postgres = start_postgres(work_dir / "postgres")
