@@ -81,7 +81,12 @@ def machine() -> str:
 
 def _busy_seconds() -> float:
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0) - _steal_seconds()
+
+
+def _steal_seconds() -> float:
+    """Time the hypervisor gave this machine's vCPUs to someone else (a busy host)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 class ClassRoots:
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     results["redis"] = services.redis_durability()
     results["worker_command"] = " ".join(system.commands["worker"][1:])
     meter = Meter(ClassRoots(system))
-    busy_before, mark = _busy_seconds(), None
+    busy_before, steal_before, mark = _busy_seconds(), _steal_seconds(), None
     profile_dir = run_dir / "profiles" if arguments.py_spy else None
     bench = phases.Bench(system, meter, profile, run_dir, profile_dir)
     try:
@@ -183,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     others = max(0.0, _busy_seconds() - busy_before - ours)
     results["other_processes_cpu_percent_of_machine"] = round(
         100 * others / (wall * (os.cpu_count() or 1)), 1
+    )
+    results["steal_percent_of_machine"] = round(
+        100 * (_steal_seconds() - steal_before) / (wall * (os.cpu_count() or 1)), 1
     )
     results["seconds"] = round(wall, 1)
     results["errors_logged"] = system.error_lines()

@@ -152,6 +152,10 @@ def table(results: dict) -> str:
     checks = results.get("invariants") or {}
     lines = [
         f"Benchmark {results['profile']} run, {results['started']} ({results['machine']})",
+        f"Machine busy: other processes used "
+        f"{results.get('other_processes_cpu_percent_of_machine', '-')}% of the cores, steal "
+        f"{results.get('steal_percent_of_machine', '-')}%, load average at start "
+        f"{results.get('load_average_at_start')}",
         "",
         "1. Intake (wrk, 2 threads, 50 connections):",
         *_intake_lines(results),
