@@ -56,6 +56,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="arguments for the workers, as `./run.sh worker` takes them",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        dest="py_spy",
+        help="py-spy samples the web (intake) and the web and workers (capacity); "
+        "needs `.venv/bin/pip install py-spy`",
+    )
     return parser.parse_args(argv)
 
 
@@ -74,7 +81,12 @@ def machine() -> str:
 
 def _busy_seconds() -> float:
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0) - _steal_seconds()
+
+
+def _steal_seconds() -> float:
+    """Time the hypervisor gave this machine's vCPUs to someone else (a busy host)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 class ClassRoots:
@@ -159,12 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     results["redis"] = services.redis_durability()
     results["worker_command"] = " ".join(system.commands["worker"][1:])
     meter = Meter(ClassRoots(system))
-    busy_before, mark = _busy_seconds(), None
+    busy_before, steal_before, mark = _busy_seconds(), _steal_seconds(), None
+    profile_dir = run_dir / "profiles" if arguments.py_spy else None
+    bench = phases.Bench(system, meter, profile, run_dir, profile_dir)
     try:
         meter.start()
         mark = meter.mark()
-        run(phases.Bench(system, meter, profile, run_dir), results)
+        run(bench, results)
     finally:
+        report.write_orders(bench.records, run_dir / "orders.csv")
         ours = sum(meter.cpu_ms_since(mark).values()) / 1000 if mark else 0.0
         meter.stop()
         system.stop_all()
@@ -173,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     others = max(0.0, _busy_seconds() - busy_before - ours)
     results["other_processes_cpu_percent_of_machine"] = round(
         100 * others / (wall * (os.cpu_count() or 1)), 1
+    )
+    results["steal_percent_of_machine"] = round(
+        100 * (_steal_seconds() - steal_before) / (wall * (os.cpu_count() or 1)), 1
     )
     results["seconds"] = round(wall, 1)
     results["errors_logged"] = system.error_lines()

@@ -85,9 +85,9 @@ class _Watch:
 
 
 WATCH_QUERY = """
-SELECT o.order_id, o.redirect_url IS NOT NULL, o.updated_at, o.paid_at, e.id IS NOT NULL
-FROM orders o LEFT JOIN entitlements e ON e.order_id = o.order_id
-WHERE o.order_id = ANY(%s)
+SELECT o.order_id, o.redirect_url IS NOT NULL, o.updated_at, o.paid_at,
+       o.paid_at IS NOT NULL AND EXISTS (SELECT 1 FROM entitlements e WHERE e.order_id = o.order_id)
+FROM orders o WHERE o.order_id = ANY(%s)
 """
 
 

@@ -4,6 +4,7 @@ burst) with their cost, the keep-alive crowd, and the invariants over every orde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 import uuid
@@ -11,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import invariants, load, wrk
+from benchmarks import invariants, load, profiling, wrk
 from benchmarks.measure import Meter
 from benchmarks.profiles import Profile
 from benchmarks.system import System
@@ -45,7 +46,15 @@ class Bench:
     meter: Meter
     profile: Profile
     run_dir: Path
+    profile_dir: Path | None = None  # --profile: py-spy samples the web and the workers
     records: list[load.OrderRecord] = field(default_factory=list)
+
+    def sampled(self, phase: str, *parts: str):
+        """py-spy on these parts while the block runs, when --profile asked for it."""
+        if self.profile_dir is None:
+            return contextlib.nullcontext()
+        targets = {part: self.system.process(part) for part in parts}
+        return profiling.sampled(targets, self.profile_dir, phase)
 
     def run_customers(self, driver, *args, connections: int = 200) -> list[load.OrderRecord]:
         """Runs an async load driver with fresh clients; its records join the run's."""
@@ -136,7 +145,8 @@ def intake(bench: Bench, mode: str) -> dict:
         for path, script in scripts.items():
             bare = wrk.run_wrk(binary, f"{system.bare_url}/", script, seconds)
             mark = bench.meter.mark()
-            ours = wrk.run_wrk(binary, f"{system.web_url}/", script, seconds)
+            with bench.sampled(f"intake-{mode}-{path}", "web"):
+                ours = wrk.run_wrk(binary, f"{system.web_url}/", script, seconds)
             cpu = bench.meter.cpu_ms_since(mark)
             results[path] = {
                 "ours": ours.as_dict(),
@@ -157,9 +167,10 @@ def capacity(bench: Bench) -> dict:
     profile = bench.profile
     bench.meter.reset_peaks()
     mark = bench.meter.mark()
-    records = bench.run_customers(
-        load.closed_loop, "capacity", profile.capacity_orders, profile.capacity_in_flight
-    )
+    with bench.sampled("capacity", "web", "worker"):
+        records = bench.run_customers(
+            load.closed_loop, "capacity", profile.capacity_orders, profile.capacity_in_flight
+        )
     all_delivered, _ = bench.settle(records)
     cpu = bench.meter.cpu_ms_since(mark)
     started = min(record.checkout_sent for record in records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -151,6 +152,10 @@ def table(results: dict) -> str:
     checks = results.get("invariants") or {}
     lines = [
         f"Benchmark {results['profile']} run, {results['started']} ({results['machine']})",
+        f"Machine busy: other processes used "
+        f"{results.get('other_processes_cpu_percent_of_machine', '-')}% of the cores, steal "
+        f"{results.get('steal_percent_of_machine', '-')}%, load average at start "
+        f"{results.get('load_average_at_start')}",
         "",
         "1. Intake (wrk, 2 threads, 50 connections):",
         *_intake_lines(results),
@@ -188,3 +193,17 @@ def table(results: dict) -> str:
 def write_json(results: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+ORDER_COLUMNS = ("phase", "order_id", "checkout_sent", "checkout_status", "link_ms", "access_ms")
+ORDER_COLUMNS += ("delivered_ms", "webhook_status", "error")
+
+
+def write_orders(records: list, path: Path) -> None:
+    """One line per order of the run, for a closer look at a phase (spikes, stragglers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as output:
+        writer = csv.writer(output)
+        writer.writerow(ORDER_COLUMNS)
+        for record in records:
+            writer.writerow([getattr(record, column) for column in ORDER_COLUMNS])

@@ -30,10 +30,10 @@ from runtime.embedded import start_postgres, start_redis
 from runtime.launcher import part_commands
 from runtime.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, Settings, load_settings
 from schema.migrate import migrate
+from web.server import THREADS as BARE_APP_THREADS  # the yardstick gets the web's threads
 
 PYTHON = sys.executable
 PROJECT_VAR = PROJECT_ROOT / "var"
-BARE_APP_THREADS = 16  # the web's waitress threads (web/server.py), so the yardstick matches
 STOP_GRACE_SECONDS = 20
 # Raised for the run, so a rate limit meant for production never sets the figure.
 RAISED_LIMITS = {

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -89,13 +91,40 @@ def classify_smtp_error(error: Exception) -> ProviderError:
     return RetryableProviderError(f"SMTP {type(error).__name__}: {error}".strip())
 
 
+class _Commands:
+    """Remembers the last SMTP command sent, so a reused session that turns out to be closed
+    tells whether the message may have been accepted (only once DATA was sent)."""
+
+    last_command = ""
+
+    def putcmd(self, cmd, args=""):
+        self.last_command = cmd.lower()
+        super().putcmd(cmd, args)
+
+
+class _Session(_Commands, smtplib.SMTP):
+    pass
+
+
+class _SslSession(_Commands, smtplib.SMTP_SSL):
+    pass
+
+
+# A session idle longer than this is asked NOOP before it carries a message: servers close idle
+# sessions after a while (RFC 5321 asks them to wait at least 5 minutes).
+IDLE_CHECK_SECONDS = 10.0
+
+
 class SmtpMailer:
-    """Opens one connection per message: simple, and nothing stale survives an SMTP restart."""
+    """Keeps one session open per thread and sends every message of that thread over it, so a
+    message costs no connection, greeting, TLS handshake or login. Any error closes the session;
+    a session found closed before the message was handed over is replaced once, at once."""
 
     def __init__(self, config: SmtpConfig) -> None:
         if config.tls not in TLS_MODES:
             raise ValueError(f"SMTP TLS mode must be one of {TLS_MODES}, not {config.tls!r}")
         self._config = config
+        self._local = threading.local()
 
     def send(self, outbox_id: int, recipient: str, subject: str, text: str, html: str) -> str:
         """Sends the message; returns its Message-ID. Raises a ProviderError subclass."""
@@ -104,23 +133,52 @@ class SmtpMailer:
         message_id = message_id_for(outbox_id, self._config.sender)
         message = build_email(self._config.sender, recipient, subject, text, html, message_id)
         try:
-            with self._connect() as connection:
-                connection.send_message(message)
+            self._send(message)
         except (smtplib.SMTPException, OSError, UnicodeEncodeError) as error:
+            self._close()
             raise classify_smtp_error(error) from error
         return message_id
+
+    def _send(self, message: EmailMessage) -> None:
+        session, reused = self._session()
+        try:
+            session.send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            if not reused or session.last_command == "data":
+                raise  # the server may have taken the message: the row's retry decides
+            self._close()
+            self._session()[0].send_message(message)
+        self._local.last_used = time.monotonic()
+
+    def _session(self) -> tuple[smtplib.SMTP, bool]:
+        """This thread's open session (NOOP-checked after a long idle), or a new one."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            idle = time.monotonic() - self._local.last_used
+            if idle < IDLE_CHECK_SECONDS or _answers_noop(session):
+                return session, True
+            self._close()
+        self._local.session = session = self._connect()
+        self._local.last_used = time.monotonic()
+        return session, False
+
+    def _close(self) -> None:
+        session = getattr(self._local, "session", None)
+        self._local.session = None
+        if session is not None:
+            session.close()
 
     def _connect(self) -> smtplib.SMTP:
         config = self._config
         if config.tls == "ssl":
-            connection = smtplib.SMTP_SSL(
+            connection = _SslSession(
                 config.host,
                 config.port,
                 timeout=config.timeout_seconds,
                 context=ssl.create_default_context(),
             )
         else:
-            connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+            connection = _Session(config.host, config.port, timeout=config.timeout_seconds)
         try:
             if config.tls == "starttls":
                 connection.starttls(context=ssl.create_default_context())
@@ -130,3 +188,10 @@ class SmtpMailer:
             connection.close()
             raise
         return connection
+
+
+def _answers_noop(session: smtplib.SMTP) -> bool:
+    try:
+        return session.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False

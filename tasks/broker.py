@@ -13,7 +13,16 @@ from dramatiq.middleware import CurrentMessage, Retries
 from loguru import logger
 
 from integrations.errors import RetryableProviderError
-from messaging.contract import DEAD_LETTER_TTL_MS, NAMESPACE, QUEUES, ActorSpec
+from messaging.contract import (
+    DEAD_LETTER_TTL_MS,
+    DELIVERY_QUEUE,
+    MAINTENANCE_QUEUE,
+    NAMESPACE,
+    PAYMENTS_QUEUE,
+    QUEUES,
+    WEBHOOKS_QUEUE,
+    ActorSpec,
+)
 from tasks.middleware import (
     DatabaseConnections,
     DeadLetterReasons,
@@ -62,8 +71,19 @@ def adopt_actors(previous: dramatiq.Broker, broker: dramatiq.Broker) -> None:
         broker.declare_actor(actor)
 
 
+# Among the messages a worker process holds, the lowest number runs first: a payment link or a
+# payment is never kept waiting behind customer messages, nor those behind periodic jobs.
+PRIORITY_BY_QUEUE = {
+    PAYMENTS_QUEUE: 0,
+    WEBHOOKS_QUEUE: 0,
+    DELIVERY_QUEUE: 10,
+    MAINTENANCE_QUEUE: 20,
+}
+
+
 def worker_actor(spec: ActorSpec, **options) -> Callable[[Callable], dramatiq.Actor]:
     """Declares a function as the actor `spec` names, on its queue, with Dramatiq options."""
+    options.setdefault("priority", PRIORITY_BY_QUEUE[spec.queue])
 
     def declare(fn: Callable) -> dramatiq.Actor:
         return dramatiq.actor(

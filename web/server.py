@@ -12,6 +12,16 @@ from runtime.logs import configure_logging
 from runtime.settings import Settings, load_settings_or_exit
 from web.app import create_app
 
+THREADS = 16
+# Browsers (and nginx's upstream pool) keep idle keep-alive connections open; past waitress's
+# default limit of 100 open connections it stops accepting, and checkouts time out. Each idle
+# connection costs a socket and a few KB. poll() instead of select(), which cannot watch file
+# descriptors above 1023 (the unit raises LimitNOFILE to match).
+CONNECTION_LIMIT = 1000
+# An idle connection is closed after this; nginx's upstream keepalive_timeout is shorter, so
+# nginx never sends a request on a connection waitress is closing.
+CHANNEL_TIMEOUT_SECONDS = 30
+
 
 def start_web(settings: Settings) -> falcon.App:
     """The web's start-up: logging, the database binding (reads only), and a Redis client that
@@ -31,8 +41,10 @@ def main() -> None:
         app,
         host=settings.web_host,
         port=settings.port,
-        threads=16,
-        channel_timeout=30,
+        threads=THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        asyncore_use_poll=True,
         ident="bfa",
         clear_untrusted_proxy_headers=True,
         **settings.waitress_proxy_options(),
