@@ -26,7 +26,12 @@ class Applied:
 
 def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
     """The state machine's decision, refusing to pay an amount that is not the order's."""
-    decision = decide(order.status, status.transaction_status, status.fraud_status)
+    decision = decide(
+        order.status,
+        status.transaction_status,
+        status.fraud_status,
+        settled=status.settlement_time is not None,
+    )
     if Effect.GRANT_ACCESS in decision.effects and not amount_matches(order.final_amount, status):
         reason = f"amount mismatch: notified {status.gross_amount_text}, order {order.final_amount}"
         return Decision(

@@ -206,13 +206,20 @@ def _unknown_reason(transaction_status: str, fraud_status: str | None) -> str:
     return f"unknown transaction_status {transaction_status!r} (fraud {fraud_status!r})"
 
 
-def decide(current: str, transaction_status: str, fraud_status: str | None) -> Decision:
+def decide(
+    current: str, transaction_status: str, fraud_status: str | None, settled: bool = False
+) -> Decision:
     """The order's next status and the effects to carry out; never moves a paid order backwards.
 
-    Raises ValueError when `current` is not an order status.
+    `settled`: the status carries a settlement time, so a `deny` is the reversal of a payment
+    (Permata VA, Mandiri bill, Indomaret) even when the order never saw that payment: money was
+    taken and returned, as with a refund. Raises ValueError when `current` is not an order status.
     """
     current_status = OrderStatus(current)
     event = _classify(transaction_status, fraud_status)
+    reversed_payment = _normalise(transaction_status) == "deny" and settled
+    if reversed_payment and current_status != _PAID:
+        event = _Event.REVERSAL
     if event is None:
         rule = _keep(Outcome.UNKNOWN_STATUS, flag=_unknown_reason(transaction_status, fraud_status))
     else:

@@ -188,3 +188,17 @@ def test_a_day_is_named_as_it_was_in_jakarta():
     assert indonesian_date(datetime(2026, 11, 30, 19, 1, tzinfo=UTC)) == "1 Desember 2026"
     assert indonesian_date(datetime(2026, 1, 31, 16, 59, tzinfo=UTC)) == "31 Januari 2026"
     assert indonesian_date(datetime(2026, 1, 31, 17, 0, tzinfo=UTC)) == "1 Februari 2026"
+
+
+def test_a_deny_with_a_settlement_time_is_a_reversal_for_an_order_that_never_saw_the_payment():
+    from models.state_machine import decide
+
+    unseen = decide("PENDING_PAYMENT", "deny", None, settled=True)
+    assert (unseen.new_status, unseen.effects) == ("REFUNDED", frozenset({Effect.NOTIFY_REFUNDED}))
+    seen = decide("PAID", "deny", None, settled=True)  # the paid order's own reversal cell
+    assert seen.new_status == "REFUNDED" and Effect.REVOKE_ACCESS in seen.effects
+    assert Effect.FLAG in seen.effects
+    attempt = decide("PENDING_PAYMENT", "deny", None)
+    assert (attempt.new_status, attempt.outcome) == ("PENDING_PAYMENT", "recorded")
+    fraud_denied = decide("PENDING_PAYMENT", "settlement", "deny", settled=True)
+    assert fraud_denied.new_status == "PENDING_PAYMENT"  # only a `deny` status is a reversal

@@ -123,3 +123,34 @@ def test_a_refund_of_a_locally_expired_order_ends_refunded_and_flagged(
     assert Entitlement.select().where(Entitlement.order == order_id).count() == 0
     subjects, templates = _delivered(sandbox_api, order_id)
     assert subjects.count(REFUNDED_SUBJECT) == 1 and templates.count("payment_refunded") == 1
+
+
+def test_a_deny_that_reverses_a_settlement_never_seen_ends_refunded(db, sandbox_api):
+    """The Status API's deny carries the settlement time: a reversal, not a refused attempt."""
+    from tasks.webhooks import process_notification
+
+    order_id = open_payment()["order_id"]
+    midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
+    reversal = midtrans_transition(sandbox_api, order_id, transaction_status="deny", notify=False)[
+        "notification"
+    ]
+    assert reversal["settlement_time"]
+    process_notification(reversal)
+    assert Order.get_by_id(order_id).status == "REFUNDED"
+    assert Entitlement.select().where(Entitlement.order == order_id).count() == 0
+    templates = {
+        row.template_name for row in OutboxMessage.select().where(OutboxMessage.order == order_id)
+    }
+    assert templates == {"payment_refunded"}
+
+
+def test_a_deny_of_an_attempt_never_settled_still_keeps_the_order_waiting(db, sandbox_api):
+    from tasks.webhooks import process_notification
+
+    order_id = open_payment()["order_id"]
+    denied = midtrans_transition(sandbox_api, order_id, transaction_status="deny", notify=False)[
+        "notification"
+    ]
+    assert "settlement_time" not in denied
+    process_notification(denied)
+    assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"
