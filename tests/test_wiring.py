@@ -17,7 +17,7 @@ from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
 from tests.conftest import PROJECT_ROOT
 
 SOURCE_FOLDERS = ("admin", "integrations", "messaging", "models", "runtime", "sandbox", "tasks")
-SOURCE_FOLDERS += ("web", "schema", "benchmarks")
+SOURCE_FOLDERS += ("web", "schema", "benchmarks", "chaos")
 OWN_PACKAGES = set(SOURCE_FOLDERS)
 
 
