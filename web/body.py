@@ -47,9 +47,10 @@ def _parse_json_object(raw: bytes) -> dict:
         raise falcon.HTTPBadRequest(title="Body is not valid JSON") from None
     except RecursionError:
         raise _too_deep() from None
+    if isinstance(body, dict | list):
+        _refuse_unstorable(body)  # first: newer Pythons parse deeper nesting without an error
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(title="Body must be a JSON object")
-    _refuse_unstorable(body)
     return body
 
 
