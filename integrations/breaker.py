@@ -41,7 +41,7 @@ class ProviderBreaker:
         self.reset_seconds = reset_seconds
         self._redis = redis_client  # must not use decode_responses (pybreaker decodes itself)
         self._fail_max = fail_max
-        self._storage_namespace = f"{namespace}:breaker:{provider}"
+        self._storage_namespace = storage_namespace(namespace, provider)
         self._local = threading.local()
 
     def call(self, function: Callable[..., T], *args, **kwargs) -> T:
@@ -77,3 +77,16 @@ class ProviderBreaker:
             )
             self._local.breaker = breaker
         return breaker
+
+
+def storage_namespace(namespace: str, provider: str) -> str:
+    """Where a provider's breaker keeps its shared state in Redis."""
+    return f"{namespace}:breaker:{provider}"
+
+
+def circuit_state(redis_client: redis.Redis, provider: str, namespace: str) -> str | None:
+    """'closed', 'open' or 'half-open' as every process sees it, read without building a
+    breaker; None before the provider was first called."""
+    base = pybreaker.CircuitRedisStorage.BASE_NAMESPACE
+    value = redis_client.get(f"{storage_namespace(namespace, provider)}:{base}:state")
+    return value.decode() if isinstance(value, bytes) else value

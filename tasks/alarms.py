@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from loguru import logger
 
 from integrations.alerts import AlertAlarm, AlertSender
+from integrations.breaker import circuit_state
 from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
 from tasks.periodic import periodic_job
@@ -44,9 +45,9 @@ def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
     """A provider's circuit open (or half-open) for over 5 minutes: an outage, a wrong key."""
     found = []
     for provider in PROVIDERS:
-        state = redis_client.get(f"{NAMESPACE}:breaker:{provider}:pybreaker:state")
+        state = circuit_state(redis_client, provider, NAMESPACE)
         since_key = f"{NAMESPACE}:alerts:breaker-open-since:{provider}"
-        if state in (None, b"closed"):
+        if state in (None, "closed"):
             redis_client.delete(since_key)
             continue
         redis_client.set(since_key, int(now), nx=True)

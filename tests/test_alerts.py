@@ -130,3 +130,25 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     assert receiver.posted.get(timeout=10)["alarm"] == "test"
     assert "ALARM test test" in alert_mails(sandbox_api)[0]["subject"]
     assert main(["alerts", "test"], settings) == 1  # nowhere to send: says so
+
+
+def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):
+    import time
+
+    from integrations.breaker import ProviderBreaker, circuit_state
+    from integrations.errors import RetryableProviderError
+    from tasks.alarms import breakers_open_too_long
+
+    client = system["broker"].client
+    breaker = ProviderBreaker(client, "whatsapp", fail_max=1, reset_seconds=600)
+
+    def unreachable():
+        raise RetryableProviderError("timed out")
+
+    with pytest.raises(RetryableProviderError):  # the call that trips it
+        breaker.call(unreachable)
+    assert circuit_state(client, "whatsapp", "dramatiq") == "open"
+    now = time.time()
+    assert breakers_open_too_long(client, now) == []  # first seen open now
+    [alarm] = breakers_open_too_long(client, now + 301)
+    assert alarm.name == "circuit_open_whatsapp"
