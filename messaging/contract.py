@@ -120,6 +120,14 @@ def dead_letter_set_key(queue_name: str) -> str:
     return f"{NAMESPACE}:{queue_name}.XQ"
 
 
+def delivery_receipt_key(outbox_id: int) -> str:
+    """The provider's id for a message it accepted, kept until PostgreSQL has it too."""
+    return f"{NAMESPACE}:delivery-receipt:{outbox_id}"
+
+
+DELIVERY_RECEIPT_TTL_SECONDS = 30 * 86_400  # as long as a dead letter may wait to be requeued
+
+
 DEAD_LETTER_TTL_MS = 30 * 86_400_000  # 30 days to notice and requeue (Dramatiq's default: 7)
 
 

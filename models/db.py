@@ -50,6 +50,14 @@ def connection() -> Iterator[None]:
             database.close()
 
 
+def reconnect() -> None:
+    """Drops this thread's connection without returning it to the pool (after a database
+    restart it is broken) and opens a fresh one; raises while the database is still down."""
+    if not database.is_closed():
+        database.manual_close()
+    database.connect()
+
+
 class _AfterCommit:
     """Callbacks (enqueues) that run only once the outermost transaction has committed."""
 

@@ -10,15 +10,18 @@ Dramatiq's Retries middleware carries the waits; the row decides whether another
 from __future__ import annotations
 
 import random
+import time
 from datetime import timedelta
 
 import dramatiq
+import peewee
 from loguru import logger
 
 from integrations.errors import PermanentProviderError, ProviderUnavailable
 from messaging.contract import DELIVER_MESSAGE
+from messaging.receipts import find_receipt, keep_receipt
 from models.base import utcnow
-from models.db import transaction
+from models.db import reconnect, transaction
 from models.delivery import (
     DeliveryPolicy,
     claim_delivery,
@@ -41,6 +44,8 @@ from tasks.services import WorkerServices, services
 # (the database unreachable) retry a few times; the sweeper picks the row up after that.
 WAIT_BUDGET = 10_000
 UNEXPECTED_ERROR_RETRIES = 5
+# Waits between tries to record SENT while PostgreSQL is unreachable (about a minute: a restart).
+RECORD_SENT_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 
 
 class DeliveryRetry(dramatiq.Retry):
@@ -79,7 +84,7 @@ def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     """Sends a claimed row and records the outcome on it (the one place outcomes are mapped)."""
     current_policy = worker.policy
     try:
-        provider_message_id = worker.channels.deliver(row)
+        provider_message_id = _earlier_receipt(row, worker) or worker.channels.deliver(row)
     except ProviderUnavailable as error:
         _wait_for_provider(row, str(error), current_policy)
     except (PermanentProviderError, MessageRenderError) as error:
@@ -94,8 +99,48 @@ def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     except Exception as error:  # transient, or a bug: either way an attempt is spent
         _retry_later(row, f"{type(error).__name__}: {error}", current_policy)
     else:
-        mark_sent(row, provider_message_id, utcnow())
+        _record_sent(row, provider_message_id, worker)
         logger.info("Sent {} {} to {}", row.channel, row.template_name, masked_recipient(row))
+
+
+def _earlier_receipt(row: OutboxMessage, worker: WorkerServices) -> str | None:
+    """The provider's id when an interrupted earlier attempt was accepted (see
+    messaging.receipts); a row never tried before has none, so the first try costs nothing."""
+    if not row.error_history:
+        return None
+    provider_message_id = find_receipt(worker.redis, row.id)
+    if provider_message_id:
+        logger.warning(
+            "{} {} was accepted by the provider before the worker was interrupted; "
+            "recorded as sent, not sent again",
+            row.channel,
+            row.template_name,
+        )
+    return provider_message_id
+
+
+def _record_sent(row: OutboxMessage, provider_message_id: str, worker: WorkerServices) -> None:
+    """The receipt first (Redis), then SENT (PostgreSQL), the latter tried through a database
+    restart; if it never lands the row stays SENDING and the sweeper finds the receipt."""
+    keep_receipt(worker.redis, row.id, provider_message_id)
+    for wait in RECORD_SENT_WAITS:
+        try:
+            mark_sent(row, provider_message_id, utcnow())
+            return
+        except (peewee.OperationalError, peewee.InterfaceError) as error:
+            logger.warning(
+                "{} {} sent but not yet recorded ({}); trying again in {}s",
+                row.channel,
+                row.template_name,
+                type(error).__name__,
+                wait,
+            )
+            time.sleep(wait)
+            try:
+                reconnect()
+            except (peewee.OperationalError, peewee.InterfaceError):
+                continue
+    mark_sent(row, provider_message_id, utcnow())
 
 
 def _wait_for_provider(row: OutboxMessage, reason: str, current_policy: DeliveryPolicy) -> None:
