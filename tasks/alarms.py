@@ -13,10 +13,11 @@ from integrations.alerts import AlertAlarm, AlertSender
 from integrations.breaker import circuit_state
 from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
+from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from tasks.periodic import periodic_job
 from tasks.services import services
 
-PROVIDERS = ("midtrans", "email", "whatsapp")
+PROVIDERS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
 BREAKER_OPEN_ALARM_SECONDS = 300
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import redis
 
-from integrations.guard import ProviderGuard, provider_guard
+from integrations.breaker import ProviderBreaker
+from integrations.guard import ProviderGuard
 from integrations.midtrans import MidtransClient, SnapPayment
+from integrations.outbound_rate import OutboundRateLimit
 from messaging.contract import NAMESPACE
 from runtime.settings import Settings
 
@@ -13,19 +15,26 @@ MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30
 
 
-class GuardedMidtrans:
-    """Midtrans behind its provider guard: an outage fails fast (ProviderUnavailable, retried
-    later) instead of tying up every worker, and bursts stay under the outbound limit."""
+# Snap (app.midtrans.com) and the Status API (api.midtrans.com) are separate services with
+# separate circuits: a Snap outage must not stop payments being verified, nor the reverse.
+SNAP_CIRCUIT = "midtrans_snap"
+STATUS_API_CIRCUIT = "midtrans_status"
 
-    def __init__(self, client: MidtransClient, guard: ProviderGuard) -> None:
+
+class GuardedMidtrans:
+    """Midtrans behind its provider guards: an outage fails fast (ProviderUnavailable, retried
+    later) instead of tying up every worker, and bursts stay under the one outbound limit."""
+
+    def __init__(self, client: MidtransClient, snap: ProviderGuard, status: ProviderGuard) -> None:
         self._client = client
-        self._guard = guard
+        self._snap = snap
+        self._status = status
 
     def create_snap_payment(self, request_body: dict) -> SnapPayment:
-        return self._guard.call(self._client.create_snap_payment, request_body)
+        return self._snap.call(self._client.create_snap_payment, request_body)
 
     def transaction_status(self, order_id: str) -> dict:
-        return self._guard.call(self._client.transaction_status, order_id)
+        return self._status.call(self._client.transaction_status, order_id)
 
 
 def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMidtrans:
@@ -35,12 +44,18 @@ def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMi
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
-    guard = provider_guard(
-        redis_client,
-        "midtrans",
-        fail_max=MIDTRANS_BREAKER_FAIL_MAX,
-        reset_seconds=MIDTRANS_BREAKER_RESET_SECONDS,
-        per_second=settings.midtrans_rate_per_second,
-        namespace=NAMESPACE,
+    rate_limit = OutboundRateLimit(
+        redis_client, "midtrans", settings.midtrans_rate_per_second, 10.0, NAMESPACE
     )
-    return GuardedMidtrans(client, guard)
+
+    def guard(circuit: str) -> ProviderGuard:
+        breaker = ProviderBreaker(
+            redis_client,
+            circuit,
+            MIDTRANS_BREAKER_FAIL_MAX,
+            MIDTRANS_BREAKER_RESET_SECONDS,
+            NAMESPACE,
+        )
+        return ProviderGuard(breaker, rate_limit)
+
+    return GuardedMidtrans(client, guard(SNAP_CIRCUIT), guard(STATUS_API_CIRCUIT))

@@ -1,4 +1,5 @@
-"""A Midtrans outage opens the shared breaker: calls fail fast until a trial call succeeds."""
+"""A Midtrans outage opens the shared breaker: calls fail fast until a trial call succeeds;
+Snap and the Status API have a circuit each."""
 
 import pytest
 
@@ -19,15 +20,18 @@ def guarded(system, sandbox):
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
-    guard = provider_guard(
-        client,
-        "midtrans-test",
-        fail_max=3,
-        reset_seconds=2,  # Redis keeps whole seconds
-        per_second=100,
-        namespace="dramatiq",
-    )
-    return GuardedMidtrans(midtrans, guard)
+
+    def guard(circuit: str):
+        return provider_guard(
+            client,
+            circuit,
+            fail_max=3,
+            reset_seconds=2,  # Redis keeps whole seconds
+            per_second=100,
+            namespace="dramatiq",
+        )
+
+    return GuardedMidtrans(midtrans, guard("midtrans-test-snap"), guard("midtrans-test-status"))
 
 
 def _status_calls(sandbox_api) -> int:
@@ -55,6 +59,25 @@ def test_an_outage_opens_the_breaker_and_recovery_closes_it(db, guarded, sandbox
     assert _status_calls(sandbox_api) == calls_when_open  # failed fast: Midtrans not called
     answer = wait_for(lambda: _try(guarded, order_id), timeout=10, message="breaker half-open")
     assert answer["transaction_status"] == "pending"
+
+
+def test_a_status_api_outage_does_not_stop_payment_links(db, guarded, sandbox_api):
+    from models.orders import Order
+    from tasks.payments import snap_request
+
+    order_id = open_payment()["order_id"]
+    sandbox_api.post(
+        "/_sandbox/midtrans/faults", json={"status_api": {"fail_next": 3, "status": 503}}
+    ).raise_for_status()
+    for _ in range(3):
+        with pytest.raises((RetryableProviderError, ProviderUnavailable)):
+            guarded.transaction_status(order_id)
+    with pytest.raises(ProviderUnavailable):
+        guarded.transaction_status(order_id)  # the Status API's circuit is open
+    body = snap_request(Order.get_by_id(order_id), "https://shop.example")
+    body["transaction_details"]["order_id"] = order_id + "-NEW"  # a link not yet made
+    payment = guarded.create_snap_payment(body)
+    assert payment.token and payment.redirect_url
 
 
 def test_no_such_transaction_is_an_answer_not_a_failure(db, guarded):
