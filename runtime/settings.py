@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class Settings:
     whatsapp_api_url: str
     whatsapp_token: str
     whatsapp_phone_number_id: str
+    whatsapp_business_account_id: str
     admin_token: str
     log_level: str
     log_format: str
@@ -78,6 +80,12 @@ class Settings:
     def alert_targets(self) -> bool:
         """True when an alert can reach a person (an email address or a webhook)."""
         return bool(self.alert_email_to or self.alert_webhook_url)
+
+    @property
+    def graph_api_version(self) -> str:
+        """The Graph API version WHATSAPP_API_URL names (`v26.0`), or "unknown"."""
+        last = self.whatsapp_api_url.rstrip("/").rsplit("/", 1)[-1]
+        return last if re.fullmatch(r"v\d+(\.\d+)?", last) else "unknown"
 
     @property
     def uses_sandbox(self) -> bool:
@@ -221,6 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         whatsapp_token=get("WHATSAPP_TOKEN") or "sandbox-whatsapp-token",
         whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
+        whatsapp_business_account_id=get("WHATSAPP_BUSINESS_ACCOUNT_ID")
+        or ("100000000000002" if sandbox else ""),
         admin_token=admin_token or "sandbox-admin-token",
         log_level=_choice(
             "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
