@@ -23,6 +23,7 @@ class SettingsError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
+    migration_database_url: str | None
     redis_url: str | None
     port: int
     public_base_url: str
@@ -199,6 +200,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         _require_real_providers(get, admin_token)
     return Settings(
         database_url=get("DATABASE_URL") or None,
+        migration_database_url=get("MIGRATION_DATABASE_URL") or get("DATABASE_URL") or None,
         redis_url=get("REDIS_URL") or None,
         port=port,
         public_base_url=_url(
