@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from runtime.networks import Network, parse_networks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
 GRAPH_API_URL = "https://graph.facebook.com/v26.0"
@@ -63,19 +65,9 @@ class Settings:
     notification_stuck_after_seconds: int
     var_dir: Path
     web_host: str
-    trusted_proxy: str
+    trusted_proxies: tuple[Network, ...]
     sandbox_port: int
     sandbox_host: str
-
-    def waitress_proxy_options(self) -> dict:
-        """Behind nginx, trust its X-Forwarded-For so rate limits see the customer's address."""
-        if not self.trusted_proxy:
-            return {}
-        return {
-            "trusted_proxy": self.trusted_proxy,
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-        }
 
     @property
     def alert_targets(self) -> bool:
@@ -144,6 +136,15 @@ def _addresses(name: str, raw: str) -> tuple[str, ...]:
     if bad:
         raise SettingsError(f"{name} must be email addresses separated by commas, got {bad[0]!r}")
     return addresses
+
+
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError as error:
+        raise SettingsError(
+            f"{name} must be addresses or CIDRs separated by commas: {error}"
+        ) from None
 
 
 def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
@@ -278,7 +279,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
-        trusted_proxy=get("TRUSTED_PROXY", ""),
+        trusted_proxies=_networks("TRUSTED_PROXY", get("TRUSTED_PROXY", "")),
         sandbox_port=sandbox_port,
         sandbox_host=get("SANDBOX_HOST", "127.0.0.1"),
     )
