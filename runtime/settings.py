@@ -202,7 +202,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=get("DATABASE_URL") or None,
         migration_database_url=get("MIGRATION_DATABASE_URL") or get("DATABASE_URL") or None,
-        redis_url=get("REDIS_URL") or None,
+        redis_url=_url("REDIS_URL", get("REDIS_URL"), ("redis", "rediss", "unix"))
+        if get("REDIS_URL")
+        else None,
         port=port,
         public_base_url=_url(
             "PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
