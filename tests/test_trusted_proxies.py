@@ -11,7 +11,7 @@ import waitress
 
 from runtime.networks import parse_networks
 from runtime.settings import SettingsError, load_settings
-from tests.test_checkout_validation import VALID_CHECKOUT
+from tests.factories import VALID_CHECKOUT
 from web.app import create_app
 from web.proxies import behind_proxies, client_address
 
