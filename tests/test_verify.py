@@ -91,6 +91,16 @@ def test_json_output_is_one_document(web, scheduler, backed_up, capsys, admin_cl
     assert document["passed"] == (code == 0)
 
 
+def test_logs_stay_off_the_report_unless_verbose(web, backed_up, capsys, admin_cli):
+    admin_cli(["verify", "--url", web])
+    quiet = capsys.readouterr()
+    assert "INFO" not in quiet.err and "INFO" not in quiet.out
+    admin_cli(["verify", "--url", web, "-v"])
+    verbose = capsys.readouterr()
+    assert "INFO" in verbose.err  # e.g. each outside call, on stderr
+    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in verbose.out.splitlines()[1:])
+
+
 def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys, admin_cli):
     verify(admin_cli, capsys, web)
     probe = wait_for(
