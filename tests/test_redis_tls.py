@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import threading
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import redis
@@ -48,8 +48,18 @@ def _pump(source: socket.socket, target: socket.socket) -> None:
             end.close()
 
 
-def serve_tls(cert: Path, key: Path, redis_socket: str) -> int:
-    """A TLS port that forwards each connection to the embedded Redis' unix socket."""
+def _backend(redis_url: str) -> tuple[int, object, str]:
+    """Socket family, address and database number of the test Redis (embedded: a unix socket;
+    TEST_REDIS_URL: maybe TCP)."""
+    parts = urlsplit(redis_url)
+    database = parse_qs(parts.query).get("db", [parts.path.strip("/") or "0"])[0]
+    if parts.scheme == "unix":
+        return socket.AF_UNIX, parts.path, database
+    return socket.AF_INET, (parts.hostname, parts.port or 6379), database
+
+
+def serve_tls(cert: Path, key: Path, family: int, address: object) -> int:
+    """A TLS port that forwards each connection to the test Redis."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", 0))
@@ -62,8 +72,8 @@ def serve_tls(cert: Path, key: Path, redis_socket: str) -> int:
             except (ssl.SSLError, OSError):
                 client.close()
                 continue
-            backend = socket.socket(socket.AF_UNIX)
-            backend.connect(redis_socket)
+            backend = socket.socket(family)
+            backend.connect(address)
             for pair in ((secure, backend), (backend, secure)):
                 threading.Thread(target=_pump, args=pair, daemon=True).start()
 
@@ -75,8 +85,9 @@ def serve_tls(cert: Path, key: Path, redis_socket: str) -> int:
 def tls_redis(clean, system, tmp_path) -> tuple[str, Path]:
     """A rediss:// URL of the test Redis, and the CA file that signs its certificate."""
     cert, key = make_certificate(tmp_path)
-    port = serve_tls(cert, key, urlsplit(system["settings"].redis_url).path)
-    return f"rediss://127.0.0.1:{port}/0", cert
+    family, address, database = _backend(system["settings"].redis_url)
+    port = serve_tls(cert, key, family, address)
+    return f"rediss://127.0.0.1:{port}/{database}", cert
 
 
 def with_ca(url: str, cert: Path) -> str:
