@@ -20,33 +20,29 @@ FORWARDED_HEADERS = (
 )
 
 
-def is_trusted(address: str, networks: Iterable[Network]) -> bool:
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ip = ipaddress.ip_address(address.strip().strip("[]"))
+        return ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
-        return False
-    return any(ip in network for network in networks)
+        return None
+
+
+def is_trusted(address: str, networks: Iterable[Network]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in networks)
 
 
 def client_address(peer: str, forwarded_for: str, networks: tuple[Network, ...]) -> str:
     """The rightmost X-Forwarded-For hop that is not a trusted proxy; the peer itself when it is
     not trusted. An unreadable hop ends the walk at the proxy that forwarded it."""
-    address = peer
     if not is_trusted(peer, networks):
         return peer
+    address = peer
     for hop in reversed([hop.strip() for hop in forwarded_for.split(",") if hop.strip()]):
         if not is_trusted(hop, networks):
-            return hop if _is_address(hop) else address
+            return hop if _ip(hop) is not None else address
         address = hop
     return address
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def behind_proxies(app: Callable, networks: tuple[Network, ...]) -> Callable:
