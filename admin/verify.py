@@ -1,11 +1,13 @@
-"""`verify [--url URL]`: the production checklist against a running system, one PASS/FAIL line
-per check. It sends two probe webhooks: an unsigned one (must be refused) and a signed one for
-an order `VERIFY-<timestamp>` that does not exist (accepted, then stored and flagged as an
-unknown order: that flag is the expected trace of a verify run)."""
+"""`verify [--url URL] [--json] [-v]`: the production checklist against a running system and
+the providers it depends on, one PASS/FAIL line per check (or one JSON document); logs go to
+stderr at WARNING unless -v. It sends two probe webhooks: an unsigned one (must be refused) and
+a signed one for an order `VERIFY-<timestamp>` that does not exist (accepted, then stored and
+flagged as an unknown order: that flag is the expected trace of a verify run)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import redis
 from peewee import fn
 
 from admin.context import AdminContext
+from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
 from integrations.http import build_client, send
 from integrations.signature import midtrans_signature
 from messaging.contract import (
@@ -28,12 +31,13 @@ from models.base import utcnow
 from models.db import connection
 from models.outbox import OutboxMessage
 from models.statuses import CLAIMABLE, OutboxStatus
+from runtime.logs import configure_logging
+from runtime.settings import Settings
 from schema.migrate import pending_migrations
 
 STUCK_SENDING = timedelta(minutes=5)
 OVERDUE_DELIVERY = timedelta(minutes=10)
 RECENT_DEAD_LETTERS = timedelta(hours=1)
-PROBE_TIMEOUT = httpx.Timeout(10.0)
 
 
 @dataclass(frozen=True)
@@ -45,32 +49,51 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Target:
-    """What the checks talk to: the web over HTTP, Redis and PostgreSQL directly."""
+    """What the checks talk to: the web over HTTP, Redis and PostgreSQL directly, and the
+    providers the settings name."""
 
     http: httpx.Client
     redis_client: redis.Redis
     database_url: str
-    server_key: str
+    settings: Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("verify", help="run the production readiness checklist")
     parser.add_argument("--url", help="the web's base URL (default: PUBLIC_BASE_URL)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr at INFO")
     parser.set_defaults(handler=run_verify)
 
 
 def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
     settings = admin.settings
+    if args.verbose:
+        configure_logging("INFO", settings.log_format)
     base_url = (args.url or settings.public_base_url).rstrip("/")
     operator = {"Authorization": f"Bearer {settings.admin_token}"}  # the full /health needs it
     with build_client(base_url, headers=operator, timeout=PROBE_TIMEOUT) as client:
-        target = Target(
-            client, admin.enqueuer.redis, settings.database_url, settings.midtrans_server_key
-        )
+        target = Target(client, admin.enqueuer.redis, settings.database_url, settings)
         results = run_checks(target)
+    passed = all(result.passed for result in results)
+    print(render_json(results, settings) if args.json else render_text(results, settings))
+    return 0 if passed else 1
+
+
+def render_text(results: list[CheckResult], settings: Settings) -> str:
+    lines = [f"Graph API version: {settings.graph_api_version} ({settings.whatsapp_api_url})"]
     for result in results:
-        print(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
-    return 0 if all(result.passed for result in results) else 1
+        lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
+    return "\n".join(lines)
+
+
+def render_json(results: list[CheckResult], settings: Settings) -> str:
+    document = {
+        "passed": all(result.passed for result in results),
+        "graph_api_version": settings.graph_api_version,
+        "checks": [vars(result) for result in results],
+    }
+    return json.dumps(document, indent=2)
 
 
 def run_checks(target: Target) -> list[CheckResult]:
@@ -140,7 +163,7 @@ def check_signed_webhook(target: Target) -> tuple[bool, str]:
         target.http,
         "POST",
         "/webhooks/midtrans",
-        json=probe_notification(order_id, target.server_key),
+        json=probe_notification(order_id, target.settings.midtrans_server_key),
     )
     return response.status_code == 200, f"signed notification {order_id} -> {response.status_code}"
 
@@ -206,4 +229,5 @@ CHECKS: tuple[tuple[str, Callable[[Target], tuple[bool, str]]], ...] = (
     ("outbox not stuck", check_outbox),
     ("no new dead letters", check_dead_letters),
     ("redis persistence", check_redis_persistence),
+    *OUTSIDE_CHECKS,
 )

@@ -139,6 +139,14 @@ class SmtpMailer:
             raise classify_smtp_error(error) from error
         return message_id
 
+    def check_login(self) -> None:
+        """Connects, logs in (when a user is set) and says goodbye: `admin verify`'s probe.
+        Raises a ProviderError subclass, as sending would."""
+        try:
+            self._connect().quit()
+        except (smtplib.SMTPException, OSError) as error:
+            raise classify_smtp_error(error) from error
+
     def _send(self, message: EmailMessage) -> None:
         session, reused = self._session()
         try:

@@ -11,7 +11,11 @@ from messaging.contract import NAMESPACE, ActorSpec
 
 
 def redis_client(url: str, timeout: float = 5.0, retries: int = 1) -> redis.Redis:
-    """Bounded waits: a Redis outage must turn into an error quickly, never a hung thread."""
+    """Bounded waits: a Redis outage must turn into an error quickly, never a hung thread.
+
+    The one place every process opens Redis (broker, enqueuer, rate limits, breakers, alerts):
+    `rediss://` speaks TLS, verifying the server's certificate against the system's CAs, or
+    the URL's `ssl_ca_certs=/path.pem`; other `ssl_*` URL parameters pass through as well."""
     pool = redis.ConnectionPool.from_url(
         url,
         socket_timeout=timeout,

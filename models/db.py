@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from playhouse.postgres_ext import PooledPostgresqlExtDatabase
 
 # Bound to a real URL by init_database(); models import this name.
+# No start-up `options` (PgBouncer in transaction mode refuses them): the timeouts are set per
+# transaction instead, and a transaction is what PgBouncer hands one server connection.
+STATEMENT_TIMEOUT_MS = 30_000
+LOCK_TIMEOUT_MS = 10_000
 database = PooledPostgresqlExtDatabase(None, autoconnect=False)
 
 
@@ -35,7 +39,6 @@ def init_database(url: str, max_connections: int = 20) -> None:
         stale_timeout=300,
         timeout=10,
         connect_timeout=5,
-        options="-c statement_timeout=30000 -c lock_timeout=10000",
     )
 
 
@@ -79,8 +82,19 @@ def transaction() -> Iterator[_AfterCommit]:
     if outermost:
         _pending.callbacks = []
     with database.atomic():
+        if outermost:
+            _limit_waits()
         yield _AfterCommit(_pending.callbacks)
     if outermost:
         callbacks, _pending.callbacks = _pending.callbacks, []
         for callback in callbacks:
             callback()
+
+
+def _limit_waits() -> None:
+    """This transaction's statement and lock timeouts (SET LOCAL: they end with it, so a pooler
+    that hands the server connection to someone else next hands over nothing)."""
+    database.execute_sql(
+        "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+        (str(STATEMENT_TIMEOUT_MS), str(LOCK_TIMEOUT_MS)),
+    )

@@ -58,15 +58,16 @@ def _clear_metrics_dirs(env: dict[str, str], keys: tuple[str, ...]) -> None:
         os.makedirs(env[key], exist_ok=True)
 
 
-def _migrate(urls: ServiceUrls) -> None:
-    applied = migrate(urls.database_url)
+def _migrate(settings: Settings, urls: ServiceUrls) -> None:
+    """On MIGRATION_DATABASE_URL, a direct connection, when DATABASE_URL goes through PgBouncer."""
+    applied = migrate(settings.migration_database_url or urls.database_url)
     logger.info("Migrations applied: {}", ", ".join(applied) if applied else "none pending")
 
 
 def run_all(settings: Settings, worker_args: list[str]) -> int:
     urls = resolve_services(settings)
     try:
-        _migrate(urls)
+        _migrate(settings, urls)
         env = child_environment(settings, urls)
         _clear_metrics_dirs(env, ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db"))
         supervisor = Supervisor(settings.var_dir / "launcher.pids", env)
@@ -116,7 +117,7 @@ def run_one(settings: Settings, part: str, args: list[str]) -> int:
     urls = resolve_services(settings)
     env = child_environment(settings, urls)
     if part == "migrate":
-        _migrate(urls)
+        _migrate(settings, urls)
         return 0
     command = {
         **part_commands(settings, args),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
+
+from runtime.networks import Network, parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
@@ -22,6 +25,7 @@ class SettingsError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
+    migration_database_url: str | None
     redis_url: str | None
     port: int
     public_base_url: str
@@ -40,6 +44,7 @@ class Settings:
     whatsapp_api_url: str
     whatsapp_token: str
     whatsapp_phone_number_id: str
+    whatsapp_business_account_id: str
     admin_token: str
     log_level: str
     log_format: str
@@ -60,24 +65,20 @@ class Settings:
     notification_stuck_after_seconds: int
     var_dir: Path
     web_host: str
-    trusted_proxy: str
+    trusted_proxies: tuple[Network, ...]
     sandbox_port: int
     sandbox_host: str
-
-    def waitress_proxy_options(self) -> dict:
-        """Behind nginx, trust its X-Forwarded-For so rate limits see the customer's address."""
-        if not self.trusted_proxy:
-            return {}
-        return {
-            "trusted_proxy": self.trusted_proxy,
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-        }
 
     @property
     def alert_targets(self) -> bool:
         """True when an alert can reach a person (an email address or a webhook)."""
         return bool(self.alert_email_to or self.alert_webhook_url)
+
+    @property
+    def graph_api_version(self) -> str:
+        """The Graph API version WHATSAPP_API_URL names (`v26.0`), or "unknown"."""
+        last = self.whatsapp_api_url.rstrip("/").rsplit("/", 1)[-1]
+        return last if re.fullmatch(r"v\d+(\.\d+)?", last) else "unknown"
 
     @property
     def uses_sandbox(self) -> bool:
@@ -137,6 +138,15 @@ def _addresses(name: str, raw: str) -> tuple[str, ...]:
     return addresses
 
 
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError as error:
+        raise SettingsError(
+            f"{name} must be addresses or CIDRs separated by commas: {error}"
+        ) from None
+
+
 def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
     """Local sandbox without keys; Midtrans' own sandbox or production with them."""
     if sandbox_port is not None:
@@ -191,7 +201,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         _require_real_providers(get, admin_token)
     return Settings(
         database_url=get("DATABASE_URL") or None,
-        redis_url=get("REDIS_URL") or None,
+        migration_database_url=get("MIGRATION_DATABASE_URL") or get("DATABASE_URL") or None,
+        redis_url=_url("REDIS_URL", get("REDIS_URL"), ("redis", "rediss", "unix"))
+        if get("REDIS_URL")
+        else None,
         port=port,
         public_base_url=_url(
             "PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
@@ -221,6 +234,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         whatsapp_token=get("WHATSAPP_TOKEN") or "sandbox-whatsapp-token",
         whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
+        whatsapp_business_account_id=get("WHATSAPP_BUSINESS_ACCOUNT_ID")
+        or ("100000000000002" if sandbox else ""),
         admin_token=admin_token or "sandbox-admin-token",
         log_level=_choice(
             "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
@@ -266,7 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
         web_host=get("WEB_HOST", "127.0.0.1"),
-        trusted_proxy=get("TRUSTED_PROXY", ""),
+        trusted_proxies=_networks("TRUSTED_PROXY", get("TRUSTED_PROXY", "")),
         sandbox_port=sandbox_port,
         sandbox_host=get("SANDBOX_HOST", "127.0.0.1"),
     )

@@ -11,6 +11,7 @@ from sandbox.payments import PaymentSimulator
 from sandbox.smtp import SmtpSandbox
 from sandbox.state import SandboxState
 from sandbox.whatsapp import add_whatsapp_routes
+from sandbox.whatsapp_account import add_whatsapp_account_routes
 
 
 def create_sandbox_app() -> falcon.App:
@@ -32,5 +33,6 @@ def add_sandbox_routes(
     add_midtrans_routes(app, state, config, public_url)
     add_pay_page_routes(app, state, simulator)
     add_whatsapp_routes(app, state)
+    add_whatsapp_account_routes(app, state)
     add_control_routes(app, state, simulator, smtp)
     add_inbox_route(app, state)

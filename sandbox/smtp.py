@@ -21,10 +21,17 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
+WRONG_PASSWORD_PREFIX = b"wrong"
+
+
 def accept_any_login(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
 ) -> AuthResult:
-    """AUTH is offered so clients that log in work; any credentials are fine in the sandbox."""
+    """AUTH is offered so clients that log in work; any credentials are fine in the sandbox
+    except a password starting with `wrong`, which stands for a rotated one."""
+    password = getattr(auth_data, "password", b"") or b""
+    if password.startswith(WRONG_PASSWORD_PREFIX):
+        return AuthResult(success=False, handled=False)  # the server answers 535
     return AuthResult(success=True, auth_data=auth_data)
 
 

@@ -6,9 +6,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from models.messages import whatsapp_templates
 from sandbox.faults import FaultSwitch
 
 FAULT_TARGETS = ("snap", "status_api", "mail", "whatsapp")
+BUSINESS_ACCOUNT_ID = "100000000000002"  # the settings' WHATSAPP_BUSINESS_ACCOUNT_ID default
+
+
+def approved_templates() -> dict[str, str]:
+    """The shop's own WhatsApp templates, all approved: the account a finished setup has."""
+    return {mapping["name"]: "APPROVED" for mapping in whatsapp_templates().values()}
 
 
 class OrderIdTaken(Exception):
@@ -59,6 +66,8 @@ class SandboxState:
     requests: list[dict] = field(default_factory=list)
     mails: list[dict] = field(default_factory=list)
     whatsapp_messages: list[dict] = field(default_factory=list)
+    whatsapp_business_account_id: str = BUSINESS_ACCOUNT_ID
+    templates: dict[str, str] = field(default_factory=approved_templates)
     faults: dict[str, FaultSwitch] = field(
         default_factory=lambda: {target: FaultSwitch() for target in FAULT_TARGETS}
     )
@@ -130,9 +139,24 @@ class SandboxState:
         if fault_target is not None:
             self.faults[fault_target].clear()
 
-    def reset(self) -> None:
-        """Back to an empty sandbox: no transactions, requests, messages or faults."""
+    def template_statuses(self) -> dict[str, str]:
+        """WhatsApp template name -> review status, as the business account lists them."""
         with self.lock:
+            return dict(self.templates)
+
+    def set_template_status(self, name: str, status: str | None) -> None:
+        """A template's new review status; None deletes it."""
+        with self.lock:
+            if status is None:
+                self.templates.pop(name, None)
+            else:
+                self.templates[name] = status
+
+    def reset(self) -> None:
+        """Back to an empty sandbox: no transactions, requests, messages or faults, and the
+        shop's templates approved."""
+        with self.lock:
+            self.templates = approved_templates()
             self.transactions.clear()
             self.order_by_token.clear()
             self.requests.clear()

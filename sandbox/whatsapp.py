@@ -61,6 +61,17 @@ def _template_errors(template: object) -> list[str]:
 REVOKED_TOKEN_PREFIX = "revoked"
 
 
+def token_refusal(req: falcon.Request) -> tuple[int, dict] | None:
+    """Graph's 401 for a missing, revoked or expired token; None when the token is good."""
+    token = bearer_token(req)
+    if token is None:
+        return 401, graph_error("An active access token must be used to query information.", 190)
+    if token.startswith(REVOKED_TOKEN_PREFIX):
+        message = "Error validating access token: The session has been invalidated."
+        return 401, graph_error(message, 190)
+    return None
+
+
 def stored_message(body: dict, phone_number_id: str, message_id: str, token: str) -> dict:
     """What the inbox and the tests see of one accepted message."""
     template = body["template"]
@@ -78,29 +89,26 @@ def stored_message(body: dict, phone_number_id: str, message_id: str, token: str
 
 
 class WhatsAppMessagesResource:
-    """`POST /{version}/{phone_number_id}/messages`."""
+    """`POST /{version}/{phone_number_id}/messages` (the route names every Graph node node_id)."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
     def on_post(
-        self, req: falcon.Request, resp: falcon.Response, version: str, phone_number_id: str
+        self, req: falcon.Request, resp: falcon.Response, version: str, node_id: str
     ) -> None:
-        if not VERSION_PATTERN.fullmatch(version) or not phone_number_id.isdigit():
+        if not VERSION_PATTERN.fullmatch(version) or not node_id.isdigit():
             raise falcon.HTTPNotFound()
-        answer(resp, *self._send(req, read_bounded(req, MAX_BODY_BYTES), phone_number_id))
+        answer(resp, *self._send(req, read_bounded(req, MAX_BODY_BYTES), node_id))
 
     def _send(self, req: falcon.Request, raw: bytes | None, phone_number_id: str) -> tuple:
         fault = self.state.faults["whatsapp"].next_failure()
         if fault is not None:
             return fault.failing_status, _fault_error(fault)
+        refusal = token_refusal(req)
+        if refusal is not None:
+            return refusal
         token = bearer_token(req)
-        if token is None:
-            message = "An active access token must be used to query information."
-            return 401, graph_error(message, 190)
-        if token.startswith(REVOKED_TOKEN_PREFIX):  # as Meta answers a revoked or expired token
-            message = "Error validating access token: The session has been invalidated."
-            return 401, graph_error(message, 190)
         body = parse_json(raw)
         errors = template_message_errors(body)
         if errors:
@@ -125,4 +133,4 @@ def _fault_error(fault: FaultPlan) -> dict:
 
 def add_whatsapp_routes(app: falcon.App, state: SandboxState) -> None:
     """Mount the messages endpoint (`WHATSAPP_API_URL = {base_url}/v26.0`, any version)."""
-    app.add_route("/{version}/{phone_number_id}/messages", WhatsAppMessagesResource(state))
+    app.add_route("/{version}/{node_id}/messages", WhatsAppMessagesResource(state))

@@ -60,11 +60,15 @@ def pending_migrations(database_url: str, schema_dir: Path = SCHEMA_DIR) -> list
 
 
 def migrate(database_url: str, schema_dir: Path = SCHEMA_DIR) -> list[str]:
-    """Applies pending migrations; returns the versions applied (none the second time)."""
+    """Applies pending migrations; returns the versions applied (none the second time).
+
+    The advisory lock belongs to the session, so `database_url` must be a direct connection
+    (MIGRATION_DATABASE_URL), never PgBouncer in transaction mode."""
     connection = psycopg2.connect(database_url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     connection.autocommit = False
     try:
         with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")  # a role's default must not cut DDL short
             cursor.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
         try:
             return _apply_pending(connection, schema_dir)

@@ -179,18 +179,18 @@ def test_too_many_checkouts_from_one_client_get_429_with_retry_after(strict_web)
 def strict_web_behind_proxy(system, clean):
     """The strict app served as production serves it behind nginx: waitress trusts the proxy's
     X-Forwarded-For, so each customer's address has its own limit."""
+    from runtime.networks import parse_networks
     from web.app import create_app
+    from web.proxies import behind_proxies
 
-    settings = replace(
-        system["settings"], checkout_rate_limit_per_minute=3, trusted_proxy="127.0.0.1"
-    )
+    settings = replace(system["settings"], checkout_rate_limit_per_minute=3)
+    app = create_app(settings, system["broker"].client)
     server = waitress.create_server(
-        create_app(settings, system["broker"].client),
+        behind_proxies(app, parse_networks("127.0.0.1")),
         host="127.0.0.1",
         port=0,
         threads=4,
-        clear_untrusted_proxy_headers=True,
-        **settings.waitress_proxy_options(),
+        clear_untrusted_proxy_headers=False,
     )
     threading.Thread(target=server.run, daemon=True).start()
     yield f"http://127.0.0.1:{server.effective_port}"

@@ -1,7 +1,9 @@
 """The readiness check against a running system: every check PASSes when the parts run, and the
 one that is missing or stuck FAILs with exit code 1."""
 
+import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -46,10 +48,20 @@ def scheduler(worker_alive, system):
     thread.join(timeout=10)
 
 
+@pytest.fixture
+def backed_up(system):
+    """A backup finished a minute ago, as `./run.sh admin backup` records it."""
+    from messaging.contract import last_backup_key
+
+    system["broker"].client.set(last_backup_key(), int(time.time()) - 60)
+
+
 def verify(admin_cli, capsys, web) -> tuple[int, dict[str, str]]:
     """The exit code and each check's PASS/FAIL line, by check name."""
     code = admin_cli(["verify", "--url", web])
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Graph API version: v26.0 ")  # people's output, no log lines
+    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in lines[1:]), lines
     by_name = {}
     for name in CHECK_NAMES:
         (line,) = [line for line in lines if line[6:].startswith(name + " ")]
@@ -62,13 +74,31 @@ def redis_persists(system) -> bool:
     return appendonly in ("yes", b"yes")
 
 
-def test_running_system_passes(web, scheduler, system, capsys, admin_cli):
+def test_running_system_passes(web, scheduler, backed_up, system, capsys, admin_cli):
     code, lines = verify(admin_cli, capsys, web)
     persistent = redis_persists(system)
     expected = {name: "PASS" for name in CHECK_NAMES}
     expected["redis persistence"] = "PASS" if persistent else "FAIL"
     assert {name: line[:4] for name, line in lines.items()} == expected, lines
     assert code == (0 if persistent else 1)
+
+
+def test_json_output_is_one_document(web, scheduler, backed_up, capsys, admin_cli):
+    code = admin_cli(["verify", "--url", web, "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert document["graph_api_version"] == "v26.0"
+    assert [check["name"] for check in document["checks"]] == CHECK_NAMES
+    assert document["passed"] == (code == 0)
+
+
+def test_logs_stay_off_the_report_unless_verbose(web, backed_up, capsys, admin_cli):
+    admin_cli(["verify", "--url", web])
+    quiet = capsys.readouterr()
+    assert "INFO" not in quiet.err and "INFO" not in quiet.out
+    admin_cli(["verify", "--url", web, "-v"])
+    verbose = capsys.readouterr()
+    assert "INFO" in verbose.err  # e.g. each outside call, on stderr
+    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in verbose.out.splitlines()[1:])
 
 
 def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys, admin_cli):
@@ -129,7 +159,7 @@ def test_a_redis_that_hides_config_is_reported_unknown_not_failed(system):
         hidden = redis.Redis.from_url(
             system["settings"].redis_url, username="verify-probe", password="probe-pw"
         )
-        passed, detail = check_redis_persistence(Target(None, hidden, "", ""))
+        passed, detail = check_redis_persistence(Target(None, hidden, "", system["settings"]))
         assert passed and detail.startswith("unknown")
     finally:
         admin_client.execute_command("ACL", "DELUSER", "verify-probe")

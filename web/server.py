@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import falcon
+from collections.abc import Callable
+
 import waitress
 from loguru import logger
 
@@ -11,6 +12,7 @@ from models.db import init_database
 from runtime.logs import configure_logging
 from runtime.settings import Settings, load_settings_or_exit
 from web.app import create_app
+from web.proxies import behind_proxies
 
 THREADS = 16
 # Browsers (and nginx's upstream pool) keep idle keep-alive connections open; past waitress's
@@ -23,14 +25,16 @@ CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT_SECONDS = 30
 
 
-def start_web(settings: Settings) -> falcon.App:
-    """The web's start-up: logging, the database binding (reads only), and a Redis client that
-    answers 503 within about a second when Redis stalls (Midtrans waits 15 s at most)."""
+def start_web(settings: Settings) -> Callable:
+    """The web's start-up: logging, the database binding (reads only), a Redis client that
+    answers 503 within about a second when Redis stalls (Midtrans waits 15 s at most), and the
+    customer's address taken from TRUSTED_PROXY's forwarded headers."""
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("DATABASE_URL and REDIS_URL must be set for the web (./run.sh sets them)")
     configure_logging(settings.log_level, settings.log_format)
     init_database(settings.database_url)
-    return create_app(settings, redis_client(settings.redis_url, timeout=1.0, retries=0))
+    app = create_app(settings, redis_client(settings.redis_url, timeout=1.0, retries=0))
+    return behind_proxies(app, settings.trusted_proxies)
 
 
 def main() -> None:
@@ -46,8 +50,7 @@ def main() -> None:
         channel_timeout=CHANNEL_TIMEOUT_SECONDS,
         asyncore_use_poll=True,
         ident="bfa",
-        clear_untrusted_proxy_headers=True,
-        **settings.waitress_proxy_options(),
+        clear_untrusted_proxy_headers=False,  # behind_proxies reads and then drops them
     )
 
 
