@@ -25,7 +25,17 @@ from pathlib import Path
 import dramatiq
 import httpx
 
+import tasks  # noqa: F401 - declares every actor; start_worker gives them their broker
+from benchmarks.counting import install_counters, measured
 from benchmarks.system import PROJECT_VAR, start_services, system_environment
+from messaging.contract import CREATE_PAYMENT, PROCESS_NOTIFICATION
+from models.checkout import hash_order_token
+from models.db import connection, database
+from models.orders import Order
+from models.outbox import OutboxMessage
+from runtime.settings import load_settings
+from sandbox.server import SandboxConfig, start_sandbox
+from tasks.startup import start_worker
 
 WARM_UP_ORDERS = 3
 
@@ -65,8 +75,6 @@ def start_system(work_dir: Path):
     for name in ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db"):
         Path(environment[name]).mkdir(parents=True, exist_ok=True)
         os.environ[name] = environment[name]  # read by prometheus_client when it loads
-    from sandbox.server import SandboxConfig, start_sandbox
-
     sandbox = start_sandbox(SandboxConfig(http_port=0, smtp_port=0))
     environment |= {
         "MIDTRANS_SNAP_BASE_URL": f"{sandbox.base_url}/snap/v1",
@@ -79,11 +87,8 @@ def start_system(work_dir: Path):
 
 def start_worker_in_process(environment: dict[str, str]):
     """The worker as `dramatiq tasks.worker` builds it, with one worker thread."""
+    # Imported here: the module reads dramatiq_prom_db when it loads, set by start_system.
     from dramatiq.middleware.prometheus import Prometheus
-
-    import tasks  # noqa: F401 - declares every actor
-    from runtime.settings import load_settings
-    from tasks.startup import start_worker
 
     worker_services = start_worker(load_settings(environment))
     broker = worker_services.broker
@@ -99,8 +104,6 @@ def start_worker_in_process(environment: dict[str, str]):
 
 def new_checkout() -> dict:
     """The message the web enqueues for a valid checkout."""
-    from models.checkout import hash_order_token
-
     order_id = f"BFA-PROF-{secrets.token_hex(6)}"
     return {
         "order_id": order_id,
@@ -123,11 +126,6 @@ def wait_until(condition, timeout: float = 120.0) -> None:
 
 def push_orders(count: int, worker_services, sandbox_url: str) -> None:
     """Checkout -> payment link -> settlement notification -> PAID -> both messages SENT."""
-    from messaging.contract import CREATE_PAYMENT, PROCESS_NOTIFICATION
-    from models.db import connection
-    from models.orders import Order
-    from models.outbox import OutboxMessage
-
     checkouts = [new_checkout() for _ in range(count)]
     ids = [checkout["order_id"] for checkout in checkouts]
     for checkout in checkouts:
@@ -174,9 +172,6 @@ def run(arguments: argparse.Namespace) -> None:
     services, sandbox, environment = start_system(arguments.work_dir)
     worker = None
     try:
-        from benchmarks.counting import install_counters, measured
-        from models.db import database
-
         worker_services, worker, profiled = start_worker_in_process(environment)
         install_counters(database)
         push_orders(WARM_UP_ORDERS, worker_services, sandbox.base_url)
