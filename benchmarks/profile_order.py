@@ -44,6 +44,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_order", description=__doc__)
     parser.add_argument("--orders", type=int, default=20, help="orders per batch (default 20)")
     parser.add_argument("--top", type=int, default=25, help="profile lines (default 25)")
+    parser.add_argument(
+        "--sort", default="cumulative", choices=("cumulative", "tottime"), help="profile order"
+    )
     parser.add_argument("--work-dir", type=Path, default=PROJECT_VAR / "profile")
     return parser.parse_args(argv)
 
@@ -180,8 +183,8 @@ def run(arguments: argparse.Namespace) -> None:
         print_cost(cost, arguments.orders)
         profiled.profile = cProfile.Profile(time.thread_time)  # CPU, not waits
         push_orders(arguments.orders, worker_services, sandbox.base_url)
-        print(f"\ncProfile (thread CPU) of another {arguments.orders} orders, by cumulative:")
-        pstats.Stats(profiled.profile).sort_stats("cumulative").print_stats(arguments.top)
+        print(f"\ncProfile (thread CPU) of another {arguments.orders} orders, by {arguments.sort}:")
+        pstats.Stats(profiled.profile).sort_stats(arguments.sort).print_stats(arguments.top)
     finally:
         if worker is not None:
             worker.stop(timeout=10_000)
