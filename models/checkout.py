@@ -44,9 +44,10 @@ def price_for(package: Package, discount: DiscountCode | None) -> Price:
     return price_order(package.price_idr, rule)
 
 
-def insert_order(request: dict, expiry_minutes: int) -> bool:
-    """Inserts the order once (idempotent on order_id); True when this call created it."""
-    package = Package.get_by_id(request["package_id"])
+def insert_order(request: dict, expiry_minutes: int, package: Package | None = None) -> bool:
+    """Inserts the order once (idempotent on order_id); True when this call created it.
+    `package` is the request's package when the caller has read it already."""
+    package = package or Package.get_by_id(request["package_id"])
     discount = usable_discount(request.get("discount_code"), package.package_id)
     price = price_for(package, discount)
     created_at = utcnow()  # one clock reading: Snap's expiry window is exactly expiry_minutes

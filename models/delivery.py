@@ -56,31 +56,35 @@ def _ours(row: OutboxMessage):
     )
 
 
+# The claim and SENT run for every message: written out once rather than composed by peewee for
+# each call, which cost more CPU than PostgreSQL spends running them.
+_CLAIM_SQL = """
+UPDATE notification_outbox SET status = 'SENDING', claimed_at = %s, updated_at = %s
+WHERE id = %s AND status = ANY(%s) AND (next_retry_at IS NULL OR next_retry_at <= %s)
+RETURNING *
+"""
+_MARK_SENT_SQL = """
+UPDATE notification_outbox
+SET status = 'SENT', sent_at = %s, updated_at = %s, next_retry_at = NULL,
+    attempt_count = %s, provider_message_id = %s
+WHERE id = %s AND status = 'SENDING' AND claimed_at = %s
+"""
+
+
 def claim_delivery(outbox_id: int, now: datetime) -> OutboxMessage | None:
     """PENDING or RETRYING (and due) -> SENDING in one UPDATE; None if not ours to send."""
-    due = OutboxMessage.next_retry_at.is_null() | (OutboxMessage.next_retry_at <= now)
-    query = (
-        OutboxMessage.update(status=OutboxStatus.SENDING, claimed_at=now, updated_at=now)
-        .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(CLAIMABLE) & due)
-        .returning(OutboxMessage)
-    )
-    return next(iter(query.execute()), None)
+    claimable = [str(status) for status in CLAIMABLE]
+    claimed = OutboxMessage.raw(_CLAIM_SQL, now, now, outbox_id, claimable, now)
+    return next(iter(claimed), None)
 
 
 def mark_sent(row: OutboxMessage, provider_message_id: str, now: datetime) -> bool:
-    """SENT with the time; the attempt that succeeded is counted."""
-    return bool(
-        OutboxMessage.update(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            updated_at=now,
-            next_retry_at=None,
-            attempt_count=row.attempt_count + 1,
-            provider_message_id=provider_message_id[:200],
-        )
-        .where(_ours(row))
-        .execute()
+    """SENT with the time; the attempt that succeeded is counted (fenced like `_ours`)."""
+    cursor = database.execute_sql(
+        _MARK_SENT_SQL,
+        (now, now, row.attempt_count + 1, provider_message_id[:200], row.id, row.claimed_at),
     )
+    return bool(cursor.rowcount)
 
 
 def mark_failed(row: OutboxMessage, reason: str, now: datetime) -> bool:

@@ -32,8 +32,11 @@ class PaymentEvent(BaseModel):
         table_name = "payment_events"
 
 
-def store_event(notification: MidtransNotification, raw: dict, source: str) -> tuple[int, bool]:
-    """Inserts the raw notification once; returns (event id, whether it was new)."""
+def store_event(
+    notification: MidtransNotification, raw: dict, source: str
+) -> tuple["PaymentEvent", bool]:
+    """Inserts the raw notification once; returns (the stored row, whether it was new): the
+    caller needs no second read of what it just wrote."""
     key = idempotency_key(notification)
     inserted = list(
         PaymentEvent.insert(
@@ -49,12 +52,12 @@ def store_event(notification: MidtransNotification, raw: dict, source: str) -> t
             raw=raw,
         )
         .on_conflict_ignore()
-        .returning(PaymentEvent.id)
+        .returning(PaymentEvent)
         .execute()
     )
     if inserted:
-        return inserted[0].id, True
-    return PaymentEvent.get(PaymentEvent.idempotency_key == key).id, False
+        return inserted[0], True
+    return PaymentEvent.get(PaymentEvent.idempotency_key == key), False
 
 
 def locked_event(event_id: int) -> PaymentEvent:

@@ -101,6 +101,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html"]),
         keep_trailing_newline=True,
+        auto_reload=False,  # compiled once per process, not checked against the file each time
     )
 
 

@@ -54,27 +54,28 @@ def over_daily_cap(recipient: str, template_name: str) -> bool:
 
 def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
     """Inserts one row per channel unless already queued (or the recipient is over the daily
-    cap); returns the ids of new rows.
+    cap), all in one statement; returns the ids of new rows.
 
     Call inside the transaction that causes the message; enqueue delivery after commit.
     """
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
-    new_ids = []
+    rows = []
     for channel in CHANNELS:
         if over_daily_cap(recipients[channel], template_name):
             logger.warning("{} {} not queued: recipient over the daily cap", channel, template_name)
             continue
-        inserted = (
-            OutboxMessage.insert(
-                order=order.order_id,
-                channel=channel,
-                template_name=template_name,
-                recipient=recipients[channel],
-                payload=payload,
-            )
-            .on_conflict_ignore()
-            .returning(OutboxMessage.id)
-            .execute()
+        rows.append(
+            {
+                "order": order.order_id,
+                "channel": channel,
+                "template_name": template_name,
+                "recipient": recipients[channel],
+                "payload": payload,
+            }
         )
-        new_ids.extend(row.id for row in inserted)
-    return new_ids
+    if not rows:
+        return []
+    inserted = (
+        OutboxMessage.insert_many(rows).on_conflict_ignore().returning(OutboxMessage.id).execute()
+    )
+    return [row.id for row in inserted]

@@ -124,9 +124,15 @@ def write_status(
 
 
 def grant_entitlement(order_id: str, package_id: str) -> Entitlement:
-    """Exactly one entitlement per order (the unique key decides races)."""
-    Entitlement.insert(order=order_id, package=package_id).on_conflict_ignore().execute()
-    return Entitlement.get(Entitlement.order == order_id)
+    """Exactly one entitlement per order (the unique key decides races); read back only when
+    another transaction had already granted it."""
+    inserted = list(
+        Entitlement.insert(order=order_id, package=package_id)
+        .on_conflict_ignore()
+        .returning(Entitlement)
+        .execute()
+    )
+    return inserted[0] if inserted else Entitlement.get(Entitlement.order == order_id)
 
 
 def grant_access(order: Order) -> list[int]:

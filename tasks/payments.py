@@ -52,12 +52,13 @@ def snap_request(order: Order, public_base_url: str) -> dict:
 def create_payment(order_request: dict) -> None:
     """Idempotent: creates the order once and asks Snap for a payment link once."""
     with transaction():
-        if not Package.get_or_none(Package.package_id == order_request["package_id"]):
+        package = Package.get_or_none(Package.package_id == order_request["package_id"])
+        if package is None:
             # Only possible when the web took the checkout during a database outage.
             logger.error("Dropped a checkout for unknown package {!r}", order_request["package_id"])
             return
         expiry_minutes = services().settings.payment_expiry_minutes
-        if insert_order(order_request, expiry_minutes):
+        if insert_order(order_request, expiry_minutes, package):
             record_audit(
                 ACTOR, "order_created", order_request["order_id"], new_status=OrderStatus.CREATED
             )
@@ -66,6 +67,8 @@ def create_payment(order_request: dict) -> None:
         if order.status != OrderStatus.CREATED or order.redirect_url:
             logger.info("Payment link already handled (status {})", order.status)
             return
+        if order.package_id == package.package_id:
+            order.package = package  # read above: Snap's item name needs no second query
         _create_snap_payment(order)
 
 

@@ -39,16 +39,16 @@ def process_notification(raw: dict, source: str = "webhook") -> None:
     except InvalidNotification as error:
         logger.error("Dropped an unreadable notification: {}", error)
         return
-    event_id, is_new = store_event(notification, raw, source)
+    event, is_new = store_event(notification, raw, source)
     if source == "reconciliation":
-        process_event(event_id, reapply=True)
+        process_event(event, reapply=True)
         return
-    process_event(event_id)
+    process_event(event)
     if not is_new:
         logger.info(
-            "Duplicate notification ({}) for event {}", notification.transaction_status, event_id
+            "Duplicate notification ({}) for event {}", notification.transaction_status, event.id
         )
-        _recheck_if_hidden(event_id, notification)
+        _recheck_if_hidden(event.id, notification)
 
 
 def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> None:
@@ -94,18 +94,18 @@ def expire_if_due(order_id: str) -> None:
 @worker_actor(PROCESS_STORED_EVENT, max_retries=10, min_backoff=5_000, max_backoff=600_000)
 def process_stored_event(event_id: int) -> None:
     """Re-runs a stored notification the sweeper found unprocessed."""
-    process_event(event_id)
+    process_event(PaymentEvent.get_by_id(event_id))
 
 
-def process_event(event_id: int, reapply: bool = False) -> None:
+def process_event(event: PaymentEvent, reapply: bool = False) -> None:
     """Applies a stored event once; `reapply` applies a Status API answer seen before again,
-    but only when it moves the order (a repeat changes nothing and records nothing)."""
-    event = PaymentEvent.get_by_id(event_id)
+    but only when it moves the order (a repeat changes nothing and records nothing). `event` is
+    the row as read before the Status API call; it is read again, locked, to decide."""
     if event.processed and not reapply:
         return
     verified = authoritative_status(event)
     with transaction() as tx:
-        event = locked_event(event_id)
+        event = locked_event(event.id)
         if event.processed and not reapply:
             return
         order = Order.locked(event.order_id)

@@ -237,9 +237,9 @@ def test_one_stored_notification_held_by_two_workers_is_applied_once(
     order_id = open_payment()["order_id"]
     card = {"payment_type": "credit_card", "notify": False}
     denied = midtrans_transition(sandbox_api, order_id, transaction_status="deny", **card)
-    event_id, _ = store_event(
+    event_id = store_event(
         parse_notification(denied["notification"]), denied["notification"], "webhook"
-    )
+    )[0].id
     paid = {}
 
     def customer_pays_then_second_worker_runs() -> None:

@@ -58,7 +58,7 @@ def unprocessed_settlement(sandbox_api, minutes_ago: float = 2) -> tuple[str, in
 
     order_id = open_payment()["order_id"]
     raw = unsent_settlement(sandbox_api, order_id)
-    event_id, _ = store_event(parse_notification(raw), raw, "webhook")
+    event_id = store_event(parse_notification(raw), raw, "webhook")[0].id
     PaymentEvent.update(received_at=utcnow() - timedelta(minutes=minutes_ago)).where(
         PaymentEvent.id == event_id
     ).execute()
@@ -105,6 +105,18 @@ def test_a_paid_order_without_access_gets_it_and_its_success_messages(
     assert entitlement.access_token in str(message)
     maintenance.sweep()
     assert Entitlement.select().where(Entitlement.order == order_id).count() == 1
+
+
+def test_the_access_repair_scans_recent_payments_and_leaves_older_ones_to_the_alarm(maintenance):
+    """The repair reads only orders paid within its window (through the paid_at index), so a
+    sweep does not grow with the shop; a paid order older than that raises the alarm."""
+    from models.alarms import paid_without_access
+
+    now = utcnow()
+    insert_order("BFA-OLD-PAID", status="PAID", created_at=now - timedelta(days=3))
+    maintenance.sweep()
+    assert Entitlement.select().count() == 0
+    assert paid_without_access(now).order_ids == ["BFA-OLD-PAID"]
 
 
 def test_young_work_and_closed_windows_are_left_alone(maintenance, sandbox_api):
