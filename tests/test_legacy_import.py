@@ -12,7 +12,8 @@ from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, wait_for
+from tests.notification_helpers import mails
 
 FULL_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
 MESSY_ROWS = [
@@ -142,15 +143,24 @@ def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys
 
 
 def test_second_run_imports_nothing(db, messy_file, capsys, admin_cli):
-    run_import(admin_cli, capsys, messy_file)
+    _, first = run_import(admin_cli, capsys, messy_file)
+    assert "queued for Status API verification: 4" in first
     before = Order.select().count()
+    audit = AuditEntry.select().count()
     code, output = run_import(admin_cli, capsys, messy_file)
     assert code == 1  # the same rows still fail
-    assert "imported: 0" in output
-    assert "skipped: 9" in output and output.count("already present") == 8
-    assert "flagged: 0" in output
-    assert Order.select().count() == before
+    assert_reported(
+        output,
+        "imported: 0",
+        "brought forward: 0",
+        "unchanged: 8",
+        "skipped: 1",
+        "flagged: 0",
+        "queued for Status API verification: 0",
+    )
+    assert Order.select().count() == before and AuditEntry.select().count() == audit
     assert Entitlement.select().count() == 4
+    assert OutboxMessage.select().count() == 0
 
 
 def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(
@@ -246,3 +256,84 @@ def test_an_imported_pending_order_expires_without_messaging_the_old_customer(
     reconcile_order("OLD-PENDING-1")  # the sandbox has no such transaction: never paid
     assert Order.get_by_id("OLD-PENDING-1").status == "EXPIRED"
     assert OutboxMessage.select().where(OutboxMessage.order == "OLD-PENDING-1").count() == 0
+
+
+# Re-runs until the cutover: the old system keeps taking payments between two imports.
+
+
+def sari_row(status: str, order_id: str = "OLD-SARI", amount: int = 99000) -> tuple:
+    return (order_id, "Sari", "sari@example.com", "081234567891", amount, status, None)
+
+
+def import_rows(admin_cli, capsys, path, *rows) -> str:
+    """(Re)writes the old database with these rows, as the old server would hold them now,
+    and imports it; the summary."""
+    path.unlink(missing_ok=True)
+    _, output = run_import(admin_cli, capsys, legacy_file(path, FULL_COLUMNS, rows))
+    return output
+
+
+def audit_actions(order_id: str) -> list[str]:
+    entries = AuditEntry.select().where(AuditEntry.order_id == order_id).order_by(AuditEntry.id)
+    return [entry.action for entry in entries]
+
+
+def test_an_order_paid_in_the_old_system_since_the_last_run_is_brought_forward(
+    db, worker, tmp_path, capsys, admin_cli, sandbox_api
+):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("pending"))
+    assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
+
+    output = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert_reported(
+        output,
+        "imported: 0",
+        "brought forward: 1",
+        "row 1 (id OLD-SARI): PENDING_PAYMENT -> PAID",
+        "queued for Status API verification: 1",
+    )
+    order = Order.get_by_id("OLD-SARI")
+    entitlement = Entitlement.get(Entitlement.order == "OLD-SARI")
+    assert order.status == "PAID" and order.paid_at is not None
+    assert entitlement.status == "ACTIVE"
+    assert "legacy_brought_forward" in audit_actions("OLD-SARI")
+    # The customer never had an access link: the success message brings it, once.
+    wait_for(lambda: len(mails(sandbox_api)) == 1, message="the payment-success mail")
+    assert entitlement.access_token in mails(sandbox_api)[0]["text"]
+    # The verification found nothing at Midtrans (the old server's own gateway took it).
+    wait_for(lambda: "legacy_unknown_at_midtrans" in audit_actions("OLD-SARI"))
+
+    audit_before = AuditEntry.select().count()
+    outbox_before = OutboxMessage.select().count()
+    again = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert_reported(
+        again,
+        "brought forward: 0",
+        "unchanged: 1",
+        "queued for Status API verification: 0",
+        "not known to Midtrans, left as imported: 1",
+        "  OLD-SARI: PAID in the old system",
+    )
+    assert AuditEntry.select().count() == audit_before
+    assert OutboxMessage.select().count() == outbox_before
+    assert Entitlement.select().count() == 1
+    assert len(mails(sandbox_api)) == 1
+
+
+def test_dry_run_shows_what_a_re_run_would_bring_forward(db, tmp_path, capsys, admin_cli):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("pending"))
+    path.unlink()
+    legacy_file(path, FULL_COLUMNS, [sari_row("paid")])
+    code, output = run_import(admin_cli, capsys, path, "--dry-run")
+    assert code == 0
+    assert_reported(
+        output,
+        "would be brought forward: 1",
+        "row 1 (id OLD-SARI): PENDING_PAYMENT -> PAID",
+        "would be queued for Status API verification: 1",
+        "dry run: nothing was written",
+    )
+    assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
+    assert Entitlement.select().count() == 0 and OutboxMessage.select().count() == 0
