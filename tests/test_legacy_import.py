@@ -1,6 +1,7 @@
 """Moving the old server's SQLite orders into PostgreSQL: messy rows are mapped or reported,
 paid customers keep their access, and a second run imports nothing."""
 
+import base64
 import os
 import sqlite3
 import subprocess
@@ -12,7 +13,9 @@ from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
+from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import PROJECT_ROOT, wait_for
+from tests.factories import midtrans_transition
 from tests.notification_helpers import mails
 
 FULL_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
@@ -337,3 +340,83 @@ def test_dry_run_shows_what_a_re_run_would_bring_forward(db, tmp_path, capsys, a
     )
     assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
     assert Entitlement.select().count() == 0 and OutboxMessage.select().count() == 0
+
+
+def test_an_order_we_have_paid_stays_paid_when_the_old_system_still_says_pending(
+    db, tmp_path, capsys, admin_cli
+):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("paid"))
+    output = import_rows(admin_cli, capsys, path, sari_row("pending"))
+    assert "brought forward: 0" in output and "unchanged: 1" in output
+    assert Order.get_by_id("OLD-SARI").status == "PAID"
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
+    assert audit_actions("OLD-SARI") == ["legacy_import"]
+
+
+def test_a_pending_order_expired_by_reconciliation_comes_back_when_paid_in_the_old_system(
+    db, tmp_path, capsys, admin_cli
+):
+    from tasks.webhooks import reconcile_order
+
+    path = tmp_path / "orders.db"
+    old_pending = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "pending", 0)
+    import_rows(admin_cli, capsys, path, old_pending)
+    reconcile_order("OLD-SARI")  # Midtrans never saw it: expired here, paid in the old system
+    assert Order.get_by_id("OLD-SARI").status == "EXPIRED"
+    output = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert "row 1 (id OLD-SARI): EXPIRED -> PAID" in output
+    order = Order.get_by_id("OLD-SARI")
+    assert order.status == "PAID" and order.flagged  # a late payment: the state machine flags it
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
+
+
+def midtrans_knows(sandbox_api, order_id: str, amount: int, *statuses: str) -> None:
+    """The gateway holds a transaction for this id, taken through these statuses."""
+    auth = base64.b64encode(f"{SANDBOX_SERVER_KEY}:".encode()).decode()
+    sandbox_api.post(
+        "/snap/v1/transactions",
+        headers={"Authorization": f"Basic {auth}"},
+        json={"transaction_details": {"order_id": order_id, "gross_amount": amount}},
+    ).raise_for_status()
+    for status in statuses:
+        midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+
+
+def test_imported_paid_orders_the_gateway_disagrees_with_are_flagged(
+    db, worker, tmp_path, capsys, admin_cli, sandbox_api
+):
+    midtrans_knows(sandbox_api, "OLD-OK", 99000, "settlement")
+    midtrans_knows(sandbox_api, "OLD-REFUNDED", 99000, "settlement", "refund")
+    midtrans_knows(sandbox_api, "OLD-CHEAPER", 49000, "settlement")
+    rows = [sari_row("paid", order_id) for order_id in ("OLD-OK", "OLD-REFUNDED", "OLD-CHEAPER")]
+    output = import_rows(admin_cli, capsys, tmp_path / "orders.db", *rows)
+    assert "queued for Status API verification: 3" in output
+    wait_for(lambda: "legacy_verified" in audit_actions("OLD-OK"), message="verification")
+    wait_for(lambda: Order.select().where(Order.flagged).count() == 2, message="flags")
+    reasons = {
+        entry.order_id: entry.details["reason"]
+        for entry in AuditEntry.select().where(AuditEntry.action == "legacy_disagrees")
+    }
+    assert reasons == {
+        "OLD-REFUNDED": "legacy PAID, Midtrans says 'refund'",
+        "OLD-CHEAPER": "legacy amount 99000, Midtrans says 49000.00",
+    }
+    assert not Order.get_by_id("OLD-OK").flagged
+    # Flagged for a person, not acted on: the old system's customers keep their access.
+    assert {order.status for order in Order.select()} == {"PAID"}
+    assert Entitlement.select().where(Entitlement.status == "ACTIVE").count() == 3
+
+
+def test_an_imported_paid_order_unknown_to_midtrans_is_never_expired(
+    db, worker, tmp_path, capsys, admin_cli
+):
+    from tasks.webhooks import reconcile_order
+
+    old_paid = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "paid", 0)
+    import_rows(admin_cli, capsys, tmp_path / "orders.db", old_paid)
+    wait_for(lambda: "legacy_unknown_at_midtrans" in audit_actions("OLD-SARI"))
+    reconcile_order("OLD-SARI")  # the Status API answers 404, as in the verification
+    order = Order.get_by_id("OLD-SARI")
+    assert order.status == "PAID" and not order.flagged
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
