@@ -1,12 +1,15 @@
 """`import-legacy PATH/orders.db`: the old Node server's SQLite orders, moved into PostgreSQL.
 
 Each row is checked with the checkout's own rules and written in its own transaction with its
-entitlement (for paid orders) and an audit entry. Ids already present are skipped, so the
-import can be repeated until no row fails. A paid or refunded row whose amount is missing or is
-not the course price is still imported (the customer paid the old system), but flagged for a
-person to check, on the order, its audit entry and in the summary. Imported orders queue no
-customer messages: those customers were served by the old system, and a second "payment
-received" would confuse them.
+entitlement (for paid orders) and an audit entry. An id imported before is brought forward to
+the old system's current status (admin/legacy_forward.py), so the import is repeated until the
+cutover and a re-run of the same file changes nothing. A paid or refunded row whose amount is
+missing or is not the course price is still imported (the customer paid the old system), but
+flagged for a person to check, on the order, its audit entry and in the summary. Newly imported
+orders queue no customer messages: those customers were served by the old system, and a second
+"payment received" would confuse them (an order paid since the last run does get one: its
+customer has had no access link yet). Imported PAID orders are queued for a Status API check in the
+background (tasks/legacy.py), which flags those Midtrans disagrees with.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from admin.context import AdminContext
+from admin.legacy_forward import bring_forward
 from admin.legacy_rows import (
     MONEY_RECEIVED,
     LegacyFileError,
@@ -28,7 +32,8 @@ from admin.legacy_rows import (
     read_legacy_rows,
 )
 from admin.progress import ProgressLine
-from models.audit import record_audit
+from messaging.contract import VERIFY_LEGACY_ORDER
+from models.audit import LEGACY_UNKNOWN_AT_MIDTRANS, orders_with_action, record_audit
 from models.catalog import Package
 from models.checkout import hash_order_token
 from models.db import connection, transaction
@@ -44,9 +49,13 @@ ACTOR = "admin:import"
 class ImportSummary:
     imported: list[str] = field(default_factory=list)
     granted: list[str] = field(default_factory=list)
+    forward: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     flagged: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)
+    unknown_at_midtrans: list[str] = field(default_factory=list)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,9 +73,16 @@ def run_import(args: argparse.Namespace, admin: AdminContext) -> int:
         return 2
     with connection():
         legacy_import = LegacyImport(
-            args.path.name, args.dry_run, admin.settings.payment_expiry_minutes, course_price()
+            admin,
+            args.path.name,
+            args.dry_run,
+            admin.settings.payment_expiry_minutes,
+            course_price(),
         )
         summary = legacy_import.run(rows)
+        summary.unknown_at_midtrans = orders_with_action(
+            LEGACY_UNKNOWN_AT_MIDTRANS, sorted(legacy_import.seen)
+        )
     print_summary(summary, args.dry_run)
     return 1 if summary.failed else 0
 
@@ -80,6 +96,7 @@ def course_price() -> int:
 class LegacyImport:
     """One run over the file's rows; a rejected row never stops the others."""
 
+    admin: AdminContext
     source_name: str
     dry_run: bool
     expiry_minutes: int
@@ -110,14 +127,33 @@ class LegacyImport:
         if self._write(order):
             self._count_imported(order, label)
         else:
-            self.summary.skipped.append((label, "already present"))
+            self._bring_forward(order, label)
 
     def _count_imported(self, order: LegacyOrder, label: str) -> None:
         self.summary.imported.append(order.order_id)
         if order.status == OrderStatus.PAID:
             self.summary.granted.append(order.order_id)
+            self._queue_verification(order.order_id)
         if order.flag_reason:
             self.summary.flagged.append((label, order.flag_reason))
+
+    def _bring_forward(self, order: LegacyOrder, label: str) -> None:
+        result = bring_forward(order, self.dry_run)
+        if result.kind == "forward":
+            self.summary.forward.append((label, result.detail))
+            self.admin.wake_deliveries(result.outbox_ids)
+        elif result.kind == "unchanged":
+            self.summary.unchanged.append(order.order_id)
+        else:
+            getattr(self.summary, result.kind).append((label, result.detail))
+        if result.kind == "forward" and order.status == OrderStatus.PAID:
+            self._queue_verification(order.order_id)
+
+    def _queue_verification(self, order_id: str) -> None:
+        """Once per order becoming PAID here: Midtrans may know the id (same gateway)."""
+        self.summary.queued.append(order_id)
+        if not self.dry_run:
+            self.admin.enqueuer.send(VERIFY_LEGACY_ORDER, order_id)
 
     def _write(self, order: LegacyOrder) -> bool:
         if self.dry_run:
@@ -180,9 +216,16 @@ def print_summary(summary: ImportSummary, dry_run: bool) -> None:
     would = "would be " if dry_run else ""
     print(f"{'would import' if dry_run else 'imported'}: {len(summary.imported)}")
     print(f"PAID orders {would}granted course access: {len(summary.granted)}")
+    _print_rows(f"{would}brought forward", summary.forward)
+    print(f"unchanged: {len(summary.unchanged)}")
     _print_rows("flagged", summary.flagged)
     _print_rows("skipped", summary.skipped)
     _print_rows("failed", summary.failed)
+    print(f"{would}queued for Status API verification: {len(summary.queued)}")
+    _print_rows(
+        "not known to Midtrans, left as imported",
+        [(order_id, "PAID in the old system") for order_id in summary.unknown_at_midtrans],
+    )
     if dry_run:
         print("dry run: nothing was written")
 

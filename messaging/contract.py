@@ -48,6 +48,7 @@ PROCESS_STORED_EVENT = ActorSpec(
     "process_stored_event", WEBHOOKS_QUEUE, "event_id: a payment_events row id"
 )
 RECONCILE_ORDER = ActorSpec("reconcile_order", MAINTENANCE_QUEUE, "order_id")
+VERIFY_LEGACY_ORDER = ActorSpec("verify_legacy_order", MAINTENANCE_QUEUE, "order_id")
 DELIVER_MESSAGE = ActorSpec(
     "deliver_notification", DELIVERY_QUEUE, "outbox_id: a notification_outbox row id"
 )
@@ -69,6 +70,7 @@ ACTORS = (
     PROCESS_NOTIFICATION,
     PROCESS_STORED_EVENT,
     RECONCILE_ORDER,
+    VERIFY_LEGACY_ORDER,
     DELIVER_MESSAGE,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,

@@ -58,3 +58,15 @@ def recent_operator_actions(limit: int = 20) -> list[AuditEntry]:
         .order_by(AuditEntry.id.desc())
         .limit(limit)
     )
+
+
+# Written once per imported PAID order whose id the Status API does not know.
+LEGACY_UNKNOWN_AT_MIDTRANS = "legacy_unknown_at_midtrans"
+
+
+def orders_with_action(action: str, order_ids: list[str]) -> list[str]:
+    """Which of these orders have an audit entry for `action`."""
+    query = AuditEntry.select(AuditEntry.order_id).where(
+        (AuditEntry.action == action) & AuditEntry.order_id.in_(order_ids)
+    )
+    return sorted({entry.order_id for entry in query.distinct()})

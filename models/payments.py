@@ -41,9 +41,14 @@ def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
 
 
 def apply_status(
-    order: Order, status: MidtransNotification, actor: str, event_id: int | None = None
+    order: Order,
+    status: MidtransNotification,
+    actor: str,
+    event_id: int | None = None,
+    action: str | None = None,
 ) -> Applied:
-    """Persists what `status` means for the locked `order`; returns the outbox rows queued."""
+    """Persists what `status` means for the locked `order`; returns the outbox rows queued.
+    `action` names the audit entry when the status did not come from Midtrans (an import)."""
     decision = decide_for_order(order, status)
     outbox_ids: list[int] = []
     if Effect.RECORD_ATTEMPT in decision.effects:
@@ -59,7 +64,7 @@ def apply_status(
             order,
             decision,
             actor,
-            f"midtrans_{decision.outcome}",
+            action or f"midtrans_{decision.outcome}",
             event_id=event_id,
             transaction_status=status.transaction_status,
             fraud_status=status.fraud_status,

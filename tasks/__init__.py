@@ -10,6 +10,7 @@ from tasks import (  # noqa: E402, F401, I001 - declared after the broker is set
     admin_actions,
     alarms,
     delivery,
+    legacy,
     maintenance,
     payments,
     webhooks,

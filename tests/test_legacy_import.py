@@ -1,6 +1,7 @@
 """Moving the old server's SQLite orders into PostgreSQL: messy rows are mapped or reported,
 paid customers keep their access, and a second run imports nothing."""
 
+import base64
 import os
 import sqlite3
 import subprocess
@@ -12,7 +13,10 @@ from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import PROJECT_ROOT
+from runtime.settings import SANDBOX_SERVER_KEY
+from tests.conftest import PROJECT_ROOT, wait_for
+from tests.factories import midtrans_transition
+from tests.notification_helpers import mails
 
 FULL_COLUMNS = ("id", "customerName", "email", "phone", "amount", "status", "created_at")
 MESSY_ROWS = [
@@ -142,15 +146,24 @@ def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys
 
 
 def test_second_run_imports_nothing(db, messy_file, capsys, admin_cli):
-    run_import(admin_cli, capsys, messy_file)
+    _, first = run_import(admin_cli, capsys, messy_file)
+    assert "queued for Status API verification: 4" in first
     before = Order.select().count()
+    audit = AuditEntry.select().count()
     code, output = run_import(admin_cli, capsys, messy_file)
     assert code == 1  # the same rows still fail
-    assert "imported: 0" in output
-    assert "skipped: 9" in output and output.count("already present") == 8
-    assert "flagged: 0" in output
-    assert Order.select().count() == before
+    assert_reported(
+        output,
+        "imported: 0",
+        "brought forward: 0",
+        "unchanged: 8",
+        "skipped: 1",
+        "flagged: 0",
+        "queued for Status API verification: 0",
+    )
+    assert Order.select().count() == before and AuditEntry.select().count() == audit
     assert Entitlement.select().count() == 4
+    assert OutboxMessage.select().count() == 0
 
 
 def test_paid_rows_with_a_wrong_or_missing_amount_are_imported_flagged(
@@ -246,3 +259,164 @@ def test_an_imported_pending_order_expires_without_messaging_the_old_customer(
     reconcile_order("OLD-PENDING-1")  # the sandbox has no such transaction: never paid
     assert Order.get_by_id("OLD-PENDING-1").status == "EXPIRED"
     assert OutboxMessage.select().where(OutboxMessage.order == "OLD-PENDING-1").count() == 0
+
+
+# Re-runs until the cutover: the old system keeps taking payments between two imports.
+
+
+def sari_row(status: str, order_id: str = "OLD-SARI", amount: int = 99000) -> tuple:
+    return (order_id, "Sari", "sari@example.com", "081234567891", amount, status, None)
+
+
+def import_rows(admin_cli, capsys, path, *rows) -> str:
+    """(Re)writes the old database with these rows, as the old server would hold them now,
+    and imports it; the summary."""
+    path.unlink(missing_ok=True)
+    _, output = run_import(admin_cli, capsys, legacy_file(path, FULL_COLUMNS, rows))
+    return output
+
+
+def audit_actions(order_id: str) -> list[str]:
+    entries = AuditEntry.select().where(AuditEntry.order_id == order_id).order_by(AuditEntry.id)
+    return [entry.action for entry in entries]
+
+
+def test_an_order_paid_in_the_old_system_since_the_last_run_is_brought_forward(
+    db, worker, tmp_path, capsys, admin_cli, sandbox_api
+):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("pending"))
+    assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
+
+    output = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert_reported(
+        output,
+        "imported: 0",
+        "brought forward: 1",
+        "row 1 (id OLD-SARI): PENDING_PAYMENT -> PAID",
+        "queued for Status API verification: 1",
+    )
+    order = Order.get_by_id("OLD-SARI")
+    entitlement = Entitlement.get(Entitlement.order == "OLD-SARI")
+    assert order.status == "PAID" and order.paid_at is not None
+    assert entitlement.status == "ACTIVE"
+    assert "legacy_brought_forward" in audit_actions("OLD-SARI")
+    # The customer never had an access link: the success message brings it, once.
+    wait_for(lambda: len(mails(sandbox_api)) == 1, message="the payment-success mail")
+    assert entitlement.access_token in mails(sandbox_api)[0]["text"]
+    # The verification found nothing at Midtrans (the old server's own gateway took it).
+    wait_for(lambda: "legacy_unknown_at_midtrans" in audit_actions("OLD-SARI"))
+
+    audit_before = AuditEntry.select().count()
+    outbox_before = OutboxMessage.select().count()
+    again = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert_reported(
+        again,
+        "brought forward: 0",
+        "unchanged: 1",
+        "queued for Status API verification: 0",
+        "not known to Midtrans, left as imported: 1",
+        "  OLD-SARI: PAID in the old system",
+    )
+    assert AuditEntry.select().count() == audit_before
+    assert OutboxMessage.select().count() == outbox_before
+    assert Entitlement.select().count() == 1
+    assert len(mails(sandbox_api)) == 1
+
+
+def test_dry_run_shows_what_a_re_run_would_bring_forward(db, tmp_path, capsys, admin_cli):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("pending"))
+    path.unlink()
+    legacy_file(path, FULL_COLUMNS, [sari_row("paid")])
+    code, output = run_import(admin_cli, capsys, path, "--dry-run")
+    assert code == 0
+    assert_reported(
+        output,
+        "would be brought forward: 1",
+        "row 1 (id OLD-SARI): PENDING_PAYMENT -> PAID",
+        "would be queued for Status API verification: 1",
+        "dry run: nothing was written",
+    )
+    assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
+    assert Entitlement.select().count() == 0 and OutboxMessage.select().count() == 0
+
+
+def test_an_order_we_have_paid_stays_paid_when_the_old_system_still_says_pending(
+    db, tmp_path, capsys, admin_cli
+):
+    path = tmp_path / "orders.db"
+    import_rows(admin_cli, capsys, path, sari_row("paid"))
+    output = import_rows(admin_cli, capsys, path, sari_row("pending"))
+    assert "brought forward: 0" in output and "unchanged: 1" in output
+    assert Order.get_by_id("OLD-SARI").status == "PAID"
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
+    assert audit_actions("OLD-SARI") == ["legacy_import"]
+
+
+def test_a_pending_order_expired_by_reconciliation_comes_back_when_paid_in_the_old_system(
+    db, tmp_path, capsys, admin_cli
+):
+    from tasks.webhooks import reconcile_order
+
+    path = tmp_path / "orders.db"
+    old_pending = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "pending", 0)
+    import_rows(admin_cli, capsys, path, old_pending)
+    reconcile_order("OLD-SARI")  # Midtrans never saw it: expired here, paid in the old system
+    assert Order.get_by_id("OLD-SARI").status == "EXPIRED"
+    output = import_rows(admin_cli, capsys, path, sari_row("paid"))
+    assert "row 1 (id OLD-SARI): EXPIRED -> PAID" in output
+    order = Order.get_by_id("OLD-SARI")
+    assert order.status == "PAID" and order.flagged  # a late payment: the state machine flags it
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
+
+
+def midtrans_knows(sandbox_api, order_id: str, amount: int, *statuses: str) -> None:
+    """The gateway holds a transaction for this id, taken through these statuses."""
+    auth = base64.b64encode(f"{SANDBOX_SERVER_KEY}:".encode()).decode()
+    sandbox_api.post(
+        "/snap/v1/transactions",
+        headers={"Authorization": f"Basic {auth}"},
+        json={"transaction_details": {"order_id": order_id, "gross_amount": amount}},
+    ).raise_for_status()
+    for status in statuses:
+        midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+
+
+def test_imported_paid_orders_the_gateway_disagrees_with_are_flagged(
+    db, worker, tmp_path, capsys, admin_cli, sandbox_api
+):
+    midtrans_knows(sandbox_api, "OLD-OK", 99000, "settlement")
+    midtrans_knows(sandbox_api, "OLD-REFUNDED", 99000, "settlement", "refund")
+    midtrans_knows(sandbox_api, "OLD-CHEAPER", 49000, "settlement")
+    rows = [sari_row("paid", order_id) for order_id in ("OLD-OK", "OLD-REFUNDED", "OLD-CHEAPER")]
+    output = import_rows(admin_cli, capsys, tmp_path / "orders.db", *rows)
+    assert "queued for Status API verification: 3" in output
+    wait_for(lambda: "legacy_verified" in audit_actions("OLD-OK"), message="verification")
+    wait_for(lambda: Order.select().where(Order.flagged).count() == 2, message="flags")
+    reasons = {
+        entry.order_id: entry.details["reason"]
+        for entry in AuditEntry.select().where(AuditEntry.action == "legacy_disagrees")
+    }
+    assert reasons == {
+        "OLD-REFUNDED": "legacy PAID, Midtrans says 'refund'",
+        "OLD-CHEAPER": "legacy amount 99000, Midtrans says 49000.00",
+    }
+    assert not Order.get_by_id("OLD-OK").flagged
+    # Flagged for a person, not acted on: the old system's customers keep their access.
+    assert {order.status for order in Order.select()} == {"PAID"}
+    assert Entitlement.select().where(Entitlement.status == "ACTIVE").count() == 3
+
+
+def test_an_imported_paid_order_unknown_to_midtrans_is_never_expired(
+    db, worker, tmp_path, capsys, admin_cli
+):
+    from tasks.webhooks import reconcile_order
+
+    old_paid = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "paid", 0)
+    import_rows(admin_cli, capsys, tmp_path / "orders.db", old_paid)
+    wait_for(lambda: "legacy_unknown_at_midtrans" in audit_actions("OLD-SARI"))
+    reconcile_order("OLD-SARI")  # the Status API answers 404, as in the verification
+    order = Order.get_by_id("OLD-SARI")
+    assert order.status == "PAID" and not order.flagged
+    assert Entitlement.get(Entitlement.order == "OLD-SARI").status == "ACTIVE"
