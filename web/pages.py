@@ -14,13 +14,6 @@ from web.catalog import Catalog
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PACKAGE_ID = "ai-movie-course"
-COURSE_LESSONS = [  # numbered by the page itself
-    {"title": "Dari ide ke naskah dengan AI", "url": "#modul-1"},
-    {"title": "Membuat storyboard dan gambar adegan", "url": "#modul-2"},
-    {"title": "Menghidupkan adegan: video AI", "url": "#modul-3"},
-    {"title": "Suara, musik, dan sulih suara", "url": "#modul-4"},
-    {"title": "Menyunting dan merilis film pendek", "url": "#modul-5"},
-]
 
 
 def template_environment() -> Environment:
@@ -66,16 +59,19 @@ class AccessPage:
         with connection():
             entitlement = Entitlement.get_or_none(Entitlement.access_token == access_token)
             order = entitlement.order if entitlement else None
+            package = entitlement.package if entitlement else None
         state = "unknown" if entitlement is None else entitlement.status.lower()
         if entitlement is None:
             resp.status = falcon.HTTP_404
+        active = state == "active"
         _render(
             resp,
             self._templates,
             "access.html",
             state=state,
-            course_name="Buat Film Pakai AI",
+            course_name=package.name if package else "",
             customer_name=order.customer_name if order else "",
-            lessons=COURSE_LESSONS if state == "active" else [],
+            content_url=package.content_url if active else None,
+            lessons=package.lessons if active else [],
             granted_at_text=indonesian_date(entitlement.granted_at) if entitlement else "",
         )
