@@ -111,3 +111,23 @@ def test_the_email_fits_a_phone_screen(browser_page, template_name):
     assert _overflowing_width(page) == 0
     button = page.get_by_role("link").first.bounding_box()
     assert button["x"] >= 0 and button["x"] + button["width"] <= PHONE["width"]
+
+
+def _on_first_screen(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
+
+
+def test_on_a_phone_the_first_screen_shows_the_price_and_a_way_to_the_form(
+    browser_page, web, clean
+):
+    page = browser_page
+    page.set_viewport_size(PHONE)
+    page.goto(f"{web}/")
+    assert _on_first_screen(page, ".price-amount") and _on_first_screen(page, "#to-form")
+    assert _overflowing_width(page) == 0
+    page.click("#to-form")
+    page.wait_for_function("document.querySelector('#name').getBoundingClientRect().top < 844")
+    assert _on_first_screen(page, "#name")
+    footer = page.inner_text(".site-footer")
+    assert "Syarat dan Ketentuan" in footer and "WhatsApp" in footer

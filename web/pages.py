@@ -5,21 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import falcon
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
 from models.db import connection
 from models.entitlements import Entitlement
 from models.messages import indonesian_date
+from runtime.settings import Seller
 from web.catalog import Catalog
+from web.legal import LEGAL_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PACKAGE_ID = "ai-movie-course"
 
 
-def template_environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+def template_environment(seller: Seller, legal_dir: Path = LEGAL_DIR) -> Environment:
+    """The customer pages' templates and the owner's legal texts (`legal/...`); every page's
+    footer names the seller."""
+    loader = ChoiceLoader(
+        [FileSystemLoader(TEMPLATES_DIR), PrefixLoader({"legal": FileSystemLoader(legal_dir)})]
     )
+    environment = Environment(loader=loader, autoescape=select_autoescape(["html"]))
+    environment.globals["seller"] = seller
+    return environment
 
 
 def _render(resp: falcon.Response, templates: Environment, name: str, **context) -> None:
