@@ -8,7 +8,7 @@ import falcon
 import redis
 
 from runtime.settings import Settings
-from web import health, pages
+from web import access_links, health, pages
 from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource
 from web.catalog import Catalog
@@ -55,6 +55,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/", pages.CheckoutPage(templates, catalog))
     app.add_route("/finish", pages.FinishPage(templates))
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
+    app.add_route(access_links.PATH, access_links.page(templates, queue, redis_client))
     add_legal_routes(app, templates)
     app.add_static_route("/static", str(STATIC_DIR))
     add_observability(app, redis_client)
