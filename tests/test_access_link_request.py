@@ -40,7 +40,7 @@ def _access_link_rows() -> list[OutboxMessage]:
 
 
 def _answer_text(page: str) -> str:
-    return page.split('id="access-link"', 1)[1].split("</section>", 1)[0]
+    return page.split('id="access-link-request"', 1)[1].split("</section>", 1)[0]
 
 
 def test_a_paying_customer_gets_the_link_again_on_the_email_they_typed(
