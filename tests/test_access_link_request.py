@@ -10,6 +10,7 @@ import time
 import dramatiq
 import pytest
 
+from models.base import utcnow
 from models.entitlements import Entitlement
 from models.outbox import OutboxMessage
 from tests.conftest import wait_for
@@ -131,3 +132,15 @@ def test_a_malformed_contact_is_a_clear_indonesian_error(http, clean):
 @pytest.mark.parametrize("path", ["/finish", "/"])
 def test_the_page_is_linked_from_finish_and_the_footer(http, clean, path):
     assert 'href="/lupa-tautan"' in http.get(path).text
+
+
+def test_a_refunded_order_whose_access_was_revoked_gets_no_link(
+    http, db, sandbox_api, notifications_worker
+):
+    order_id = paid_order(sandbox_api)["order_id"]
+    Entitlement.update(status="REVOKED", revoked_at=utcnow()).where(
+        Entitlement.order == order_id
+    ).execute()
+    assert _ask(http, VALID_CHECKOUT["email"]).status_code == 200
+    notifications_worker.join("notifications", timeout=10_000)
+    assert _access_link_rows() == []
