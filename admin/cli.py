@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "admin.verify",
     "admin.reconcile",
     "admin.alerts",
+    "admin.packages",
 )
 
 

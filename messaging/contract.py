@@ -61,6 +61,11 @@ RESEND_MESSAGE = ActorSpec(
 REQUEUE_DEAD_LETTER = ActorSpec(
     "requeue_dead_letter", MAINTENANCE_QUEUE, "message_id: a Dramatiq message id, operator"
 )
+SEND_ACCESS_LINK = ActorSpec(
+    "send_access_link",
+    DELIVERY_QUEUE,
+    "request: {channel: EMAIL or WHATSAPP, contact: the normalised email or E.164 number}",
+)
 SWEEP = ActorSpec("sweep", MAINTENANCE_QUEUE, "none")
 RECONCILE = ActorSpec("reconcile", MAINTENANCE_QUEUE, "none")
 CHECK_ALARMS = ActorSpec("check_alarms", MAINTENANCE_QUEUE, "none")
@@ -75,6 +80,7 @@ ACTORS = (
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
     REQUEUE_DEAD_LETTER,
+    SEND_ACCESS_LINK,
     SWEEP,
     RECONCILE,
     CHECK_ALARMS,

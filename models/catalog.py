@@ -1,7 +1,7 @@
 """What the shop sells and the discount codes that lower its price."""
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
-from playhouse.postgres_ext import DateTimeTZField
+from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel
 
@@ -13,6 +13,8 @@ class Package(BaseModel):
     price_idr = IntegerField()
     active = BooleanField()
     created_at = DateTimeTZField()
+    content_url = TextField(null=True)
+    lessons = BinaryJSONField(default=list)
 
     class Meta:
         table_name = "packages"

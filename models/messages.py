@@ -27,6 +27,7 @@ TEMPLATE_NAMES = (
     "access_revoked",
     "order_expired",
     "payment_refunded",
+    "access_link",  # the customer's own request on "Lupa tautan akses?"
 )
 WHATSAPP_LANGUAGE = "id"
 _MONTHS = (

@@ -33,10 +33,11 @@ class OutboxMessage(BaseModel):
         table_name = "notification_outbox"
 
 
-# Messages that anyone who knows an address can cause (a checkout that was never paid): at most
-# this many a day to one recipient, so the shop cannot be used to flood a stranger. Messages
-# about money that moved (payment success, refund, access revoked) are never capped.
-CAPPED_TEMPLATES = ("payment_instructions", "order_expired")
+# Messages that anyone who knows an address can cause (a checkout that was never paid, a "lost
+# link" request): at most this many a day to one recipient, so the shop cannot be used to flood
+# anyone. Messages about money that moved (payment success, refund, access revoked) are never
+# capped.
+CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
 
 

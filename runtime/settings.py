@@ -23,6 +23,25 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class Seller:
+    """Who sells: shown in every customer page's footer and the legal pages, as buyers and the
+    payment gateway's merchant review expect."""
+
+    name: str
+    address: str
+    whatsapp: str  # international digits, 62...
+    email: str
+
+    @property
+    def whatsapp_url(self) -> str:
+        return f"https://wa.me/{self.whatsapp}"
+
+    @property
+    def whatsapp_text(self) -> str:
+        return f"+{self.whatsapp}"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     migration_database_url: str | None
@@ -68,6 +87,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...]
     sandbox_port: int
     sandbox_host: str
+    seller: Seller
 
     @property
     def alert_targets(self) -> bool:
@@ -147,6 +167,27 @@ def _networks(name: str, raw: str) -> tuple[Network, ...]:
         ) from None
 
 
+def _whatsapp_number(name: str, raw: str) -> str:
+    """An Indonesian or international number as wa.me wants it: digits only, country code first."""
+    digits = re.sub(r"[\s().-]", "", raw).removeprefix("+")
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not re.fullmatch(r"[1-9][0-9]{7,14}", digits):
+        raise SettingsError(f"{name} must be a phone number such as +62 812-3456-7890, got {raw!r}")
+    return digits
+
+
+def _seller(get) -> Seller:
+    email = get("SELLER_EMAIL") or "kursus@buatfilm.local"
+    _addresses("SELLER_EMAIL", email)
+    return Seller(
+        name=get("SELLER_NAME") or "Buat Film Pakai AI",
+        address=get("SELLER_ADDRESS", "").strip(),
+        whatsapp=_whatsapp_number("SELLER_WHATSAPP", get("SELLER_WHATSAPP") or "+6281200000000"),
+        email=email,
+    )
+
+
 def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
     """Local sandbox without keys; Midtrans' own sandbox or production with them."""
     if sandbox_port is not None:
@@ -159,7 +200,14 @@ def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str,
 
 def _require_real_providers(get, admin_token: str) -> None:
     """With real Midtrans keys the sandbox does not run: its stand-in defaults would lose mail."""
-    for name in ("SMTP_HOST", "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"):
+    for name in (
+        "SMTP_HOST",
+        "WHATSAPP_TOKEN",
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "SELLER_NAME",
+        "SELLER_WHATSAPP",
+        "SELLER_EMAIL",
+    ):
         if not get(name):
             raise SettingsError(f"{name} is required with real Midtrans keys (no sandbox runs)")
     if len(admin_token) < 16:
@@ -284,6 +332,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_networks("TRUSTED_PROXY", get("TRUSTED_PROXY", "")),
         sandbox_port=sandbox_port,
         sandbox_host=get("SANDBOX_HOST", "127.0.0.1"),
+        seller=_seller(get),
     )
 
 

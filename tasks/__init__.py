@@ -7,6 +7,7 @@ from tasks.startup import boot_from_environment
 boot_from_environment()
 
 from tasks import (  # noqa: E402, F401, I001 - declared after the broker is set (see above)
+    access_links,
     admin_actions,
     alarms,
     delivery,

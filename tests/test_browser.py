@@ -81,3 +81,53 @@ def test_right_after_paying_the_finish_page_never_offers_to_pay_again(
     page.goto(f"{web}/finish")  # no order at all: a way back to the shop
     page.wait_for_selector("#order-status[data-view=NO_ORDER]")
     assert page.get_attribute("#shop-link", "href") == "/"
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _overflowing_width(page) -> int:
+    """How far the page is wider than the phone's screen (0 when nothing is cut off)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("template_name", ["payment_success", "payment_instructions"])
+def test_the_email_fits_a_phone_screen(browser_page, template_name):
+    from models.messages import render_email
+
+    payload = {
+        "order_id": "BFA-20261201-7K3M9Q2XW4Z8R5T1VB",
+        "customer_name": "Budi Santoso",
+        "amount_text": "Rp 99.000",
+        "package_id": "ai-movie-course",
+        "payment_url": "https://app.midtrans.com/snap/v4/redirection/" + "a1b2c3d4" * 6,
+        "expires_at": "2026-12-01T07:30:00+00:00",
+        "access_token": "t" * 43,
+    }
+    email = render_email(template_name, payload, "https://kursus.buatfilm.example.id")
+    page = browser_page
+    page.set_viewport_size(PHONE)
+    page.set_content(email.html)
+    assert _overflowing_width(page) == 0
+    button = page.get_by_role("link").first.bounding_box()
+    assert button["x"] >= 0 and button["x"] + button["width"] <= PHONE["width"]
+
+
+def _on_first_screen(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
+
+
+def test_on_a_phone_the_first_screen_shows_the_price_and_a_way_to_the_form(
+    browser_page, web, clean
+):
+    page = browser_page
+    page.set_viewport_size(PHONE)
+    page.goto(f"{web}/")
+    assert _on_first_screen(page, ".price-amount") and _on_first_screen(page, "#to-form")
+    assert _overflowing_width(page) == 0
+    page.click("#to-form")
+    page.wait_for_function("document.querySelector('#name').getBoundingClientRect().top < 844")
+    assert _on_first_screen(page, "#name")
+    footer = page.inner_text(".site-footer")
+    assert "Syarat dan Ketentuan" in footer and "WhatsApp" in footer

@@ -173,6 +173,7 @@ ALLOWED_WRITES = {
     ("/webhooks/midtrans", "POST"),
     ("/admin/login", "POST"),
     ("/admin/logout", "POST"),
+    ("/lupa-tautan", "POST"),  # only enqueues a lookup for a worker
     *(
         (f"{prefix}/{action}", "POST")
         for prefix in ("/admin", "/api/admin")

@@ -263,3 +263,28 @@ def test_the_install_steps_use_packages_every_supported_release_has():
     installs = re.findall(r"^sudo apt install (.*)$", text, re.MULTILINE)
     assert installs and not any(re.search(r"postgresql(-client)?-\d", line) for line in installs)
     assert "/etc/postgresql/16/" not in text
+
+
+def https_server() -> list:
+    site = nginx_directives((DEPLOY / "nginx" / "bfa.conf").read_text())
+    (server,) = [block for words, block in site if words == ["server"] and "ssl" in str(block)]
+    return server
+
+
+def test_with_both_web_instances_down_nginx_shows_a_shipped_indonesian_page():
+    server = https_server()
+    (error_page,) = [words for words, _ in server if words[0] == "error_page"]
+    assert error_page[1:4] == ["502", "503", "504"] and error_page[4].startswith("/")
+    uri = error_page[4]  # without "=code": Midtrans still sees the failure and retries
+    (location,) = [block for words, block in server if words == ["location", "=", uri]]
+    (root,) = [words[1] for words, _ in location if words[0] == "root"]
+    assert ["internal"] in [words for words, _ in location]
+    shipped = DEPLOY / "nginx" / uri.lstrip("/")
+    page = shipped.read_text()
+    assert '<html lang="id">' in page and "gangguan" in page
+    assert "Pembayaran Anda tetap aman" in page
+    # The instances that serve /static/ are the ones that are down: nothing may come from them.
+    assert not re.search(r'(src|href)="/static|<link[^>]+stylesheet|<script', page)
+    install_step = f"deploy/nginx/{shipped.name} {root}/{shipped.name}"
+    assert re.search(rf"install -D [^\n]*{re.escape(install_step)}", readme())
+    assert ["proxy_intercept_errors", "on"] not in walk(server), "the app's own 503s pass"

@@ -18,6 +18,9 @@ REAL = {
     "WHATSAPP_PHONE_NUMBER_ID": "1",
     "PUBLIC_BASE_URL": "https://shop.example.id",
     "TRUSTED_PROXY": "127.0.0.1",
+    "SELLER_NAME": "CV Film Pintar",
+    "SELLER_WHATSAPP": "0812-3456-7890",
+    "SELLER_EMAIL": "halo@shop.example.id",
 }
 
 
@@ -53,6 +56,9 @@ def test_production_uses_production_urls():
         "WHATSAPP_PHONE_NUMBER_ID",
         "PUBLIC_BASE_URL",
         "TRUSTED_PROXY",
+        "SELLER_NAME",
+        "SELLER_WHATSAPP",
+        "SELLER_EMAIL",
     ],
 )
 def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
@@ -132,3 +138,15 @@ def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
     assert policy_from_settings(load_settings({})).stuck_after_seconds == 300
     tuned = load_settings({"NOTIFICATION_STUCK_AFTER_SECONDS": "45"})
     assert policy_from_settings(tuned).stuck_after_seconds == 45
+
+
+def test_the_sellers_whatsapp_number_is_kept_as_wa_me_wants_it():
+    seller = load_settings(REAL).seller
+    assert seller.whatsapp_url == "https://wa.me/6281234567890"
+    assert seller.name == "CV Film Pintar" and seller.address == ""
+
+
+@pytest.mark.parametrize("name, value", [("SELLER_WHATSAPP", "12ab"), ("SELLER_EMAIL", "halo")])
+def test_a_bad_seller_contact_stops_start_up_naming_it(name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**REAL, name: value})

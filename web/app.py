@@ -8,12 +8,13 @@ import falcon
 import redis
 
 from runtime.settings import Settings
-from web import health, pages
+from web import access_links, health, pages
 from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource
 from web.catalog import Catalog
 from web.checkout import CheckoutResource
 from web.errors import error_serializer, install_error_handlers
+from web.legal import add_legal_routes
 from web.metrics import add_observability, observability_middleware
 from web.middleware import DatabaseConnections, RefuseControlCharacters, RequestContext
 from web.orders import OrderStatusResource
@@ -39,7 +40,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     install_error_handlers(app)
     queue = TaskQueue(redis_client)
     catalog = Catalog()
-    templates = pages.template_environment()
+    templates = pages.template_environment(settings.seller)
     app.set_error_serializer(error_serializer(templates))
     checkout_limit = ClientRateLimit(
         redis_client, "checkout", settings.checkout_rate_limit_per_minute
@@ -54,6 +55,8 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/", pages.CheckoutPage(templates, catalog))
     app.add_route("/finish", pages.FinishPage(templates))
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
+    app.add_route(access_links.PATH, access_links.page(templates, queue, redis_client))
+    add_legal_routes(app, templates)
     app.add_static_route("/static", str(STATIC_DIR))
     add_observability(app, redis_client)
     auth = add_admin_routes(app, settings, redis_client, queue)

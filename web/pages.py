@@ -5,28 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import falcon
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
 from models.db import connection
 from models.entitlements import Entitlement
 from models.messages import indonesian_date
+from runtime.settings import Seller
 from web.catalog import Catalog
+from web.legal import LEGAL_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PACKAGE_ID = "ai-movie-course"
-COURSE_LESSONS = [  # numbered by the page itself
-    {"title": "Dari ide ke naskah dengan AI", "url": "#modul-1"},
-    {"title": "Membuat storyboard dan gambar adegan", "url": "#modul-2"},
-    {"title": "Menghidupkan adegan: video AI", "url": "#modul-3"},
-    {"title": "Suara, musik, dan sulih suara", "url": "#modul-4"},
-    {"title": "Menyunting dan merilis film pendek", "url": "#modul-5"},
-]
 
 
-def template_environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+def template_environment(seller: Seller, legal_dir: Path = LEGAL_DIR) -> Environment:
+    """The customer pages' templates and the owner's legal texts (`legal/...`); every page's
+    footer names the seller."""
+    loader = ChoiceLoader(
+        [FileSystemLoader(TEMPLATES_DIR), PrefixLoader({"legal": FileSystemLoader(legal_dir)})]
     )
+    environment = Environment(loader=loader, autoescape=select_autoescape(["html"]))
+    environment.globals["seller"] = seller
+    return environment
 
 
 def _render(resp: falcon.Response, templates: Environment, name: str, **context) -> None:
@@ -66,16 +66,19 @@ class AccessPage:
         with connection():
             entitlement = Entitlement.get_or_none(Entitlement.access_token == access_token)
             order = entitlement.order if entitlement else None
+            package = entitlement.package if entitlement else None
         state = "unknown" if entitlement is None else entitlement.status.lower()
         if entitlement is None:
             resp.status = falcon.HTTP_404
+        active = state == "active"
         _render(
             resp,
             self._templates,
             "access.html",
             state=state,
-            course_name="Buat Film Pakai AI",
+            course_name=package.name if package else "",
             customer_name=order.customer_name if order else "",
-            lessons=COURSE_LESSONS if state == "active" else [],
+            content_url=package.content_url if active else None,
+            lessons=package.lessons if active else [],
             granted_at_text=indonesian_date(entitlement.granted_at) if entitlement else "",
         )

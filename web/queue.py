@@ -11,6 +11,7 @@ from messaging.contract import (
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
+    SEND_ACCESS_LINK,
     pending_checkout_key,
 )
 from messaging.redis import Enqueuer
@@ -55,6 +56,11 @@ class TaskQueue:
     ) -> None:
         with _broker_errors():
             self._enqueuer.send(RESEND_MESSAGE, order_id, template_name, channels, operator)
+
+    def request_access_link(self, channel: str, contact: str) -> None:
+        """A customer's "lost link" request; the worker looks the contact up."""
+        with _broker_errors():
+            self._enqueuer.send(SEND_ACCESS_LINK, {"channel": channel, "contact": contact})
 
     def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
         with _broker_errors():
