@@ -67,6 +67,20 @@ def _when(moment: tuple) -> datetime:
     return datetime.fromisoformat(moment[0]) if moment[0] else datetime.min.replace(tzinfo=UTC)
 
 
+def order_number_part(part: str):
+    """Order numbers containing `part` in any case (ILIKE, its wildcards escaped): an operator
+    reads out or pastes any piece of the number."""
+    return Order.order_id.contains(part.strip())
+
+
+def order_ids_containing(part: str, limit: int = 20) -> list[str]:
+    """The numbers `part` may mean: the exact one alone if it exists, else up to `limit`."""
+    if Order.get_or_none(Order.order_id == part) is not None:
+        return [part]
+    query = Order.select(Order.order_id).where(order_number_part(part))
+    return [row.order_id for row in query.order_by(Order.created_at.desc()).limit(limit)]
+
+
 def order_timeline(order_id: str) -> dict | None:
     """Everything the console knows about one order, or None for an unknown id."""
     order = Order.get_or_none(Order.order_id == order_id)

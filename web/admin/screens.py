@@ -35,7 +35,7 @@ class Screens:
         with connection():
             timeline = order_timeline(order_id)
         if timeline is None:
-            raise falcon.HTTPNotFound(title=f"No order {order_id}")
+            raise falcon.HTTPNotFound(title=f"Pesanan {order_id} tidak ditemukan")
         return timeline
 
     def outbox(self, req: falcon.Request) -> dict:
