@@ -23,7 +23,11 @@ from models.outbox import OutboxMessage
 def _moments(attempts: list, events: list, audit: list, entitlement, outbox: list) -> list:
     """Everything that happened, as (time, kind, summary) rows sorted by time."""
     moments = [
-        (a["created_at"], "payment attempt", f"{a['kind']} {a['transaction_status'] or ''}")
+        (
+            a["created_at"],
+            "payment attempt",
+            " ".join(filter(None, (a["kind"], a["transaction_status"], a["payment_type"]))),
+        )
         for a in attempts
     ]
     moments += [

@@ -182,7 +182,16 @@ def test_the_timeline_tells_what_happened_after_a_real_checkout_and_payment(
 
     assert story["order"]["status"] == "PAID"
     assert story["order"]["customer_email"] == VALID_CHECKOUT["email"]
-    assert [attempt["kind"] for attempt in story["attempts"]] == ["SNAP_CREATED"]
+    assert [attempt["kind"] for attempt in story["attempts"]] == ["SNAP_CREATED", "VERIFIED"]
+    verified = story["attempts"][-1]
+    assert (verified["transaction_status"], verified["payment_type"]) == (
+        "settlement",
+        "bank_transfer",
+    )
+    assert verified["detail"] == "gross_amount 99000.00" and verified["transaction_id"]
+    assert story["order"]["last_checked_at"] == verified["created_at"]
+    page = browser.get(f"/admin/orders/{order_id}").text
+    assert "VERIFIED" in page and "bank_transfer" in page
     settlement = story["notifications"][-1]
     assert settlement["transaction_status"] == "settlement" and settlement["processed"]
     assert settlement["raw"]["order_id"] == order_id
