@@ -7,9 +7,11 @@ outbox rows in DLQ or FAILED (ids are numbers). Exit codes: 0 done, 1 nothing fo
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+import sys
+from datetime import UTC, datetime, timedelta
 
-from admin.arguments import day_count
+from admin.arguments import purge_age_days
+from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.outbox import print_rows, row_details
 from messaging.contract import DELIVERY_QUEUE
@@ -62,10 +64,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     purge = commands.add_parser(
         "purge",
         help="delete old Dramatiq dead letters",
-        description="Delete Dramatiq dead letters older than DAYS. Outbox rows are history "
-        "and are never deleted.",
+        description="Delete Dramatiq dead letters older than DAYS (at least 1: a fresher one "
+        "may be under investigation). Outbox rows are history and are never deleted. Asks "
+        "before deleting unless --yes.",
     )
-    purge.add_argument("--older-than", type=day_count, required=True, metavar="DAYS", help="0-3650")
+    purge.add_argument(
+        "--older-than", type=purge_age_days, required=True, metavar="DAYS", help="1-3650"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge.set_defaults(handler=purge_command)
 
 
@@ -169,6 +176,16 @@ def _requeue_everything(admin: AdminContext, queue_name: str | None) -> int:
 
 
 def purge_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    purged = purge_dead_letters(admin.broker, timedelta(days=args.older_than))
+    older_than = timedelta(days=args.older_than)
+    cutoff = datetime.now(UTC) - older_than
+    due = sum(letter.died_at < cutoff for letter in list_dead_letters(admin.broker))
+    what = f"{due} Dramatiq dead letters older than {args.older_than} days"
+    if args.dry_run:
+        print(f"Would purge {what} (dry run: nothing deleted)")
+        return 0
+    if due and not (args.yes or confirmed(f"Delete {what}?")):
+        print("Nothing deleted", file=sys.stderr)
+        return 1
+    purged = purge_dead_letters(admin.broker, older_than)
     print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
     return 0

@@ -83,3 +83,18 @@ def test_a_count_out_of_range_is_a_one_line_usage_error(argv, capsys, admin_cli)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "error: argument" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("status", ["settlement", "pending", None])
+def test_reconcile_asks_midtrans_once_per_order(db, sandbox_api, capsys, admin_cli, status):
+    order_id = open_payment()["order_id"]
+    if status:
+        midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
+    assert run(admin_cli, capsys, "reconcile", order_id)[0] == 0
+    asked = [
+        call
+        for call in sandbox_api.get("/_sandbox/midtrans/requests").json()
+        if call["path"].endswith("/status")
+    ]
+    assert len(asked) == 1, asked
