@@ -29,6 +29,7 @@ from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows, requeue_outbox_message
 from models.parked import parked_events, parked_orders, unpark_all
 from models.statuses import OutboxStatus
+from models.wib import wib_text
 
 ACTOR = "admin:cli"
 
@@ -108,19 +109,19 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
         with connection():
             row = OutboxMessage.get_or_none(OutboxMessage.id == int(args.id))
         if row is None:
-            print(f"No outbox row {args.id}")
+            print(f"No outbox row {args.id}", file=sys.stderr)
             return 1
         print(row_details(row))
         return 0
     letter = find_dead_letter(admin.broker, args.id)
     if letter is None:
-        print(f"No dead letter {args.id}")
+        print(f"No dead letter {args.id}", file=sys.stderr)
         return 1
     message = letter.message
     print(
         f"Message id:  {letter.message_id}\nQueue:       {letter.queue_name}\n"
         f"Actor:       {message.actor_name}\nArguments:   {message.args} {message.kwargs}\n"
-        f"Died at:     {letter.died_at:%Y-%m-%d %H:%M:%S}Z\nRetries:     {letter.retries}\n"
+        f"Died at:     {wib_text(letter.died_at)}\nRetries:     {letter.retries}\n"
         f"Final error: {letter.error or 'not recorded'}"
     )
     return 0
@@ -135,21 +136,23 @@ def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.all:
         return _requeue_everything(admin, args.queue)
     if args.queue:
-        print("--queue goes with --all")
+        print("--queue goes with --all", file=sys.stderr)
         return 2
     if args.id.isdigit():
         with connection():
             done = requeue_outbox_message(int(args.id), ACTOR, admin.wake_deliveries)
-        print(
-            f"Requeued outbox row {args.id}"
-            if done
-            else f"Outbox row {args.id} is not in DLQ or FAILED"
-        )
-        return 0 if done else 1
+        if not done:
+            print(f"Outbox row {args.id} is not in DLQ or FAILED", file=sys.stderr)
+            return 1
+        print(f"Requeued outbox row {args.id}")
+        return 0
     letter = find_dead_letter(admin.broker, args.id)
     done = letter is not None and _requeue_letter(admin, letter)
-    print(f"Requeued dead letter {args.id}" if done else f"No dead letter {args.id}")
-    return 0 if done else 1
+    if not done:
+        print(f"No dead letter {args.id}", file=sys.stderr)
+        return 1
+    print(f"Requeued dead letter {args.id}")
+    return 0
 
 
 def _requeue_letter(admin: AdminContext, letter: DeadLetter) -> bool:

@@ -186,3 +186,14 @@ def test_usage_errors_exit_with_2(capsys, admin_cli):
         with pytest.raises(SystemExit) as exit_code:
             admin_cli(argv)
         assert exit_code.value.code == 2
+
+
+def test_not_found_goes_to_stderr_with_exit_1(db, capsys, admin_cli):
+    for argv in (
+        ["dead-letters", "show", "no-such-message"],
+        ["dead-letters", "show", "987654"],
+        ["dead-letters", "requeue", "no-such-message"],
+    ):
+        assert admin_cli(argv) == 1
+        output, errors = capsys.readouterr()
+        assert output == "" and errors.startswith("No "), argv
