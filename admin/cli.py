@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "admin.verify",
     "admin.reconcile",
     "admin.alerts",
+    "admin.discounts",
 )
 
 
