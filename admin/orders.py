@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--output", type=Path, metavar="FILE", help="write here, not stdout")
     export.set_defaults(handler=run_export)
     show = commands.add_parser("show", help="one order's history")
-    show.add_argument("order_id", metavar="ORDER_ID")
+    show.add_argument("order_id", metavar="ORDER_ID", help="any unique part of the number")
+    show.add_argument("--json", action="store_true", help="the whole story as JSON (ISO times)")
     show.set_defaults(handler=run_show)
 
 
@@ -163,7 +164,10 @@ def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
     if story is None:
         _explain_no_single_order(args.order_id, found)
         return 1
-    print("\n".join(story_lines(story)))
+    if args.json:
+        print(json.dumps(story, ensure_ascii=False, indent=1, default=str))
+    else:
+        print("\n".join(story_lines(story)))
     return 0
 
 
