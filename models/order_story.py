@@ -71,6 +71,14 @@ def _when(moment: tuple) -> datetime:
     return datetime.fromisoformat(moment[0]) if moment[0] else datetime.min.replace(tzinfo=UTC)
 
 
+def _last_check(order, attempts: list[dict]) -> str | None:
+    """The latest of the re-check schedule's last ask and the worker's last verification."""
+    moments = [a["created_at"] for a in attempts if a["kind"] == "VERIFIED"]
+    if order.last_checked_at:
+        moments.append(order.last_checked_at.isoformat())
+    return max(moments, key=datetime.fromisoformat, default=None)
+
+
 def order_number_part(part: str):
     """Order numbers containing `part` in any case (ILIKE, its wildcards escaped): an operator
     reads out or pastes any piece of the number."""
@@ -116,7 +124,7 @@ def order_timeline(order_id: str) -> dict | None:
         .order_by(OutboxMessage.id)
     ]
     return {
-        "order": order_detail(order),
+        "order": {**order_detail(order), "last_checked_at": _last_check(order, attempts)},
         "attempts": attempts,
         "notifications": events,
         "audit": audit,

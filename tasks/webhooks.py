@@ -182,9 +182,9 @@ def asked_status_api(event: PaymentEvent) -> bool:
 
 
 def record_verification(order: Order, verified: MidtransNotification) -> None:
-    """What the Status API confirmed, and when, for the operator's order page."""
-    now = utcnow()
-    Order.update(last_checked_at=now).where(Order.order_id == order.order_id).execute()
+    """What the Status API confirmed, and when, for the operator's order page. The order's
+    `last_checked_at` stays the re-check schedule's own (a verification at payment must not
+    skip the re-check an hour later)."""
     PaymentAttempt.create(
         order=order.order_id,
         kind="VERIFIED",
@@ -192,7 +192,6 @@ def record_verification(order: Order, verified: MidtransNotification) -> None:
         transaction_status=verified.transaction_status,
         payment_type=verified.payment_type,
         detail=f"gross_amount {verified.gross_amount_text}",
-        created_at=now,
     )
 
 

@@ -189,7 +189,7 @@ def test_the_timeline_tells_what_happened_after_a_real_checkout_and_payment(
         "bank_transfer",
     )
     assert verified["detail"] == "gross_amount 99000.00" and verified["transaction_id"]
-    assert story["order"]["last_checked_at"] == verified["created_at"]
+    assert story["order"]["last_checked_at"] == verified["created_at"]  # the latest check
     page = browser.get(f"/admin/orders/{order_id}").text
     assert "VERIFIED" in page and "bank_transfer" in page
     settlement = story["notifications"][-1]
