@@ -23,4 +23,5 @@ def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
 
 
 row_limit = whole_number(1, 10_000)
-day_count = whole_number(0, 3_650)  # 0: every dead letter, however recent
+# A dead letter younger than a day may be the one an operator is still looking into: never purged.
+purge_age_days = whole_number(1, 3_650)

@@ -8,6 +8,9 @@ import argparse
 import importlib
 import sys
 
+import peewee
+import redis
+
 from admin.context import start_admin
 from runtime.settings import Settings, load_settings_or_exit
 
@@ -21,12 +24,16 @@ COMMAND_MODULES = (
     "admin.reconcile",
     "admin.alerts",
     "admin.packages",
+    "admin.discounts",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="./run.sh admin", description="Operate the Buat Film Pakai AI payment backend."
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also log INFO lines (to stderr)"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -44,8 +51,18 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     """Parses first (so --help needs no services), then starts from `settings` (read from the
     environment unless given) and runs the command."""
     args = build_parser().parse_args(argv)
-    admin = start_admin(settings or load_settings_or_exit())
-    return int(args.handler(args, admin) or 0)
+    admin = start_admin(settings or load_settings_or_exit(), "INFO" if args.verbose else "WARNING")
+    try:
+        return int(args.handler(args, admin) or 0)
+    except (peewee.OperationalError, peewee.InterfaceError) as error:
+        print(f"error: the database is unavailable ({_first_line(error)})", file=sys.stderr)
+    except redis.ConnectionError as error:
+        print(f"error: Redis is unavailable ({_first_line(error)})", file=sys.stderr)
+    return 1
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 if __name__ == "__main__":

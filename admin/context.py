@@ -16,6 +16,7 @@ from runtime.settings import Settings
 class AdminContext:
     settings: Settings
     enqueuer: Enqueuer
+    log_level: str = "WARNING"
     _worker: list = field(default_factory=list)
 
     @property
@@ -35,15 +36,15 @@ class AdminContext:
             from tasks.startup import start_worker
 
             self._worker.append(start_worker(self.settings))
-            configure_logging("WARNING", self.settings.log_format)  # the output is for people
+            configure_logging(self.log_level, self.settings.log_format)  # output is for people
         return self._worker[0]
 
 
-def start_admin(settings: Settings) -> AdminContext:
-    """The admin command line's start-up: logs (warnings only: the output is for people),
-    the database binding and Redis, from the settings."""
+def start_admin(settings: Settings, log_level: str = "WARNING") -> AdminContext:
+    """The admin command line's start-up: logs to stderr (warnings only unless -v: the output
+    is for people), the database binding and Redis, from the settings."""
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("DATABASE_URL and REDIS_URL must be set (./run.sh admin sets them)")
-    configure_logging("WARNING", settings.log_format)
+    configure_logging(log_level, settings.log_format)
     init_database(settings.database_url)
-    return AdminContext(settings, Enqueuer(redis_client(settings.redis_url)))
+    return AdminContext(settings, Enqueuer(redis_client(settings.redis_url)), log_level)

@@ -7,9 +7,11 @@ outbox rows in DLQ or FAILED (ids are numbers). Exit codes: 0 done, 1 nothing fo
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+import sys
+from datetime import UTC, datetime, timedelta
 
-from admin.arguments import day_count
+from admin.arguments import purge_age_days
+from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.outbox import print_rows, row_details
 from messaging.contract import DELIVERY_QUEUE
@@ -27,6 +29,7 @@ from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows, requeue_outbox_message
 from models.parked import parked_events, parked_orders, unpark_all
 from models.statuses import OutboxStatus
+from models.wib import wib_text
 
 ACTOR = "admin:cli"
 
@@ -62,10 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     purge = commands.add_parser(
         "purge",
         help="delete old Dramatiq dead letters",
-        description="Delete Dramatiq dead letters older than DAYS. Outbox rows are history "
-        "and are never deleted.",
+        description="Delete Dramatiq dead letters older than DAYS (at least 1: a fresher one "
+        "may be under investigation). Outbox rows are history and are never deleted. Asks "
+        "before deleting unless --yes.",
     )
-    purge.add_argument("--older-than", type=day_count, required=True, metavar="DAYS", help="0-3650")
+    purge.add_argument(
+        "--older-than", type=purge_age_days, required=True, metavar="DAYS", help="1-3650"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge.set_defaults(handler=purge_command)
 
 
@@ -101,19 +109,19 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
         with connection():
             row = OutboxMessage.get_or_none(OutboxMessage.id == int(args.id))
         if row is None:
-            print(f"No outbox row {args.id}")
+            print(f"No outbox row {args.id}", file=sys.stderr)
             return 1
         print(row_details(row))
         return 0
     letter = find_dead_letter(admin.broker, args.id)
     if letter is None:
-        print(f"No dead letter {args.id}")
+        print(f"No dead letter {args.id}", file=sys.stderr)
         return 1
     message = letter.message
     print(
         f"Message id:  {letter.message_id}\nQueue:       {letter.queue_name}\n"
         f"Actor:       {message.actor_name}\nArguments:   {message.args} {message.kwargs}\n"
-        f"Died at:     {letter.died_at:%Y-%m-%d %H:%M:%S}Z\nRetries:     {letter.retries}\n"
+        f"Died at:     {wib_text(letter.died_at)}\nRetries:     {letter.retries}\n"
         f"Final error: {letter.error or 'not recorded'}"
     )
     return 0
@@ -128,21 +136,23 @@ def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.all:
         return _requeue_everything(admin, args.queue)
     if args.queue:
-        print("--queue goes with --all")
+        print("--queue goes with --all", file=sys.stderr)
         return 2
     if args.id.isdigit():
         with connection():
             done = requeue_outbox_message(int(args.id), ACTOR, admin.wake_deliveries)
-        print(
-            f"Requeued outbox row {args.id}"
-            if done
-            else f"Outbox row {args.id} is not in DLQ or FAILED"
-        )
-        return 0 if done else 1
+        if not done:
+            print(f"Outbox row {args.id} is not in DLQ or FAILED", file=sys.stderr)
+            return 1
+        print(f"Requeued outbox row {args.id}")
+        return 0
     letter = find_dead_letter(admin.broker, args.id)
     done = letter is not None and _requeue_letter(admin, letter)
-    print(f"Requeued dead letter {args.id}" if done else f"No dead letter {args.id}")
-    return 0 if done else 1
+    if not done:
+        print(f"No dead letter {args.id}", file=sys.stderr)
+        return 1
+    print(f"Requeued dead letter {args.id}")
+    return 0
 
 
 def _requeue_letter(admin: AdminContext, letter: DeadLetter) -> bool:
@@ -169,6 +179,16 @@ def _requeue_everything(admin: AdminContext, queue_name: str | None) -> int:
 
 
 def purge_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    purged = purge_dead_letters(admin.broker, timedelta(days=args.older_than))
+    older_than = timedelta(days=args.older_than)
+    cutoff = datetime.now(UTC) - older_than
+    due = sum(letter.died_at < cutoff for letter in list_dead_letters(admin.broker))
+    what = f"{due} Dramatiq dead letters older than {args.older_than} days"
+    if args.dry_run:
+        print(f"Would purge {what} (dry run: nothing deleted)")
+        return 0
+    if due and not (args.yes or confirmed(f"Delete {what}?")):
+        print("Nothing deleted", file=sys.stderr)
+        return 1
+    purged = purge_dead_letters(admin.broker, older_than)
     print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
     return 0

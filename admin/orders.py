@@ -17,10 +17,11 @@ from typing import TextIO
 from admin.context import AdminContext
 from models.base import SHOP_TIMEZONE
 from models.db import connection
-from models.order_story import order_timeline
+from models.order_story import order_ids_containing, order_timeline
 from models.orders import Order
 from models.pricing import format_idr
 from models.statuses import ORDER_STATUSES, OrderStatus
+from models.wib import wib_text
 
 EXPORT_COLUMNS = (
     "order_id",
@@ -56,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--output", type=Path, metavar="FILE", help="write here, not stdout")
     export.set_defaults(handler=run_export)
     show = commands.add_parser("show", help="one order's history")
-    show.add_argument("order_id", metavar="ORDER_ID")
+    show.add_argument("order_id", metavar="ORDER_ID", help="any unique part of the number")
+    show.add_argument("--json", action="store_true", help="the whole story as JSON (ISO times)")
     show.set_defaults(handler=run_show)
 
 
@@ -155,13 +157,26 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
+    """ORDER_ID may be any unique part of the number, in any case; several matches are listed."""
     with connection():
-        story = order_timeline(args.order_id)
+        found = order_ids_containing(args.order_id)
+        story = order_timeline(found[0]) if len(found) == 1 else None
     if story is None:
-        print(f"no order {args.order_id!r}", file=sys.stderr)
+        _explain_no_single_order(args.order_id, found)
         return 1
-    print("\n".join(story_lines(story)))
+    if args.json:
+        print(json.dumps(story, ensure_ascii=False, indent=1, default=str))
+    else:
+        print("\n".join(story_lines(story)))
     return 0
+
+
+def _explain_no_single_order(part: str, found: list[str]) -> None:
+    if not found:
+        print(f"no order matches {part!r}", file=sys.stderr)
+        return
+    print(f"{part!r} matches several orders; give more of the number:", file=sys.stderr)
+    print("\n".join(f"  {order_id}" for order_id in found), file=sys.stderr)
 
 
 def story_lines(story: dict) -> list[str]:
@@ -176,16 +191,18 @@ def story_lines(story: dict) -> list[str]:
         f"discount {format_idr(order['discount_amount'])}{discount})",
         f"customer   {order['customer_name']} <{order['customer_email']}> "
         f"{order['customer_phone']}",
-        f"created    {order['created_at']}",
-        f"paid       {order['paid_at'] or '-'}",
-        f"expires    {order['expires_at'] or '-'}",
+        f"created    {wib_text(order['created_at'])}",
+        f"paid       {wib_text(order['paid_at']) or '-'}",
+        f"expires    {wib_text(order['expires_at']) or '-'}",
         f"failure    {order['failure_reason'] or '-'}",
-        f"access     {access['status']} since {access['granted_at']} "
+        f"access     {access['status']} since {wib_text(access['granted_at'])} "
         f"(token {access['access_token']})"
         if access
         else "access     none",
     ]
-    moments = [f"{m['at'] or '-'}  {m['kind']}: {m['summary']}" for m in story["timeline"]]
+    moments = [
+        f"{wib_text(m['at']) or '-'}  {m['kind']}: {m['summary']}" for m in story["timeline"]
+    ]
     return lines + _section("what happened", moments)
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 nothing to resend.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from admin.arguments import row_limit
 from admin.context import AdminContext
@@ -93,7 +94,7 @@ def resend_command(args: argparse.Namespace, admin: AdminContext) -> int:
                 args.order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
             )
     except NothingToResend as error:
-        print(f"Nothing to resend: {error}")
+        print(f"Nothing to resend: {error}", file=sys.stderr)
         return 1
     print(
         f"Queued resend of {args.template} for {args.order_id}: outbox rows "

@@ -56,13 +56,14 @@ def reconcile_one(admin: AdminContext, order_id: str) -> bool:
 
     before = order_status(order_id)
     if before is None:
-        print(f"{order_id}: no such order")
+        print(f"{order_id}: no such order", file=sys.stderr)
         return False
     record_audit(ACTOR, "reconcile_requested", order_id, old_status=before)
     try:
         reconcile_order(order_id)
     except ProviderError as error:
-        print(f"{order_id}: {before}, unchanged: Midtrans did not answer ({error})")
+        unanswered = f"{order_id}: {before}, unchanged: Midtrans did not answer ({error})"
+        print(unanswered, file=sys.stderr)
         return False
     after = order_status(order_id)
     unchanged = " (unchanged)" if after == before else ""

@@ -89,7 +89,9 @@ ACTORS = (
 # The periodic jobs the scheduler sends, each at most once per period (seconds).
 PERIODIC_JOBS = ((SWEEP, 30), (RECONCILE, 60), (CHECK_ALARMS, 60))
 
-HEARTBEAT_TTL_SECONDS = 30
+# A worker's heartbeat key lives this long after its last beat (one beat every third of it): a
+# killed worker leaves /health within 15 s; a cleanly stopped one deletes its key at once.
+HEARTBEAT_TTL_SECONDS = 15
 
 
 # Redis keys shared between processes.

@@ -3,7 +3,7 @@
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from models.base import BaseModel
+from models.base import BaseModel, utcnow
 
 
 class Package(BaseModel):
@@ -26,8 +26,10 @@ class DiscountCode(BaseModel):
     percent_off = IntegerField(null=True)
     amount_off = IntegerField(null=True)
     active = BooleanField(default=True)
+    valid_from = DateTimeTZField(null=True)
     valid_until = DateTimeTZField(null=True)
-    created_at = DateTimeTZField()
+    max_uses = IntegerField(null=True)
+    created_at = DateTimeTZField(default=utcnow)
 
     class Meta:
         table_name = "discount_codes"

@@ -12,6 +12,7 @@ from models.base import utcnow
 from models.catalog import DiscountCode, Package
 from models.orders import Order
 from models.pricing import Discount, Price, price_order
+from models.statuses import OrderStatus
 
 
 def hash_order_token(order_token: str) -> str:
@@ -24,16 +25,36 @@ def order_token_matches(order: Order, order_token: str) -> bool:
     return hmac.compare_digest(order.order_token_hash, hash_order_token(order_token or ""))
 
 
-def usable_discount(code: str | None, package_id: str) -> DiscountCode | None:
-    """The active, unexpired discount for this package, or None."""
+HOLDING_STATUSES = (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
+
+
+def discount_uses(code: str) -> int:
+    """Orders holding or having used the code; an expired or failed one frees its use."""
+    return (
+        Order.select()
+        .where((Order.discount_code == code) & Order.status.in_(HOLDING_STATUSES))
+        .count()
+    )
+
+
+def usable_discount(code: str | None, package_id: str, lock: bool = False) -> DiscountCode | None:
+    """The active discount for this package, within its validity window and under its cap, or
+    None. `lock` (the worker's order insert) holds the row to the end of the transaction, so two
+    checkouts cannot both take a code's last use; the web only asks, without a lock."""
     if not code:
         return None
-    discount = DiscountCode.get_or_none(
+    query = DiscountCode.select().where(
         (fn.upper(DiscountCode.code) == code.upper()) & DiscountCode.active
     )
+    discount = (query.for_update() if lock else query).first()
     if discount is None or (discount.package_id and discount.package_id != package_id):
         return None
-    if discount.valid_until is not None and discount.valid_until <= utcnow():
+    now = utcnow()
+    if discount.valid_from is not None and discount.valid_from > now:
+        return None
+    if discount.valid_until is not None and discount.valid_until <= now:
+        return None
+    if discount.max_uses is not None and discount_uses(discount.code) >= discount.max_uses:
         return None
     return discount
 
@@ -48,7 +69,7 @@ def insert_order(request: dict, expiry_minutes: int, package: Package | None = N
     """Inserts the order once (idempotent on order_id); True when this call created it.
     `package` is the request's package when the caller has read it already."""
     package = package or Package.get_by_id(request["package_id"])
-    discount = usable_discount(request.get("discount_code"), package.package_id)
+    discount = usable_discount(request.get("discount_code"), package.package_id, lock=True)
     price = price_for(package, discount)
     created_at = utcnow()  # one clock reading: Snap's expiry window is exactly expiry_minutes
     inserted = (

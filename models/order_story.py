@@ -23,7 +23,11 @@ from models.outbox import OutboxMessage
 def _moments(attempts: list, events: list, audit: list, entitlement, outbox: list) -> list:
     """Everything that happened, as (time, kind, summary) rows sorted by time."""
     moments = [
-        (a["created_at"], "payment attempt", f"{a['kind']} {a['transaction_status'] or ''}")
+        (
+            a["created_at"],
+            "payment attempt",
+            " ".join(filter(None, (a["kind"], a["transaction_status"], a["payment_type"]))),
+        )
         for a in attempts
     ]
     moments += [
@@ -67,6 +71,28 @@ def _when(moment: tuple) -> datetime:
     return datetime.fromisoformat(moment[0]) if moment[0] else datetime.min.replace(tzinfo=UTC)
 
 
+def _last_check(order, attempts: list[dict]) -> str | None:
+    """The latest of the re-check schedule's last ask and the worker's last verification."""
+    moments = [a["created_at"] for a in attempts if a["kind"] == "VERIFIED"]
+    if order.last_checked_at:
+        moments.append(order.last_checked_at.isoformat())
+    return max(moments, key=datetime.fromisoformat, default=None)
+
+
+def order_number_part(part: str):
+    """Order numbers containing `part` in any case (ILIKE, its wildcards escaped): an operator
+    reads out or pastes any piece of the number."""
+    return Order.order_id.contains(part.strip())
+
+
+def order_ids_containing(part: str, limit: int = 20) -> list[str]:
+    """The numbers `part` may mean: the exact one alone if it exists, else up to `limit`."""
+    if Order.get_or_none(Order.order_id == part) is not None:
+        return [part]
+    query = Order.select(Order.order_id).where(order_number_part(part))
+    return [row.order_id for row in query.order_by(Order.created_at.desc()).limit(limit)]
+
+
 def order_timeline(order_id: str) -> dict | None:
     """Everything the console knows about one order, or None for an unknown id."""
     order = Order.get_or_none(Order.order_id == order_id)
@@ -98,7 +124,7 @@ def order_timeline(order_id: str) -> dict | None:
         .order_by(OutboxMessage.id)
     ]
     return {
-        "order": order_detail(order),
+        "order": {**order_detail(order), "last_checked_at": _last_check(order, attempts)},
         "attempts": attempts,
         "notifications": events,
         "audit": audit,

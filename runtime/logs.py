@@ -76,10 +76,32 @@ def _pretty_sink(message) -> None:
     sys.stderr.write(mask_text(str(message)))
 
 
-_PRETTY = (
-    "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
-    "<cyan>{name}</cyan> {message} <dim>{extra}</dim>"
-)
+def _literal(text: str) -> str:
+    """Text loguru prints as it is: no `{field}` substitution, no `<tag>` colour markup."""
+    return text.replace("{", "{{").replace("}", "}}").replace("<", r"\<")
+
+
+def _context(extra: dict) -> str:
+    """`key=value` pairs, in the order they were bound; a value with spaces is quoted."""
+    pairs = []
+    for key, value in extra.items():
+        if key == "logger" or value is None:
+            continue
+        text = str(value)
+        pairs.append(f"{key}={json.dumps(text) if not text or ' ' in text else text}")
+    return " ".join(pairs)
+
+
+def _pretty_format(record: dict) -> str:
+    """One readable line: local time with its zone, level, the logger (a library's own name for
+    intercepted standard logging), the message, then the context as key=value."""
+    name = _literal(record["extra"].get("logger") or record["name"] or "")
+    context = _context(record["extra"])
+    tail = f" <dim>{_literal(context)}</dim>" if context else ""
+    return (
+        "<green>{time:YYYY-MM-DD HH:mm:ss.SSS zz}</green> <level>{level: <7}</level> "
+        f"<cyan>{name}</cyan> {{message}}{tail}\n{{exception}}"
+    )
 
 
 class _InterceptHandler(logging.Handler):
@@ -103,7 +125,7 @@ def configure_logging(level: str = "INFO", log_format: str = "pretty") -> None:
         logger.add(
             _pretty_sink,
             level=level,
-            format=_PRETTY,
+            format=_pretty_format,
             colorize=sys.stderr.isatty(),
             catch=True,
             diagnose=False,

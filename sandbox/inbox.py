@@ -4,6 +4,7 @@ import falcon
 
 from sandbox.html import render_page
 from sandbox.state import SandboxState
+from sandbox.whatsapp_text import approved_bodies, readable_text
 
 INBOX_PAGE = """{% extends "layout.html" %}
 {% block title %}Sandbox inbox{% endblock %}
@@ -29,11 +30,11 @@ INBOX_PAGE = """{% extends "layout.html" %}
 {% endfor %}</table>
 
 <h2>WhatsApp ({{ whatsapp_messages | length }})</h2>
-<table id="whatsapp"><tr><th>Diterima</th><th>Kepada</th><th>Template</th><th>Parameter</th></tr>
+<table id="whatsapp"><tr><th>Diterima</th><th>Kepada</th><th>Template</th><th>Pesan</th></tr>
 {% for message in whatsapp_messages %}
 <tr><td>{{ message.received_at }}</td><td>{{ message.to }}</td>
 <td>{{ message.template }} ({{ message.language }})</td>
-<td><pre>{{ message.components | tojson(indent=1) }}</pre></td></tr>
+<td><p class="wa-text">{{ message.text }}</p></td></tr>
 {% endfor %}</table>
 {% endblock %}
 """
@@ -51,8 +52,15 @@ class InboxResource:
             INBOX_PAGE,
             transactions=self.state.list_transactions(),
             mails=list(reversed(self.state.listed(self.state.mails))),
-            whatsapp_messages=list(reversed(self.state.listed(self.state.whatsapp_messages))),
+            whatsapp_messages=self._readable_whatsapp(),
         )
+
+    def _readable_whatsapp(self) -> list[dict]:
+        bodies = approved_bodies()
+        return [
+            {**message, "text": readable_text(message, bodies)}
+            for message in reversed(self.state.listed(self.state.whatsapp_messages))
+        ]
 
 
 def add_inbox_route(app: falcon.App, state: SandboxState) -> None:

@@ -4,6 +4,7 @@ and a heartbeat that health checks read."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -91,21 +92,38 @@ class DeadLetterReasons(dramatiq.Middleware):
 
 
 class WorkerHeartbeat(dramatiq.Middleware):
-    """Writes a short-lived Redis key while a worker process is alive, for /health."""
+    """Writes a short-lived Redis key while a worker is alive, for /health. The key names this
+    boot (host, pid and a random part: a restarted container may reuse a pid) and is deleted at
+    a clean shutdown, so /health counts only the workers running now."""
+
+    def __init__(self) -> None:
+        self._beats: dict[int, tuple[threading.Event, threading.Thread, str]] = {}
 
     def after_worker_boot(self, broker, worker):
-        key = f"{worker_heartbeat_prefix()}{socket.gethostname()}:{os.getpid()}"
-        self._stop = threading.Event()
-        thread = threading.Thread(target=self._beat, args=(broker, key), daemon=True)
+        key = (
+            f"{worker_heartbeat_prefix()}{socket.gethostname()}:{os.getpid()}:"
+            f"{secrets.token_hex(3)}"
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=self._beat, args=(broker, key, stop), daemon=True)
+        self._beats[id(worker)] = (stop, thread, key)
         thread.start()
 
     def before_worker_shutdown(self, broker, worker):
-        if hasattr(self, "_stop"):
-            self._stop.set()
+        beat = self._beats.pop(id(worker), None)
+        if beat is None:
+            return
+        stop, thread, key = beat
+        stop.set()
+        thread.join(timeout=5)  # no beat may land after the delete
+        try:
+            broker.client.delete(key)
+        except Exception as error:  # noqa: BLE001 - the key then expires on its own
+            logger.warning("Could not remove the worker heartbeat: {}", error)
 
-    def _beat(self, broker, key: str) -> None:
+    def _beat(self, broker, key: str, stop: threading.Event) -> None:
         beats = 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 broker.client.set(key, int(time.time()), ex=HEARTBEAT_TTL_SECONDS)
                 if beats % SCHEDULER_CHECK_BEATS == 0:
@@ -113,7 +131,7 @@ class WorkerHeartbeat(dramatiq.Middleware):
             except Exception as error:  # noqa: BLE001 - a Redis blip must not kill the beat
                 logger.warning("Worker heartbeat failed: {}", error)
             beats += 1
-            self._stop.wait(HEARTBEAT_TTL_SECONDS / 3)
+            stop.wait(HEARTBEAT_TTL_SECONDS / 3)
 
 
 SCHEDULER_CHECK_BEATS = 6  # a minute

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 from loguru import logger
 
 from messaging.contract import ActorSpec, sweep_claim_key
@@ -24,10 +25,13 @@ def periodic_job(spec: ActorSpec, time_limit_ms: int = 120_000) -> Callable:
         @functools.wraps(fn)
         def run_once(*args, **kwargs):
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except Exception:  # noqa: BLE001 - logged; the next tick runs the job again
                 logger.exception("Periodic job {} failed; the next tick retries it", fn.__name__)
                 return None
+            # Run by a worker, a returned value would only make Dramatiq warn that it has no
+            # Results middleware to keep it; called inline, the caller gets it.
+            return result if CurrentMessage.get_current_message() is None else None
 
         return worker_actor(spec, max_retries=0, time_limit=time_limit_ms)(run_once)
 

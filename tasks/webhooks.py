@@ -13,7 +13,7 @@ from models.base import utcnow
 from models.db import transaction
 from models.events import PaymentEvent, finish_event, locked_event, store_event
 from models.midtrans_status import InvalidNotification, MidtransNotification, parse_notification
-from models.orders import Order
+from models.orders import Order, PaymentAttempt
 from models.payments import apply_status, decide_for_order, expired_locally
 from models.state_machine import is_awaiting_payment
 from tasks.broker import worker_actor
@@ -118,6 +118,8 @@ def process_event(event: PaymentEvent, reapply: bool = False) -> None:
             return
         disagreement = None if event.processed else _disagreement(order, event, verified)
         applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
+        if asked_status_api(event):
+            record_verification(order, verified)
         if disagreement:
             _flag_disagreement(event, disagreement)
         if not event.processed:
@@ -171,6 +173,26 @@ def _flag_unknown_order(event: PaymentEvent, verified: MidtransNotification) -> 
         transaction_status=verified.transaction_status,
     )
     logger.error("Notification for an unknown order; stored and flagged")
+
+
+def asked_status_api(event: PaymentEvent) -> bool:
+    """A reconciliation event is the Status API's answer; a webhook is checked with it unless
+    verification is switched off."""
+    return event.source == "reconciliation" or services().settings.midtrans_verify_with_status_api
+
+
+def record_verification(order: Order, verified: MidtransNotification) -> None:
+    """What the Status API confirmed, and when, for the operator's order page. The order's
+    `last_checked_at` stays the re-check schedule's own (a verification at payment must not
+    skip the re-check an hour later)."""
+    PaymentAttempt.create(
+        order=order.order_id,
+        kind="VERIFIED",
+        transaction_id=verified.transaction_id,
+        transaction_status=verified.transaction_status,
+        payment_type=verified.payment_type,
+        detail=f"gross_amount {verified.gross_amount_text}",
+    )
 
 
 def authoritative_status(event: PaymentEvent) -> MidtransNotification:

@@ -14,7 +14,7 @@ import pytest
 
 from models.db import transaction
 from models.outbox_admin import requeue_row
-from tests.conftest import wait_for
+from tests.conftest import captured_logs, wait_for
 from tests.notification_helpers import inject, mails, queued_order, status_of, use_policy
 
 OWNER = "owner@buatfilm.id"
@@ -152,3 +152,13 @@ def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):
     assert breakers_open_too_long(client, now) == []  # first seen open now
     [alarm] = breakers_open_too_long(client, now + 301)
     assert alarm.name == "circuit_open_whatsapp"
+
+
+def test_the_alarm_check_run_by_a_worker_gives_dramatiq_nothing_to_warn_about(worker, system):
+    from tasks.alarms import check_alarms as job
+
+    with captured_logs() as lines:
+        job.send()
+        system["broker"].join(job.queue_name, timeout=20_000)
+        worker.join()
+    assert not [line for line in lines if "returned a value" in line]

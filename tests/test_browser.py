@@ -6,11 +6,13 @@ Headless Chromium from Debian's `chromium` package, driven by Playwright for Pyt
 
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.factories import VALID_CHECKOUT
+from tests.conftest import ADMIN_TOKEN
+from tests.factories import VALID_CHECKOUT, insert_order
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -131,3 +133,26 @@ def test_on_a_phone_the_first_screen_shows_the_price_and_a_way_to_the_form(
     assert _on_first_screen(page, "#name")
     footer = page.inner_text(".site-footer")
     assert "Syarat dan Ketentuan" in footer and "WhatsApp" in footer
+
+
+def test_the_console_orders_table_fits_a_phone_in_indonesian_and_wib(browser_page, console, clean):
+    paid_at = datetime(2026, 12, 1, 2, 1, tzinfo=UTC)  # 09:01 WIB
+    insert_order(
+        "BFA-20261201-7K3M-Q9TZ-X2F4-8HNB",
+        "PAID",
+        email="a.very.long.customer.address@example-company.co.id",
+        created_at=paid_at,
+    )
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{console}/admin/login")
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("button[type=submit]")
+    page.goto(f"{console}/admin/orders?q=q9tz")
+
+    assert page.inner_text("h1").startswith("Pesanan")
+    row = page.inner_text("table.stack tbody")
+    assert "BFA-20261201-7K3M-Q9TZ-X2F4-8HNB" in row and "1 Des 2026 09:01 WIB" in row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    link = page.locator("table.stack a").first.bounding_box()
+    assert link["x"] >= 0 and link["x"] + link["width"] <= 390

@@ -51,7 +51,7 @@ def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(br
         f"/admin/outbox/{row_id}/requeue",
         data={"csrf_token": csrf_token(browser), "back": "/admin/outbox"},
     )
-    assert done.status_code == 202 and f"Queued: outbox row {row_id}" in done.text
+    assert done.status_code == 202 and f"Diantrekan: baris kotak keluar {row_id}" in done.text
     with connection():
         assert OutboxMessage.get_by_id(row_id).status == "DLQ"  # the web wrote nothing
     _run_queued_admin_actions(system)
@@ -72,7 +72,7 @@ def test_resend_button_queues_an_audited_copy_and_keeps_the_original(browser, sy
     order_id = insert_order("BFA-RES-1", "PAID")
     row_id = make_outbox_row(order_id, "SENT")
     done = browser.post(f"/admin/outbox/{row_id}/resend", data={"csrf_token": csrf_token(browser)})
-    assert done.status_code == 202 and "Queued" in done.text
+    assert done.status_code == 202 and "Diantrekan" in done.text
     _run_queued_admin_actions(system)
     with connection():
         copy = OutboxMessage.get(OutboxMessage.resend_of == row_id)
@@ -91,7 +91,7 @@ def test_api_actions_refuse_what_the_shared_code_refuses(admin, system):
     order_id = insert_order("BFA-API-ACT", "PAID")
     sent_row = make_outbox_row(order_id, "SENT")
     refused = admin.post(f"/api/admin/outbox/{sent_row}/requeue")
-    assert refused.status_code == 409 and "only DLQ or FAILED" in refused.json()["message"]
+    assert refused.status_code == 409 and "hanya baris DLQ atau FAILED" in refused.json()["message"]
     assert admin.post("/api/admin/outbox/999999/requeue").status_code == 404
     assert admin.post("/api/admin/outbox/999999/resend").status_code == 404
     assert system["broker"].client.llen("dramatiq:maintenance") == 0  # nothing was queued
@@ -100,7 +100,7 @@ def test_api_actions_refuse_what_the_shared_code_refuses(admin, system):
     assert queued.status_code == 202 and queued.json() == {
         "ok": True,
         "queued": True,
-        "message": f"Queued: outbox row {dead_row} goes back to delivery.",
+        "message": f"Diantrekan: baris kotak keluar {dead_row} dikirim ulang.",
     }
     _run_queued_admin_actions(system)
     [entry] = _audit("outbox_requeued")
@@ -142,7 +142,7 @@ def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
         f"/admin/dead-letters/{message_id}/requeue",
         data={"csrf_token": csrf_token(browser, "/admin/dead-letters")},
     )
-    assert done.status_code == 202 and "Queued" in done.text
+    assert done.status_code == 202 and "Diantrekan" in done.text
     client = system["broker"].client
     assert client.zcard("dramatiq:notifications.XQ") == 1  # the web took nothing out
     _run_queued_admin_actions(system)  # the maintenance queue only: the letter stays queued

@@ -84,8 +84,8 @@ def test_an_unknown_parameter_is_named_with_the_ones_the_list_takes(admin):
     answer = admin.get("/api/admin/orders", params={"created_from": "2026-13-45"})
     assert answer.status_code == 400
     assert answer.json() == {
-        "title": "Unknown parameter 'created_from'",
-        "description": "This list takes: q, status, since, until, page.",
+        "title": "Parameter 'created_from' tidak dikenal",
+        "description": "Daftar ini menerima: q, status, since, until, page.",
     }
     assert admin.get("/api/admin/orders", params={"page": 10_000}).json()["orders"] == []
 
@@ -108,10 +108,10 @@ def test_the_reviewers_urls_are_refused_through_the_whole_web_never_a_500(admin)
 def test_the_page_shows_why_a_search_was_refused(browser):
     page = browser.get("/admin/orders", params={"since": "2026-13-45"})
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
-    assert "since must be a date like 2026-01-31" in page.text and "Sign out" in page.text
-    assert "Unknown parameter" in browser.get("/admin/orders?created_from=2026-01-01").text
+    assert "since harus tanggal seperti 2026-01-31" in page.text and "Keluar" in page.text
+    assert "tidak dikenal" in browser.get("/admin/orders?created_from=2026-01-01").text
     missing = browser.get("/admin/orders/BFA-NOPE-1")
-    assert missing.status_code == 404 and "No order BFA-NOPE-1" in missing.text
+    assert missing.status_code == 404 and "Pesanan BFA-NOPE-1 tidak ditemukan" in missing.text
 
 
 def test_orders_are_paginated_newest_first(admin):
@@ -135,7 +135,7 @@ def test_the_orders_page_shows_the_customer_and_keeps_filters_in_the_pager(brows
     assert "rina@example.com" in page.text and "+6281234567890" in page.text
     assert "Rp 99.000" in page.text
     assert 'href="/admin/orders?q=rina%40example.com&amp;status=PAID' in page.text
-    assert "page 1 of 2" in page.text
+    assert "halaman 1 dari 2" in page.text
 
 
 def test_personal_data_searched_in_the_console_is_not_logged(browser):
@@ -182,7 +182,16 @@ def test_the_timeline_tells_what_happened_after_a_real_checkout_and_payment(
 
     assert story["order"]["status"] == "PAID"
     assert story["order"]["customer_email"] == VALID_CHECKOUT["email"]
-    assert [attempt["kind"] for attempt in story["attempts"]] == ["SNAP_CREATED"]
+    assert [attempt["kind"] for attempt in story["attempts"]] == ["SNAP_CREATED", "VERIFIED"]
+    verified = story["attempts"][-1]
+    assert (verified["transaction_status"], verified["payment_type"]) == (
+        "settlement",
+        "bank_transfer",
+    )
+    assert verified["detail"] == "gross_amount 99000.00" and verified["transaction_id"]
+    assert story["order"]["last_checked_at"] == verified["created_at"]  # the latest check
+    page = browser.get(f"/admin/orders/{order_id}").text
+    assert "VERIFIED" in page and "bank_transfer" in page
     settlement = story["notifications"][-1]
     assert settlement["transaction_status"] == "settlement" and settlement["processed"]
     assert settlement["raw"]["order_id"] == order_id

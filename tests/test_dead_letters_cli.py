@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from messaging.contract import dead_letter_set_key
 from messaging.dead_letters import list_dead_letters
 from models.audit import AuditEntry
 from models.db import database
@@ -95,7 +96,15 @@ def test_requeue_all_and_purge_cover_every_dead_letter(db, worker, sandbox_api, 
     wait_for(lambda: status_of(first) == status_of(second) == "SENT", message="both sent")
 
     dead_letters_for([third])
-    code, output = run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "0")
+    (letter,) = list_dead_letters(broker)
+    two_days_ago_ms = (letter.died_at.timestamp() - 2 * 86400) * 1000
+    backdated = {letter.redis_message_id: two_days_ago_ms}
+    broker.client.zadd(dead_letter_set_key(letter.queue_name), backdated)
+    code, output = run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "1", "--dry-run")
+    assert code == 0 and output.startswith("Would purge 1 Dramatiq dead letters")
+    code, output = run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "1")
+    assert code == 1 and len(list_dead_letters(broker)) == 1  # no terminal to confirm: refused
+    code, output = run(admin_cli, capsys, "dead-letters", "purge", "--older-than", "1", "--yes")
     assert code == 0 and "Purged 1 Dramatiq dead letters" in output
     assert list_dead_letters(broker) == [] and status_of(third) == "PENDING"
     assert (
@@ -170,9 +179,21 @@ def test_every_command_has_help(argv, capsys, admin_cli):
 def test_usage_errors_exit_with_2(capsys, admin_cli):
     for argv in (
         ["dead-letters", "purge"],
+        ["dead-letters", "purge", "--older-than", "0"],
         ["outbox", "resend", "BFA-1", "no_such_template"],
         ["dead-letters", "requeue", "1", "--all"],
     ):
         with pytest.raises(SystemExit) as exit_code:
             admin_cli(argv)
         assert exit_code.value.code == 2
+
+
+def test_not_found_goes_to_stderr_with_exit_1(db, capsys, admin_cli):
+    for argv in (
+        ["dead-letters", "show", "no-such-message"],
+        ["dead-letters", "show", "987654"],
+        ["dead-letters", "requeue", "no-such-message"],
+    ):
+        assert admin_cli(argv) == 1
+        output, errors = capsys.readouterr()
+        assert output == "" and errors.startswith("No "), argv

@@ -206,12 +206,12 @@ def second_worker_process(worker, tmp_path, environment, system):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    own = f":{os.getpid()}".encode()
+    own = f":{os.getpid()}:".encode()
     wait_for(
         lambda: [
             key
             for key in broker.client.scan_iter(match="dramatiq:heartbeat:worker:*")
-            if not key.endswith(own)
+            if own not in key
         ],
         timeout=30,
         message="the second worker's heartbeat",

@@ -161,6 +161,29 @@ def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system)
     assert set(report["queues"]) == {"payments", "webhooks", "notifications", "maintenance"}
 
 
+def test_a_stopped_worker_leaves_health_at_once_and_a_killed_one_soon(console, clean, system):
+    from dramatiq import Worker
+
+    from messaging.contract import HEARTBEAT_TTL_SECONDS
+
+    def alive() -> int:
+        return httpx.get(f"{console}/health", headers=OPERATOR).json()["workers"]["alive"]
+
+    first, second = (Worker(system["broker"], worker_threads=1) for _ in range(2))
+    first.start()
+    second.start()
+    try:
+        wait_for(lambda: alive() == 2, message="two heartbeats")
+        keys = list(system["broker"].client.scan_iter(match="dramatiq:heartbeat:worker:*"))
+        assert all(0 < system["broker"].client.ttl(key) <= HEARTBEAT_TTL_SECONDS for key in keys)
+        first.stop(timeout=10_000)
+        assert alive() == 1  # at once, not when its key would have expired
+    finally:
+        first.stop(timeout=10_000)
+        second.stop(timeout=10_000)
+    assert alive() == 0
+
+
 def test_health_without_workers_or_scheduler_is_degraded_not_down(console, clean):
     response = httpx.get(f"{console}/health", headers=OPERATOR)
     assert response.status_code == 200

@@ -2,11 +2,12 @@
 
 import csv
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from models.orders import Order
-from tests.factories import open_payment, paid_order
+from tests.factories import insert_order, open_payment, paid_order
 
 
 @pytest.fixture
@@ -65,6 +66,27 @@ def test_show_tells_an_orders_whole_story(orders, capsys, admin_cli):
     assert "EMAIL payment_success" in shown and "WHATSAPP payment_success" in shown
     assert "midtrans:webhook" in shown
     assert admin_cli(["orders", "show", "NO-SUCH-ORDER"]) == 1
+    assert "no order matches 'NO-SUCH-ORDER'" in capsys.readouterr().err
+
+
+def test_show_finds_an_order_by_any_unique_part_and_lists_an_ambiguous_one(db, capsys, admin_cli):
+    created = datetime(2026, 12, 1, 2, 1, tzinfo=UTC)  # 09:01 WIB
+    insert_order("BFA-20261201-7K3M-Q9TZ-X2F4-8HNB", created_at=created)
+    insert_order("BFA-20261201-7K3M-AAAA-BBBB-CCCC", created_at=created)
+
+    assert admin_cli(["orders", "show", "q9tz-x2f4"]) == 0
+    shown = capsys.readouterr().out
+    assert "order      BFA-20261201-7K3M-Q9TZ-X2F4-8HNB" in shown
+    assert "created    1 Des 2026 09:01 WIB" in shown
+    assert admin_cli(["orders", "show", "Q9TZ", "--json"]) == 0
+    story = json.loads(capsys.readouterr().out)
+    assert story["order"]["created_at"] == "2026-12-01T02:01:00+00:00"
+
+    assert admin_cli(["orders", "show", "7k3m"]) == 1
+    listed = capsys.readouterr()
+    assert listed.out == ""
+    assert "BFA-20261201-7K3M-Q9TZ-X2F4-8HNB" in listed.err
+    assert "BFA-20261201-7K3M-AAAA-BBBB-CCCC" in listed.err
 
 
 def test_orders_commands_change_nothing(orders, tmp_path, capsys, admin_cli):

@@ -3,6 +3,10 @@ through the state machine, the request is audited, and numbers out of range are 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import dramatiq
 import pytest
 
@@ -46,9 +50,10 @@ def test_an_order_midtrans_has_nothing_new_about_stays_as_it_is(db, capsys, admi
 
 def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, capsys, admin_cli):
     order_id = open_payment()["order_id"]
-    code, output = run(admin_cli, capsys, "reconcile", "BFA-NO-SUCH-ORDER", order_id)
+    code = admin_cli(["reconcile", "BFA-NO-SUCH-ORDER", order_id])
+    output, errors = capsys.readouterr()
     assert code == 1
-    assert "BFA-NO-SUCH-ORDER: no such order" in output
+    assert "BFA-NO-SUCH-ORDER: no such order" in errors and "NO-SUCH" not in output
     assert f"{order_id}: " in output and "(unchanged)" in output
     assert AuditEntry.select().where(AuditEntry.order_id == "BFA-NO-SUCH-ORDER").count() == 0
 
@@ -83,3 +88,34 @@ def test_a_count_out_of_range_is_a_one_line_usage_error(argv, capsys, admin_cli)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "error: argument" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("status", ["settlement", "pending", None])
+def test_reconcile_asks_midtrans_once_per_order(db, sandbox_api, capsys, admin_cli, status):
+    order_id = open_payment()["order_id"]
+    if status:
+        midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
+    assert run(admin_cli, capsys, "reconcile", order_id)[0] == 0
+    asked = [
+        call
+        for call in sandbox_api.get("/_sandbox/midtrans/requests").json()
+        if call["path"].endswith("/status")
+    ]
+    assert len(asked) == 1, asked
+
+
+def test_a_database_outage_is_one_clear_line_not_a_traceback(settings):
+    """Run as the operator runs it: a fresh process whose database does not answer."""
+    unreachable = "postgresql://bfa@127.0.0.1:9/bfa"
+    env = {**os.environ, "DATABASE_URL": unreachable, "REDIS_URL": settings.redis_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "admin.cli", "orders", "show", "BFA-ANY"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: the database is unavailable"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -147,3 +147,21 @@ def test_inbox_shows_payments_mail_and_whatsapp_and_reset_forgets_them(
     assert midtrans.get("/_sandbox/mail").json() == []
     assert midtrans.get("/_sandbox/midtrans/requests").json() == []
     assert midtrans.get(f"/snap/v4/redirection/{token}").status_code == 404
+
+
+def test_inbox_shows_a_whatsapp_message_as_the_customer_reads_it(anonymous: httpx.Client) -> None:
+    texts = ["Sari", "Rp 99.000", "https://shop.example/access/abc"]
+    template = {
+        "name": "payment_success",
+        "language": {"code": "id"},
+        "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": t} for t in texts]}
+        ],
+    }
+    send_whatsapp(anonymous, template_message(template=template)).raise_for_status()
+    inbox = anonymous.get("/_sandbox/").text
+    assert (
+        "Halo Sari, pembayaran Rp 99.000 sudah kami terima. Buka kursus Buat Film Pakai AI di "
+        "https://shop.example/access/abc (jangan bagikan tautan ini)."
+    ) in inbox
+    assert "{{" not in inbox and '"parameters"' not in inbox

@@ -28,6 +28,7 @@ SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/orders/{order_id}", "order.html", "order"),
     ("/outbox", "outbox.html", "outbox"),
     ("/dead-letters", "dead_letters.html", "dead_letters"),
+    ("/discounts", "discounts.html", "discounts"),
     ("/health", "health.html", "health"),
 )
 

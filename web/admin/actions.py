@@ -30,12 +30,12 @@ class NotFound(ActionRefused):
 def _outbox_row(outbox_id: int) -> OutboxMessage:
     row = OutboxMessage.get_or_none(OutboxMessage.id == outbox_id)
     if row is None:
-        raise NotFound(f"No outbox row {outbox_id}")
+        raise NotFound(f"Baris kotak keluar {outbox_id} tidak ada")
     return row
 
 
 def _queued(message: str) -> dict:
-    return {"ok": True, "queued": True, "message": f"Queued: {message}"}
+    return {"ok": True, "queued": True, "message": f"Diantrekan: {message}"}
 
 
 def dead_letter_row(letter) -> dict:
@@ -63,8 +63,8 @@ class ConsoleActions:
         row = _outbox_row(outbox_id)
         self._queue.request_resend(row.order_id, row.template_name, [row.channel], ACTOR)
         return _queued(
-            f"{row.channel} {row.template_name} for order {row.order_id} will be sent again "
-            "as a new outbox row; it shows on the order page."
+            f"{row.channel} {row.template_name} untuk pesanan {row.order_id} akan dikirim lagi "
+            "sebagai baris kotak keluar baru; tampil di halaman pesanan."
         )
 
     def requeue_outbox_message(self, outbox_id: int) -> dict:
@@ -72,10 +72,11 @@ class ConsoleActions:
         row = _outbox_row(outbox_id)
         if row.status not in REQUEUEABLE:
             raise ActionRefused(
-                f"Outbox row {outbox_id} is {row.status}; only DLQ or FAILED rows can be requeued."
+                f"Baris kotak keluar {outbox_id} berstatus {row.status}; "
+                "hanya baris DLQ atau FAILED yang bisa diantrekan ulang."
             )
         self._queue.request_outbox_requeue(outbox_id, ACTOR)
-        return _queued(f"outbox row {outbox_id} goes back to delivery.")
+        return _queued(f"baris kotak keluar {outbox_id} dikirim ulang.")
 
     def listed_dead_letters(self) -> list[dict]:
         return [dead_letter_row(letter) for letter in list_dead_letters(self._queue.broker)]
@@ -84,8 +85,8 @@ class ConsoleActions:
         """The message leaves its dead-letter queue and is enqueued afresh, by a worker."""
         letter = find_dead_letter(self._queue.broker, message_id)
         if letter is None:
-            raise NotFound(f"No dead letter {message_id}")
+            raise NotFound(f"Pesan gagal {message_id} tidak ada")
         self._queue.request_dead_letter_requeue(letter.message_id, ACTOR)
         return _queued(
-            f"{letter.message.actor_name} message {letter.message_id} on {letter.queue_name}."
+            f"pesan {letter.message.actor_name} {letter.message_id} di antrean {letter.queue_name}."
         )

@@ -43,10 +43,10 @@ class LoginResource:
             return
         if self.auth.throttle.record_failure(client_address(req)):
             resp.status = falcon.HTTP_429
-            error = "Too many failed attempts. Wait a minute and try again."
+            error = "Terlalu banyak percobaan gagal. Tunggu semenit, lalu coba lagi."
         else:
             resp.status = falcon.HTTP_401
-            error = "That is not the admin token."
+            error = "Token admin salah."
         render(resp, self._templates, "login.html", next_path=next_path, error=error)
 
 

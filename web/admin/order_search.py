@@ -10,6 +10,7 @@ from peewee import fn
 
 from models.base import SHOP_TIMEZONE
 from models.order_rows import iso, order_summary, page_count
+from models.order_story import order_number_part
 from models.orders import Order
 from models.statuses import ORDER_STATUSES
 from web.admin.params import day_param, page_param, refuse_unknown, text_param
@@ -38,7 +39,8 @@ def filters_from(req: falcon.Request) -> OrderFilters:
     refuse_unknown(req, FILTER_PARAMS)
     status = text_param(req, "status", 20).upper()
     if status and status not in ORDER_STATUSES:
-        raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(ORDER_STATUSES)}")
+        allowed = ", ".join(ORDER_STATUSES)
+        raise falcon.HTTPBadRequest(title=f"status harus salah satu dari {allowed}")
     return OrderFilters(
         text_param(req, "q", 100),
         status,
@@ -56,11 +58,11 @@ def _phone_or_none(text: str) -> str | None:
 
 
 def _matching(query: str):
-    """An email matches exactly (any case), a phone in any Indonesian spelling, else an order id
-    exactly or by its beginning."""
+    """An email matches exactly (any case), a phone in any Indonesian spelling, else any part of
+    an order number in any case (read out on the phone, `7k3m` finds `BFA-...-7K3M-...`)."""
     if "@" in query:
         return fn.lower(Order.customer_email) == query.lower()
-    by_order_id = (Order.order_id == query) | Order.order_id.startswith(query)
+    by_order_id = order_number_part(query)
     phone = _phone_or_none(query)
     if phone is None:
         return by_order_id

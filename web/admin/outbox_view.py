@@ -15,5 +15,6 @@ def status_filter(req: falcon.Request) -> str:
     refuse_unknown(req, FILTER_PARAMS)
     status = text_param(req, "status", 20).upper()
     if status and status not in OUTBOX_STATUSES:
-        raise falcon.HTTPBadRequest(title=f"status must be one of {', '.join(OUTBOX_STATUSES)}")
+        allowed = ", ".join(OUTBOX_STATUSES)
+        raise falcon.HTTPBadRequest(title=f"status harus salah satu dari {allowed}")
     return status

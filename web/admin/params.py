@@ -20,8 +20,8 @@ def refuse_unknown(req: falcon.Request, known: tuple[str, ...]) -> None:
     unknown = sorted(set(req.params) - set(known))
     if unknown:
         raise falcon.HTTPBadRequest(
-            title=f"Unknown parameter {unknown[0]!r}",
-            description=f"This list takes: {', '.join(known)}.",
+            title=f"Parameter {unknown[0]!r} tidak dikenal",
+            description=f"Daftar ini menerima: {', '.join(known)}.",
         )
 
 
@@ -33,7 +33,7 @@ def text_param(req: falcon.Request, name: str, max_length: int) -> str:
     """The trimmed value; PostgreSQL cannot hold a NUL in text, so one is refused here."""
     text = (req.get_param(name) or "").strip()
     if "\x00" in text:
-        raise falcon.HTTPBadRequest(title=f"{name} must not contain a NUL character")
+        raise falcon.HTTPBadRequest(title=f"{name} tidak boleh berisi karakter NUL")
     return text[:max_length]
 
 
@@ -48,8 +48,8 @@ def day_param(req: falcon.Request, name: str) -> date | None:
         day = None
     if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
         raise falcon.HTTPBadRequest(
-            title=f"{name} must be a date like 2026-01-31 "
-            f"(from {EARLIEST_DAY} to {LATEST_DAY}), not {text!r}"
+            title=f"{name} harus tanggal seperti 2026-01-31 "
+            f"(antara {EARLIEST_DAY} dan {LATEST_DAY}), bukan {text!r}"
         )
     return day
 
@@ -57,5 +57,5 @@ def day_param(req: falcon.Request, name: str) -> date | None:
 def order_id_or_404(order_id: str) -> str:
     """An id no order can have is simply not found (and never reaches the database)."""
     if not _ORDER_ID.fullmatch(order_id):
-        raise falcon.HTTPNotFound(title="No such order")
+        raise falcon.HTTPNotFound(title="Pesanan tidak ditemukan")
     return order_id

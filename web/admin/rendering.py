@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import falcon
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from models.base import SHOP_TIMEZONE
 from models.pricing import format_idr
+from models.wib import wib_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-
-
-def wib_time(value: str | datetime | None) -> str:
-    """An ISO timestamp or datetime as the operator reads it: `2026-01-31 14:05:09 WIB`."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(SHOP_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S WIB")
 
 
 def pretty_json(value: object) -> str:
@@ -31,7 +22,7 @@ def template_environment() -> Environment:
     templates = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
     )
-    templates.filters.update(wib=wib_time, idr=format_idr, pretty_json=pretty_json)
+    templates.filters.update(wib=wib_text, idr=format_idr, pretty_json=pretty_json)
     return templates
 
 

@@ -7,6 +7,7 @@ import redis
 
 from models.audit import recent_operator_actions
 from models.db import connection
+from models.discounts import listed_discounts
 from models.order_rows import audit_row
 from models.order_story import order_timeline
 from models.outbox_admin import outbox_page
@@ -35,7 +36,7 @@ class Screens:
         with connection():
             timeline = order_timeline(order_id)
         if timeline is None:
-            raise falcon.HTTPNotFound(title=f"No order {order_id}")
+            raise falcon.HTTPNotFound(title=f"Pesanan {order_id} tidak ditemukan")
         return timeline
 
     def outbox(self, req: falcon.Request) -> dict:
@@ -53,6 +54,11 @@ class Screens:
             "outbox": outbox_dead,
             "recent_actions": recent,
         }
+
+    def discounts(self, req: falcon.Request) -> dict:
+        """Read-only: codes are created and disabled with `./run.sh admin discounts`."""
+        with connection():
+            return {"discounts": listed_discounts()}
 
     def health(self, req: falcon.Request) -> dict:
         return {"health": health_report(self._redis, self._silence_minutes)}

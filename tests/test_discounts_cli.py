@@ -1,0 +1,103 @@
+"""`./run.sh admin discounts`: the shop owner creates, lists and disables codes; checkout honours
+their window and usage cap; every change is audited; the console shows them read-only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models.audit import AuditEntry
+from models.base import utcnow
+from models.checkout import usable_discount
+from models.orders import Order
+from tests.factories import insert_order
+
+PACKAGE = "ai-movie-course"
+
+
+def run(admin_cli, capsys, *argv: str) -> tuple[int, str, str]:
+    code = admin_cli(list(argv))
+    output, errors = capsys.readouterr()
+    return code, output, errors
+
+
+def test_a_capped_code_is_used_up_and_a_disabled_one_stops(db, capsys, admin_cli):
+    assert (
+        run(
+            admin_cli,
+            capsys,
+            "discounts",
+            "create",
+            "hemat10",
+            "--percent",
+            "10",
+            "--max-uses",
+            "1",
+        )[0]
+        == 0
+    )
+    assert usable_discount("HEMAT10", PACKAGE).percent_off == 10
+    order_id = insert_order("BFA-DISC-1")
+    Order.update(discount_code="HEMAT10").where(Order.order_id == order_id).execute()
+    assert usable_discount("hemat10", PACKAGE) is None  # its one use is held
+    code, output, _ = run(admin_cli, capsys, "discounts", "list")
+    assert code == 0 and "HEMAT10" in output and "used 1/1" in output
+
+    Order.update(status="EXPIRED").where(Order.order_id == order_id).execute()
+    assert usable_discount("HEMAT10", PACKAGE) is not None  # an expired order frees it
+    assert run(admin_cli, capsys, "discounts", "disable", "hemat10")[:2] == (
+        0,
+        "disabled HEMAT10\n",
+    )
+    assert usable_discount("HEMAT10", PACKAGE) is None
+    code, _, errors = run(admin_cli, capsys, "discounts", "disable", "HEMAT10")
+    assert code == 1 and "no active discount code" in errors
+    actions = [entry.action for entry in AuditEntry.select().order_by(AuditEntry.id)]
+    assert actions == ["discount_created", "discount_disabled"]
+
+
+def test_a_code_works_only_inside_its_window(db, capsys, admin_cli):
+    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    run(admin_cli, capsys, "discounts", "create", "NANTI", "--amount", "20000", "--from", tomorrow)
+    assert usable_discount("NANTI", PACKAGE) is None
+    code, output, _ = run(admin_cli, capsys, "discounts", "list", "--json")
+    assert code == 0 and '"amount_off": 20000' in output and '"uses": 0' in output
+
+
+def test_refusals_are_one_line_on_stderr(db, capsys, admin_cli):
+    run(admin_cli, capsys, "discounts", "create", "SAMA", "--percent", "5")
+    code, output, errors = run(admin_cli, capsys, "discounts", "create", "sama", "--percent", "5")
+    assert code == 1 and output == "" and "exists already" in errors
+    code, _, errors = run(
+        admin_cli,
+        capsys,
+        "discounts",
+        "create",
+        "X2",
+        "--percent",
+        "5",
+        "--from",
+        "2026-12-10",
+        "--until",
+        "2026-12-01",
+    )
+    assert code == 1 and "after its start" in errors
+    for argv in (
+        ["discounts", "create", "BOTH", "--percent", "5", "--amount", "100"],
+        ["discounts", "create", "ZERO", "--percent", "0"],
+        ["discounts", "create", "NONE"],
+    ):
+        with pytest.raises(SystemExit) as exit_code:
+            admin_cli(argv)
+        assert exit_code.value.code == 2
+
+
+def test_the_console_lists_codes_read_only(db, admin, browser, capsys, admin_cli):
+    run(admin_cli, capsys, "discounts", "create", "KONSOL", "--percent", "15", "--max-uses", "50")
+    listed = admin.get("/api/admin/discounts").json()["discounts"]
+    assert [(d["code"], d["percent_off"], d["uses"], d["max_uses"]) for d in listed] == [
+        ("KONSOL", 15, 0, 50)
+    ]
+    page = browser.get("/admin/discounts").text
+    assert "KONSOL" in page and "Kode diskon" in page and "<form" not in page.split("<main>")[1]

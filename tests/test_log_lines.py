@@ -1,0 +1,47 @@
+"""What a developer reads in the console: one line per event, our lines and the libraries' in
+the same shape, the local time with its zone, the context as key=value."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from loguru import logger
+
+from runtime.logs import configure_logging
+
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (?P<level>[A-Z]+) +(?P<name>\S+) (?P<rest>.*)$"
+)
+
+
+@pytest.fixture
+def console_lines(capsys):
+    def written(log_format: str) -> list[str]:
+        configure_logging("INFO", log_format)
+        try:
+            logger.bind(request_id="abc123", note="two words").info("GET /health -> 200")
+            logging.getLogger("waitress").warning("Serving on %s", "0.0.0.0:8000")
+        finally:
+            configure_logging("INFO", "pretty")
+        return capsys.readouterr().err.splitlines()
+
+    return written
+
+
+def test_pretty_lines_read_as_one_format_with_context_as_key_value(console_lines):
+    ours, library = console_lines("pretty")
+    ours_parts, library_parts = LINE.match(ours), LINE.match(library)
+    assert ours_parts and library_parts, (ours, library)
+    assert ours_parts["rest"] == 'GET /health -> 200 request_id=abc123 note="two words"'
+    assert (library_parts["level"], library_parts["name"]) == ("WARNING", "waitress")
+    assert library_parts["rest"] == "Serving on 0.0.0.0:8000"
+    assert "{" not in ours + library
+
+
+def test_json_lines_keep_their_fields(console_lines):
+    ours, library = (json.loads(line) for line in console_lines("json"))
+    assert ours["message"] == "GET /health -> 200" and ours["request_id"] == "abc123"
+    assert library["logger"] == "waitress" and library["level"] == "WARNING"
