@@ -24,7 +24,8 @@ STATEMENTS_PER_PAID_ORDER = Counter(
         "SELECT packages": 1,
         "INSERT orders": 1,
         "SELECT orders": 2,
-        "INSERT payment_attempts": 1,
+        "SELECT": 3,  # each transaction's statement and lock timeouts (SET LOCAL, PgBouncer-safe)
+        "INSERT payment_attempts": 2,  # the payment link, and what the worker verified
         "UPDATE orders": 2,
         "INSERT system_audit_log": 3,
         "INSERT payment_events": 1,
