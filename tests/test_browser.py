@@ -42,6 +42,15 @@ def browser_page():
         browser.close()
 
 
+def screenshot(page, name: str) -> None:
+    """Saves what the customer or operator sees for the README when SCREENSHOTS names a folder
+    (`SCREENSHOTS=docs/screenshots ./run.sh test tests/test_browser.py`)."""
+    folder = os.environ.get("SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
 def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox):
     page = browser_page
     page.goto(f"{web}/")
@@ -63,6 +72,7 @@ def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox
     page.wait_for_url(re.compile(re.escape(web) + r"/access/"))
     page.wait_for_selector("#access-state[data-state=active]")
     assert "Budi Santoso" in page.inner_text("#access-title")
+    screenshot(page, "access-page")
 
 
 def test_right_after_paying_the_finish_page_never_offers_to_pay_again(
@@ -128,6 +138,7 @@ def test_on_a_phone_the_first_screen_shows_the_price_and_a_way_to_the_form(
     page.goto(f"{web}/")
     assert _on_first_screen(page, ".price-amount") and _on_first_screen(page, "#to-form")
     assert _overflowing_width(page) == 0
+    screenshot(page, "shop-phone")
     page.click("#to-form")
     page.wait_for_function("document.querySelector('#name').getBoundingClientRect().top < 844")
     assert _on_first_screen(page, "#name")
@@ -156,3 +167,4 @@ def test_the_console_orders_table_fits_a_phone_in_indonesian_and_wib(browser_pag
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     link = page.locator("table.stack a").first.bounding_box()
     assert link["x"] >= 0 and link["x"] + link["width"] <= 390
+    screenshot(page, "console-orders-phone")
