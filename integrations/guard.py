@@ -35,8 +35,12 @@ def provider_guard(
     per_second: int,
     namespace: str,
     rate_wait_seconds: float = 10.0,
+    circuit: str | None = None,
 ) -> ProviderGuard:
-    """The breaker and rate limit for `provider`, both shared with other processes via Redis."""
-    breaker = ProviderBreaker(redis_client, provider, fail_max, reset_seconds, namespace)
+    """The breaker and rate limit for `provider`, both shared with other processes via Redis.
+
+    `circuit` names a breaker of its own for one of the provider's services; the rate limit
+    stays the provider's, one bucket in Redis for every guard that names it."""
+    breaker = ProviderBreaker(redis_client, circuit or provider, fail_max, reset_seconds, namespace)
     rate_limit = OutboundRateLimit(redis_client, provider, per_second, rate_wait_seconds, namespace)
     return ProviderGuard(breaker, rate_limit)

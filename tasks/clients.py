@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from integrations.breaker import ProviderBreaker
-from integrations.guard import ProviderGuard
+from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
-from integrations.outbound_rate import OutboundRateLimit
 from messaging.contract import NAMESPACE
 from runtime.settings import Settings
 
@@ -44,18 +42,16 @@ def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMi
         settings.midtrans_snap_base_url,
         settings.midtrans_api_base_url,
     )
-    rate_limit = OutboundRateLimit(
-        redis_client, "midtrans", settings.midtrans_rate_per_second, 10.0, NAMESPACE
-    )
 
     def guard(circuit: str) -> ProviderGuard:
-        breaker = ProviderBreaker(
+        return provider_guard(
             redis_client,
-            circuit,
-            MIDTRANS_BREAKER_FAIL_MAX,
-            MIDTRANS_BREAKER_RESET_SECONDS,
-            NAMESPACE,
+            "midtrans",
+            fail_max=MIDTRANS_BREAKER_FAIL_MAX,
+            reset_seconds=MIDTRANS_BREAKER_RESET_SECONDS,
+            per_second=settings.midtrans_rate_per_second,
+            namespace=NAMESPACE,
+            circuit=circuit,
         )
-        return ProviderGuard(breaker, rate_limit)
 
     return GuardedMidtrans(client, guard(SNAP_CIRCUIT), guard(STATUS_API_CIRCUIT))
