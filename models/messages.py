@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from models.base import SHOP_TIMEZONE
+from models.wib import indonesian_time
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
 TEMPLATE_NAMES = (
@@ -30,20 +29,6 @@ TEMPLATE_NAMES = (
     "access_link",  # the customer's own request on "Lupa tautan akses?"
 )
 WHATSAPP_LANGUAGE = "id"
-_MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 class MessageRenderError(ValueError):
@@ -62,18 +47,6 @@ class WhatsAppContent:
     template_name: str
     language: str
     parameters: tuple[str, ...]
-
-
-def indonesian_date(moment: datetime) -> str:
-    """A moment as the day it was in Jakarta: `1 Desember 2026`."""
-    local = moment.astimezone(SHOP_TIMEZONE)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
-
-
-def indonesian_time(moment_iso: str) -> str:
-    """'2025-01-13T07:30:00+00:00' -> '13 Januari 2025 pukul 14.30 WIB' (Jakarta time)."""
-    local = datetime.fromisoformat(moment_iso).astimezone(SHOP_TIMEZONE)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
 
 
 def message_fields(payload: dict, public_base_url: str) -> dict:

@@ -1,4 +1,5 @@
-"""Times as the Indonesian operator reads them: `1 Des 2026 09:01 WIB` (Jakarta time)."""
+"""Times in Jakarta as Indonesians read them: `1 Desember 2026` and `1 Desember 2026 pukul
+09.01 WIB` for customers, `1 Des 2026 09:01 WIB` for the operator."""
 
 from __future__ import annotations
 
@@ -6,7 +7,33 @@ from datetime import UTC, datetime
 
 from models.base import SHOP_TIMEZONE
 
-_SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+_MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+_SHORT_MONTHS = tuple(month[:3] for month in _MONTHS)  # Jan ... Agu ... Des
+
+
+def indonesian_date(moment: datetime) -> str:
+    """A moment as the day it was in Jakarta: `1 Desember 2026`."""
+    local = moment.astimezone(SHOP_TIMEZONE)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def indonesian_time(moment_iso: str) -> str:
+    """'2025-01-13T07:30:00+00:00' -> '13 Januari 2025 pukul 14.30 WIB' (Jakarta time)."""
+    local = datetime.fromisoformat(moment_iso).astimezone(SHOP_TIMEZONE)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
 
 
 def wib_text(value: str | datetime | None) -> str:

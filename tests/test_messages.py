@@ -6,11 +6,11 @@ from models.delivery import DeliveryPolicy
 from models.messages import (
     TEMPLATE_NAMES,
     MessageRenderError,
-    indonesian_time,
     render_email,
     render_whatsapp,
     whatsapp_templates,
 )
+from models.wib import indonesian_time
 from runtime.settings import SettingsError, load_settings
 
 BASE = "https://kursus.example.id"

@@ -183,7 +183,7 @@ def test_the_payment_detail_names_the_channel_and_number_or_the_customers_choice
 def test_a_day_is_named_as_it_was_in_jakarta():
     from datetime import UTC, datetime
 
-    from models.messages import indonesian_date
+    from models.wib import indonesian_date
 
     assert indonesian_date(datetime(2026, 11, 30, 19, 1, tzinfo=UTC)) == "1 Desember 2026"
     assert indonesian_date(datetime(2026, 1, 31, 16, 59, tzinfo=UTC)) == "31 Januari 2026"

@@ -9,7 +9,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 
 from models.db import connection
 from models.entitlements import Entitlement
-from models.messages import indonesian_date
+from models.wib import indonesian_date
 from runtime.settings import Seller
 from web.catalog import Catalog
 from web.legal import LEGAL_DIR
