@@ -11,8 +11,11 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 from integrations.errors import (
     PermanentProviderError,
@@ -58,8 +61,28 @@ def message_id_for(outbox_id: int, sender: str) -> str:
 
 def build_email(
     sender: str, recipient: str, subject: str, text: str, html: str, message_id: str
+) -> Message:
+    """A multipart/alternative message: plain text first, HTML as the preferred part.
+
+    Built with the classic MIME classes: EmailMessage parses and refolds every header, which
+    made building a message cost 2 to 3 ms of CPU, a tenth of a paid order's worker time. An
+    address that is not plain ASCII needs SMTPUTF8, which only EmailMessage carries."""
+    if not (parseaddr(sender)[1] + recipient).isascii():
+        return _international_email(sender, recipient, subject, text, html, message_id)
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr(parseaddr(sender), charset="utf-8")
+    message["To"] = recipient
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
+    return message
+
+
+def _international_email(
+    sender: str, recipient: str, subject: str, text: str, html: str, message_id: str
 ) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML as the preferred part."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -147,7 +170,7 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError) as error:
             raise classify_smtp_error(error) from error
 
-    def _send(self, message: EmailMessage) -> None:
+    def _send(self, message: Message) -> None:
         session, reused = self._session()
         try:
             session.send_message(message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.email import SmtpConfig, SmtpMailer
+from integrations.errors import RecipientRefused
 
 SENDER = "Buat Film Pakai AI <kursus@buatfilm.local>"
 
@@ -42,3 +43,32 @@ def test_a_session_the_server_closed_is_replaced_and_the_message_arrives_once(ma
     second = _send(mailer, 2)
     assert _inbox(sandbox_api) == [first, second]
     assert len(mailer.sessions_opened) == 2
+
+
+def test_the_recipient_reads_indonesian_text_names_and_both_parts(sandbox, clean, sandbox_api):
+    """Non-ASCII display names, subject and bodies arrive intact in a multipart/alternative
+    message, and the Message-ID is the outbox row's."""
+    mailer = SmtpMailer(
+        SmtpConfig(host=sandbox.smtp_host, port=sandbox.smtp_port, sender="Kursus Fílm <k@bfa.id>")
+    )
+    subject = "Pembayaran diterima — terima kasih, Budi Śantoso " + "x" * 80
+    text = "Halo Budi — akses Anda aktif.\n" + "baris panjang " * 20
+    html = "<p>Halo Budi — akses Anda <b>aktif</b>.</p>"
+    message_id = mailer.send(7, "budi@example.com", subject, text, html)
+    [mail] = sandbox_api.get("/_sandbox/mail").json()
+    assert mail["message_id"] == message_id
+    assert mail["from"] == "Kursus Fílm <k@bfa.id>"
+    assert mail["to"] == "budi@example.com"
+    assert mail["subject"] == subject
+    assert mail["text"].rstrip("\n") == text.rstrip("\n")
+    assert mail["html"].rstrip("\n") == html
+    assert "multipart/alternative" in mail["raw"]
+
+
+def test_an_address_that_needs_smtputf8_is_refused_by_a_relay_without_it(
+    sandbox, clean, sandbox_api
+):
+    mailer = SmtpMailer(SmtpConfig(host=sandbox.smtp_host, port=sandbox.smtp_port, sender=SENDER))
+    with pytest.raises(RecipientRefused):
+        mailer.send(8, "büdi@contoh.id", "Halo", "teks", "<p>teks</p>")
+    assert sandbox_api.get("/_sandbox/mail").json() == []
