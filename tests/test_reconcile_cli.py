@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import dramatiq
 import pytest
 
 from models.audit import AuditEntry
+from models.base import utcnow
 from models.entitlements import Entitlement
 from models.orders import Order
 from tests.factories import midtrans_transition, open_payment
+from tests.webhook_helpers import _drain
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str]:
@@ -103,6 +106,29 @@ def test_reconcile_asks_midtrans_once_per_order(db, sandbox_api, capsys, admin_c
         if call["path"].endswith("/status")
     ]
     assert len(asked) == 1, asked
+
+
+def status_api_requests(sandbox_api) -> list[dict]:
+    calls = sandbox_api.get("/_sandbox/midtrans/requests").json()
+    return [call for call in calls if call["path"].endswith("/status")]
+
+
+@pytest.mark.parametrize("status", ["settlement", "expire", "pending", None])
+def test_reconciling_a_stale_order_asks_midtrans_once_end_to_end(
+    db, sandbox_api, worker, broker, capsys, admin_cli, status
+):
+    """The whole path: the command, and every message it leads the running worker to process
+    (deliveries, anything queued after commit), asks the Status API once per order."""
+    order_ids = [open_payment()["order_id"] for _ in range(2)]
+    Order.update(expires_at=utcnow() - timedelta(hours=1)).execute()
+    for order_id in order_ids:
+        if status:
+            midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
+    assert run(admin_cli, capsys, "reconcile", *order_ids)[0] == 0
+    _drain(broker, "payments", "webhooks", "notifications", "maintenance")
+    asked = [call["path"] for call in status_api_requests(sandbox_api)]
+    assert sorted(asked) == sorted(f"/v2/{order_id}/status" for order_id in order_ids), asked
 
 
 def test_a_database_outage_is_one_clear_line_not_a_traceback(settings):
