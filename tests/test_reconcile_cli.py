@@ -3,6 +3,7 @@ through the state machine, the request is audited, and numbers out of range are 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from models.audit import AuditEntry
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.orders import Order
-from tests.factories import midtrans_transition, open_payment
+from tests.factories import insert_order, midtrans_transition, open_payment
 from tests.webhook_helpers import _drain
 
 
@@ -61,12 +62,56 @@ def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, cap
     assert AuditEntry.select().where(AuditEntry.order_id == "BFA-NO-SUCH-ORDER").count() == 0
 
 
+def test_reconcile_json_says_per_order_what_changed_and_what_could_not_be_asked(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id = open_payment()["order_id"]
+    before = Order.get_by_id(order_id).status
+    midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
+    code = admin_cli(["-v", "reconcile", order_id, "BFA-NO-SUCH-ORDER", "--json"])
+    output, errors = capsys.readouterr()
+    assert code == 1 and "BFA-NO-SUCH-ORDER: no such order" in errors
+    assert f"/v2/{order_id}/status" in errors  # the INFO log of the Status API call: stderr
+    assert json.loads(output) == {
+        "orders": [
+            {"order_id": order_id, "before": before, "after": "PAID", "error": None},
+            {
+                "order_id": "BFA-NO-SUCH-ORDER",
+                "before": None,
+                "after": None,
+                "error": "no such order",
+            },
+        ],
+        "queued_all_pending": False,
+    }
+
+
 def test_all_pending_queues_the_periodic_reconciliation(db, system, capsys, admin_cli):
     code, output = run(admin_cli, capsys, "reconcile", "--all-pending")
     assert code == 0 and "queued the periodic reconciliation" in output
     assert queued_actors(system["broker"], "maintenance") == ["reconcile"]
     request = AuditEntry.get(AuditEntry.action == "reconcile_requested")
     assert request.actor == "admin:cli" and request.details == {"scope": "all_pending"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("outbox", "list"),
+        ("dead-letters", "list"),
+        ("packages", "list"),
+        ("discounts", "list"),
+        ("reconcile", "BFA-JSON-1", "--all-pending"),
+        ("orders", "show", "BFA-JSON-1"),
+    ],
+)
+def test_every_listing_prints_one_json_document_and_logs_only_to_stderr(
+    db, capsys, admin_cli, argv
+):
+    insert_order("BFA-JSON-1")
+    assert admin_cli(["-v", *argv, "--json"]) == 0
+    output, _ = capsys.readouterr()
+    assert isinstance(json.loads(output), dict | list)  # nothing but the document on stdout
 
 
 def test_reconcile_without_orders_is_a_usage_error(capsys, admin_cli):
