@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from admin.context import AdminContext
+from admin.output import add_json_option, print_json
 from integrations.alerts import AlertSender
 
 
@@ -14,6 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("alerts", help="check that alerts reach a person")
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     test = commands.add_parser("test", help="send a test alert to every alert target")
+    add_json_option(test)
     test.set_defaults(handler=test_command)
 
 
@@ -21,7 +23,9 @@ def test_command(args: argparse.Namespace, admin: AdminContext) -> int:
     results = AlertSender(admin.settings, admin.enqueuer.redis).send_test()
     if not results:
         print("No alert target: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL", file=sys.stderr)
-        return 1
-    for target, outcome in results.items():
-        print(f"{target}: {outcome}")
-    return 0 if all(outcome == "sent" for outcome in results.values()) else 1
+    if args.json:
+        print_json([{"target": target, "outcome": outcome} for target, outcome in results.items()])
+    else:
+        for target, outcome in results.items():
+            print(f"{target}: {outcome}")
+    return 0 if results and all(outcome == "sent" for outcome in results.values()) else 1

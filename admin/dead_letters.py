@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from admin.arguments import purge_age_days
 from admin.confirm import confirmed
 from admin.context import AdminContext
-from admin.outbox import print_rows, row_details
+from admin.outbox import outbox_json, print_rows, row_details
+from admin.output import add_json_option, print_json
 from messaging.contract import DELIVERY_QUEUE
 from messaging.dead_letters import (
     DeadLetter,
@@ -25,6 +26,7 @@ from messaging.dead_letters import (
 )
 from models.audit import record_audit
 from models.db import connection, transaction
+from models.order_rows import dead_letter_row
 from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows, requeue_outbox_message
 from models.parked import parked_events, parked_orders, unpark_all
@@ -43,9 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = commands.add_parser("list", help="list every dead letter")
     listing.add_argument("--queue", help="only this Dramatiq queue (e.g. notifications)")
+    add_json_option(listing)
     listing.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="show one dead letter with its final error")
     show.add_argument("id", help="a Dramatiq message id, or an outbox row id")
+    add_json_option(show)
     show.set_defaults(handler=show_command)
     requeue = commands.add_parser(
         "requeue",
@@ -79,6 +83,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     letters = list_dead_letters(admin.broker, args.queue)
+    outbox_too = args.queue in (None, DELIVERY_QUEUE)
+    rows, orders, events = _outbox_and_parked() if outbox_too else ([], [], [])
+    if args.json:
+        print_json(_listing_json(letters, rows, orders, events))
+        return 0
+    _print_letters(letters)
+    if outbox_too:
+        _print_outbox_and_parked(rows, orders, events)
+    return 0
+
+
+def _outbox_and_parked() -> tuple[list, list, list]:
+    """Outbox rows in DLQ or FAILED, and the orders and notifications the sweeper parked."""
+    with connection():
+        return dead_rows(), list(parked_orders()), list(parked_events())
+
+
+def _listing_json(letters: list[DeadLetter], rows: list, orders: list, events: list) -> dict:
+    """Every section of the listing, always present (empty when --queue leaves it out)."""
+    return {
+        "dead_letters": [dead_letter_row(letter) for letter in letters],
+        "outbox": [outbox_json(row) for row in rows],
+        "parked_orders": [
+            {"order_id": order.order_id, "sweep_count": order.sweep_count} for order in orders
+        ],
+        "parked_notifications": [
+            {"id": event.id, "order_id": event.order_id, "sweep_count": event.sweep_count}
+            for event in events
+        ],
+    }
+
+
+def _print_letters(letters: list[DeadLetter]) -> None:
     print(f"Dramatiq dead letters: {len(letters)}")
     for letter in letters:
         print(
@@ -86,11 +123,9 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
             f"died {letter.died_at:%Y-%m-%d %H:%M:%S}Z  retries {letter.retries}  "
             f"{(letter.error or 'error not recorded')[:80]}"
         )
-    if args.queue and args.queue != DELIVERY_QUEUE:
-        return 0
-    with connection():
-        rows = dead_rows()
-        orders, events = list(parked_orders()), list(parked_events())
+
+
+def _print_outbox_and_parked(rows: list, orders: list, events: list) -> None:
     print(f"Outbox rows in DLQ or FAILED: {len(rows)}")
     print_rows(rows)
     print(f"Parked by the sweeper: {len(orders)} orders, {len(events)} notifications")
@@ -101,7 +136,6 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
             f"  notification {event.id} for {event.order_id}  unprocessed after "
             f"{event.sweep_count} sweeps"
         )
-    return 0
 
 
 def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
@@ -111,12 +145,18 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
         if row is None:
             print(f"No outbox row {args.id}", file=sys.stderr)
             return 1
-        print(row_details(row))
+        if args.json:
+            print_json(outbox_json(row))
+        else:
+            print(row_details(row))
         return 0
     letter = find_dead_letter(admin.broker, args.id)
     if letter is None:
         print(f"No dead letter {args.id}", file=sys.stderr)
         return 1
+    if args.json:
+        print_json(dead_letter_row(letter))
+        return 0
     message = letter.message
     print(
         f"Message id:  {letter.message_id}\nQueue:       {letter.queue_name}\n"

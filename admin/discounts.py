@@ -5,12 +5,12 @@ Exit codes: 0 done, 1 refused or not found, 2 usage error."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from admin.arguments import whole_number
 from admin.context import AdminContext
 from admin.orders import since_moment
+from admin.output import add_json_option, print_json
 from models.db import connection, transaction
 from models.discounts import (
     DiscountRefused,
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--max-uses", type=whole_number(1, 1_000_000), metavar="N")
     create.set_defaults(handler=run_create)
     listing = commands.add_parser("list", help="every code with its uses")
-    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    add_json_option(listing)
     listing.set_defaults(handler=run_list)
     disable = commands.add_parser("disable", help="stop a code being used (audited)")
     disable.add_argument("code", metavar="CODE")
@@ -70,7 +70,7 @@ def run_list(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         rows = listed_discounts()
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print_json(rows)
         return 0
     print("\n".join(discount_line(row) for row in rows) or "no discount codes")
     return 0

@@ -31,6 +31,7 @@ from admin.legacy_rows import (
     map_row,
     read_legacy_rows,
 )
+from admin.output import add_json_option, print_json
 from admin.progress import ProgressLine
 from messaging.contract import VERIFY_LEGACY_ORDER
 from models.audit import LEGACY_UNKNOWN_AT_MIDTRANS, orders_with_action, record_audit
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("import-legacy", help="import the old server's SQLite orders")
     parser.add_argument("path", type=Path, metavar="PATH/orders.db")
     parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    add_json_option(parser)
     parser.set_defaults(handler=run_import)
 
 
@@ -83,7 +85,10 @@ def run_import(args: argparse.Namespace, admin: AdminContext) -> int:
         summary.unknown_at_midtrans = orders_with_action(
             LEGACY_UNKNOWN_AT_MIDTRANS, sorted(legacy_import.seen)
         )
-    print_summary(summary, args.dry_run)
+    if args.json:
+        print_json(summary_json(summary, args.dry_run))
+    else:
+        print_summary(summary, args.dry_run)
     return 1 if summary.failed else 0
 
 
@@ -228,6 +233,26 @@ def print_summary(summary: ImportSummary, dry_run: bool) -> None:
     )
     if dry_run:
         print("dry run: nothing was written")
+
+
+def summary_json(summary: ImportSummary, dry_run: bool) -> dict:
+    """The summary's order ids, and each row that needs a person with its reason."""
+
+    def rows(pairs: list[tuple[str, str]]) -> list[dict]:
+        return [{"row": label, "detail": detail} for label, detail in pairs]
+
+    return {
+        "dry_run": dry_run,
+        "imported": summary.imported,
+        "granted": summary.granted,
+        "brought_forward": rows(summary.forward),
+        "unchanged": summary.unchanged,
+        "flagged": rows(summary.flagged),
+        "skipped": rows(summary.skipped),
+        "failed": rows(summary.failed),
+        "queued_for_verification": summary.queued,
+        "unknown_at_midtrans": summary.unknown_at_midtrans,
+    }
 
 
 def _print_rows(heading: str, rows: list[tuple[str, str]]) -> None:

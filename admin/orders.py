@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from admin.context import AdminContext
+from admin.output import add_json_option, print_json
 from models.base import SHOP_TIMEZONE
 from models.db import connection
 from models.order_story import order_ids_containing, order_timeline
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(handler=run_export)
     show = commands.add_parser("show", help="one order's history")
     show.add_argument("order_id", metavar="ORDER_ID", help="any unique part of the number")
-    show.add_argument("--json", action="store_true", help="the whole story as JSON (ISO times)")
+    add_json_option(show)
     show.set_defaults(handler=run_show)
 
 
@@ -165,7 +166,7 @@ def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
         _explain_no_single_order(args.order_id, found)
         return 1
     if args.json:
-        print(json.dumps(story, ensure_ascii=False, indent=1, default=str))
+        print_json(story)
     else:
         print("\n".join(story_lines(story)))
     return 0

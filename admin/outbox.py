@@ -10,8 +10,10 @@ import sys
 
 from admin.arguments import row_limit
 from admin.context import AdminContext
+from admin.output import add_json_option, print_json
 from models.db import connection
 from models.messages import TEMPLATE_NAMES
+from models.order_rows import outbox_row
 from models.outbox_admin import (
     NothingToResend,
     list_outbox,
@@ -34,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument(
         "--limit", type=row_limit, default=50, metavar="N", help="at most N rows (1-10000)"
     )
+    add_json_option(listing)
     listing.set_defaults(handler=list_command)
     resend = commands.add_parser(
         "resend",
@@ -59,6 +62,11 @@ def print_rows(rows: list) -> None:
         )
 
 
+def outbox_json(row) -> dict:
+    """The console's outbox row with the recipient masked, as the table shows it."""
+    return {**outbox_row(row), "recipient": masked_recipient(row)}
+
+
 def row_details(row) -> str:
     """Every field an operator needs to decide, with the error history."""
     lines = [
@@ -81,6 +89,9 @@ def row_details(row) -> str:
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         rows = list_outbox(args.status, args.order, args.limit)
+    if args.json:
+        print_json([outbox_json(row) for row in rows])
+        return 0
     print(f"Outbox rows: {len(rows)}")
     print_rows(rows)
     return 0

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from admin.context import AdminContext
+from admin.output import add_json_option, print_json
 from models.catalog import Package
 from models.db import connection
 from models.package_content import (
@@ -26,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="The packages on sale, their course location and lesson list.",
     )
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    commands.add_parser("list", help="every package with its content").set_defaults(
-        handler=list_command
-    )
+    listing = commands.add_parser("list", help="every package with its content")
+    add_json_option(listing)
+    listing.set_defaults(handler=list_command)
     content = commands.add_parser(
         "set-content",
         help="set where the course lives and its lessons (audited)",
@@ -56,9 +57,23 @@ def print_package(package: Package) -> None:
         print(f"  {number:>3}. {title}")
 
 
+def package_json(package: Package) -> dict:
+    return {
+        "package_id": package.package_id,
+        "name": package.name,
+        "price_idr": package.price_idr,
+        "active": package.active,
+        "content_url": package.content_url,
+        "lessons": list(package.lessons),
+    }
+
+
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         packages = list(Package.select().order_by(Package.package_id))
+    if args.json:
+        print_json([package_json(package) for package in packages])
+        return 0
     for package in packages:
         print_package(package)
     return 0

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from admin.context import AdminContext
+from admin.output import add_json_option, print_json
 from integrations.errors import ProviderError
 from messaging.contract import RECONCILE
 from models.audit import record_audit
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--all-pending", action="store_true", help="queue the periodic reconciliation job now"
     )
+    add_json_option(parser)
     parser.set_defaults(handler=run_reconcile)
 
 
@@ -41,34 +43,53 @@ def run_reconcile(args: argparse.Namespace, admin: AdminContext) -> int:
         print("reconcile: give one or more ORDER_IDs, or --all-pending", file=sys.stderr)
         return 2
     with connection():
-        failures = sum(not reconcile_one(admin, order_id) for order_id in args.order_ids)
+        results = [reconcile_one(admin, order_id) for order_id in args.order_ids]
         if args.all_pending:
             queue_all_pending(admin)
-    return 1 if failures else 0
+    print_failures(results)
+    if args.json:
+        print_json({"orders": results, "queued_all_pending": args.all_pending})
+    else:
+        print_results(results, args.all_pending)
+    return 1 if any(result["error"] for result in results) else 0
 
 
-def reconcile_one(admin: AdminContext, order_id: str) -> bool:
-    """Runs the reconciliation of one order inline (worker code) and prints `before -> after`;
-    False when the order does not exist or Midtrans did not answer."""
+def reconcile_one(admin: AdminContext, order_id: str) -> dict:
+    """Runs the reconciliation of one order inline (worker code): its status before and after,
+    and why it could not be asked (the order does not exist, Midtrans did not answer)."""
     admin.worker()
     # Imported here: the worker code needs the worker started (admin.worker above).
     from tasks.webhooks import reconcile_order
 
     before = order_status(order_id)
+    result = {"order_id": order_id, "before": before, "after": before, "error": None}
     if before is None:
-        print(f"{order_id}: no such order", file=sys.stderr)
-        return False
+        return {**result, "error": "no such order"}
     record_audit(ACTOR, "reconcile_requested", order_id, old_status=before)
     try:
         reconcile_order(order_id)
     except ProviderError as error:
-        unanswered = f"{order_id}: {before}, unchanged: Midtrans did not answer ({error})"
-        print(unanswered, file=sys.stderr)
-        return False
-    after = order_status(order_id)
-    unchanged = " (unchanged)" if after == before else ""
-    print(f"{order_id}: {before} -> {after}{unchanged}")
-    return True
+        return {**result, "error": f"Midtrans did not answer ({error})"}
+    return {**result, "after": order_status(order_id)}
+
+
+def print_failures(results: list[dict]) -> None:
+    """Why an order was not asked, on stderr (with or without --json)."""
+    for result in results:
+        if result["error"]:
+            unchanged = f"{result['before']}, unchanged: " if result["before"] else ""
+            print(f"{result['order_id']}: {unchanged}{result['error']}", file=sys.stderr)
+
+
+def print_results(results: list[dict], queued_all_pending: bool) -> None:
+    """`ORDER_ID: BEFORE -> AFTER` per order asked."""
+    for result in results:
+        order_id, before, after = result["order_id"], result["before"], result["after"]
+        if not result["error"]:
+            print(f"{order_id}: {before} -> {after}{' (unchanged)' if after == before else ''}")
+    if queued_all_pending:
+        due = "every order awaiting payment that is due a check"
+        print(f"queued the periodic reconciliation: {due}")
 
 
 def order_status(order_id: str) -> str | None:
@@ -80,4 +101,3 @@ def queue_all_pending(admin: AdminContext) -> None:
     """The periodic job itself, queued now: it picks every awaiting order that is due a check."""
     record_audit(ACTOR, "reconcile_requested", None, scope="all_pending")
     admin.enqueuer.send(RECONCILE)
-    print("queued the periodic reconciliation: every order awaiting payment that is due a check")

@@ -1,4 +1,5 @@
-"""Rows as operators see them (console pages, JSON twins, `orders show`): plain dicts, ISO times.
+"""Rows as operators see them (console pages, JSON twins, the admin command line's `--json`):
+plain dicts, ISO times in WIB.
 
 Personal data (name, email, phone) appears here because the console is where the operator needs
 it; none of it is ever logged. Secrets (access tokens, signatures) are shortened.
@@ -8,10 +9,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from models.base import SHOP_TIMEZONE
 from runtime.logs import mask_token
 
 
 def iso(value: date | datetime | None) -> str | None:
+    """ISO 8601; a moment in Jakarta time (`+07:00`) as the shop reads it, whatever the
+    database session's time zone."""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHOP_TIMEZONE)
     return value.isoformat() if value else None
 
 
@@ -123,6 +129,21 @@ def outbox_row(message) -> dict:
         "resend_of": message.resend_of,
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
+    }
+
+
+def dead_letter_row(letter) -> dict:
+    """A Dramatiq dead letter (messaging/dead_letters.py) and its final error."""
+    message = letter.message
+    return {
+        "message_id": letter.message_id,
+        "queue": letter.queue_name,
+        "actor": message.actor_name,
+        "args": list(message.args),
+        "kwargs": message.kwargs,
+        "died_at": iso(letter.died_at),
+        "retries": letter.retries,
+        "error": letter.error,
     }
 
 

@@ -13,6 +13,7 @@ from models.order_rows import (
     audit_row,
     entitlement_row,
     event_row,
+    iso,
     order_detail,
     outbox_row,
 )
@@ -75,7 +76,7 @@ def _last_check(order, attempts: list[dict]) -> str | None:
     """The latest of the re-check schedule's last ask and the worker's last verification."""
     moments = [a["created_at"] for a in attempts if a["kind"] == "VERIFIED"]
     if order.last_checked_at:
-        moments.append(order.last_checked_at.isoformat())
+        moments.append(iso(order.last_checked_at))
     return max(moments, key=datetime.fromisoformat, default=None)
 
 

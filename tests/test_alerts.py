@@ -130,6 +130,14 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     assert receiver.posted.get(timeout=10)["alarm"] == "test"
     assert "ALARM test test" in alert_mails(sandbox_api)[0]["subject"]
     assert main(["alerts", "test"], settings) == 1  # nowhere to send: says so
+    capsys.readouterr()
+    assert main(["alerts", "test", "--json"], configured) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"target": "email", "outcome": "sent"},
+        {"target": "webhook", "outcome": "sent"},
+    ]
+    assert main(["alerts", "test", "--json"], settings) == 1
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):

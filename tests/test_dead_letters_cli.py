@@ -3,6 +3,7 @@ outbox rows, listed, shown, requeued, purged and resent, against the real servic
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -68,6 +69,17 @@ def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
     code, shown = run(admin_cli, capsys, "dead-letters", "show", letter.message_id)
     assert code == 0 and f"Arguments:   ({email_id},)" in shown
     assert 'relation "notification_outbox" does not exist' in shown
+    listed = json.loads(run(admin_cli, capsys, "dead-letters", "list", "--json")[1])
+    [as_json] = listed["dead_letters"]
+    assert (as_json["message_id"], as_json["actor"], as_json["args"]) == (
+        letter.message_id,
+        "deliver_notification",
+        [email_id],
+    )
+    assert as_json["queue"] == "notifications" and as_json["retries"] == 5
+    assert as_json["died_at"].endswith("+07:00")
+    shown = run(admin_cli, capsys, "dead-letters", "show", letter.message_id, "--json")[1]
+    assert json.loads(shown) == as_json
 
     code, output = run(admin_cli, capsys, "dead-letters", "requeue", letter.message_id)
     assert code == 0 and f"Requeued dead letter {letter.message_id}" in output
@@ -125,6 +137,13 @@ def test_outbox_rows_in_dlq_or_failed_are_listed_shown_and_requeued(
     code, listing = run(admin_cli, capsys, "dead-letters", "list")
     assert "Outbox rows in DLQ or FAILED: 1" in listing and "b***@example.com" in listing
     assert "budi@example.com" not in listing
+    listed = json.loads(run(admin_cli, capsys, "dead-letters", "list", "--json")[1])
+    [failed] = listed["outbox"]
+    assert (failed["id"], failed["status"], failed["channel"]) == (email_id, "FAILED", "EMAIL")
+    assert failed["recipient"] == "b***@example.com" and "SMTP 550" in failed["last_error"]
+    assert failed["created_at"].endswith("+07:00") and listed["dead_letters"] == []
+    shown = json.loads(run(admin_cli, capsys, "dead-letters", "show", str(email_id), "--json")[1])
+    assert shown["error_history"][0]["attempt"] == 1 and shown["recipient"] == "b***@example.com"
     code, shown = run(admin_cli, capsys, "dead-letters", "show", str(email_id))
     assert code == 0 and "Status:      FAILED after 1 attempts" in shown
     assert "#1" in shown and "SMTP 550" in shown
@@ -152,6 +171,11 @@ def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys
     assert Order.get_by_id(order_id).status == status_before
     code, listing = run(admin_cli, capsys, "outbox", "list", "--status", "sent")
     assert code == 0 and "Outbox rows: 1" in listing and str(resent.id) in listing
+    listed = json.loads(run(admin_cli, capsys, "outbox", "list", "--order", order_id, "--json")[1])
+    resend_row = next(listed_row for listed_row in listed if listed_row["id"] == resent.id)
+    assert resend_row["resend_of"] == outbox_ids["EMAIL"] and resend_row["status"] == "SENT"
+    assert resend_row["sent_at"].endswith("+07:00")
+    assert resend_row["recipient"] == "b***@example.com"
     assert run(admin_cli, capsys, "outbox", "resend", "BFA-NOPE", "payment_success")[0] == 1
     assert run(admin_cli, capsys, "outbox", "resend", order_id, "order_expired")[0] == 1
 

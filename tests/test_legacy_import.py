@@ -2,6 +2,7 @@
 paid customers keep their access, and a second run imports nothing."""
 
 import base64
+import json
 import os
 import sqlite3
 import subprocess
@@ -340,6 +341,22 @@ def test_dry_run_shows_what_a_re_run_would_bring_forward(db, tmp_path, capsys, a
     )
     assert Order.get_by_id("OLD-SARI").status == "PENDING_PAYMENT"
     assert Entitlement.select().count() == 0 and OutboxMessage.select().count() == 0
+
+
+def test_the_summary_as_json_holds_the_ids_and_reasons_a_script_needs(
+    db, messy_file, capsys, admin_cli
+):
+    code = admin_cli(["import-legacy", str(messy_file), "--dry-run", "--json"])
+    output, errors = capsys.readouterr()
+    summary = json.loads(output)
+    assert code == 1 and "import-legacy" in errors  # the progress line stays on stderr
+    assert summary["dry_run"] is True
+    assert len(summary["imported"]) == 8 and "ORD-2" in summary["imported"]
+    assert sorted(summary["granted"]) == sorted(summary["queued_for_verification"])
+    assert {"row": "row 10 (id ORD-10)", "detail": "status: unknown 'wat'"} in summary["failed"]
+    assert {"row": "row 6 (id ORD-1)", "detail": "duplicate id in the file"} in summary["skipped"]
+    assert len(summary["flagged"]) == 2 and summary["brought_forward"] == []
+    assert Order.select().count() == 0
 
 
 def test_an_order_we_have_paid_stays_paid_when_the_old_system_still_says_pending(

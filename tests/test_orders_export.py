@@ -80,7 +80,7 @@ def test_show_finds_an_order_by_any_unique_part_and_lists_an_ambiguous_one(db, c
     assert "created    1 Des 2026 09:01 WIB" in shown
     assert admin_cli(["orders", "show", "Q9TZ", "--json"]) == 0
     story = json.loads(capsys.readouterr().out)
-    assert story["order"]["created_at"] == "2026-12-01T02:01:00+00:00"
+    assert story["order"]["created_at"] == "2026-12-01T09:01:00+07:00"  # WIB, not the DB zone
 
     assert admin_cli(["orders", "show", "7k3m"]) == 1
     listed = capsys.readouterr()

@@ -3,6 +3,8 @@ lessons; the owner sets both through the audited admin command."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from models.audit import AuditEntry
@@ -43,6 +45,14 @@ def test_the_access_page_sends_the_customer_to_the_course_the_owner_set(
     assert "#modul" not in page
     audit = AuditEntry.get(AuditEntry.action == "package_content_set")
     assert audit.actor == "admin:cli" and audit.details["new"]["lessons"] == lessons
+    assert admin_cli(["packages", "list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["package_id"], listed["content_url"], listed["lessons"]) == (
+        PACKAGE_ID,
+        COURSE_URL,
+        lessons,
+    )
+    assert listed["price_idr"] == seeded_content.price_idr and listed["active"] is True
 
 
 def test_without_a_content_url_the_page_says_the_material_is_coming_and_links_nowhere(

@@ -3,17 +3,21 @@ through the state machine, the request is audited, and numbers out of range are 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import dramatiq
 import pytest
 
 from models.audit import AuditEntry
+from models.base import utcnow
 from models.entitlements import Entitlement
 from models.orders import Order
-from tests.factories import midtrans_transition, open_payment
+from tests.factories import insert_order, midtrans_transition, open_payment
+from tests.webhook_helpers import _drain
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str]:
@@ -58,12 +62,56 @@ def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, cap
     assert AuditEntry.select().where(AuditEntry.order_id == "BFA-NO-SUCH-ORDER").count() == 0
 
 
+def test_reconcile_json_says_per_order_what_changed_and_what_could_not_be_asked(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id = open_payment()["order_id"]
+    before = Order.get_by_id(order_id).status
+    midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
+    code = admin_cli(["-v", "reconcile", order_id, "BFA-NO-SUCH-ORDER", "--json"])
+    output, errors = capsys.readouterr()
+    assert code == 1 and "BFA-NO-SUCH-ORDER: no such order" in errors
+    assert f"/v2/{order_id}/status" in errors  # the INFO log of the Status API call: stderr
+    assert json.loads(output) == {
+        "orders": [
+            {"order_id": order_id, "before": before, "after": "PAID", "error": None},
+            {
+                "order_id": "BFA-NO-SUCH-ORDER",
+                "before": None,
+                "after": None,
+                "error": "no such order",
+            },
+        ],
+        "queued_all_pending": False,
+    }
+
+
 def test_all_pending_queues_the_periodic_reconciliation(db, system, capsys, admin_cli):
     code, output = run(admin_cli, capsys, "reconcile", "--all-pending")
     assert code == 0 and "queued the periodic reconciliation" in output
     assert queued_actors(system["broker"], "maintenance") == ["reconcile"]
     request = AuditEntry.get(AuditEntry.action == "reconcile_requested")
     assert request.actor == "admin:cli" and request.details == {"scope": "all_pending"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("outbox", "list"),
+        ("dead-letters", "list"),
+        ("packages", "list"),
+        ("discounts", "list"),
+        ("reconcile", "BFA-JSON-1", "--all-pending"),
+        ("orders", "show", "BFA-JSON-1"),
+    ],
+)
+def test_every_listing_prints_one_json_document_and_logs_only_to_stderr(
+    db, capsys, admin_cli, argv
+):
+    insert_order("BFA-JSON-1")
+    assert admin_cli(["-v", *argv, "--json"]) == 0
+    output, _ = capsys.readouterr()
+    assert isinstance(json.loads(output), dict | list)  # nothing but the document on stdout
 
 
 def test_reconcile_without_orders_is_a_usage_error(capsys, admin_cli):
@@ -103,6 +151,29 @@ def test_reconcile_asks_midtrans_once_per_order(db, sandbox_api, capsys, admin_c
         if call["path"].endswith("/status")
     ]
     assert len(asked) == 1, asked
+
+
+def status_api_requests(sandbox_api) -> list[dict]:
+    calls = sandbox_api.get("/_sandbox/midtrans/requests").json()
+    return [call for call in calls if call["path"].endswith("/status")]
+
+
+@pytest.mark.parametrize("status", ["settlement", "expire", "pending", None])
+def test_reconciling_a_stale_order_asks_midtrans_once_end_to_end(
+    db, sandbox_api, worker, broker, capsys, admin_cli, status
+):
+    """The whole path: the command, and every message it leads the running worker to process
+    (deliveries, anything queued after commit), asks the Status API once per order."""
+    order_ids = [open_payment()["order_id"] for _ in range(2)]
+    Order.update(expires_at=utcnow() - timedelta(hours=1)).execute()
+    for order_id in order_ids:
+        if status:
+            midtrans_transition(sandbox_api, order_id, transaction_status=status, notify=False)
+    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
+    assert run(admin_cli, capsys, "reconcile", *order_ids)[0] == 0
+    _drain(broker, "payments", "webhooks", "notifications", "maintenance")
+    asked = [call["path"] for call in status_api_requests(sandbox_api)]
+    assert sorted(asked) == sorted(f"/v2/{order_id}/status" for order_id in order_ids), asked
 
 
 def test_a_database_outage_is_one_clear_line_not_a_traceback(settings):

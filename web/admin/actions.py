@@ -9,7 +9,7 @@ from __future__ import annotations
 import falcon
 
 from messaging.dead_letters import find_dead_letter, list_dead_letters
-from models.order_rows import iso
+from models.order_rows import dead_letter_row
 from models.outbox import OutboxMessage
 from models.statuses import REQUEUEABLE
 from web.queue import TaskQueue
@@ -36,20 +36,6 @@ def _outbox_row(outbox_id: int) -> OutboxMessage:
 
 def _queued(message: str) -> dict:
     return {"ok": True, "queued": True, "message": f"Diantrekan: {message}"}
-
-
-def dead_letter_row(letter) -> dict:
-    message = letter.message
-    return {
-        "message_id": letter.message_id,
-        "queue": letter.queue_name,
-        "actor": message.actor_name,
-        "args": list(message.args),
-        "kwargs": message.kwargs,
-        "died_at": iso(letter.died_at),
-        "retries": letter.retries,
-        "error": letter.error,
-    }
 
 
 class ConsoleActions:
