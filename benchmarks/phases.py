@@ -202,10 +202,11 @@ def steady_latency(bench: Bench) -> dict:
     profile = bench.profile
     bench.meter.reset_peaks()
     mark = bench.meter.mark()
-    records = bench.run_customers(
-        load.open_loop, "latency", profile.latency_rate, profile.latency_seconds
-    )
-    bench.settle(records)
+    with bench.sampled("latency", "web", "worker"):
+        records = bench.run_customers(
+            load.open_loop, "latency", profile.latency_rate, profile.latency_seconds
+        )
+        bench.settle(records)
     cpu = bench.meter.cpu_ms_since(mark)
     paid = sum(1 for record in records if record.access_at)
     return {
