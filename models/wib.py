@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from models.base import SHOP_TIMEZONE
@@ -22,6 +23,7 @@ _MONTHS = (
     "Desember",
 )
 _SHORT_MONTHS = tuple(month[:3] for month in _MONTHS)  # Jan ... Agu ... Des
+_ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 def indonesian_date(moment: datetime) -> str:
@@ -46,3 +48,18 @@ def wib_text(value: str | datetime | None) -> str:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(SHOP_TIMEZONE)
     return f"{local.day} {_SHORT_MONTHS[local.month - 1]} {local.year} {local:%H:%M} WIB"
+
+
+def wib_values(value: object) -> object:
+    """JSON data (an audit entry's details) with every ISO timestamp in it as `wib_text` writes
+    it, so the console never shows an operator a UTC time; anything else is left as it is."""
+    if isinstance(value, dict):
+        return {key: wib_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [wib_values(item) for item in value]
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            return wib_text(value)
+        except ValueError:
+            return value
+    return value

@@ -1,10 +1,12 @@
-"""Builders shared by the console tests: outbox rows in a given state and the CSRF token of a
-signed-in page."""
+"""Builders shared by the console tests: outbox rows in a given state, Dramatiq dead letters and
+the CSRF token of a signed-in page."""
 
 from __future__ import annotations
 
 import re
+import time
 
+import dramatiq
 import httpx
 
 from models.base import utcnow
@@ -46,3 +48,19 @@ def csrf_token(browser: httpx.Client, path: str = "/admin/outbox") -> str:
     page = browser.get(path)
     assert page.status_code == 200
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+
+
+def bury_dead_letter(broker, actor_name: str, args: tuple, queue: str = "notifications") -> str:
+    """A dead letter exactly as Dramatiq leaves one, just now: in the queue's XQ zset and hash
+    (a running worker's broker drops those older than a week)."""
+    message = dramatiq.Message(
+        queue_name=queue,
+        actor_name=actor_name,
+        args=args,
+        kwargs={},
+        options={"redis_message_id": "redis-id-1", "retries": 3},
+    )
+    broker.client.zadd(f"dramatiq:{queue}.XQ", {"redis-id-1": int(time.time() * 1000)})
+    broker.client.hset(f"dramatiq:{queue}.XQ.msgs", "redis-id-1", message.encode())
+    broker.client.set(f"dramatiq:dead-letter-error:{message.message_id}", "TimeoutError: boom")
+    return message.message_id

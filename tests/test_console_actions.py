@@ -14,7 +14,7 @@ from models.audit import AuditEntry
 from models.db import connection
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.console_helpers import csrf_token, make_outbox_row
+from tests.console_helpers import bury_dead_letter, csrf_token, make_outbox_row
 from tests.factories import insert_order
 from web.app import create_app
 
@@ -118,24 +118,8 @@ def test_a_button_whose_row_changed_before_the_worker_ran_is_refused_in_the_audi
     assert refused.details == {"reason": "row is PENDING", "outbox_id": dead_row}
 
 
-def _bury(system, actor_name: str, args: tuple, queue: str = "notifications") -> str:
-    """A dead letter exactly as Dramatiq leaves one: in the queue's XQ zset and hash."""
-    broker = system["broker"]
-    message = dramatiq.Message(
-        queue_name=queue,
-        actor_name=actor_name,
-        args=args,
-        kwargs={},
-        options={"redis_message_id": "redis-id-1", "retries": 3},
-    )
-    broker.client.zadd(f"dramatiq:{queue}.XQ", {"redis-id-1": 1_700_000_000_000})
-    broker.client.hset(f"dramatiq:{queue}.XQ.msgs", "redis-id-1", message.encode())
-    broker.client.set(f"dramatiq:dead-letter-error:{message.message_id}", "TimeoutError: boom")
-    return message.message_id
-
-
 def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
-    message_id = _bury(system, "deliver_notification", (424242,))
+    message_id = bury_dead_letter(system["broker"], "deliver_notification", (424242,))
     page = browser.get("/admin/dead-letters")
     assert "deliver_notification" in page.text and "TimeoutError: boom" in page.text
     done = browser.post(

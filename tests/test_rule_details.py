@@ -190,6 +190,25 @@ def test_a_day_is_named_as_it_was_in_jakarta():
     assert indonesian_date(datetime(2026, 1, 31, 17, 0, tzinfo=UTC)) == "1 Februari 2026"
 
 
+def test_timestamps_inside_audit_details_are_shown_in_wib_and_nothing_else_changes():
+    from models.wib import wib_values
+
+    details = {
+        "valid_from": "2026-11-30T17:00:00+00:00",
+        "history": [{"at": "2026-12-01T02:01:00", "code": "2026-12-01"}],
+        "note": "2026-12-01Tidak",
+        "uses": 0,
+        "valid_until": None,
+    }
+    assert wib_values(details) == {
+        "valid_from": "1 Des 2026 00:00 WIB",
+        "history": [{"at": "1 Des 2026 09:01 WIB", "code": "2026-12-01"}],
+        "note": "2026-12-01Tidak",
+        "uses": 0,
+        "valid_until": None,
+    }
+
+
 def test_a_deny_with_a_settlement_time_is_a_reversal_for_an_order_that_never_saw_the_payment():
     from models.state_machine import decide
 

@@ -9,7 +9,7 @@ import falcon
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.pricing import format_idr
-from models.wib import wib_text
+from models.wib import wib_text, wib_values
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -22,7 +22,9 @@ def template_environment() -> Environment:
     templates = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
     )
-    templates.filters.update(wib=wib_text, idr=format_idr, pretty_json=pretty_json)
+    templates.filters.update(
+        wib=wib_text, wib_values=wib_values, idr=format_idr, pretty_json=pretty_json
+    )
     return templates
 
 
