@@ -29,6 +29,7 @@ from benchmarks.profiles import FULL, PROFILES
 from benchmarks.system import PROJECT_VAR, System, raise_open_files_limit, start_services
 
 IDLE_SETTLE_SECONDS = 3
+IDLE_CPU_SECONDS = 5  # the window that measures each class's CPU with no orders
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -136,6 +137,7 @@ def run(bench: phases.Bench, results: dict) -> None:
     system.start("worker", "scheduler")
     time.sleep(IDLE_SETTLE_SECONDS)
     results["memory"] = {"idle": {k: v.as_dict() for k, v in bench.meter.sample().items()}}
+    results["idle_cpu_ms_per_second"] = phases.idle_cost(bench, IDLE_CPU_SECONDS)
     results["capacity"] = phases.capacity(bench)
     results["latency"] = phases.steady_latency(bench)
     results["burst"] = phases.burst(bench)

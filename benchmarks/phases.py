@@ -48,6 +48,7 @@ class Bench:
     run_dir: Path
     profile_dir: Path | None = None  # --profile: py-spy samples the web and the workers
     records: list[load.OrderRecord] = field(default_factory=list)
+    idle_cpu_ms_per_second: dict[str, float] = field(default_factory=dict)
 
     def sampled(self, phase: str, *parts: str):
         """py-spy on these parts while the block runs, when --profile asked for it."""
@@ -197,17 +198,33 @@ def capacity(bench: Bench) -> dict:
 # --- 3. latency (steady load, burst) and 4. cost ----------------------------------------------
 
 
+def idle_cost(bench: Bench, seconds: float) -> dict[str, float]:
+    """CPU ms per second of each class with no orders: polling, heartbeats, the exporter."""
+    mark = bench.meter.mark()
+    time.sleep(seconds)
+    cpu = bench.meter.cpu_ms_since(mark)
+    bench.idle_cpu_ms_per_second = {name: round(ms / seconds, 1) for name, ms in cpu.items()}
+    return bench.idle_cpu_ms_per_second
+
+
+def above_idle(cpu_ms: dict[str, float], idle: dict[str, float], seconds: float) -> dict:
+    """A window's CPU less what the classes spend idle over as long: the orders' own cost."""
+    return {name: max(0.0, ms - idle.get(name, 0.0) * seconds) for name, ms in cpu_ms.items()}
+
+
 def steady_latency(bench: Bench) -> dict:
-    """Open loop at a rate below capacity; the cost of each paid order at that rate."""
+    """Open loop at a rate below capacity; the cost of each paid order at that rate, in all
+    and above the idle cost (what the actors of the orders themselves used)."""
     profile = bench.profile
     bench.meter.reset_peaks()
-    mark = bench.meter.mark()
+    mark, started = bench.meter.mark(), time.monotonic()
     with bench.sampled("latency", "web", "worker"):
         records = bench.run_customers(
             load.open_loop, "latency", profile.latency_rate, profile.latency_seconds
         )
         bench.settle(records)
     cpu = bench.meter.cpu_ms_since(mark)
+    own = above_idle(cpu, bench.idle_cpu_ms_per_second, time.monotonic() - started)
     paid = sum(1 for record in records if record.access_at)
     return {
         "offered_per_second": profile.latency_rate,
@@ -217,6 +234,7 @@ def steady_latency(bench: Bench) -> dict:
         "access_ms": percentiles([record.access_ms for record in records]),
         "delivered_ms": percentiles([record.delivered_ms for record in records]),
         "cpu_ms_per_paid_order": cost_per_order(cpu, paid),
+        "cpu_ms_per_paid_order_above_idle": cost_per_order(own, paid),
         "client_errors": client_errors(records),
         "rss_peak": {name: memory.as_dict() for name, memory in bench.meter.peaks().items()},
     }

@@ -37,6 +37,8 @@ def goals(results: dict) -> list[dict]:
     if capacity_met and not _get(results, "capacity", "all_delivered_within_drain"):
         capacity_met = False
     keepalive_failed = _get(results, "keepalive", "checkouts_failed")
+    worker_own = _get(results, "latency", "cpu_ms_per_paid_order_above_idle", "workers")
+    worker_all = _get(results, "latency", "cpu_ms_per_paid_order", "workers")
     web_rss = _get(peak, "web", "largest_mb")
     worker_rss = _get(peak, "workers", "largest_mb")
     rows = [
@@ -77,10 +79,10 @@ def goals(results: dict) -> list[dict]:
             _at_least(_get(results, "intake_processing", "webhook", "ratio"), 0.4),
         ),
         (
-            "worker CPU per paid order at the steady load (ms)",
+            "worker CPU per paid order at the steady load, above idle (ms; in all)",
             "<= 20",
-            _get(results, "latency", "cpu_ms_per_paid_order", "workers"),
-            _at_most(_get(results, "latency", "cpu_ms_per_paid_order", "workers"), 20),
+            None if worker_own is None else f"{worker_own}; {worker_all}",
+            _at_most(worker_own, 20),
         ),
         (
             "idle keep-alive clients while checkouts run: checkouts failed",
@@ -127,17 +129,20 @@ def _intake_lines(results: dict) -> list[str]:
 def _class_table(results: dict) -> list[str]:
     capacity_cost = _get(results, "capacity", "cpu_ms_per_paid_order") or {}
     steady_cost = _get(results, "latency", "cpu_ms_per_paid_order") or {}
+    own_cost = _get(results, "latency", "cpu_ms_per_paid_order_above_idle") or {}
+    idle_cpu = results.get("idle_cpu_ms_per_second") or {}
     idle = _get(results, "memory", "idle") or {}
     peak = _get(results, "memory", "peak") or {}
     lines = [
-        f"  {'class':<10} {'CPU ms/order':>13} {'(capacity)':>11} "
-        f"{'RSS idle MB':>12} {'RSS peak MB':>12} {'largest process':>16}"
+        f"  {'class':<10} {'CPU ms/order':>13} {'above idle':>11} {'(capacity)':>11} "
+        f"{'idle ms/s':>10} {'RSS idle MB':>12} {'RSS peak MB':>12} {'largest process':>16}"
     ]
     for name in CLASSES:
         if name not in idle and name not in peak:
             continue
         lines.append(
-            f"  {name:<10} {steady_cost.get(name, '-'):>13} {capacity_cost.get(name, '-'):>11} "
+            f"  {name:<10} {steady_cost.get(name, '-'):>13} {own_cost.get(name, '-'):>11} "
+            f"{capacity_cost.get(name, '-'):>11} {idle_cpu.get(name, '-'):>10} "
             f"{_get(idle, name, 'total_mb') or '-':>12} {_get(peak, name, 'total_mb') or '-':>12} "
             f"{_get(peak, name, 'largest_mb') or '-':>16}"
         )
@@ -171,7 +176,8 @@ def table(results: dict) -> str:
         f"  webhook -> success delivered  {_ms(latency.get('delivered_ms'))}",
         f"  burst of {burst.get('checkouts')} checkouts, payment link: {_ms(burst.get('link_ms'))}",
         "",
-        "4. Cost per paid order at the steady load (capacity run beside it) and memory:",
+        "4. Cost per paid order at the steady load: in all, and above each class's idle CPU over",
+        "   the same time (the capacity run beside it); idle CPU per second; memory:",
         *_class_table(results),
         "",
         f"Keep-alive: {keepalive.get('idle_clients', 0)} idle clients "
