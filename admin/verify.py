@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 import redis
 from peewee import fn
 
 from admin.context import AdminContext
 from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
-from integrations.http import build_client, send
+from integrations.http import Client, build_client, send
 from integrations.signature import midtrans_signature
 from messaging.contract import (
     QUEUES,
@@ -52,7 +51,7 @@ class Target:
     """What the checks talk to: the web over HTTP, Redis and PostgreSQL directly, and the
     providers the settings name."""
 
-    http: httpx.Client
+    http: Client
     redis_client: redis.Redis
     database_url: str
     settings: Settings

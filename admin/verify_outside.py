@@ -9,12 +9,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
-
 from integrations.alerts import AlertSender
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
-from integrations.http import build_client, json_body, send
+from integrations.http import Timeout, build_client, json_body, send
 from integrations.midtrans import MidtransClient
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
@@ -25,7 +23,7 @@ if TYPE_CHECKING:
     from admin.verify import Target
 
 PROBE_SECONDS = 10.0
-PROBE_TIMEOUT = httpx.Timeout(PROBE_SECONDS)
+PROBE_TIMEOUT = Timeout.of(PROBE_SECONDS)
 
 
 def check_midtrans_key(target: Target) -> tuple[bool, str]:

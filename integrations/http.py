@@ -1,47 +1,137 @@
-"""The one way to call an outside HTTP service: explicit timeouts and typed errors."""
+"""The one way to call an outside HTTP service: kept-alive pooled connections, explicit timeouts,
+typed errors, and neither retries nor redirects of its own (a retry is the actor's decision).
+
+Built on urllib3, the connection pool under `requests`: the worker makes three outside calls per
+paid order (Snap, the Status API, WhatsApp), and httpx spent about twice the CPU per call (1.9 ms
+against 1.0 ms per loopback request with a kept-alive connection, README "Benchmarks").
+"""
 
 from __future__ import annotations
 
-import httpx
+import json as json_text
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import certifi
+import urllib3
 
 from integrations.errors import PermanentProviderError, RetryableProviderError
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
+# Connections kept per client: a worker process runs 8 threads; more are opened when needed
+# and closed after use.
+POOL_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to connect, and to wait on each read or write once connected."""
+
+    connect: float = 5.0
+    read: float = 15.0
+
+    @classmethod
+    def of(cls, seconds: float) -> Timeout:
+        return cls(connect=seconds, read=seconds)
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    content: bytes
+    method: str
+    path: str
+
+    def json(self) -> object:
+        return json_text.loads(self.content)
+
+
+class Client:
+    """Connections to one service at `base_url` (its path prefixes every request's path);
+    thread-safe, as one client serves every thread of a worker."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        address = urlsplit(base_url)
+        self._prefix = address.path.rstrip("/")
+        self._headers = dict(headers or {})
+        certificates = {"ca_certs": certifi.where()} if address.scheme == "https" else {}
+        self._pool = urllib3.connection_from_url(
+            base_url,
+            timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
+            maxsize=POOL_SIZE,
+            block=False,
+            retries=False,
+            **certificates,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        content: str | bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        all_headers = {**self._headers, **(headers or {})}
+        if json is not None:
+            content = json_text.dumps(json)
+            all_headers["Content-Type"] = "application/json"
+        answer = self._pool.urlopen(
+            method, target, body=content, headers=all_headers, redirect=False, retries=False
+        )
+        return Response(answer.status, answer.data, method, target.partition("?")[0])
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def build_client(
-    base_url: str, headers: dict[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
-) -> httpx.Client:
+    base_url: str, headers: dict[str, str] | None = None, timeout: Timeout = DEFAULT_TIMEOUT
+) -> Client:
     """A pooled client bound to one provider; never follows redirects silently."""
-    return httpx.Client(
-        base_url=base_url, headers=headers or {}, timeout=timeout, follow_redirects=False
-    )
+    return Client(base_url, headers, timeout)
 
 
-def send(client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
+def send(client: Client, method: str, path: str, **kwargs) -> Response:
     """Sends one request; connection problems and timeouts become RetryableProviderError."""
     try:
         return client.request(method, path, **kwargs)
-    except httpx.TimeoutException as error:
+    except urllib3.exceptions.TimeoutError as error:
         raise RetryableProviderError(
             f"{method} {path}: timed out ({type(error).__name__})"
         ) from error
-    except httpx.TransportError as error:
+    except urllib3.exceptions.HTTPError as error:
         raise RetryableProviderError(f"{method} {path}: {type(error).__name__}") from error
 
 
-def raise_for_status(response: httpx.Response, detail: str = "") -> None:
+def raise_for_status(response: Response, detail: str = "") -> None:
     """5xx and 429 are retryable, other 4xx permanent; 2xx passes."""
     status = response.status_code
     if status < 300:
         return
-    message = f"{response.request.method} {response.request.url.path}: HTTP {status} {detail}"
+    message = f"{response.method} {response.path}: HTTP {status} {detail}"
     if status >= 500 or status in (408, 429):
         raise RetryableProviderError(message.strip())
     raise PermanentProviderError(message.strip())
 
 
-def json_body(response: httpx.Response) -> dict:
+def json_body(response: Response) -> dict:
     """The response's JSON object, or an empty dict for anything unreadable."""
     try:
         body = response.json()

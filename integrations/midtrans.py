@@ -6,10 +6,8 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
-
-from integrations.errors import DuplicateOrder, TransactionNotFound
-from integrations.http import build_client, json_body, raise_for_status, send
+from integrations.errors import DuplicateOrder, RetryableProviderError, TransactionNotFound
+from integrations.http import Timeout, build_client, json_body, raise_for_status, send
 
 _DUPLICATE_MARKERS = ("sudah digunakan", "already been taken", "already been used")
 
@@ -25,14 +23,14 @@ def _basic_auth(server_key: str) -> str:
 
 
 class MidtransClient:
-    """The three calls we need, over httpx with explicit connect/read timeouts."""
+    """The calls we need, over kept-alive connections with explicit connect/read timeouts."""
 
     def __init__(
         self,
         server_key: str,
         snap_base_url: str,
         api_base_url: str,
-        timeout: httpx.Timeout | None = None,
+        timeout: Timeout | None = None,
     ) -> None:
         headers = {
             "Authorization": _basic_auth(server_key),
@@ -52,7 +50,7 @@ class MidtransClient:
             raise DuplicateOrder(messages)
         raise_for_status(response, messages)
         if not body.get("token") or not body.get("redirect_url"):
-            raise_for_status(httpx.Response(502, request=response.request), "no token in answer")
+            raise RetryableProviderError("POST /transactions: no token in the answer")
         return SnapPayment(token=body["token"], redirect_url=body["redirect_url"])
 
     def transaction_status(self, order_id: str) -> dict:

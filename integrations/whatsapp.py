@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from integrations.errors import RecipientRefused
-from integrations.http import DEFAULT_TIMEOUT, build_client, json_body, raise_for_status, send
+from integrations.http import (
+    DEFAULT_TIMEOUT,
+    Response,
+    Timeout,
+    build_client,
+    json_body,
+    raise_for_status,
+    send,
+)
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -41,20 +47,20 @@ def template_body(to: str, template_name: str, language: str, parameters: list[s
     }
 
 
-def _graph_error(response: httpx.Response) -> str:
+def _graph_error(response: Response) -> str:
     error = json_body(response).get("error") or {}
     return f"{error.get('message', '')} (code {error.get('code', '?')})" if error else ""
 
 
 class WhatsAppClient:
-    """One pooled httpx client with the bearer token; thread-safe."""
+    """One pooled client with the bearer token; thread-safe."""
 
     def __init__(
         self,
         api_url: str,
         token: str,
         phone_number_id: str,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._client = build_client(api_url.rstrip("/"), headers, timeout)

@@ -36,7 +36,7 @@ class GuardedMidtrans:
 
 
 def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMidtrans:
-    """The worker's Midtrans client (httpx clients are thread-safe and pooled)."""
+    """The worker's Midtrans client (its connection pools are thread-safe)."""
     client = MidtransClient(
         settings.midtrans_server_key,
         settings.midtrans_snap_base_url,

@@ -4,10 +4,10 @@ import base64
 import re
 import threading
 
-import httpx
 import pytest
 
 from integrations.errors import RetryableProviderError
+from integrations.http import Timeout
 from integrations.midtrans import MidtransClient
 from models.audit import AuditEntry
 from models.base import utcnow
@@ -147,7 +147,7 @@ def test_snap_timeout_is_retryable_and_the_next_call_succeeds(clean, sandbox, sa
         SANDBOX_SERVER_KEY,
         f"{sandbox.base_url}/snap/v1",
         sandbox.base_url,
-        timeout=httpx.Timeout(0.3),
+        timeout=Timeout.of(0.3),
     )
     body = {"transaction_details": {"order_id": "BFA-TIMEOUT-1", "gross_amount": 99000}}
     try:
