@@ -17,6 +17,7 @@ from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
 from models.statuses import CHANNELS, REQUEUEABLE, EntitlementStatus, OrderStatus
+from models.wib import wib_text
 
 ACCESS_GRACE = timedelta(minutes=5)
 SNAP_WINDOW = timedelta(hours=1)
@@ -28,15 +29,21 @@ EXAMPLE_LIMIT = 10
 
 @dataclass(frozen=True)
 class Alarm:
-    """One condition that needs a person; `order_ids` holds a few examples, never personal data."""
+    """One condition that needs a person; `order_ids` holds a few examples, never personal data.
+    `message` (English, UTC) goes to /health, logs and alerts, which monitoring reads and which
+    must not change; `pesan` says the same in Indonesian with times in WIB, for the console."""
 
     name: str
     message: str
     count: int
     order_ids: list[str] = field(default_factory=list)
+    pesan: str = ""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The alarm as /health and the alarm check report it (without `pesan`)."""
+        report = asdict(self)
+        del report["pesan"]
+        return report
 
 
 def paid_without_access(now: datetime) -> Alarm | None:
@@ -58,6 +65,8 @@ def paid_without_access(now: datetime) -> Alarm | None:
         f"{count} paid order(s) without active course access for over 5 minutes",
         count,
         examples,
+        pesan=f"{count} pesanan sudah dibayar tetapi lebih dari 5 menit belum mendapat akses "
+        "kursus",
     )
 
 
@@ -79,6 +88,8 @@ def undelivered_messages(channel: str) -> Alarm | None:
         "then requeue them)",
         count,
         sorted({row.order_id for row in query.limit(EXAMPLE_LIMIT)}),
+        pesan=f"{count} pesan {channel} GAGAL atau di DLQ, kebanyakan karena: {reason} "
+        "(perbaiki penyebabnya, lalu antrekan ulang)",
     )
 
 
@@ -96,6 +107,8 @@ def snap_refusals(now: datetime) -> Alarm | None:
         "order's failure_reason",
         count,
         [entry.order_id for entry in refused.limit(EXAMPLE_LIMIT)],
+        pesan=f"Snap menolak {count} pesanan dalam satu jam terakhir: periksa MIDTRANS_SERVER_KEY "
+        "dan failure_reason pesanan itu",
     )
 
 
@@ -107,7 +120,13 @@ def backup_overdue(now: datetime, last: datetime | None, required: bool) -> Alar
     if last is not None and now - last < BACKUP_MAX_AGE:
         return None
     since = last.isoformat() if last else "never"
-    return Alarm("backup_overdue", f"no backup for over 26 hours (last: {since})", 1)
+    return Alarm(
+        "backup_overdue",
+        f"no backup for over 26 hours (last: {since})",
+        1,
+        pesan=f"tidak ada cadangan lebih dari 26 jam (terakhir: {wib_text(last) or 'belum pernah'}"
+        ")",
+    )
 
 
 def parked_work() -> Alarm | None:
@@ -123,6 +142,8 @@ def parked_work() -> Alarm | None:
         "dead-letters list`), then `./run.sh admin dead-letters requeue --parked`",
         count,
         sorted(set(orders + events))[:EXAMPLE_LIMIT],
+        pesan=f"{count} item tidak dicoba lagi oleh penyapu: perbaiki penyebabnya (lihat `./run.sh "
+        "admin dead-letters list`), lalu `./run.sh admin dead-letters requeue --parked`",
     )
 
 
@@ -148,13 +169,17 @@ def webhook_silence(now: datetime, silence: timedelta) -> Alarm | None:
     if not count:
         return None
     since = last_received.isoformat() if last_received else "never"
+    minutes = int(silence.total_seconds() // 60)
     examples = [order.order_id for order in waiting.order_by(Order.created_at).limit(EXAMPLE_LIMIT)]
     return Alarm(
         "webhook_silence",
-        f"no Midtrans webhook for over {int(silence.total_seconds() // 60)} minutes "
-        f"(last: {since}) while {count} order(s) await payment",
+        f"no Midtrans webhook for over {minutes} minutes (last: {since}) while {count} order(s) "
+        "await payment",
         count,
         examples,
+        pesan=f"tidak ada webhook Midtrans lebih dari {minutes} menit (terakhir: "
+        f"{wib_text(last_received) or 'belum pernah'}) sementara {count} pesanan menunggu "
+        "pembayaran",
     )
 
 
@@ -191,6 +216,8 @@ def flagged_payments(now: datetime) -> Alarm | None:
         "what the customer paid against what they got",
         count,
         [order_id for order_id in examples if order_id],
+        pesan=f"{count} pesanan dengan pembayaran ditandai dalam 24 jam terakhir: buka satu per "
+        "satu dan cocokkan yang dibayar pelanggan dengan yang mereka terima",
     )
 
 

@@ -3,9 +3,10 @@ alarms, 503 when Redis is gone, and alarms logged at ERROR by the periodic check
 
 from __future__ import annotations
 
+import html
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import falcon.testing
@@ -17,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from models.alarms import backup_overdue
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
@@ -215,6 +217,51 @@ def test_health_shows_the_alarms_an_operator_can_act_on(console, db):
         alarm["name"] for alarm in httpx.get(f"{console}/health", headers=OPERATOR).json()["alarms"]
     }
     assert "webhook_silence" not in names
+
+
+def test_the_health_page_reads_in_indonesian_with_wib_times_while_the_json_stays_english(
+    console, browser, db
+):
+    make_order("BFA-AL-QUIET", "PENDING_PAYMENT", age=timedelta(hours=4))
+    PaymentEvent.create(
+        idempotency_key="quiet-webhook",
+        order_id="BFA-AL-QUIET",
+        transaction_status="pending",
+        source="webhook",
+        raw={},
+        processed=True,
+        processed_at=datetime(2026, 1, 13, 7, 30, tzinfo=UTC),
+        received_at=datetime(2026, 1, 13, 7, 30, tzinfo=UTC),  # 14.30 in Jakarta
+    )
+
+    page = browser.get("/admin/health")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "webhook_silence</strong>: tidak ada webhook Midtrans lebih dari" in text
+    assert "(terakhir: 13 Jan 2026 14:30 WIB) sementara 1 pesanan menunggu pembayaran" in text
+    assert "perlu perhatian</span>" in text  # the degraded status, in words the owner reads
+    assert "Persistensi AOF" in text
+    for english in ("no Midtrans webhook", "last:", "+00:00", ">degraded<", "AOF persistence"):
+        assert english not in text, english
+
+    for body in (
+        httpx.get(f"{console}/health", headers=OPERATOR).json(),
+        browser.get("/api/admin/health", headers=OPERATOR).json()["health"],
+    ):  # monitoring reads these: names, keys and English messages as before
+        [alarm] = [alarm for alarm in body["alarms"] if alarm["name"] == "webhook_silence"]
+        assert set(alarm) == {"name", "message", "count", "order_ids"}
+        assert "(last: 2026-01-13T07:30:00+00:00)" in alarm["message"]
+        assert body["status"] == "degraded"
+
+
+def test_an_overdue_backup_says_when_the_last_one_was_in_wib():
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    alarm = backup_overdue(now, datetime(2026, 12, 1, 2, 1, tzinfo=UTC), required=False)
+    assert alarm.pesan == "tidak ada cadangan lebih dari 26 jam (terakhir: 1 Des 2026 09:01 WIB)"
+    assert alarm.message == "no backup for over 26 hours (last: 2026-12-01T02:01:00+00:00)"
+    assert alarm.as_dict()["name"] == "backup_overdue" and "pesan" not in alarm.as_dict()
+    never = backup_overdue(now, None, required=True)
+    assert never.pesan.endswith("(terakhir: belum pernah)")
 
 
 def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, system):

@@ -51,11 +51,15 @@ def _broker_report(redis_client: redis.Redis) -> dict:
     }
 
 
-def _database_report(webhook_silence_minutes: int) -> dict:
+def _database_report(webhook_silence_minutes: int, with_pesan: bool) -> dict:
     with connection():
         outbox_dead = OutboxMessage.select().where(OutboxMessage.status == OutboxStatus.DLQ).count()
         alarms = current_alarms(webhook_silence_minutes)
-    return {"outbox_dead_letters": outbox_dead, "alarms": [alarm.as_dict() for alarm in alarms]}
+    listed = [
+        alarm.as_dict() | ({"pesan": alarm.pesan or alarm.message} if with_pesan else {})
+        for alarm in alarms
+    ]
+    return {"outbox_dead_letters": outbox_dead, "alarms": listed}
 
 
 def _overall_status(report: dict) -> str:
@@ -76,13 +80,17 @@ def _unknown_broker_report() -> dict:
     }
 
 
-def health_report(redis_client: redis.Redis, webhook_silence_minutes: int) -> dict:
-    """Everything /health and the admin health page show; parts that cannot be read are empty."""
+def health_report(
+    redis_client: redis.Redis, webhook_silence_minutes: int, with_pesan: bool = False
+) -> dict:
+    """Everything /health and the admin health page show; parts that cannot be read are empty.
+    `with_pesan` adds each alarm's Indonesian text for the console page only, so the JSON that
+    monitoring reads stays as it is."""
     checks = {"database": check_database(), "redis": check_redis(redis_client)}
     report: dict = {"checks": checks, "outbox_dead_letters": 0, "alarms": []}
     report |= _broker_report(redis_client) if checks["redis"]["ok"] else _unknown_broker_report()
     if checks["database"]["ok"]:
-        report |= _database_report(webhook_silence_minutes)
+        report |= _database_report(webhook_silence_minutes, with_pesan)
     report["status"] = _overall_status(report)
     return report
 

@@ -56,7 +56,8 @@ def add_admin_routes(
     app.add_route("/admin/logout", LogoutResource(auth))
     for path, template_name, method in SCREENS:
         screen = getattr(screens, method)
-        app.add_route(f"/admin{path}", PageResource(auth, templates, template_name, screen))
+        page = getattr(screens, f"{method}_page", screen)  # a page may show more than its twin
+        app.add_route(f"/admin{path}", PageResource(auth, templates, template_name, page))
         app.add_route(f"/api/admin{path}", ApiResource(auth, screen))
     for path, action in (
         ("/outbox/{outbox_id:int}/resend", actions.resend_outbox_message),

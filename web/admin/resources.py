@@ -1,5 +1,6 @@
 """Four generic resources: a screen as an HTML page or as JSON, an action as a form POST or as
-a JSON POST. Each screen and action is one function, so a page and its JSON twin never differ.
+a JSON POST. Each screen and action is one function, so a page and its JSON twin never differ
+(only the health page adds the alarms' Indonesian text, see Screens.health_page).
 Screens open their own database connection (the health screen must work without one).
 
 None of them can change an order's status: the only actions wired are the outbox and

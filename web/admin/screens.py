@@ -1,4 +1,5 @@
-"""What each console screen shows, as one dict for both its HTML page and its JSON twin."""
+"""What each console screen shows, as one dict for both its HTML page and its JSON twin (a
+`<screen>_page` method, where there is one, gives the page a little more)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ class Screens:
 
     def health(self, req: falcon.Request) -> dict:
         return {"health": health_report(self._redis, self._silence_minutes)}
+
+    def health_page(self, req: falcon.Request) -> dict:
+        """The health page also shows each alarm in Indonesian (`pesan`), which the JSON twin
+        leaves out: monitoring reads that one and it must not change."""
+        return {"health": health_report(self._redis, self._silence_minutes, with_pesan=True)}
 
 
 def _recent_actions() -> list[dict]:
