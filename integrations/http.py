@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
+from loguru import logger
 
 from integrations.errors import PermanentProviderError, RetryableProviderError
 
@@ -59,7 +60,8 @@ class Client:
         timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         address = urlsplit(base_url)
-        self._prefix = address.path.rstrip("/")
+        self._prefix = address.path.rstrip("/")  # may hold a secret (a chat webhook's token)
+        self.host = f"{address.hostname}:{address.port}" if address.port else f"{address.hostname}"
         self._headers = dict(headers or {})
         certificates = {"ca_certs": certifi.where()} if address.scheme == "https" else {}
         self._pool = urllib3.connection_from_url(
@@ -109,9 +111,12 @@ def build_client(
 
 
 def send(client: Client, method: str, path: str, **kwargs) -> Response:
-    """Sends one request; connection problems and timeouts become RetryableProviderError."""
+    """Sends one request; connection problems and timeouts become RetryableProviderError.
+    The log names the host and the caller's path, never the base URL's own path."""
     try:
-        return client.request(method, path, **kwargs)
+        response = client.request(method, path, **kwargs)
+        logger.info("{} {}{} -> HTTP {}", method, client.host, path, response.status_code)
+        return response
     except urllib3.exceptions.TimeoutError as error:
         raise RetryableProviderError(
             f"{method} {path}: timed out ({type(error).__name__})"
