@@ -144,7 +144,10 @@ def _schedule(name: str, raw: str, unit: str = "seconds") -> tuple[float, ...]:
 
 def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+    web = parsed.scheme in ("http", "https")
+    if parsed.scheme not in schemes or not (
+        parsed.hostname if web else parsed.netloc or parsed.path
+    ):
         raise SettingsError(f"{name} must be a {'/'.join(schemes)} URL, got {raw!r}")
     return raw.rstrip("/")
 

@@ -80,6 +80,8 @@ def test_production_without_a_server_key_is_refused():
         ("LOG_FORMAT", "xml"),
         ("MIDTRANS_IS_PRODUCTION", "perhaps"),
         ("PUBLIC_BASE_URL", "ftp://shop"),
+        ("WHATSAPP_API_URL", "https:graph.facebook.com"),  # no host: no call could be made
+        ("ALERT_WEBHOOK_URL", "http:///hooks"),
         ("PAYMENT_EXPIRY_MINUTES", "1"),
         ("NOTIFICATION_STUCK_AFTER_SECONDS", "20"),  # below SMTP's 20 s timeout plus margin
     ],
