@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         100 * (_steal_seconds() - steal_before) / (wall * (os.cpu_count() or 1)), 1
     )
     results["seconds"] = round(wall, 1)
+    results["processes_not_measured"] = sorted(meter.missed)
     results["errors_logged"] = system.error_lines()
     results["goals"] = report.goals(results) if profile.intake_seconds else []
     report.write_json(results, json_path)

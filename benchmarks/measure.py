@@ -9,6 +9,7 @@ exits between two samples loses at most one interval of its time.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,12 @@ import psutil
 MB = 1024 * 1024
 
 ClassRoots = Callable[[], dict[str, list[psutil.Process]]]
+
+
+@dataclass(frozen=True)
+class Mark:
+    at: float  # time.time() of the mark
+    cpu: dict[tuple[str, int, float], float]  # (class, pid, started) -> CPU seconds so far
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Meter:
         self._cpu: dict[tuple[str, int, float], float] = {}  # (class, pid, started) -> seconds
         self._peaks: dict[str, Memory] = {}  # since reset_peaks()
         self._run_peaks: dict[str, Memory] = {}  # since start()
+        self.missed: set[str] = set()  # processes a window could not measure (see cpu_ms_since)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="meter", daemon=True)
 
@@ -91,19 +99,26 @@ class Meter:
         memory.total_mb += rss
         memory.largest_mb = max(memory.largest_mb, rss)
 
-    def mark(self) -> dict:
+    def mark(self) -> Mark:
         """The CPU seconds so far of every process seen; the start of a window."""
         self.sample()
         with self._lock:
-            return dict(self._cpu)
+            return Mark(time.time(), dict(self._cpu))
 
-    def cpu_ms_since(self, mark: dict) -> dict[str, float]:
-        """CPU milliseconds per class since `mark` (processes started since count in full)."""
+    def cpu_ms_since(self, mark: Mark) -> dict[str, float]:
+        """CPU milliseconds per class since `mark`. A process started since counts in full; one
+        that was running but not seen at the mark is left out and named in `missed`, since
+        counting its whole life would charge the window with earlier phases."""
         self.sample()
         totals: dict[str, float] = {}
         with self._lock:
             for key, seconds in self._cpu.items():
-                totals[key[0]] = totals.get(key[0], 0.0) + (seconds - mark.get(key, 0.0)) * 1000
+                name, pid, started = key
+                before = mark.cpu.get(key)
+                if before is None and started < mark.at - 1:
+                    self.missed.add(f"{name} pid {pid}")
+                    continue
+                totals[name] = totals.get(name, 0.0) + (seconds - (before or 0.0)) * 1000
         return totals
 
     def reset_peaks(self) -> None:

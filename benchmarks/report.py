@@ -179,6 +179,11 @@ def table(results: dict) -> str:
         "4. Cost per paid order at the steady load: in all, and above each class's idle CPU over",
         "   the same time (the capacity run beside it); idle CPU per second; memory:",
         *_class_table(results),
+        *(
+            [f"  NOT MEASURED (missed at a phase's start): {', '.join(missed)}"]
+            if (missed := results.get("processes_not_measured"))
+            else []
+        ),
         "",
         f"Keep-alive: {keepalive.get('idle_clients', 0)} idle clients "
         f"({keepalive.get('idle_clients_answered', '-')} answered), "
