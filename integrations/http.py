@@ -60,7 +60,10 @@ class Client:
         timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         address = urlsplit(base_url)
-        self._prefix = address.path.rstrip("/")  # may hold a secret (a chat webhook's token)
+        # The base URL's path and query may hold a secret (a chat webhook's token): they are
+        # sent, never logged nor put in an error message.
+        self._prefix = address.path.rstrip("/")
+        self._query = address.query
         self.host = f"{address.hostname}:{address.port}" if address.port else f"{address.hostname}"
         self._headers = dict(headers or {})
         certificates = {"ca_certs": certifi.where()} if address.scheme == "https" else {}
@@ -83,7 +86,8 @@ class Client:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        query = "&".join(part for part in (self._query, urlencode(params or {})) if part)
+        target = self._prefix + path + (f"?{query}" if query else "")
         all_headers = {**self._headers, **(headers or {})}
         if json is not None:
             content = json_text.dumps(json)
@@ -91,7 +95,7 @@ class Client:
         answer = self._pool.urlopen(
             method, target, body=content, headers=all_headers, redirect=False, retries=False
         )
-        return Response(answer.status, answer.data, method, target.partition("?")[0])
+        return Response(answer.status, answer.data, method, path or "/")
 
     def close(self) -> None:
         self._pool.close()

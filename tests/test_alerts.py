@@ -18,6 +18,7 @@ from tests.conftest import captured_logs, wait_for
 from tests.notification_helpers import inject, mails, queued_order, status_of, use_policy
 
 OWNER = "owner@buatfilm.id"
+HOOK_SECRET = "hook-secret-7f3a"
 
 
 class AlertReceiver(ThreadingHTTPServer):
@@ -28,16 +29,19 @@ class AlertReceiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.posted: queue.Queue[dict] = queue.Queue()
+        self.paths: queue.Queue[str] = queue.Queue()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/alerts"
+        """Like a Google Chat webhook: the secret is in the path and the query."""
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/{HOOK_SECRET}?token={HOOK_SECRET}"
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.posted.put(json.loads(body))
+        self.server.paths.put(self.path)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -125,9 +129,12 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     configured = dataclasses.replace(
         settings, alert_email_to=(OWNER,), alert_webhook_url=receiver.url
     )
-    assert main(["alerts", "test"], configured) == 0
-    assert capsys.readouterr().out.splitlines() == ["email: sent", "webhook: sent"]
+    assert main(["-v", "alerts", "test"], configured) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == ["email: sent", "webhook: sent"]
     assert receiver.posted.get(timeout=10)["alarm"] == "test"
+    assert receiver.paths.get(timeout=10) == f"/hooks/{HOOK_SECRET}?token={HOOK_SECRET}"
+    assert "POST 127.0.0.1" in printed.err and HOOK_SECRET not in printed.err  # -v: INFO logs
     assert "ALARM test test" in alert_mails(sandbox_api)[0]["subject"]
     assert main(["alerts", "test"], settings) == 1  # nowhere to send: says so
     capsys.readouterr()
