@@ -64,7 +64,7 @@ class Client:
         # sent, never logged nor put in an error message.
         self._prefix = address.path.rstrip("/")
         self._query = address.query
-        self.host = f"{address.hostname}:{address.port}" if address.port else f"{address.hostname}"
+        self.host = address.netloc.rpartition("@")[2]  # host[:port], without user:password
         self._headers = dict(headers or {})
         certificates = {"ca_certs": certifi.where()} if address.scheme == "https" else {}
         self._pool = urllib3.connection_from_url(
