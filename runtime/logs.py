@@ -13,8 +13,14 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za
 _PHONE = re.compile(r"(?<![\w-])(\+?62|0)8\d{6,11}(\d{3})(?![\w-])")
 # 40+ hex characters: hashes and signatures (request ids, 32 hex, stay readable for grep).
 _LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
-# Control characters would let a request path forge extra log lines: write them escaped.
-_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code != 0x09}
+# Control characters would let a request path forge extra log lines: write them escaped. C1
+# controls too (NEL, U+0085, is a line break to many readers, CSI, U+009B, a terminal escape)
+# and the Unicode line and paragraph separators, which splitlines() and log viewers break on.
+_CONTROL = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+    if code != 0x09
+}
 _SECRET_PAIR = re.compile(
     r"(?i)(token|signature_key|signature|password|server_key|authorization|secret)"
     r"([\"']?\s*[:=]\s*[\"']?)(Bearer |Basic )?([^\s\"',&}]+)"
@@ -46,7 +52,8 @@ def mask_text(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Control characters (newlines, NUL, escapes) written as visible \\xNN sequences."""
+    """Control characters (newlines, NUL, escapes) written as visible \\xNN (or \\uNNNN)
+    sequences."""
     return text.translate(_CONTROL)
 
 
