@@ -9,7 +9,8 @@ import sys
 
 from loguru import logger
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Any letters, not only ASCII: checkout takes internationalised addresses (`siti@exämple.com`).
+_EMAIL = re.compile(r"([\w.%+-])[\w.%+-]*@([\w.-]+\.[^\W\d_]{2,})")
 _PHONE = re.compile(r"(?<![\w-])(\+?62|0)8\d{6,11}(\d{3})(?![\w-])")
 # 40+ hex characters: hashes and signatures (request ids, 32 hex, stay readable for grep).
 _LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")

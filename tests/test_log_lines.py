@@ -45,3 +45,21 @@ def test_json_lines_keep_their_fields(console_lines):
     ours, library = (json.loads(line) for line in console_lines("json"))
     assert ours["message"] == "GET /health -> 200" and ours["request_id"] == "abc123"
     assert library["logger"] == "waitress" and library["level"] == "WARNING"
+
+
+@pytest.mark.parametrize("log_format", ["pretty", "json"])
+def test_an_internationalised_address_in_a_provider_error_is_masked(capsys, log_format):
+    """Checkout takes addresses such as `siti.rahma@exämple.com`; a relay that echoes one in
+    its refusal must not put it in the logs whole."""
+    configure_logging("INFO", log_format)
+    try:
+        logger.bind(order_id="BFA-1").warning(
+            "EMAIL failed: SMTP 554 5.7.1 <siti.rahma@exämple.com>: rejected (ü@例え.テスト)"
+        )
+    finally:
+        configure_logging("INFO", "pretty")
+    written = capsys.readouterr().err
+    if log_format == "json":
+        written = json.loads(written)["message"]
+    assert "<s***@exämple.com>: rejected (ü***@例え.テスト)" in written
+    assert "siti.rahma" not in written
