@@ -112,11 +112,21 @@ def _pretty_format(record: dict) -> str:
     )
 
 
+def _without_arguments(value: object) -> object:
+    """A Dramatiq message as its actor and id: Dramatiq prints a failed message whole, and a
+    checkout's arguments hold the customer's name, which no pattern can mask."""
+    if hasattr(value, "actor_name") and hasattr(value, "message_id"):
+        return f"{value.actor_name}[{value.message_id}]"
+    return value
+
+
 class _InterceptHandler(logging.Handler):
     """Routes the standard library's logging (dramatiq, waitress) into loguru."""
 
     def emit(self, record: logging.LogRecord) -> None:
         level = record.levelname if record.levelname in logger._core.levels else record.levelno
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_arguments(arg) for arg in record.args)
         logger.opt(exception=record.exc_info, depth=6).bind(logger=record.name).log(
             level, record.getMessage()
         )
