@@ -14,7 +14,7 @@ from loguru import logger
 
 from runtime.logs import configure_logging
 from runtime.services import ServiceUrls, resolve_services
-from runtime.settings import Settings, SettingsError, load_settings
+from runtime.settings import SANDBOX_ADMIN_TOKEN, Settings, SettingsError, load_settings
 from runtime.supervisor import Supervisor
 from schema.migrate import migrate
 
@@ -108,6 +108,7 @@ def _print_urls(settings: Settings) -> None:
             f"Sandbox:     http://127.0.0.1:{settings.sandbox_port}/_sandbox/ "
             f"(payments, mail, WhatsApp)"
         )
+    if settings.admin_token == SANDBOX_ADMIN_TOKEN:  # one the owner chose is never printed
         lines.append(f"Admin token: {settings.admin_token} (sandbox default; set ADMIN_TOKEN)")
     print("\n".join(["", *lines, "Press Ctrl-C to stop.", ""]), flush=True)
 

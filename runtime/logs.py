@@ -9,12 +9,19 @@ import sys
 
 from loguru import logger
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Any letters, not only ASCII: checkout takes internationalised addresses (`siti@exämple.com`).
+_EMAIL = re.compile(r"([\w.%+-])[\w.%+-]*@([\w.-]+\.[^\W\d_]{2,})")
 _PHONE = re.compile(r"(?<![\w-])(\+?62|0)8\d{6,11}(\d{3})(?![\w-])")
 # 40+ hex characters: hashes and signatures (request ids, 32 hex, stay readable for grep).
 _LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
-# Control characters would let a request path forge extra log lines: write them escaped.
-_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code != 0x09}
+# Control characters would let a request path forge extra log lines: write them escaped. C1
+# controls too (NEL, U+0085, is a line break to many readers, CSI, U+009B, a terminal escape)
+# and the Unicode line and paragraph separators, which splitlines() and log viewers break on.
+_CONTROL = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+    if code != 0x09
+}
 _SECRET_PAIR = re.compile(
     r"(?i)(token|signature_key|signature|password|server_key|authorization|secret)"
     r"([\"']?\s*[:=]\s*[\"']?)(Bearer |Basic )?([^\s\"',&}]+)"
@@ -46,7 +53,8 @@ def mask_text(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Control characters (newlines, NUL, escapes) written as visible \\xNN sequences."""
+    """Control characters (newlines, NUL, escapes) written as visible \\xNN (or \\uNNNN)
+    sequences."""
     return text.translate(_CONTROL)
 
 
@@ -104,11 +112,21 @@ def _pretty_format(record: dict) -> str:
     )
 
 
+def _without_arguments(value: object) -> object:
+    """A Dramatiq message as its actor and id: Dramatiq prints a failed message whole, and a
+    checkout's arguments hold the customer's name, which no pattern can mask."""
+    if hasattr(value, "actor_name") and hasattr(value, "message_id"):
+        return f"{value.actor_name}[{value.message_id}]"
+    return value
+
+
 class _InterceptHandler(logging.Handler):
     """Routes the standard library's logging (dramatiq, waitress) into loguru."""
 
     def emit(self, record: logging.LogRecord) -> None:
         level = record.levelname if record.levelname in logger._core.levels else record.levelno
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_arguments(arg) for arg in record.args)
         logger.opt(exception=record.exc_info, depth=6).bind(logger=record.name).log(
             level, record.getMessage()
         )

@@ -15,6 +15,7 @@ from runtime.networks import Network, parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
+SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"  # noqa: S105 - public: ADMIN_TOKEN unset, sandbox
 GRAPH_API_URL = "https://graph.facebook.com/v26.0"
 
 
@@ -213,8 +214,10 @@ def _require_real_providers(get, admin_token: str) -> None:
     ):
         if not get(name):
             raise SettingsError(f"{name} is required with real Midtrans keys (no sandbox runs)")
-    if len(admin_token) < 16:
-        raise SettingsError("ADMIN_TOKEN is required (16+ characters) with real Midtrans keys")
+    if len(admin_token) < 16 or admin_token == SANDBOX_ADMIN_TOKEN:
+        raise SettingsError(
+            "ADMIN_TOKEN is required (16+ characters, not the sandbox's) with real Midtrans keys"
+        )
     for name in ("PUBLIC_BASE_URL", "TRUSTED_PROXY"):
         if not get(name):
             raise SettingsError(f"{name} is required with real Midtrans keys")
@@ -287,7 +290,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
         whatsapp_business_account_id=get("WHATSAPP_BUSINESS_ACCOUNT_ID")
         or ("100000000000002" if sandbox else ""),
-        admin_token=admin_token or "sandbox-admin-token",
+        admin_token=admin_token or SANDBOX_ADMIN_TOKEN,
         log_level=_choice(
             "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
         ).upper(),

@@ -10,7 +10,9 @@ import re
 import pytest
 from loguru import logger
 
+from messaging.contract import CREATE_PAYMENT
 from runtime.logs import configure_logging
+from tests.conftest import wait_for
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (?P<level>[A-Z]+) +(?P<name>\S+) (?P<rest>.*)$"
@@ -45,3 +47,38 @@ def test_json_lines_keep_their_fields(console_lines):
     ours, library = (json.loads(line) for line in console_lines("json"))
     assert ours["message"] == "GET /health -> 200" and ours["request_id"] == "abc123"
     assert library["logger"] == "waitress" and library["level"] == "WARNING"
+
+
+@pytest.mark.parametrize("log_format", ["pretty", "json"])
+def test_an_internationalised_address_in_a_provider_error_is_masked(capsys, log_format):
+    """Checkout takes addresses such as `siti.rahma@exämple.com`; a relay that echoes one in
+    its refusal must not put it in the logs whole."""
+    configure_logging("INFO", log_format)
+    try:
+        logger.bind(order_id="BFA-1").warning(
+            "EMAIL failed: SMTP 554 5.7.1 <siti.rahma@exämple.com>: rejected (ü@例え.テスト)"
+        )
+    finally:
+        configure_logging("INFO", "pretty")
+    written = capsys.readouterr().err
+    if log_format == "json":
+        written = json.loads(written)["message"]
+    assert "<s***@exämple.com>: rejected (ü***@例え.テスト)" in written
+    assert "siti.rahma" not in written
+
+
+def test_a_failed_message_is_logged_without_the_customers_details(worker, system):
+    """Dramatiq logs a message that fails unexpectedly (a database blip, a bug) with all its
+    arguments; a checkout's hold the customer's name, which no pattern masks."""
+    lines: list[str] = []
+    # As the production sinks are: tracebacks without local variables.
+    sink = logger.add(lambda message: lines.append(str(message)), diagnose=False)
+    request = {"order_id": "BFA-LOG-1", "name": "Siti Rahmawati Kusuma"}  # no package: fails
+    try:
+        sent = system["broker"].enqueue(CREATE_PAYMENT.message(request))
+        wait_for(lambda: any("Failed to process message" in line for line in lines))
+    finally:
+        logger.remove(sink)
+    failed = next(line for line in lines if "Failed to process message" in line)
+    assert f"create_payment[{sent.message_id}]" in failed
+    assert "Siti Rahmawati" not in "".join(lines)

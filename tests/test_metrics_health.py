@@ -102,6 +102,17 @@ def test_requests_are_counted_and_timed_by_route_template(console, clean):
     assert not any("BFA-M-1" in str(key) for key in after)  # raw paths never become labels
 
 
+def test_invented_methods_share_one_label(console, clean):
+    """Each made-up method must not add its own series: anyone could grow the metrics."""
+    labels = (("method", "OTHER"), ("route", "/"), ("status", "400"))
+    before = scrape(console).get(("bfa_http_requests_total", *labels), 0)
+    for method in ("BFAXA", "BFAXB", "BFAXC"):
+        assert httpx.request(method, f"{console}/").status_code == 400
+    after = scrape(console)
+    assert after[("bfa_http_requests_total", *labels)] == before + 3
+    assert not any("BFAX" in str(key) for key in after)
+
+
 def test_business_gauges_show_the_real_numbers(console, db, system):
     make_order("BFA-G-1", "PAID")
     make_order("BFA-G-2", "PAID")

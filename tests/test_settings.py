@@ -66,6 +66,22 @@ def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
         load_settings({**REAL, missing: ""})
 
 
+def test_real_keys_refuse_the_sandbox_admin_token_everyone_can_read():
+    with pytest.raises(SettingsError, match="not the sandbox's"):
+        load_settings({**REAL, "ADMIN_TOKEN": "sandbox-admin-token"})
+
+
+def test_the_launcher_prints_only_the_sandbox_default_admin_token(capsys):
+    from runtime.launcher import _print_urls
+
+    _print_urls(load_settings({}))
+    assert "Admin token: sandbox-admin-token" in capsys.readouterr().out
+    chosen = "owner-chosen-secret-token-1234"
+    _print_urls(load_settings({"ADMIN_TOKEN": chosen}))  # a sandbox staging box
+    printed = capsys.readouterr().out
+    assert chosen not in printed and "Admin token" not in printed
+
+
 def test_production_without_a_server_key_is_refused():
     with pytest.raises(SettingsError, match="MIDTRANS_SERVER_KEY"):
         load_settings({"MIDTRANS_IS_PRODUCTION": "true"})

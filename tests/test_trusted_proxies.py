@@ -67,3 +67,21 @@ def test_checkout_limits_count_customers_behind_a_load_balancer_and_nginx(web_be
     assert first == [202, 202, 429]
     assert forged == 429
     assert second == 202
+
+
+def test_an_ipv6_customer_is_counted_by_the_64_it_holds(web_behind_two_proxies):
+    """Privacy extensions give every IPv6 customer a fresh address whenever they like, within
+    their /64: counting single addresses would let one customer step around the limit."""
+
+    def checkout(client: httpx.Client, customer: str) -> int:
+        headers = {"X-Forwarded-For": f"{customer}, 10.20.0.8"}
+        return client.post("/api/checkout", json=VALID_CHECKOUT, headers=headers).status_code
+
+    with httpx.Client(base_url=web_behind_two_proxies, timeout=10) as client:
+        one_customer = [
+            checkout(client, address)
+            for address in ("2001:db8:7:1::1", "2001:db8:7:1::2", "2001:db8:7:1:8a2e::3")
+        ]
+        next_door = checkout(client, "2001:db8:7:2::1")
+    assert one_customer == [202, 202, 429]
+    assert next_door == 202

@@ -60,6 +60,26 @@ def test_a_forged_log_line_in_the_path_stays_on_one_escaped_line(http, clean):
     assert "GET /no-such-page\\x0a05:28:00.000 INFO Admin signed in -> 400" in logged
 
 
+def test_unicode_line_breaks_from_anyone_stay_on_one_escaped_line(http, clean):
+    """NEL (a C1 control) and U+2028/U+2029 break lines for splitlines() and many log viewers;
+    an unsigned notification's order id and a path are written by the web without any check."""
+    forged = "\u202805:28:00.000 INFO Admin signed in"
+    with captured_logs() as lines:
+        unsigned = {
+            "order_id": f"X\x85{forged}",
+            "status_code": "200",
+            "gross_amount": "99000.00",
+            "transaction_status": "settlement",
+            "signature_key": "0" * 128,
+        }
+        assert http.post("/webhooks/midtrans", json=unsigned).status_code == 401
+        assert http.get("/no-such-page%E2%80%A9%C2%9B2J").status_code == 404
+    logged = "".join(lines)
+    assert not any(line.startswith("05:28:00.000") for line in logged.splitlines())
+    assert "bad signature for X\\x85\\u202805:28:00.000 INFO Admin signed in" in logged
+    assert "GET /no-such-page\\u2029\\x9b2J -> 404" in logged
+
+
 def test_a_stalled_redis_turns_into_a_fast_503(system, tmp_path):
     """A hung Redis (not just a closed port) must not hold Midtrans past its 15 s limit."""
     import os

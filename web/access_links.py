@@ -13,7 +13,7 @@ from loguru import logger
 from models.statuses import Channel
 from web.body import read_form
 from web.queue import TaskQueue
-from web.ratelimit import ClientRateLimit
+from web.ratelimit import ClientRateLimit, client_key
 from web.validation import InvalidField, clean_email, clean_phone
 
 PATH = "/lupa-tautan"
@@ -52,7 +52,7 @@ class AccessLinkPage:
         self._render(resp, "form")
 
     def on_post(self, req, resp):
-        _refuse_when_limited(self._per_client, req.remote_addr or "unknown")
+        _refuse_when_limited(self._per_client, client_key(req.remote_addr))
         typed = read_form(req).get("kontak", "")
         try:
             channel, contact = contact_channel(typed)

@@ -14,7 +14,7 @@ from runtime.logs import mask_email
 from web.body import read_json_object
 from web.catalog import Catalog
 from web.queue import TaskQueue
-from web.ratelimit import ClientRateLimit
+from web.ratelimit import ClientRateLimit, client_key
 from web.validation import clean_checkout
 
 # Crockford's base32: digits and capitals without I, L, O and U, so an order number read out on
@@ -42,7 +42,7 @@ class CheckoutResource:
         if not (req.content_type or "").lower().startswith("application/json"):
             # A plain form POST from another site cannot be a JSON request without a preflight.
             raise falcon.HTTPUnsupportedMediaType(title="Send the checkout as application/json")
-        wait_seconds = self._rate_limit.retry_after(req.remote_addr or "unknown")
+        wait_seconds = self._rate_limit.retry_after(client_key(req.remote_addr))
         if wait_seconds is not None:
             raise falcon.HTTPTooManyRequests(
                 title="Terlalu banyak percobaan",

@@ -34,6 +34,10 @@ from models.outbox import OutboxMessage
 from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
 
 UNROUTED = "(unrouted)"
+# Any token is a method to waitress and Falcon; one label per invented method would let anyone
+# grow every process's metrics (and their files under PROMETHEUS_MULTIPROC_DIR) without bound.
+KNOWN_METHODS = frozenset(falcon.constants.HTTP_METHODS)
+OTHER_METHOD = "OTHER"
 
 REQUESTS = Counter(
     "bfa_http_requests_total", "Web requests answered.", ["method", "route", "status"]
@@ -47,7 +51,8 @@ LATENCY = Histogram(
 
 
 class RequestMetrics:
-    """Counts and times every request by its route template (never the raw path: bounded labels)."""
+    """Counts and times every request by its route template (never the raw path) and its method
+    (an unknown one as OTHER): bounded labels."""
 
     def process_request(self, req, resp):
         req.context.metrics_started = time.perf_counter()
@@ -57,8 +62,9 @@ class RequestMetrics:
         if started is None:
             return
         route = req.uri_template or UNROUTED
-        REQUESTS.labels(req.method, route, str(resp.status_code)).inc()
-        LATENCY.labels(req.method, route).observe(time.perf_counter() - started)
+        method = req.method if req.method in KNOWN_METHODS else OTHER_METHOD
+        REQUESTS.labels(method, route, str(resp.status_code)).inc()
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
 def observability_middleware() -> list:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 from math import ceil
 
 from pyrate_limiter import Duration, Rate, RateItem, RedisStateStore, StateBucket
+
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_key(address: str | None) -> str:
+    """Who a per-client limit counts: an IPv4 address, or the /64 an IPv6 address is in. One
+    IPv6 customer holds a whole /64 (privacy extensions change the address by themselves), so
+    counting single addresses would let anyone step around every limit."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, IPV6_CLIENT_PREFIX), strict=False))
 
 
 class ClientRateLimit:

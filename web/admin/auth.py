@@ -20,7 +20,7 @@ import redis
 from loguru import logger
 
 from web.body import read_form
-from web.ratelimit import ClientRateLimit
+from web.ratelimit import ClientRateLimit, client_key
 
 SESSION_COOKIE = "bfa_admin_session"
 SESSION_SECONDS = 12 * 3600
@@ -125,7 +125,8 @@ class AdminAuth:
 
 
 def client_address(req: falcon.Request) -> str:
-    return req.remote_addr or "unknown"
+    """The key the lock-out counts by: the address, or its /64 for IPv6 (see client_key)."""
+    return client_key(req.remote_addr)
 
 
 def refuse_if_locked(auth: AdminAuth, req: falcon.Request) -> None:
