@@ -34,6 +34,14 @@ def test_a_signed_notification_with_a_nul_is_400_and_not_queued(http, db, system
     assert PaymentEvent.select().count() == 0
 
 
+@pytest.mark.parametrize("path", ["/", "/finish", "/lupa-tautan", "/no-such-page", "/health"])
+def test_no_other_site_may_frame_a_page(http, clean, path):
+    response = http.get(path)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_checkout_must_be_json_so_another_site_cannot_post_a_form(http, clean, system):
     response = http.post("/api/checkout", content="name=x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415

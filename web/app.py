@@ -16,7 +16,12 @@ from web.checkout import CheckoutResource
 from web.errors import error_serializer, install_error_handlers
 from web.legal import add_legal_routes
 from web.metrics import add_observability, observability_middleware
-from web.middleware import DatabaseConnections, RefuseControlCharacters, RequestContext
+from web.middleware import (
+    DatabaseConnections,
+    NotFramed,
+    RefuseControlCharacters,
+    RequestContext,
+)
 from web.orders import OrderStatusResource
 from web.queue import TaskQueue
 from web.ratelimit import ClientRateLimit
@@ -32,6 +37,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
             RequestContext(),
             RefuseControlCharacters(),
             DatabaseConnections(),
+            NotFramed(),
             *observability_middleware(),
         ]
     )

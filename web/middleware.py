@@ -1,5 +1,5 @@
 """Falcon middleware: a request id and log context per request, control characters refused,
-DB connections returned."""
+DB connections returned, every answer kept out of other sites' frames."""
 
 from __future__ import annotations
 
@@ -61,3 +61,14 @@ class DatabaseConnections:
     def process_response(self, req, resp, resource, req_succeeded):
         if not database.is_closed():
             database.close()
+
+
+class NotFramed:
+    """No other site may frame a page of ours (a checkout form under a clickjacking overlay)
+    nor have an answer sniffed as another type; the console sets its stricter policy itself."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Frame-Options", "DENY")
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        if resp.get_header("Content-Security-Policy") is None:
+            resp.set_header("Content-Security-Policy", "frame-ancestors 'none'")
