@@ -45,3 +45,35 @@ def test_json_lines_keep_their_fields(console_lines):
     ours, library = (json.loads(line) for line in console_lines("json"))
     assert ours["message"] == "GET /health -> 200" and ours["request_id"] == "abc123"
     assert library["logger"] == "waitress" and library["level"] == "WARNING"
+
+
+def test_the_sandbox_writes_the_same_lines_as_every_other_process():
+    """`./run.sh` interleaves the sandbox's output with the others': it must read the same."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MIDTRANS_", "SMTP_", "SANDBOX_", "LOG_"))
+    }
+    environment |= {"SANDBOX_PORT": str(free_port()), "SMTP_PORT": str(free_port())}
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox"],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = sandbox.stderr.readline()
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        stopped = sandbox.communicate(timeout=30)[1].splitlines()
+    parts = LINE.match(ready.rstrip("\n"))
+    assert parts and (parts["level"], parts["name"]) == ("INFO", "sandbox"), ready
+    assert parts["rest"].startswith("sandbox ready: inbox http://127.0.0.1:")
+    assert sandbox.returncode == 0 and LINE.match(stopped[-1]), stopped
