@@ -105,6 +105,9 @@ def _dump(database_url: str, folder: Path) -> dict:
         pg_dump = pg.find_tool("pg_dump", major)
         arguments = ["--format=custom", f"--snapshot={snapshot}", f"--file={folder / DUMP_FILE}"]
         pg.run_tool(pg_dump, arguments, database_url)
+        # pg_dump creates its file with the umask's mode (often 0644): owner-only, like the
+        # folder, so a copy made with its modes kept (cp -p, rsync -a) stays private.
+        (folder / DUMP_FILE).chmod(0o600)
         tables = pg.table_digests(connection)
         migrations = _applied_migrations(connection)
     return build_manifest(

@@ -75,6 +75,7 @@ def test_manifest_describes_the_dump_and_holds_no_secrets(
     assert settings.admin_token not in text
     assert sorted(path.name for path in folder.iterdir()) == ["database.dump", "manifest.json"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "database.dump").stat().st_mode) == 0o600  # personal data
 
 
 def test_secrets_only_on_request(db, tmp_path, system, admin_cli):
