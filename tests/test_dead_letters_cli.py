@@ -67,6 +67,7 @@ def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
     code, listing = run(admin_cli, capsys, "dead-letters", "list")
     assert code == 0 and "Dramatiq dead letters: 1" in listing
     assert letter.message_id in listing and "deliver_notification" in listing
+    assert re.search(r"died \d+ \w{3} \d{4} \d\d:\d\d WIB  retries 5", listing)  # not UTC
     code, shown = run(admin_cli, capsys, "dead-letters", "show", letter.message_id)
     assert code == 0 and f"Arguments:   ({email_id},)" in shown
     assert 'relation "notification_outbox" does not exist' in shown
