@@ -31,6 +31,7 @@ from admin.backup_folder import (
 )
 from admin.context import AdminContext
 from messaging.contract import last_backup_key
+from models.wib import wib_text
 from runtime.settings import PROJECT_ROOT, Settings
 
 
@@ -214,7 +215,8 @@ def _create_database_if_missing(server_url: str, name: str) -> None:
 def _confirmed(folder: Path, manifest: dict, target_url: str) -> bool:
     orders = manifest["tables"].get("orders", {}).get("rows", "?")
     print(
-        f"Restore {folder} ({manifest['created_at']}, {orders} orders) into database "
+        f"Restore {folder} (taken {wib_text(manifest['created_at'])}, {orders} orders) into "
+        f"database "
         f"{pg.database_name(target_url)!r}? Type 'yes' to continue: ",
         end="",
         flush=True,

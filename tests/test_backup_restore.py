@@ -4,6 +4,7 @@ manifest, and never overwrites a database that holds data."""
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -108,6 +109,7 @@ def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys,
     assert admin_cli(["restore", str(folder), "--database", restore_database]) == 1
     output = capsys.readouterr()
     assert "Type 'yes' to continue" in output.out and "restore cancelled" in output.err
+    assert re.search(r"\(taken \d+ \w{3} \d{4} \d\d:\d\d WIB, 0 orders\)", output.out)
 
 
 def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, environment):
