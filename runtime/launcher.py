@@ -8,8 +8,13 @@ dies, and Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+from contextlib import closing
 
+import psycopg2
+import redis
 from loguru import logger
 
 from runtime.logs import configure_logging
@@ -147,9 +152,6 @@ def run_one_shot(settings: Settings, part: str, args: list[str]) -> int:
 def _run_in_foreground(command: list[str], env: dict[str, str]) -> int:
     """Ctrl-C reaches the command itself (it asks, or stops cleanly); the launcher waits for it
     so that it can tidy up afterwards."""
-    import signal
-    import subprocess
-
     child = subprocess.Popen(command, env=env)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -163,6 +165,7 @@ def _embedded_running(settings: Settings) -> set[str]:
     """Which embedded servers this checkout uses and that already run."""
     if settings.database_url and settings.redis_url:
         return set()
+    # Imported here: the embedded servers' packages load only when one is used.
     from runtime.embedded import postgres_pid, redis_pid
 
     running = set()
@@ -176,6 +179,7 @@ def _embedded_running(settings: Settings) -> set[str]:
 def _stop_unused_embedded(settings: Settings, urls: ServiceUrls, running_before: set[str]) -> None:
     if settings.database_url and settings.redis_url:
         return
+    # Imported here: the embedded servers' packages load only when one is used.
     from runtime.embedded import stop_postgres, stop_redis
 
     if not settings.redis_url and "redis" not in running_before and _redis_unused(urls.redis_url):
@@ -189,17 +193,11 @@ def _stop_unused_embedded(settings: Settings, urls: ServiceUrls, running_before:
 
 
 def _redis_unused(url: str) -> bool:
-    import redis
-
     with redis.Redis.from_url(url) as client:
         return len(client.client_list()) <= 1  # this connection only
 
 
 def _postgres_unused(url: str) -> bool:
-    from contextlib import closing
-
-    import psycopg2
-
     with closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
