@@ -22,6 +22,12 @@ def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def plain_choices(values) -> list[str]:
+    """Enum members as their plain values: argparse names a refused choice by its repr, and an
+    operator should read `'PAID'`, not `<OrderStatus.PAID: 'PAID'>`."""
+    return [str(value) for value in values]
+
+
 row_limit = whole_number(1, 10_000)
 # A dead letter younger than a day may be the one an operator is still looking into: never purged.
 purge_age_days = whole_number(1, 3_650)

@@ -31,6 +31,7 @@ from admin.backup_folder import (
 )
 from admin.context import AdminContext
 from messaging.contract import last_backup_key
+from models.wib import wib_text
 from runtime.settings import PROJECT_ROOT, Settings
 
 
@@ -105,6 +106,9 @@ def _dump(database_url: str, folder: Path) -> dict:
         pg_dump = pg.find_tool("pg_dump", major)
         arguments = ["--format=custom", f"--snapshot={snapshot}", f"--file={folder / DUMP_FILE}"]
         pg.run_tool(pg_dump, arguments, database_url)
+        # pg_dump creates its file with the umask's mode (often 0644): owner-only, like the
+        # folder, so a copy made with its modes kept (cp -p, rsync -a) stays private.
+        (folder / DUMP_FILE).chmod(0o600)
         tables = pg.table_digests(connection)
         migrations = _applied_migrations(connection)
     return build_manifest(
@@ -211,7 +215,8 @@ def _create_database_if_missing(server_url: str, name: str) -> None:
 def _confirmed(folder: Path, manifest: dict, target_url: str) -> bool:
     orders = manifest["tables"].get("orders", {}).get("rows", "?")
     print(
-        f"Restore {folder} ({manifest['created_at']}, {orders} orders) into database "
+        f"Restore {folder} (taken {wib_text(manifest['created_at'])}, {orders} orders) into "
+        f"database "
         f"{pg.database_name(target_url)!r}? Type 'yes' to continue: ",
         end="",
         flush=True,

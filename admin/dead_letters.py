@@ -120,7 +120,7 @@ def _print_letters(letters: list[DeadLetter]) -> None:
     for letter in letters:
         print(
             f"  {letter.message_id}  {letter.queue_name:<14} {letter.message.actor_name:<24} "
-            f"died {letter.died_at:%Y-%m-%d %H:%M:%S}Z  retries {letter.retries}  "
+            f"died {wib_text(letter.died_at)}  retries {letter.retries}  "
             f"{(letter.error or 'error not recorded')[:80]}"
         )
 

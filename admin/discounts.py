@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
 
 from admin.arguments import whole_number
 from admin.context import AdminContext
@@ -34,8 +35,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     off.add_argument("--percent", type=whole_number(1, 100), metavar="N", help="1-100 % off")
     off.add_argument("--amount", type=whole_number(1, 100_000_000), metavar="RP", help="rupiah off")
     create.add_argument("--package", metavar="ID", help="only for this package")
-    create.add_argument("--from", dest="valid_from", type=since_moment, metavar="DATE")
-    create.add_argument("--until", dest="valid_until", type=since_moment, metavar="DATE")
+    create.add_argument(
+        "--from",
+        dest="valid_from",
+        type=since_moment,
+        metavar="DATE",
+        help="valid from the start of this WIB day (YYYY-MM-DD) or from an ISO date-time",
+    )
+    create.add_argument(
+        "--until",
+        dest="valid_until",
+        type=until_moment,
+        metavar="DATE",
+        help="valid through the end of this WIB day (YYYY-MM-DD) or until an ISO date-time",
+    )
     create.add_argument("--max-uses", type=whole_number(1, 1_000_000), metavar="N")
     create.set_defaults(handler=run_create)
     listing = commands.add_parser("list", help="every code with its uses")
@@ -44,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     disable = commands.add_parser("disable", help="stop a code being used (audited)")
     disable.add_argument("code", metavar="CODE")
     disable.set_defaults(handler=run_disable)
+
+
+def until_moment(text: str) -> datetime:
+    """`--until 2026-12-12` means through that whole day in Jakarta, as a shop owner reads it:
+    the code stops at the next midnight WIB. (Taken as that day's midnight, a one-day sale with
+    `--from` and `--until` on the same day was refused, and the last day was always lost.)"""
+    moment = since_moment(text)
+    return moment + timedelta(days=1) if len(text) == 10 else moment
 
 
 def run_create(args: argparse.Namespace, admin: AdminContext) -> int:

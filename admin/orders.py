@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO
 
+from admin.arguments import plain_choices
 from admin.context import AdminContext
 from admin.output import add_json_option, print_json
 from models.base import SHOP_TIMEZONE
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     orders = subparsers.add_parser("orders", help="export or look at orders (read-only)")
     commands = orders.add_subparsers(dest="orders_command", required=True, metavar="COMMAND")
     export = commands.add_parser("export", help="orders as CSV or JSON for the accountant")
-    export.add_argument("--status", type=str.upper, choices=ORDER_STATUSES)
+    export.add_argument("--status", type=str.upper, choices=plain_choices(ORDER_STATUSES))
     export.add_argument(
         "--since",
         type=since_moment,
@@ -148,11 +149,14 @@ def spreadsheet_safe(value: object) -> object:
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[TextIO]:
-    """stdout, or a new file only its owner can read (it holds customers' personal data)."""
+    """stdout, or a file only its owner can read (it holds customers' personal data). An
+    existing file is overwritten and made private too: `os.open`'s mode applies only to a file
+    it creates, so last month's export left readable by the group would stay that way."""
     if path is None:
         yield sys.stdout
         return
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
     with open(descriptor, "w", newline="", encoding="utf-8") as stream:
         yield stream
 

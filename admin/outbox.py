@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from admin.arguments import row_limit
+from admin.arguments import plain_choices, row_limit
 from admin.context import AdminContext
 from admin.output import add_json_option, print_json
 from models.db import connection
@@ -21,6 +21,7 @@ from models.outbox_admin import (
     resend_notification,
 )
 from models.statuses import CHANNELS, OUTBOX_STATUSES
+from models.wib import wib_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = commands.add_parser("list", help="list outbox rows, newest first")
-    listing.add_argument("--status", choices=OUTBOX_STATUSES, type=str.upper)
+    listing.add_argument("--status", choices=plain_choices(OUTBOX_STATUSES), type=str.upper)
     listing.add_argument("--order", metavar="ORDER_ID", help="only this order's messages")
     listing.add_argument(
         "--limit", type=row_limit, default=50, metavar="N", help="at most N rows (1-10000)"
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resend.add_argument(
         "template", metavar="TEMPLATE", choices=TEMPLATE_NAMES, help=", ".join(TEMPLATE_NAMES)
     )
-    resend.add_argument("--channel", choices=CHANNELS, type=str.upper)
+    resend.add_argument("--channel", choices=plain_choices(CHANNELS), type=str.upper)
     resend.set_defaults(handler=resend_command)
 
 
@@ -68,19 +69,21 @@ def outbox_json(row) -> dict:
 
 
 def row_details(row) -> str:
-    """Every field an operator needs to decide, with the error history."""
+    """Every field an operator needs to decide, with the error history; times in WIB, as the
+    console shows them."""
     lines = [
         f"Outbox row {row.id} ({row.channel} {row.template_name}) for order {row.order_id}",
         f"Status:      {row.status} after {row.attempt_count} attempts",
         f"Recipient:   {masked_recipient(row)}",
-        f"Next retry:  {row.next_retry_at or '-'}",
-        f"Sent at:     {row.sent_at or '-'}",
+        f"Next retry:  {wib_text(row.next_retry_at) or '-'}",
+        f"Sent at:     {wib_text(row.sent_at) or '-'}",
         f"Resend of:   {row.resend_of or '-'}",
         f"Last error:  {row.last_error or '-'}",
         "Error history:",
     ]
     lines += [
-        f"  #{entry.get('attempt')} {entry.get('at')} {entry.get('kind')}: {entry.get('error')}"
+        f"  #{entry.get('attempt')} {wib_text(entry.get('at')) or '-'} {entry.get('kind')}: "
+        f"{entry.get('error')}"
         for entry in row.error_history
     ] or ["  (none)"]
     return "\n".join(lines)

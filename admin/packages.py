@@ -18,6 +18,7 @@ from models.package_content import (
     lesson_problem,
     set_package_content,
 )
+from models.pricing import format_idr
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def print_package(package: Package) -> None:
     state = "active" if package.active else "inactive"
-    print(f"{package.package_id}  {package.name}  Rp {package.price_idr}  {state}")
+    print(f"{package.package_id}  {package.name}  {format_idr(package.price_idr)}  {state}")
     print(f"  content: {package.content_url or '(not set)'}")
     for number, title in enumerate(package.lessons, start=1):
         print(f"  {number:>3}. {title}")

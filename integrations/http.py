@@ -121,6 +121,11 @@ def send(client: Client, method: str, path: str, **kwargs) -> Response:
         response = client.request(method, path, **kwargs)
         logger.info("{} {}{} -> HTTP {}", method, client.host, path, response.status_code)
         return response
+    except urllib3.exceptions.NewConnectionError as error:
+        # urllib3 files a refused or unresolvable connection under ConnectTimeoutError; an
+        # operator reading "timed out" would look for a slow server instead of a stopped one.
+        reason = str(error).rpartition(": ")[2]
+        raise RetryableProviderError(f"{method} {path}: cannot connect ({reason})") from error
     except urllib3.exceptions.TimeoutError as error:
         raise RetryableProviderError(
             f"{method} {path}: timed out ({type(error).__name__})"

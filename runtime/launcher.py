@@ -8,8 +8,13 @@ dies, and Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+from contextlib import closing
 
+import psycopg2
+import redis
 from loguru import logger
 
 from runtime.logs import configure_logging
@@ -19,6 +24,7 @@ from runtime.supervisor import Supervisor
 from schema.migrate import migrate
 
 PYTHON = sys.executable
+ONE_SHOT_PARTS = ("admin", "migrate")  # commands that end, unlike the services
 
 
 def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[str]]:
@@ -115,20 +121,90 @@ def _print_urls(settings: Settings) -> None:
 
 def run_one(settings: Settings, part: str, args: list[str]) -> int:
     """Runs one part in the foreground with service URLs resolved (embedded if unset)."""
+    if part in ONE_SHOT_PARTS:
+        return run_one_shot(settings, part, args)
     urls = resolve_services(settings)
     env = child_environment(settings, urls)
-    if part == "migrate":
-        _migrate(settings, urls)
-        return 0
-    command = {
-        **part_commands(settings, args),
-        "sandbox": [PYTHON, "-m", "sandbox"],
-        "admin": [PYTHON, "-m", "admin.cli", *args],
-    }[part]
+    command = {**part_commands(settings, args), "sandbox": [PYTHON, "-m", "sandbox"]}[part]
     if part == "worker":  # the dramatiq master's files only; web instances may share theirs
         _clear_metrics_dirs(env, ("dramatiq_prom_db",))
     os.execve(command[0], command, env)
     return 1  # not reached
+
+
+def run_one_shot(settings: Settings, part: str, args: list[str]) -> int:
+    """`admin` and `migrate` end when their work is done, and so do the embedded servers they had
+    to start: `./run.sh admin verify` on a stopped checkout used to leave PostgreSQL and Redis
+    running for good. A server that ran before is left alone, and so is one that another process
+    (a `./run.sh` or a worker started meanwhile) is connected to when the command ends."""
+    running_before = _embedded_running(settings)
+    urls = resolve_services(settings)
+    try:
+        if part == "migrate":
+            _migrate(settings, urls)
+            return 0
+        return _run_in_foreground(
+            [PYTHON, "-m", "admin.cli", *args], child_environment(settings, urls)
+        )
+    finally:
+        _stop_unused_embedded(settings, urls, running_before)
+
+
+def _run_in_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Ctrl-C reaches the command itself (it asks, or stops cleanly); the launcher waits for it
+    so that it can tidy up afterwards."""
+    child = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return code if code >= 0 else 128 - code
+
+
+def _embedded_running(settings: Settings) -> set[str]:
+    """Which embedded servers this checkout uses and that already run."""
+    if settings.database_url and settings.redis_url:
+        return set()
+    # Imported here: the embedded servers' packages load only when one is used.
+    from runtime.embedded import postgres_pid, redis_pid
+
+    running = set()
+    if not settings.database_url and postgres_pid(settings.var_dir / "postgres"):
+        running.add("postgres")
+    if not settings.redis_url and redis_pid(settings.var_dir / "redis"):
+        running.add("redis")
+    return running
+
+
+def _stop_unused_embedded(settings: Settings, urls: ServiceUrls, running_before: set[str]) -> None:
+    if settings.database_url and settings.redis_url:
+        return
+    # Imported here: the embedded servers' packages load only when one is used.
+    from runtime.embedded import stop_postgres, stop_redis
+
+    if not settings.redis_url and "redis" not in running_before and _redis_unused(urls.redis_url):
+        stop_redis(settings.var_dir / "redis")
+    if (
+        not settings.database_url
+        and "postgres" not in running_before
+        and _postgres_unused(urls.database_url)
+    ):
+        stop_postgres(settings.var_dir / "postgres")
+
+
+def _redis_unused(url: str) -> bool:
+    with redis.Redis.from_url(url) as client:
+        return len(client.client_list()) <= 1  # this connection only
+
+
+def _postgres_unused(url: str) -> bool:
+    with closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] == 0
 
 
 def main(argv: list[str]) -> int:

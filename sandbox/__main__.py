@@ -4,6 +4,7 @@ import logging
 import signal
 import threading
 
+from runtime.logs import configure_logging
 from runtime.settings import Settings, load_settings_or_exit
 from sandbox.config import SandboxConfig
 from sandbox.server import start_sandbox
@@ -26,9 +27,13 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
 
 def main() -> None:
     """The sandbox's start-up; runs until SIGINT or SIGTERM, then closes both ports."""
-    config = sandbox_config(load_settings_or_exit())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The same sink as every other process: one line format (LOG_FORMAT) in ./run.sh's output,
+    # and emails and phone numbers masked like everywhere else.
+    settings = load_settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    config = sandbox_config(settings)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # each notification is logged below
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop_requested.set())

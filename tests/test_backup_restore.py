@@ -4,6 +4,7 @@ manifest, and never overwrites a database that holds data."""
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def test_manifest_describes_the_dump_and_holds_no_secrets(
     assert settings.admin_token not in text
     assert sorted(path.name for path in folder.iterdir()) == ["database.dump", "manifest.json"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "database.dump").stat().st_mode) == 0o600  # personal data
 
 
 def test_secrets_only_on_request(db, tmp_path, system, admin_cli):
@@ -107,6 +109,7 @@ def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys,
     assert admin_cli(["restore", str(folder), "--database", restore_database]) == 1
     output = capsys.readouterr()
     assert "Type 'yes' to continue" in output.out and "restore cancelled" in output.err
+    assert re.search(r"\(taken \d+ \w{3} \d{4} \d\d:\d\d WIB, 0 orders\)", output.out)
 
 
 def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, environment):

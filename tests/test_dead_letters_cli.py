@@ -4,6 +4,7 @@ outbox rows, listed, shown, requeued, purged and resent, against the real servic
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -66,6 +67,7 @@ def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
     code, listing = run(admin_cli, capsys, "dead-letters", "list")
     assert code == 0 and "Dramatiq dead letters: 1" in listing
     assert letter.message_id in listing and "deliver_notification" in listing
+    assert re.search(r"died \d+ \w{3} \d{4} \d\d:\d\d WIB  retries 5", listing)  # not UTC
     code, shown = run(admin_cli, capsys, "dead-letters", "show", letter.message_id)
     assert code == 0 and f"Arguments:   ({email_id},)" in shown
     assert 'relation "notification_outbox" does not exist' in shown
@@ -147,6 +149,8 @@ def test_outbox_rows_in_dlq_or_failed_are_listed_shown_and_requeued(
     code, shown = run(admin_cli, capsys, "dead-letters", "show", str(email_id))
     assert code == 0 and "Status:      FAILED after 1 attempts" in shown
     assert "#1" in shown and "SMTP 550" in shown
+    assert re.search(r"#1 \d+ \w{3} \d{4} \d\d:\d\d WIB permanent: SMTP 550", shown)
+    assert "+00:00" not in shown  # times in WIB, as the console shows them
     assert run(admin_cli, capsys, "dead-letters", "requeue", "--all")[0] == 1  # FAILED needs an id
     assert run(admin_cli, capsys, "dead-letters", "requeue", str(email_id))[0] == 0
     wait_for(lambda: status_of(email_id) == "SENT", message="sent after requeue")
@@ -206,10 +210,13 @@ def test_usage_errors_exit_with_2(capsys, admin_cli):
         ["dead-letters", "purge", "--older-than", "0"],
         ["outbox", "resend", "BFA-1", "no_such_template"],
         ["dead-letters", "requeue", "1", "--all"],
+        ["outbox", "list", "--status", "terkirim"],
+        ["outbox", "resend", "BFA-1", "payment_success", "--channel", "sms"],
     ):
         with pytest.raises(SystemExit) as exit_code:
             admin_cli(argv)
         assert exit_code.value.code == 2
+        assert "<" not in capsys.readouterr().err  # plain values, never `<Channel.EMAIL: ...>`
 
 
 def test_not_found_goes_to_stderr_with_exit_1(db, capsys, admin_cli):

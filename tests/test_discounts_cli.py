@@ -3,6 +3,7 @@ their window and usage cap; every change is audited; the console shows them read
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -63,6 +64,23 @@ def test_a_code_works_only_inside_its_window(db, capsys, admin_cli):
     assert usable_discount("NANTI", PACKAGE) is None
     code, output, _ = run(admin_cli, capsys, "discounts", "list", "--json")
     assert code == 0 and '"amount_off": 20000' in output and '"uses": 0' in output
+
+
+def test_until_a_day_means_through_that_whole_day_in_jakarta(db, capsys, admin_cli):
+    code, _, errors = run(
+        admin_cli,
+        capsys,
+        *("discounts", "create", "HARBOLNAS", "--percent", "12"),
+        *("--from", "2026-12-12", "--until", "2026-12-12"),
+    )
+    assert (code, errors) == (0, "")
+    [listed] = json.loads(run(admin_cli, capsys, "discounts", "list", "--json")[1])
+    assert listed["valid_from"] == "2026-12-12T00:00:00+07:00"
+    assert listed["valid_until"] == "2026-12-13T00:00:00+07:00"
+    until_six = ("--until", "2026-12-12T18:00")  # a date-time is taken as it is
+    run(admin_cli, capsys, "discounts", "create", "JAM", "--percent", "5", *until_six)
+    listed = json.loads(run(admin_cli, capsys, "discounts", "list", "--json")[1])
+    assert {row["code"]: row["valid_until"] for row in listed}["JAM"] == "2026-12-12T18:00:00+07:00"
 
 
 def test_refusals_are_one_line_on_stderr(db, capsys, admin_cli):

@@ -241,3 +241,39 @@ def test_as_root_the_server_runs_as_its_own_user_and_folders_only_gain_traverse(
         assert stored_orders(postgres.url) == ["order-as-root"]
     finally:
         postgres.stop()
+
+
+def test_a_one_off_command_stops_the_servers_it_started_and_only_those(tmp_path: Path) -> None:
+    """`./run.sh migrate` or `./run.sh admin ...` on a stopped checkout leaves nothing running;
+    run beside a started system, it leaves that system's servers alone."""
+    var_dir = tmp_path / "var"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "MIGRATION_DATABASE_URL")
+    } | {"VAR_DIR": str(var_dir)}
+
+    def launcher(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "runtime.launcher", *argv],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    try:
+        migrated = launcher("migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert postgres_pid(var_dir / "postgres") is None and redis_pid(var_dir / "redis") is None
+
+        postgres = start_postgres(var_dir / "postgres")
+        redis_server = start_redis(var_dir / "redis")
+        shown = launcher("admin", "orders", "show", "no-such-order")
+        assert (shown.returncode, shown.stderr) == (1, "no order matches 'no-such-order'\n")
+        assert postgres_pid(var_dir / "postgres") == postgres.pid
+        assert redis_pid(var_dir / "redis") == redis_server.pid
+    finally:
+        stop_redis(var_dir / "redis")
+        stop_postgres(var_dir / "postgres")

@@ -82,3 +82,35 @@ def test_a_failed_message_is_logged_without_the_customers_details(worker, system
     failed = next(line for line in lines if "Failed to process message" in line)
     assert f"create_payment[{sent.message_id}]" in failed
     assert "Siti Rahmawati" not in "".join(lines)
+
+
+def test_the_sandbox_writes_the_same_lines_as_every_other_process():
+    """`./run.sh` interleaves the sandbox's output with the others': it must read the same."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MIDTRANS_", "SMTP_", "SANDBOX_", "LOG_"))
+    }
+    environment |= {"SANDBOX_PORT": str(free_port()), "SMTP_PORT": str(free_port())}
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox"],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = sandbox.stderr.readline()
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        stopped = sandbox.communicate(timeout=30)[1].splitlines()
+    parts = LINE.match(ready.rstrip("\n"))
+    assert parts and (parts["level"], parts["name"]) == ("INFO", "sandbox"), ready
+    assert parts["rest"].startswith("sandbox ready: inbox http://127.0.0.1:")
+    assert sandbox.returncode == 0 and LINE.match(stopped[-1]), stopped

@@ -50,6 +50,23 @@ def test_json_export_filters_by_status_and_date(orders, capsys, admin_cli):
     assert len(json.loads(capsys.readouterr().out)) == 2
 
 
+def test_an_existing_export_file_is_overwritten_and_made_private(orders, tmp_path, admin_cli):
+    output = tmp_path / "orders.csv"
+    output.write_text("last month's export\n")
+    output.chmod(0o644)
+    assert admin_cli(["orders", "export", "--format", "csv", "--output", str(output)]) == 0
+    assert output.stat().st_mode & 0o077 == 0
+    assert "last month" not in output.read_text() and orders["paid"] in output.read_text()
+
+
+def test_an_unknown_status_is_named_plainly(db, capsys, admin_cli):
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["orders", "export", "--format", "csv", "--status", "lunas"])
+    errors = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "'LUNAS'" in errors
+    assert "'PAID'" in errors and "OrderStatus" not in errors
+
+
 def test_bad_date_is_a_usage_error(db, capsys, admin_cli):
     with pytest.raises(SystemExit) as exit_info:
         admin_cli(["orders", "export", "--format", "csv", "--since", "yesterday"])

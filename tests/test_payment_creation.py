@@ -16,7 +16,7 @@ from models.db import connection
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
 from runtime.settings import SANDBOX_SERVER_KEY
-from tests.conftest import wait_for
+from tests.conftest import free_port, wait_for
 from tests.factories import VALID_CHECKOUT, checkout_request, midtrans_transition, open_payment
 
 START_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0700$")
@@ -140,6 +140,20 @@ def test_the_same_message_on_two_threads_at_once_calls_snap_once(create_payment,
     assert Order.get_by_id(request["order_id"]).status == "PENDING_PAYMENT"
     assert PaymentAttempt.select().count() == 1
     assert len(_snap_bodies(sandbox_api)) == 1
+
+
+def test_a_refused_connection_is_retryable_and_says_so():
+    """Not "timed out", which urllib3's class hierarchy would suggest: nothing listens there."""
+    client = MidtransClient(
+        SANDBOX_SERVER_KEY, f"http://127.0.0.1:{free_port()}/snap/v1", "http://127.0.0.1:9"
+    )
+    try:
+        with pytest.raises(RetryableProviderError) as refused:
+            client.create_snap_payment({"transaction_details": {"order_id": "BFA-DOWN-1"}})
+    finally:
+        client.close()
+    message = str(refused.value)
+    assert message.startswith("POST /transactions: cannot connect (") and "refused" in message
 
 
 def test_snap_timeout_is_retryable_and_the_next_call_succeeds(clean, sandbox, sandbox_api):
