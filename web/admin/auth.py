@@ -191,11 +191,10 @@ def _without_redis():
 
 
 def console_headers(req: falcon.Request, resp: falcon.Response, resource, *args) -> None:
-    """Falcon after-hook: admin answers are never cached, framed or sent as a referrer."""
+    """Falcon after-hook: admin answers are never cached or sent as a referrer, and load
+    nothing from elsewhere (web.middleware.NotFramed keeps every answer out of frames)."""
     resp.set_header("Cache-Control", "no-store")
-    resp.set_header("X-Frame-Options", "DENY")
     resp.set_header("Referrer-Policy", "no-referrer")
-    resp.set_header("X-Content-Type-Options", "nosniff")
     resp.set_header(
         "Content-Security-Policy",
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
