@@ -18,7 +18,7 @@ from peewee import fn
 
 from admin.context import AdminContext
 from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
-from integrations.http import Client, build_client, send
+from integrations.http import Client, send
 from integrations.signature import midtrans_signature
 from messaging.contract import (
     QUEUES,
@@ -71,7 +71,7 @@ def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
         configure_logging("INFO", settings.log_format)
     base_url = (args.url or settings.public_base_url).rstrip("/")
     operator = {"Authorization": f"Bearer {settings.admin_token}"}  # the full /health needs it
-    with build_client(base_url, headers=operator, timeout=PROBE_TIMEOUT) as client:
+    with Client(base_url, headers=operator, timeout=PROBE_TIMEOUT) as client:
         target = Target(client, admin.enqueuer.redis, settings.database_url, settings)
         results = run_checks(target)
     passed = all(result.passed for result in results)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from integrations.alerts import AlertSender
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
-from integrations.http import Timeout, build_client, json_body, send
+from integrations.http import Client, Timeout, json_body, send
 from integrations.midtrans import MidtransClient
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
@@ -56,7 +56,7 @@ def check_smtp_login(target: Target) -> tuple[bool, str]:
 def _graph_get(target: Target, path: str, **params: str) -> tuple[int, dict]:
     settings = target.settings
     headers = {"Authorization": f"Bearer {settings.whatsapp_token}"}
-    with build_client(settings.whatsapp_api_url, headers, PROBE_TIMEOUT) as client:
+    with Client(settings.whatsapp_api_url, headers, PROBE_TIMEOUT) as client:
         response = send(client, "GET", path, params=params)
     return response.status_code, json_body(response)
 

@@ -17,7 +17,7 @@ from loguru import logger
 
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import ProviderError
-from integrations.http import build_client, raise_for_status, send
+from integrations.http import Client, raise_for_status, send
 from runtime.settings import Settings
 
 STATE_PREFIX = "dramatiq:alerts:"
@@ -99,7 +99,7 @@ class AlertSender:
     def _post(self, state: str, alarm: AlertAlarm, text: str) -> str:
         body = {"text": text, "alarm": alarm.name, "state": state, "orders": alarm.order_ids}
         try:
-            with build_client(self._settings.alert_webhook_url) as client:
+            with Client(self._settings.alert_webhook_url) as client:
                 response = send(
                     client,
                     "POST",

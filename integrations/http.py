@@ -50,8 +50,9 @@ class Response:
 
 
 class Client:
-    """Connections to one service at `base_url` (its path prefixes every request's path);
-    thread-safe, as one client serves every thread of a worker."""
+    """Kept-alive connections to one service at `base_url` (its path prefixes every request's
+    path); never follows a redirect silently; thread-safe, as one client serves every thread
+    of a worker."""
 
     def __init__(
         self,
@@ -105,13 +106,6 @@ class Client:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def build_client(
-    base_url: str, headers: dict[str, str] | None = None, timeout: Timeout = DEFAULT_TIMEOUT
-) -> Client:
-    """A pooled client bound to one provider; never follows redirects silently."""
-    return Client(base_url, headers, timeout)
 
 
 def send(client: Client, method: str, path: str, **kwargs) -> Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from integrations.errors import DuplicateOrder, RetryableProviderError, TransactionNotFound
-from integrations.http import Timeout, build_client, json_body, raise_for_status, send
+from integrations.http import Client, Timeout, json_body, raise_for_status, send
 
 _DUPLICATE_MARKERS = ("sudah digunakan", "already been taken", "already been used")
 
@@ -38,8 +38,8 @@ class MidtransClient:
             "Content-Type": "application/json",
         }
         extra = {"timeout": timeout} if timeout else {}
-        self._snap = build_client(snap_base_url, headers, **extra)
-        self._api = build_client(api_base_url, headers, **extra)
+        self._snap = Client(snap_base_url, headers, **extra)
+        self._api = Client(api_base_url, headers, **extra)
 
     def create_snap_payment(self, request_body: dict) -> SnapPayment:
         """POST /transactions; raises DuplicateOrder when the order_id is already used."""

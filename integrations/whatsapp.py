@@ -7,9 +7,9 @@ import re
 from integrations.errors import RecipientRefused
 from integrations.http import (
     DEFAULT_TIMEOUT,
+    Client,
     Response,
     Timeout,
-    build_client,
     json_body,
     raise_for_status,
     send,
@@ -63,7 +63,7 @@ class WhatsAppClient:
         timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self._client = build_client(api_url.rstrip("/"), headers, timeout)
+        self._client = Client(api_url.rstrip("/"), headers, timeout)
         self._path = f"/{phone_number_id}/messages"
 
     def send_template(
