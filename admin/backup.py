@@ -216,8 +216,7 @@ def _confirmed(folder: Path, manifest: dict, target_url: str) -> bool:
     orders = manifest["tables"].get("orders", {}).get("rows", "?")
     print(
         f"Restore {folder} (taken {wib_text(manifest['created_at'])}, {orders} orders) into "
-        f"database "
-        f"{pg.database_name(target_url)!r}? Type 'yes' to continue: ",
+        f"database {pg.database_name(target_url)!r}? Type 'yes' to continue: ",
         end="",
         flush=True,
     )
