@@ -217,15 +217,30 @@ def db(clean):
         yield
 
 
+@contextmanager
+def running_worker(broker, **options) -> Iterator:
+    """A real Dramatiq worker for the length of a block, then stopped and taken off the broker.
+
+    Dramatiq leaves a stopped worker's hook on the broker; left there, it would start a consumer,
+    with no thread to run what it takes, for any queue declared later in the session."""
+    from dramatiq import Worker
+
+    running = Worker(broker, worker_timeout=100, **options)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop(timeout=10_000)
+        broker.middleware[:] = [
+            hook for hook in broker.middleware if getattr(hook, "worker", None) is not running
+        ]
+
+
 @pytest.fixture
 def worker(clean, system):
     """A real Dramatiq worker consuming every queue for the length of one test."""
-    from dramatiq import Worker
-
-    running = Worker(system["broker"], worker_threads=4, worker_timeout=100)
-    running.start()
-    yield running
-    running.stop(timeout=10_000)
+    with running_worker(system["broker"], worker_threads=4) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import time
 
-import dramatiq
 import pytest
 
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tests.conftest import running_worker, wait_for
 from tests.factories import VALID_CHECKOUT, paid_order
 from tests.notification_helpers import mails, whatsapp_messages
 
@@ -24,12 +23,8 @@ UNKNOWN_EMAIL = "belum.pernah@example.com"
 @pytest.fixture
 def notifications_worker(system):
     """A worker on the notifications queue (lookups and deliveries) for one test."""
-    worker = dramatiq.Worker(
-        system["broker"], queues={"notifications"}, worker_threads=2, worker_timeout=100
-    )
-    worker.start()
-    yield system["broker"]
-    worker.stop()
+    with running_worker(system["broker"], queues={"notifications"}, worker_threads=2):
+        yield system["broker"]
 
 
 def _ask(http, contact: str):

@@ -14,6 +14,7 @@ from models.audit import AuditEntry
 from models.db import connection
 from models.orders import Order
 from models.outbox import OutboxMessage
+from tests.conftest import running_worker
 from tests.console_helpers import bury_dead_letter, csrf_token, make_outbox_row
 from tests.factories import insert_order
 from web.app import create_app
@@ -30,14 +31,8 @@ def _notification_queue_length(system) -> int:
 
 def _run_queued_admin_actions(system) -> None:
     """A worker carries out what the buttons queued (the maintenance queue only), then stops."""
-    worker = dramatiq.Worker(
-        system["broker"], queues={"maintenance"}, worker_threads=1, worker_timeout=100
-    )
-    worker.start()
-    try:
+    with running_worker(system["broker"], queues={"maintenance"}, worker_threads=1):
         system["broker"].join("maintenance", timeout=10_000)
-    finally:
-        worker.stop()
 
 
 def test_requeue_button_gives_a_dead_row_new_attempts_through_the_shared_code(browser, system):

@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
-from tests.conftest import ADMIN_TOKEN, free_port, wait_for
+from tests.conftest import ADMIN_TOKEN, free_port, running_worker, wait_for
 from tests.factories import insert_order, open_payment, unsent_settlement
 from tests.midtrans_vectors import GO_SETTLEMENT
 from web.app import create_app
@@ -175,25 +175,19 @@ def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system)
 
 
 def test_a_stopped_worker_leaves_health_at_once_and_a_killed_one_soon(console, clean, system):
-    from dramatiq import Worker
 
     from messaging.contract import HEARTBEAT_TTL_SECONDS
 
     def alive() -> int:
         return httpx.get(f"{console}/health", headers=OPERATOR).json()["workers"]["alive"]
 
-    first, second = (Worker(system["broker"], worker_threads=1) for _ in range(2))
-    first.start()
-    second.start()
-    try:
-        wait_for(lambda: alive() == 2, message="two heartbeats")
-        keys = list(system["broker"].client.scan_iter(match="dramatiq:heartbeat:worker:*"))
-        assert all(0 < system["broker"].client.ttl(key) <= HEARTBEAT_TTL_SECONDS for key in keys)
-        first.stop(timeout=10_000)
+    broker = system["broker"]
+    with running_worker(broker, worker_threads=1):
+        with running_worker(broker, worker_threads=1):
+            wait_for(lambda: alive() == 2, message="two heartbeats")
+            keys = list(broker.client.scan_iter(match="dramatiq:heartbeat:worker:*"))
+            assert all(0 < broker.client.ttl(key) <= HEARTBEAT_TTL_SECONDS for key in keys)
         assert alive() == 1  # at once, not when its key would have expired
-    finally:
-        first.stop(timeout=10_000)
-        second.stop(timeout=10_000)
     assert alive() == 0
 
 
