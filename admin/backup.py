@@ -30,6 +30,7 @@ from admin.backup_folder import (
     write_secrets,
 )
 from admin.context import AdminContext
+from admin.output import counted
 from messaging.contract import last_backup_key
 from models.wib import wib_text
 from runtime.settings import PROJECT_ROOT, Settings
@@ -72,7 +73,7 @@ def run_backup(args: argparse.Namespace, admin: AdminContext) -> int:
         return 1
     manifest = read_manifest(folder)
     for table, digest in manifest["tables"].items():
-        print(f"  {table}: {digest['rows']} rows")
+        print(f"  {table}: {counted(digest['rows'], 'row')}")
     admin.enqueuer.redis.set(last_backup_key(), int(time.time()))  # for the backup_overdue alarm
     print(f"backup written to {folder} ({manifest['dump']['bytes']} bytes)")
     return 0
@@ -234,6 +235,6 @@ def _report_restore(manifest: dict, target_url: str, mismatches: list[str]) -> i
         print(f"restore into {name!r} does NOT match the backup", file=sys.stderr)
         return 1
     for table, digest in manifest["tables"].items():
-        print(f"  {table}: {digest['rows']} rows, contents match")
+        print(f"  {table}: {counted(digest['rows'], 'row')}, contents match")
     print(f"restored into {name!r}; point DATABASE_URL at it and restart the services")
     return 0

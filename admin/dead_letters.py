@@ -14,7 +14,7 @@ from admin.arguments import purge_age_days
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.outbox import outbox_json, print_rows, row_details
-from admin.output import add_json_option, print_json
+from admin.output import add_json_option, counted, print_json
 from messaging.contract import DELIVERY_QUEUE
 from messaging.dead_letters import (
     DeadLetter,
@@ -128,7 +128,10 @@ def _print_letters(letters: list[DeadLetter]) -> None:
 def _print_outbox_and_parked(rows: list, orders: list, events: list) -> None:
     print(f"Outbox rows in DLQ or FAILED: {len(rows)}")
     print_rows(rows)
-    print(f"Parked by the sweeper: {len(orders)} orders, {len(events)} notifications")
+    print(
+        f"Parked by the sweeper: {counted(len(orders), 'order')}, "
+        f"{counted(len(events), 'notification')}"
+    )
     for order in orders:
         print(f"  order {order.order_id}  no payment link after {order.sweep_count} sweeps")
     for event in events:
@@ -171,7 +174,10 @@ def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.parked:
         with connection(), transaction():
             orders, events = unpark_all(ACTOR)
-        print(f"Unparked {orders} orders and {events} notifications; the next sweep takes them")
+        print(
+            f"Unparked {counted(orders, 'order')} and {counted(events, 'notification')}; "
+            "the next sweep takes them"
+        )
         return 0 if orders or events else 1
     if args.all:
         return _requeue_everything(admin, args.queue)
@@ -214,7 +220,7 @@ def _requeue_everything(admin: AdminContext, queue_name: str | None) -> int:
                 for row in dead_rows()
                 if row.status == OutboxStatus.DLQ
             )
-    print(f"Requeued {requeued} Dramatiq dead letters and {rows} outbox rows")
+    print(f"Requeued {counted(requeued, 'Dramatiq dead letter')} and {counted(rows, 'outbox row')}")
     return 0 if requeued or rows else 1
 
 

@@ -16,10 +16,11 @@ from typing import TextIO
 
 from admin.arguments import plain_choices
 from admin.context import AdminContext
-from admin.output import add_json_option, print_json
+from admin.order_lookup import one_order_id
+from admin.output import add_json_option, counted, print_json
 from models.base import SHOP_TIMEZONE
 from models.db import connection
-from models.order_story import order_ids_containing, order_timeline
+from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr
 from models.statuses import ORDER_STATUSES, OrderStatus
@@ -79,7 +80,8 @@ def run_export(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection(), _output(args.output) as stream:
         rows = export_rows(selected_orders(args.status, args.since))
         count, paid_total = (write_csv if args.format == "csv" else write_json)(rows, stream)
-    print(f"exported {count} orders; PAID total {format_idr(paid_total)}", file=sys.stderr)
+    paid = format_idr(paid_total)
+    print(f"exported {counted(count, 'order')}; PAID total {paid}", file=sys.stderr)
     return 0
 
 
@@ -164,24 +166,15 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
     """ORDER_ID may be any unique part of the number, in any case; several matches are listed."""
     with connection():
-        found = order_ids_containing(args.order_id)
-        story = order_timeline(found[0]) if len(found) == 1 else None
+        order_id = one_order_id(args.order_id)
+        story = order_timeline(order_id) if order_id else None
     if story is None:
-        _explain_no_single_order(args.order_id, found)
         return 1
     if args.json:
         print_json(story)
     else:
         print("\n".join(story_lines(story)))
     return 0
-
-
-def _explain_no_single_order(part: str, found: list[str]) -> None:
-    if not found:
-        print(f"no order matches {part!r}", file=sys.stderr)
-        return
-    print(f"{part!r} matches several orders; give more of the number:", file=sys.stderr)
-    print("\n".join(f"  {order_id}" for order_id in found), file=sys.stderr)
 
 
 def story_lines(story: dict) -> list[str]:

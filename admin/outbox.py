@@ -10,7 +10,8 @@ import sys
 
 from admin.arguments import plain_choices, row_limit
 from admin.context import AdminContext
-from admin.output import add_json_option, print_json
+from admin.order_lookup import one_order_id
+from admin.output import add_json_option, counted, print_json
 from models.db import connection
 from models.messages import TEMPLATE_NAMES
 from models.order_rows import outbox_row
@@ -33,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = commands.add_parser("list", help="list outbox rows, newest first")
     listing.add_argument("--status", choices=plain_choices(OUTBOX_STATUSES), type=str.upper)
-    listing.add_argument("--order", metavar="ORDER_ID", help="only this order's messages")
+    listing.add_argument(
+        "--order", metavar="ORDER_ID", help="only this order's messages (any unique part)"
+    )
     listing.add_argument(
         "--limit", type=row_limit, default=50, metavar="N", help="at most N rows (1-10000)"
     )
@@ -45,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Queue TEMPLATE again for ORDER_ID (a new row pointing at the original), "
         "to the order's email and WhatsApp, or one --channel.",
     )
-    resend.add_argument("order_id", metavar="ORDER_ID")
+    resend.add_argument("order_id", metavar="ORDER_ID", help="any unique part of the number")
     resend.add_argument(
         "template", metavar="TEMPLATE", choices=TEMPLATE_NAMES, help=", ".join(TEMPLATE_NAMES)
     )
@@ -73,7 +76,7 @@ def row_details(row) -> str:
     console shows them."""
     lines = [
         f"Outbox row {row.id} ({row.channel} {row.template_name}) for order {row.order_id}",
-        f"Status:      {row.status} after {row.attempt_count} attempts",
+        f"Status:      {row.status} after {counted(row.attempt_count, 'attempt')}",
         f"Recipient:   {masked_recipient(row)}",
         f"Next retry:  {wib_text(row.next_retry_at) or '-'}",
         f"Sent at:     {wib_text(row.sent_at) or '-'}",
@@ -91,7 +94,10 @@ def row_details(row) -> str:
 
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
-        rows = list_outbox(args.status, args.order, args.limit)
+        order_id = one_order_id(args.order) if args.order else None
+        if args.order and order_id is None:
+            return 1
+        rows = list_outbox(args.status, order_id, args.limit)
     if args.json:
         print_json([outbox_json(row) for row in rows])
         return 0
@@ -104,14 +110,17 @@ def resend_command(args: argparse.Namespace, admin: AdminContext) -> int:
     channel_names = (args.channel,) if args.channel else CHANNELS
     try:
         with connection():
+            order_id = one_order_id(args.order_id)
+            if order_id is None:
+                return 1
             new_ids = resend_notification(
-                args.order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
+                order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
             )
     except NothingToResend as error:
         print(f"Nothing to resend: {error}", file=sys.stderr)
         return 1
     print(
-        f"Queued resend of {args.template} for {args.order_id}: outbox rows "
+        f"Queued resend of {args.template} for {order_id}: outbox rows "
         f"{', '.join(map(str, new_ids))}"
     )
     return 0

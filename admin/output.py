@@ -1,6 +1,7 @@
-"""`--json` on the admin command line's listings and reports: one JSON document on stdout for a
-script, built from the rows the console shows (models/order_rows.py, times ISO 8601 in WIB,
-`+07:00`). Logs and "not found" lines stay on stderr, so stdout always parses as a whole."""
+"""How the admin command line prints. `--json` on its listings and reports: one JSON document
+on stdout for a script, built from the rows the console shows (models/order_rows.py, times ISO
+8601 in WIB, `+07:00`). Logs and "not found" lines stay on stderr, so stdout always parses as a
+whole. Text for people counts in words that agree ("1 order")."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def print_json(document: object) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=1))
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

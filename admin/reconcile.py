@@ -17,6 +17,7 @@ from integrations.errors import ProviderError
 from messaging.contract import RECONCILE
 from models.audit import record_audit
 from models.db import connection
+from models.order_story import order_ids_containing
 from models.orders import Order
 
 ACTOR = "admin:cli"
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "order state machine; or --all-pending: queue the periodic reconciliation of every "
         "order awaiting payment.",
     )
-    parser.add_argument("order_ids", nargs="*", metavar="ORDER_ID")
+    parser.add_argument(
+        "order_ids", nargs="*", metavar="ORDER_ID", help="any unique part of each number"
+    )
     parser.add_argument(
         "--all-pending", action="store_true", help="queue the periodic reconciliation job now"
     )
@@ -61,10 +64,13 @@ def reconcile_one(admin: AdminContext, order_id: str) -> dict:
     # Imported here: the worker code needs the worker started (admin.worker above).
     from tasks.webhooks import reconcile_order
 
+    found = order_ids_containing(order_id)
+    if len(found) != 1:
+        error = "no such order" if not found else f"matches {len(found)} orders; give more of it"
+        return {"order_id": order_id, "before": None, "after": None, "error": error}
+    order_id = found[0]
     before = order_status(order_id)
     result = {"order_id": order_id, "before": before, "after": before, "error": None}
-    if before is None:
-        return {**result, "error": "no such order"}
     record_audit(ACTOR, "reconcile_requested", order_id, old_status=before)
     try:
         reconcile_order(order_id)

@@ -116,7 +116,7 @@ def test_stuck_work_is_parked_after_the_sweep_limit_alarmed_and_put_back_by_the_
     listing = capsys.readouterr().out
     assert f"order {order_id}" in listing and f"notification {event_id}" in listing
     assert admin_cli(["dead-letters", "requeue", "--parked"]) == 0
-    assert "Unparked 1 orders and 1 notifications" in capsys.readouterr().out
+    assert "Unparked 1 order and 1 notification" in capsys.readouterr().out
     assert not [a for a in current_alarms(180) if a.name == "parked_work"]
     sweep_again(maintenance, system)
     assert len(queued("payments")) == 2 and len(queued("webhooks")) == 2

@@ -52,6 +52,20 @@ def test_an_order_midtrans_has_nothing_new_about_stays_as_it_is(db, capsys, admi
     assert f"{order_id}: {status} -> {status} (unchanged)" in output
 
 
+def test_any_unique_part_of_the_number_names_the_order_and_a_shared_part_names_none(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id, other_id = (open_payment()["order_id"] for _ in range(2))
+    midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
+    code, output = run(admin_cli, capsys, "reconcile", order_id[-8:].lower())
+    assert code == 0 and f"{order_id}: PENDING_PAYMENT -> PAID" in output
+    shared = os.path.commonprefix([order_id, other_id])
+    code = admin_cli(["reconcile", shared])
+    assert code == 1 and "matches 2 orders" in capsys.readouterr().err
+    assert Order.get_by_id(other_id).status == "PENDING_PAYMENT"
+    assert AuditEntry.select().where(AuditEntry.action == "reconcile_requested").count() == 1
+
+
 def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, capsys, admin_cli):
     order_id = open_payment()["order_id"]
     code = admin_cli(["reconcile", "BFA-NO-SUCH-ORDER", order_id])

@@ -83,7 +83,7 @@ def test_a_whole_restore_exits_0_and_says_every_table_matches(
     code = admin_cli(["restore", str(folder), "--database", restore_database, "--yes"])
     output = capsys.readouterr()
     assert code == 0 and "MISMATCH" not in output.err
-    assert "orders: 1 rows, contents match" in output.out
+    assert "orders: 1 row, contents match" in output.out
 
 
 EXPECTED = {
