@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, running_worker
 from tests.factories import VALID_CHECKOUT, insert_order
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,6 +93,35 @@ def test_right_after_paying_the_finish_page_never_offers_to_pay_again(
     page.goto(f"{web}/finish")  # no order at all: a way back to the shop
     page.wait_for_selector("#order-status[data-view=NO_ORDER]")
     assert page.get_attribute("#shop-link", "href") == "/"
+
+
+def test_a_discount_used_up_meanwhile_is_told_before_the_payment_page(
+    browser_page, web, db, system, sandbox
+):
+    from models.base import utcnow
+    from models.catalog import DiscountCode
+    from models.orders import Order
+
+    DiscountCode.create(code="TERAKHIR", percent_off=10, max_uses=1, created_at=utcnow())
+    page = browser_page
+    page.goto(f"{web}/")
+    page.fill("#name", VALID_CHECKOUT["name"])
+    page.fill("#email", VALID_CHECKOUT["email"])
+    page.fill("#phone", VALID_CHECKOUT["phone"])
+    page.click("#discount summary")
+    page.fill("#discount_code", "terakhir")
+    page.click("#pay-button")
+    page.wait_for_selector("#checkout-status[data-kind=busy]")  # accepted, not yet an order
+    other = insert_order("BFA-TEST-OTHER-BUYER")  # the code's last use goes to someone else
+    Order.update(discount_code="TERAKHIR").where(Order.order_id == other).execute()
+    with running_worker(system["broker"], worker_threads=1):
+        link = page.wait_for_selector("#continue-full-price")
+    notice = page.inner_text("#checkout-status")
+    assert "TERAKHIR" in notice and "Rp 99.000" in notice
+    assert page.url.startswith(web)  # not sent on to pay more than the form led them to expect
+    link.click()
+    page.wait_for_url(re.compile(re.escape(sandbox.base_url) + r"/snap/v4/redirection/"))
+    assert page.inner_text("#gross-amount").replace(".", "").endswith("99000")
 
 
 PHONE = {"width": 390, "height": 844}

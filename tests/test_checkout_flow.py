@@ -36,3 +36,37 @@ def test_wrong_token_is_404(http, worker):
     wait_for(lambda: _order_status(http, body)["status"] == "PENDING_PAYMENT")
     assert http.get(f"/api/orders/{body['order_id']}?token=nope").status_code == 404
     assert http.get(f"/api/orders/{body['order_id']}").status_code == 404
+
+
+def _payment_link(http, body) -> dict:
+    return wait_for(
+        lambda: _order_status(http, body) if _order_status(http, body)["redirect_url"] else None,
+        message="payment link",
+    )
+
+
+def _use_up(code: str) -> None:
+    """Another customer's order takes the code's last use."""
+    from tests.factories import insert_order
+
+    other = insert_order("BFA-TEST-OTHER-BUYER")
+    Order.update(discount_code=code).where(Order.order_id == other).execute()
+
+
+def test_the_status_names_the_discount_the_order_was_priced_with(http, db, system):
+    from models.base import utcnow
+    from models.catalog import DiscountCode
+    from tests.conftest import running_worker
+
+    DiscountCode.create(code="TERAKHIR", percent_off=10, max_uses=2, created_at=utcnow())
+    applied = http.post("/api/checkout", json={**VALID_CHECKOUT, "discount_code": "terakhir"})
+    late = http.post("/api/checkout", json={**VALID_CHECKOUT, "discount_code": "TERAKHIR"})
+    assert (applied.status_code, late.status_code) == (202, 202)  # both usable when the web asked
+    _use_up("TERAKHIR")  # the second use goes elsewhere before the worker writes either order
+    with running_worker(system["broker"], worker_threads=1):  # one thread: in arrival order
+        applied_status = _payment_link(http, applied.json())
+        late_status = _payment_link(http, late.json())
+    assert applied_status["discount_code"] == "TERAKHIR"
+    assert (applied_status["amount"], applied_status["discount_amount"]) == (89100, 9900)
+    assert late_status["discount_code"] is None  # the page tells the customer before Snap does
+    assert (late_status["amount"], late_status["discount_amount"]) == (99000, 0)

@@ -42,6 +42,8 @@ class OrderStatusResource:
                 "order_id": order_id,
                 "status": "processing",
                 "amount": None,
+                "discount_code": None,
+                "discount_amount": None,
                 "package_id": None,
                 "redirect_url": None,
                 "paid_at": None,
@@ -59,6 +61,10 @@ class OrderStatusResource:
             "order_id": order.order_id,
             "status": order.status,
             "amount": order.final_amount,
+            # The code the order was priced with: None when the one asked for was used up (or
+            # ended) between the form and the order, so the page can say so before Snap does.
+            "discount_code": order.discount_code,
+            "discount_amount": order.discount_amount,
             "package_id": order.package_id,
             "redirect_url": order.redirect_url
             if order.status == OrderStatus.PENDING_PAYMENT

@@ -18,6 +18,9 @@
     failed: "Pembayaran tidak dapat dibuat. Silakan coba lagi.",
     slow: "Pembayaran masih disiapkan dan memakan waktu lebih lama dari biasanya. ",
     slowLink: "Pantau status pesanan Anda di sini",
+    discountGone: "Kode diskon {code} sudah habis atau tidak berlaku lagi saat pesanan dibuat, " +
+      "jadi pesanan ini memakai harga normal {amount}. ",
+    discountGoneLink: "Lanjutkan pembayaran {amount}",
   };
 
   const form = document.getElementById("checkout-form");
@@ -60,6 +63,25 @@
     link.textContent = linkText;
     showStatus(message, "info");
     statusRegion.append(link, ".");
+  }
+
+  function formatRupiah(amount) {
+    const rupiah = String(Math.round(Number(amount)));
+    return "Rp " + rupiah.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+  }
+
+  /** The code asked for was not applied (its last use went to another order a moment before):
+   * the customer sees the price and chooses, instead of meeting it only on the payment page. */
+  function showDiscountGone(code, snapshot) {
+    const amount = formatRupiah(snapshot.amount);
+    setBusy(false, payLabel);
+    showStatusWithLink(
+      MESSAGES.discountGone.replace("{code}", code.toUpperCase()).replace("{amount}", amount),
+      MESSAGES.discountGoneLink.replace("{amount}", amount),
+      snapshot.redirect_url,
+    );
+    statusRegion.dataset.kind = "warning";
+    statusRegion.querySelector("a").id = "continue-full-price";
   }
 
   function setBusy(busy, label) {
@@ -150,14 +172,17 @@
   }
 
   /** Polls until the payment page exists; a missed poll is retried, not reported. */
-  async function waitForPaymentPage(order, tokenRemembered) {
+  async function waitForPaymentPage(order, tokenRemembered, discountCode) {
     setBusy(true, MESSAGES.preparing);
     showStatus(MESSAGES.preparing, "busy");
     const statusUrl = statusUrlWithToken(order);
     const deadline = Date.now() + POLL_LIMIT_MS;
     while (Date.now() < deadline) {
       const snapshot = await fetchOrder(statusUrl);
-      if (snapshot && snapshot.redirect_url) return window.location.assign(snapshot.redirect_url);
+      if (snapshot && snapshot.redirect_url) {
+        if (discountCode && !snapshot.discount_code) return showDiscountGone(discountCode, snapshot);
+        return window.location.assign(snapshot.redirect_url);
+      }
       if (snapshot && snapshot.status === "PAID") {
         return window.location.assign(finishUrl(order, tokenRemembered));
       }
@@ -185,11 +210,12 @@
     }, seconds * 1000);
   }
 
-  async function handleCheckoutResponse(response) {
+  async function handleCheckoutResponse(response, discountCode) {
     if (response.ok) {
       const order = await readJson(response);
       if (!order.order_id || !order.status_url) return fail(MESSAGES.server);
-      return waitForPaymentPage(order, rememberOrder(order.order_id, order.order_token));
+      const remembered = rememberOrder(order.order_id, order.order_token);
+      return waitForPaymentPage(order, remembered, discountCode);
     }
     if (response.status === 422) return showValidationErrors(await readJson(response));
     if (response.status === 429) return showRateLimited(response);
@@ -203,17 +229,18 @@
     clearFieldErrors();
     setBusy(true, "Memproses\u2026");
     showStatus("", "");
+    const request = readForm();
     let response;
     try {
       response = await fetchWithTimeout("/api/checkout", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(readForm()),
+        body: JSON.stringify(request),
       });
     } catch (error) {
       return fail(MESSAGES.network);
     }
-    return handleCheckoutResponse(response);
+    return handleCheckoutResponse(response, request.discount_code);
   }
 
   /** Coming back from Midtrans with the Back button restores a frozen page; wake it up. */
