@@ -25,11 +25,13 @@ STATE_PREFIX = "dramatiq:alerts:"
 
 @dataclass(frozen=True)
 class AlertAlarm:
-    """What an alert says: an alarm's name, its message and a few order ids."""
+    """What an alert says: an alarm's name, its message (English, as the logs and monitoring
+    read it), a few order ids, and the same message in Indonesian with WIB times for the owner."""
 
     name: str
     message: str
     order_ids: tuple[str, ...] = ()
+    pesan: str = ""
 
 
 class AlertSender:
@@ -59,13 +61,15 @@ class AlertSender:
         for key in self._redis.scan_iter(match=self._key(checker, "*")):
             name = key.decode().rsplit(":", 1)[1]
             if name not in current:
-                sent.append(self._announce("cleared", AlertAlarm(name, "no longer holds")))
+                cleared = AlertAlarm(name, "no longer holds", pesan="sudah teratasi")
+                sent.append(self._announce("cleared", cleared))
                 self._redis.delete(key)
         return sent
 
     def send_test(self) -> dict[str, str]:
         """One test alert to every target; what each answered."""
-        return self._deliver("test", AlertAlarm("test", "a test alert from ./run.sh admin"))
+        test = AlertAlarm("test", "a test alert from ./run.sh admin", pesan="uji peringatan")
+        return self._deliver("test", test)
 
     def _announce(self, state: str, alarm: AlertAlarm) -> tuple[str, str]:
         self._deliver(state, alarm)
@@ -74,6 +78,8 @@ class AlertSender:
     def _deliver(self, state: str, alarm: AlertAlarm) -> dict[str, str]:
         subject = f"[Buat Film Pakai AI] ALARM {alarm.name} {state}"
         text = f"{subject}\n\n{alarm.message}\n"
+        if alarm.pesan:
+            text += f"{alarm.pesan}\n"
         if alarm.order_ids:
             text += f"Orders: {', '.join(alarm.order_ids)}\n"
         text += f"See {self._settings.public_base_url}/admin/health\n"

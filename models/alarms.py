@@ -31,7 +31,8 @@ EXAMPLE_LIMIT = 10
 class Alarm:
     """One condition that needs a person; `order_ids` holds a few examples, never personal data.
     `message` (English, UTC) goes to /health, logs and alerts, which monitoring reads and which
-    must not change; `pesan` says the same in Indonesian with times in WIB, for the console."""
+    must not change; `pesan` says the same in Indonesian with times in WIB, for the console and
+    beside `message` in the owner's alerts."""
 
     name: str
     message: str

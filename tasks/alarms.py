@@ -57,11 +57,14 @@ def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
             minutes = int((now - since) // 60)
             found.append(
                 Alarm(
-                    f"circuit_open_{provider}", f"{provider} unreachable for {minutes} minutes", 1
+                    f"circuit_open_{provider}",
+                    f"{provider} unreachable for {minutes} minutes",
+                    1,
+                    pesan=f"{provider} tidak dapat dihubungi selama {minutes} menit",
                 )
             )
     return found
 
 
 def as_alert(alarm: Alarm) -> AlertAlarm:
-    return AlertAlarm(alarm.name, alarm.message, tuple(alarm.order_ids))
+    return AlertAlarm(alarm.name, alarm.message, tuple(alarm.order_ids), alarm.pesan)

@@ -145,7 +145,8 @@ def check_scheduler_alive(client) -> None:
     alarms = []
     if not client.exists(scheduler_heartbeat_key()):
         message = "no scheduler heartbeat: is `./run.sh scheduler` running?"
-        alarms.append(AlertAlarm("scheduler_missing", message))
+        pesan = "penjadwal tidak berjalan: apakah `./run.sh scheduler` sudah dijalankan?"
+        alarms.append(AlertAlarm("scheduler_missing", message, pesan=pesan))
     AlertSender(services().settings, client).update("workers", alarms)
 
 

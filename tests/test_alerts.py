@@ -92,6 +92,7 @@ def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
     [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
     assert "ALARM undelivered_whatsapp started" in alert["subject"]
     assert "session has been invalidated" in alert["text"]  # the provider's own reason
+    assert "pesan WHATSAPP GAGAL atau di DLQ" in alert["text"]  # and in Indonesian for the owner
     check_alarms()  # a minute later: still holding, not repeated before ALERT_REPEAT_MINUTES
     assert len(alert_mails(sandbox_api)) == 1
 
