@@ -3,9 +3,12 @@
 import falcon
 import jinja2
 
+from models.wib import wib_text
+
 LAYOUT = """<!doctype html>
 <html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{% block title %}Sandbox{% endblock %}</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
@@ -30,6 +33,7 @@ def rupiah(amount: int) -> str:
 
 
 _environment.filters["rupiah"] = rupiah
+_environment.filters["wib"] = wib_text  # the shop's own clock, as the customer's messages say
 
 
 def render_page(resp: falcon.Response, source: str, status: int = 200, **context: object) -> None:

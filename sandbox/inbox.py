@@ -25,14 +25,14 @@ INBOX_PAGE = """{% extends "layout.html" %}
 <h2>Email ({{ mails | length }})</h2>
 <table id="mails"><tr><th>Diterima</th><th>Kepada</th><th>Subjek</th><th>Isi</th></tr>
 {% for mail in mails %}
-<tr><td>{{ mail.received_at }}</td><td>{{ mail.rcpt_tos | join(", ") }}</td>
+<tr><td>{{ mail.received_at | wib }}</td><td>{{ mail.rcpt_tos | join(", ") }}</td>
 <td>{{ mail.subject }}</td><td><pre>{{ mail.text or "" }}</pre></td></tr>
 {% endfor %}</table>
 
 <h2>WhatsApp ({{ whatsapp_messages | length }})</h2>
 <table id="whatsapp"><tr><th>Diterima</th><th>Kepada</th><th>Template</th><th>Pesan</th></tr>
 {% for message in whatsapp_messages %}
-<tr><td>{{ message.received_at }}</td><td>{{ message.to }}</td>
+<tr><td>{{ message.received_at | wib }}</td><td>{{ message.to }}</td>
 <td>{{ message.template }} ({{ message.language }})</td>
 <td><p class="wa-text">{{ message.text }}</p></td></tr>
 {% endfor %}</table>

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
+from models.wib import wib_text
 from sandbox.server import SandboxHandle
 from tests.standins.conftest import WHATSAPP_URL, create
 
@@ -143,6 +144,9 @@ def test_inbox_shows_payments_mail_and_whatsapp_and_reset_forgets_them(
     inbox = midtrans.get("/_sandbox/").text
     assert f"/snap/v4/redirection/{token}" in inbox
     assert "Akses kursus Anda" in inbox and "payment_received" in inbox
+    received = [row["received_at"] for row in midtrans.get("/_sandbox/mail").json()]
+    assert received and all(wib_text(moment) in inbox for moment in received)  # WIB, as the shop
+    assert "+00:00" not in inbox
     midtrans.post("/_sandbox/reset").raise_for_status()
     assert midtrans.get("/_sandbox/mail").json() == []
     assert midtrans.get("/_sandbox/midtrans/requests").json() == []
