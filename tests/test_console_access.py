@@ -50,6 +50,24 @@ def test_login_sets_a_strict_httponly_session_cookie_and_opens_the_console(conso
         assert client.get("/admin/orders").status_code == 303
 
 
+def test_logging_out_ends_the_session_for_a_copied_cookie_too(console, clean):
+    def sign_in(client: httpx.Client) -> None:
+        assert client.post("/admin/login", data={"token": ADMIN_TOKEN}).status_code == 303
+
+    with httpx.Client(base_url=console) as laptop, httpx.Client(base_url=console) as phone:
+        sign_in(laptop)
+        sign_in(phone)
+        copied = dict(laptop.cookies)  # e.g. read off a shared computer before logging out
+        logout = laptop.post("/admin/logout", data={"csrf_token": csrf_token(laptop)})
+        assert logout.status_code == 303
+        with httpx.Client(base_url=console, cookies=copied) as thief:
+            answer = thief.get("/admin/orders")
+            assert answer.status_code == 303
+            assert answer.headers["location"].startswith("/admin/login")
+            assert thief.get("/health").status_code == 401  # nor the operator's full report
+        assert phone.get("/admin/orders").status_code == 200  # the other session goes on
+
+
 def test_cookie_is_secure_when_the_site_is_https(system, clean):
     settings = dataclasses.replace(system["settings"], public_base_url="https://shop.example")
     client = falcon.testing.TestClient(create_app(settings, system["broker"].client))

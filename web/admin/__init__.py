@@ -11,7 +11,7 @@ import redis
 
 from runtime.settings import Settings
 from web.admin.actions import ConsoleActions
-from web.admin.auth import AdminAuth, LoginThrottle
+from web.admin.auth import AdminAuth, EndedSessions, LoginThrottle
 from web.admin.login import LoginResource, LogoutResource
 from web.admin.rendering import template_environment
 from web.admin.resources import (
@@ -47,6 +47,7 @@ def add_admin_routes(
         settings.admin_token,
         settings.public_base_url.startswith("https://"),
         LoginThrottle(redis_client),
+        EndedSessions(redis_client),
     )
     templates = template_environment()
     actions = ConsoleActions(queue)

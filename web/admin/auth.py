@@ -2,7 +2,9 @@
 
 Pages use a session cookie (HMAC-signed with a key derived from ADMIN_TOKEN, so rotating the
 token logs everyone out; HttpOnly, SameSite=Strict, Secure behind https) plus a per-session CSRF
-token on every form. `/api/admin/...` takes `Authorization: Bearer $ADMIN_TOKEN`. Every comparison
+token on every form. Logging out ends the session itself, not only the cookie in that browser:
+its id is kept in Redis as ended until the cookie would have expired, so a copied cookie stops
+working too. `/api/admin/...` takes `Authorization: Bearer $ADMIN_TOKEN`. Every comparison
 is constant-time, and a client that keeps guessing is locked out for a while.
 """
 
@@ -71,14 +73,44 @@ class LoginThrottle:
         return f"ratelimit:admin-login:blocked:{client}"
 
 
+class EndedSessions:
+    """Session ids logged out before their cookie expires, in Redis with the cookie's remaining
+    lifetime. Redis down: a logout cannot be recorded (it fails loudly) and a check lets the
+    session through, so the console stays usable, as the stateless cookie was designed for."""
+
+    def __init__(self, redis_client: redis.Redis):
+        self._redis = redis_client
+
+    def end(self, session_id: str, seconds_left: int) -> None:
+        self._redis.set(self._key(session_id), 1, ex=max(1, seconds_left))
+
+    def ended(self, session_id: str) -> bool:
+        try:
+            return bool(self._redis.exists(self._key(session_id)))
+        except redis.RedisError as error:
+            logger.warning("Ended admin sessions unavailable: {}", error)
+            return False
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return f"admin:session:ended:{_digest(session_id).hex()}"
+
+
 class AdminAuth:
     """Checks tokens, signs and reads session cookies, derives CSRF tokens."""
 
-    def __init__(self, admin_token: str, secure_cookies: bool, throttle: LoginThrottle):
+    def __init__(
+        self,
+        admin_token: str,
+        secure_cookies: bool,
+        throttle: LoginThrottle,
+        ended_sessions: EndedSessions,
+    ):
         self._admin_token = admin_token
         self._key = hmac.new(admin_token.encode(), b"bfa-admin-session-v1", "sha256").digest()
         self._secure_cookies = secure_cookies
         self.throttle = throttle
+        self._ended = ended_sessions
 
     def token_matches(self, given: str) -> bool:
         return same_secret(given, self._admin_token)
@@ -91,13 +123,21 @@ class AdminAuth:
         body = f"{secrets.token_urlsafe(18)}.{int(time.time())}"
         return f"{body}.{self._sign(body)}"
 
-    def session_id(self, cookie_value: str) -> str | None:
-        """The session id of a valid, unexpired cookie value, else None."""
+    def _session(self, cookie_value: str) -> tuple[str, int] | None:
+        """The session id and its seconds left for a validly signed, unexpired cookie value."""
         body, _, signature = cookie_value.rpartition(".")
         session_id, _, issued_at = body.partition(".")
         if not (session_id and issued_at.isdigit() and same_secret(signature, self._sign(body))):
             return None
-        return session_id if time.time() - int(issued_at) < SESSION_SECONDS else None
+        seconds_left = SESSION_SECONDS - int(time.time() - int(issued_at))
+        return (session_id, seconds_left) if seconds_left > 0 else None
+
+    def session_id(self, cookie_value: str) -> str | None:
+        """The session id of a valid, unexpired cookie value not logged out, else None."""
+        session = self._session(cookie_value)
+        if session is None or self._ended.ended(session[0]):
+            return None
+        return session[0]
 
     def session_of(self, req: falcon.Request) -> str | None:
         for value in req.get_cookie_values(SESSION_COOKIE) or []:
@@ -105,6 +145,13 @@ class AdminAuth:
             if session_id:
                 return session_id
         return None
+
+    def end_sessions(self, req: falcon.Request) -> None:
+        """Logout: every session this browser sent ends for any copy of its cookie too."""
+        for value in req.get_cookie_values(SESSION_COOKIE) or []:
+            session = self._session(value)
+            if session is not None:
+                self._ended.end(*session)
 
     def csrf_token(self, session_id: str) -> str:
         return self._sign(f"csrf:{session_id}")

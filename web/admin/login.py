@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import falcon
+import redis
 from jinja2 import Environment
 from loguru import logger
 
@@ -57,5 +58,12 @@ class LogoutResource:
         self.auth = auth
 
     def on_post(self, req, resp):
+        try:
+            self.auth.end_sessions(req)
+        except redis.RedisError as error:
+            logger.error("Admin logout not recorded: {}", error)
+            raise falcon.HTTPServiceUnavailable(
+                title="Logout could not be recorded; try again in a moment", retry_after=5
+            ) from error
         self.auth.clear_session_cookie(resp)
         see_other(resp, "/admin/login")
