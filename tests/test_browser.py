@@ -51,13 +51,21 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
-def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox):
-    page = browser_page
-    page.goto(f"{web}/")
+def fill_checkout_form(page, discount_code: str = "") -> None:
+    """The customer's details as a person types them into the form; then "Bayar Sekarang"."""
     page.fill("#name", VALID_CHECKOUT["name"])
     page.fill("#email", VALID_CHECKOUT["email"])
     page.fill("#phone", VALID_CHECKOUT["phone"])
+    if discount_code:
+        page.click("#discount summary")
+        page.fill("#discount_code", discount_code)
     page.click("#pay-button")
+
+
+def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox):
+    page = browser_page
+    page.goto(f"{web}/")
+    fill_checkout_form(page)
 
     page.wait_for_url(re.compile(re.escape(sandbox.base_url) + r"/snap/v4/redirection/"))
     assert page.inner_text("#gross-amount").replace(".", "").endswith("99000")
@@ -105,12 +113,7 @@ def test_a_discount_used_up_meanwhile_is_told_before_the_payment_page(
     DiscountCode.create(code="TERAKHIR", percent_off=10, max_uses=1, created_at=utcnow())
     page = browser_page
     page.goto(f"{web}/")
-    page.fill("#name", VALID_CHECKOUT["name"])
-    page.fill("#email", VALID_CHECKOUT["email"])
-    page.fill("#phone", VALID_CHECKOUT["phone"])
-    page.click("#discount summary")
-    page.fill("#discount_code", "terakhir")
-    page.click("#pay-button")
+    fill_checkout_form(page, discount_code="terakhir")
     page.wait_for_selector("#checkout-status[data-kind=busy]")  # accepted, not yet an order
     other = insert_order("BFA-TEST-OTHER-BUYER")  # the code's last use goes to someone else
     Order.update(discount_code="TERAKHIR").where(Order.order_id == other).execute()

@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urlsplit
 from tests.conftest import ADMIN_TOKEN
 from tests.console_helpers import bury_dead_letter, make_outbox_row
 from tests.factories import VALID_CHECKOUT
-from tests.test_browser import PHONE, browser_page  # noqa: F401 (the fixture)
+from tests.test_browser import PHONE, browser_page, fill_checkout_form  # noqa: F401 (fixture)
 
 # A time as a machine writes it in UTC, not as a person here reads it (`1 Des 2026 09:01 WIB`).
 UTC_SHOWN = re.compile(r"T\d\d:\d\d(:\d\d)?|[+-]00:?00\b|\b(UTC|GMT)\b|\d\d:\d\d(:\d\d)?Z\b")
@@ -125,10 +125,7 @@ def test_a_new_user_on_a_phone_finds_every_page_whole(
     page.click("#pay-button")  # nothing filled in yet: the form says what is missing
     page.wait_for_selector("#error-name:not(:empty)")
     walk.check_here()
-    page.fill("#name", VALID_CHECKOUT["name"])
-    page.fill("#email", VALID_CHECKOUT["email"])
-    page.fill("#phone", VALID_CHECKOUT["phone"])
-    page.click("#pay-button")
+    fill_checkout_form(page)
     page.wait_for_url(re.compile(re.escape(sandbox.base_url) + r"/snap/v4/redirection/"))
     page.click("#pay-settle_va")
     page.wait_for_url(re.compile(re.escape(web) + r"/finish\?"))
