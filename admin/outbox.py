@@ -96,6 +96,8 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         order_id = one_order_id(args.order) if args.order else None
         if args.order and order_id is None:
+            if args.json:
+                print_json([])  # stdout still parses; the reason is on stderr
             return 1
         rows = list_outbox(args.status, order_id, args.limit)
     if args.json:

@@ -12,12 +12,12 @@ import argparse
 import sys
 
 from admin.context import AdminContext
+from admin.order_lookup import not_one_order, order_ids_meant
 from admin.output import add_json_option, print_json
 from integrations.errors import ProviderError
 from messaging.contract import RECONCILE
 from models.audit import record_audit
 from models.db import connection
-from models.order_story import order_ids_containing
 from models.orders import Order
 
 ACTOR = "admin:cli"
@@ -64,9 +64,9 @@ def reconcile_one(admin: AdminContext, order_id: str) -> dict:
     # Imported here: the worker code needs the worker started (admin.worker above).
     from tasks.webhooks import reconcile_order
 
-    found = order_ids_containing(order_id)
+    found = order_ids_meant(order_id)
     if len(found) != 1:
-        error = "no such order" if not found else f"matches {len(found)} orders; give more of it"
+        error = not_one_order(order_id, found)
         return {"order_id": order_id, "before": None, "after": None, "error": error}
     order_id = found[0]
     before = order_status(order_id)

@@ -37,7 +37,9 @@ def workers_missing(enqueuer: Enqueuer) -> list[AlertAlarm]:
     """No worker process beats: nothing is processed, and no worker can raise that alarm."""
     if worker_heartbeats(enqueuer.redis):
         return []
-    return [AlertAlarm("workers_missing", "no worker heartbeat: is `./run.sh worker` running?")]
+    message = "no worker heartbeat: is `./run.sh worker` running?"
+    pesan = "tidak ada worker yang berjalan: pembayaran tidak diproses; jalankan `./run.sh worker`"
+    return [AlertAlarm("workers_missing", message, pesan=pesan)]
 
 
 def run_scheduler(

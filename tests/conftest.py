@@ -226,14 +226,16 @@ def running_worker(broker, **options) -> Iterator:
     from dramatiq import Worker
 
     running = Worker(broker, worker_timeout=100, **options)
-    running.start()
     try:
+        running.start()
         yield running
     finally:
-        running.stop(timeout=10_000)
-        broker.middleware[:] = [
-            hook for hook in broker.middleware if getattr(hook, "worker", None) is not running
-        ]
+        try:
+            running.stop(timeout=10_000)
+        finally:
+            broker.middleware[:] = [
+                hook for hook in broker.middleware if getattr(hook, "worker", None) is not running
+            ]
 
 
 @pytest.fixture

@@ -148,6 +148,21 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):
+    from integrations.alerts import AlertSender
+    from messaging.redis import Enqueuer
+    from runtime.scheduler import workers_missing
+    from tasks.services import services
+
+    reconfigure(alert_email_to=(OWNER,))
+    client = system["broker"].client
+    AlertSender(services().settings, client).update("scheduler", workers_missing(Enqueuer(client)))
+    [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
+    assert "ALARM workers_missing started" in alert["subject"]
+    assert "no worker heartbeat" in alert["text"]
+    assert "tidak ada worker yang berjalan" in alert["text"]
+
+
 def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):
     import time
 

@@ -4,6 +4,7 @@ cookie, CSRF tokens on forms and a lock-out for guessers."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import falcon.inspect
 import falcon.testing
@@ -11,7 +12,7 @@ import httpx
 
 from models.db import connection
 from models.outbox import OutboxMessage
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, free_port
 from tests.console_helpers import csrf_token, make_outbox_row
 from tests.factories import insert_order
 from web.app import create_app
@@ -66,6 +67,26 @@ def test_logging_out_ends_the_session_for_a_copied_cookie_too(console, clean):
             assert answer.headers["location"].startswith("/admin/login")
             assert thief.get("/health").status_code == 401  # nor the operator's full report
         assert phone.get("/admin/orders").status_code == 200  # the other session goes on
+
+
+def test_with_redis_down_the_console_opens_and_logout_says_it_could_not_end_the_session(
+    system, clean
+):
+    import redis
+
+    down = redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    client = falcon.testing.TestClient(create_app(system["settings"], down))
+    form = "application/x-www-form-urlencoded"
+    login = client.simulate_post("/admin/login", body=f"token={ADMIN_TOKEN}", content_type=form)
+    assert login.status_code == 303
+    cookies = {"bfa_admin_session": login.cookies["bfa_admin_session"].value}
+    page = client.simulate_get("/admin/outbox", cookies=cookies)
+    assert page.status_code == 200  # the operator can still look around
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    logout = client.simulate_post(
+        "/admin/logout", body=f"csrf_token={token}", content_type=form, cookies=cookies
+    )
+    assert logout.status_code == 503 and "try again" in logout.text  # not a pretended logout
 
 
 def test_cookie_is_secure_when_the_site_is_https(system, clean):

@@ -182,8 +182,12 @@ def test_an_operator_resend_is_a_new_audited_row(db, worker, sandbox_api, capsys
     assert resend_row["sent_at"].endswith("+07:00")
     assert resend_row["recipient"] == "b***@example.com"
     assert admin_cli(["outbox", "resend", "BFA-NOPE", "payment_success"]) == 1
-    assert "no order matches 'BFA-NOPE'" in capsys.readouterr().err
+    assert "'BFA-NOPE': no order matches" in capsys.readouterr().err
     assert run(admin_cli, capsys, "outbox", "list", "--order", "BFA-NOPE")[0] == 1
+    code, output = run(admin_cli, capsys, "outbox", "list", "--order", "BFA-NOPE", "--json")
+    assert (code, json.loads(output)) == (1, [])  # stdout still parses
+    assert admin_cli(["outbox", "resend", order_id[-3:], "payment_success"]) == 1  # too short
+    assert "at least 4 characters" in capsys.readouterr().err
     assert run(admin_cli, capsys, "outbox", "resend", order_id, "order_expired")[0] == 1
 
 

@@ -271,7 +271,7 @@ def test_a_one_off_command_stops_the_servers_it_started_and_only_those(tmp_path:
         postgres = start_postgres(var_dir / "postgres")
         redis_server = start_redis(var_dir / "redis")
         shown = launcher("admin", "orders", "show", "no-such-order")
-        assert (shown.returncode, shown.stderr) == (1, "no order matches 'no-such-order'\n")
+        assert (shown.returncode, shown.stderr) == (1, "'no-such-order': no order matches\n")
         assert postgres_pid(var_dir / "postgres") == postgres.pid
         assert redis_pid(var_dir / "redis") == redis_server.pid
     finally:

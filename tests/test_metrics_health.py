@@ -175,7 +175,6 @@ def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system)
 
 
 def test_a_stopped_worker_leaves_health_at_once_and_a_killed_one_soon(console, clean, system):
-
     from messaging.contract import HEARTBEAT_TTL_SECONDS
 
     def alive() -> int:

@@ -83,7 +83,7 @@ def test_show_tells_an_orders_whole_story(orders, capsys, admin_cli):
     assert "EMAIL payment_success" in shown and "WHATSAPP payment_success" in shown
     assert "midtrans:webhook" in shown
     assert admin_cli(["orders", "show", "NO-SUCH-ORDER"]) == 1
-    assert "no order matches 'NO-SUCH-ORDER'" in capsys.readouterr().err
+    assert "'NO-SUCH-ORDER': no order matches" in capsys.readouterr().err
 
 
 def test_show_finds_an_order_by_any_unique_part_and_lists_an_ambiguous_one(db, capsys, admin_cli):

@@ -61,8 +61,10 @@ def test_any_unique_part_of_the_number_names_the_order_and_a_shared_part_names_n
     assert code == 0 and f"{order_id}: PENDING_PAYMENT -> PAID" in output
     shared = os.path.commonprefix([order_id, other_id])
     code = admin_cli(["reconcile", shared])
-    assert code == 1 and "matches 2 orders" in capsys.readouterr().err
+    assert code == 1 and f"{shared}: matches several orders" in capsys.readouterr().err
     assert Order.get_by_id(other_id).status == "PENDING_PAYMENT"
+    assert admin_cli(["reconcile", " "]) == 1  # blank matches every order: refused, not guessed
+    assert "too short" in capsys.readouterr().err
     assert AuditEntry.select().where(AuditEntry.action == "reconcile_requested").count() == 1
 
 
@@ -71,7 +73,7 @@ def test_an_unknown_order_id_exits_1_and_the_others_are_still_reconciled(db, cap
     code = admin_cli(["reconcile", "BFA-NO-SUCH-ORDER", order_id])
     output, errors = capsys.readouterr()
     assert code == 1
-    assert "BFA-NO-SUCH-ORDER: no such order" in errors and "NO-SUCH" not in output
+    assert "BFA-NO-SUCH-ORDER: no order matches" in errors and "NO-SUCH" not in output
     assert f"{order_id}: " in output and "(unchanged)" in output
     assert AuditEntry.select().where(AuditEntry.order_id == "BFA-NO-SUCH-ORDER").count() == 0
 
@@ -84,7 +86,7 @@ def test_reconcile_json_says_per_order_what_changed_and_what_could_not_be_asked(
     midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
     code = admin_cli(["-v", "reconcile", order_id, "BFA-NO-SUCH-ORDER", "--json"])
     output, errors = capsys.readouterr()
-    assert code == 1 and "BFA-NO-SUCH-ORDER: no such order" in errors
+    assert code == 1 and "BFA-NO-SUCH-ORDER: no order matches" in errors
     assert f"/v2/{order_id}/status" in errors  # the INFO log of the Status API call: stderr
     assert json.loads(output) == {
         "orders": [
@@ -93,7 +95,7 @@ def test_reconcile_json_says_per_order_what_changed_and_what_could_not_be_asked(
                 "order_id": "BFA-NO-SUCH-ORDER",
                 "before": None,
                 "after": None,
-                "error": "no such order",
+                "error": "no order matches",
             },
         ],
         "queued_all_pending": False,
