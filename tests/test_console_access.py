@@ -73,8 +73,10 @@ def test_with_redis_down_the_console_opens_and_logout_says_it_could_not_end_the_
     system, clean
 ):
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    down = redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    down = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     client = falcon.testing.TestClient(create_app(system["settings"], down))
     form = "application/x-www-form-urlencoded"
     login = client.simulate_post("/admin/login", body=f"token={ADMIN_TOKEN}", content_type=form)
