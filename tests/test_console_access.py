@@ -72,11 +72,9 @@ def test_logging_out_ends_the_session_for_a_copied_cookie_too(console, clean):
 def test_with_redis_down_the_console_opens_and_logout_says_it_could_not_end_the_session(
     system, clean
 ):
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
+    from messaging.redis import redis_client
 
-    down = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    down = redis_client(f"redis://127.0.0.1:{free_port()}")  # as the web builds it; nobody there
     client = falcon.testing.TestClient(create_app(system["settings"], down))
     form = "application/x-www-form-urlencoded"
     login = client.simulate_post("/admin/login", body=f"token={ADMIN_TOKEN}", content_type=form)
