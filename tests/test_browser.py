@@ -73,6 +73,7 @@ def test_a_customer_pays_and_opens_the_course(browser_page, web, worker, sandbox
 
     page.wait_for_url(re.compile(re.escape(web) + r"/finish\?"))
     page.wait_for_selector("#order-status[data-status=PAID]")
+    assert page.inner_text("#order-amount") == "Rp 99.000"
     access_link = page.wait_for_selector("#access-link")
     assert access_link.get_attribute("href").startswith(f"{web}/access/")
     access_link.click()

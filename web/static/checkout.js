@@ -63,25 +63,20 @@
     link.textContent = linkText;
     showStatus(message, "info");
     statusRegion.append(link, ".");
-  }
-
-  function formatRupiah(amount) {
-    const rupiah = String(Math.round(Number(amount)));
-    return "Rp " + rupiah.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+    return link;
   }
 
   /** The code asked for was not applied (its last use went to another order a moment before):
    * the customer sees the price and chooses, instead of meeting it only on the payment page. */
   function showDiscountGone(code, snapshot) {
-    const amount = formatRupiah(snapshot.amount);
+    const amount = window.formatRupiah(snapshot.amount);
     setBusy(false, payLabel);
-    showStatusWithLink(
+    const link = showStatusWithLink(
       MESSAGES.discountGone.replace("{code}", code.toUpperCase()).replace("{amount}", amount),
       MESSAGES.discountGoneLink.replace("{amount}", amount),
       snapshot.redirect_url,
     );
-    statusRegion.dataset.kind = "warning";
-    statusRegion.querySelector("a").id = "continue-full-price";
+    link.id = "continue-full-price";
   }
 
   function setBusy(busy, label) {

@@ -108,12 +108,6 @@
     return new Promise((resolve) => setTimeout(resolve, milliseconds));
   }
 
-  /** "Rp 99.000": whole rupiah with dots, the same on every device and locale. */
-  function formatRupiah(amount) {
-    const rupiah = String(Math.round(Number(amount)));
-    return "Rp " + rupiah.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
-  }
-
   function storedOrders() {
     try {
       return JSON.parse(localStorage.getItem("orders") || "{}") || {};
@@ -164,7 +158,7 @@
     orderIdText.textContent = orderId;
     details.hidden = false;
     if (amount === null || amount === undefined) return;
-    amountText.textContent = formatRupiah(amount);
+    amountText.textContent = window.formatRupiah(amount);
     amountRow.hidden = false;
   }
 
