@@ -3,6 +3,7 @@
 import falcon
 import jinja2
 
+from models.pricing import format_idr
 from models.wib import wib_text
 
 LAYOUT = """<!doctype html>
@@ -27,12 +28,7 @@ _environment = jinja2.Environment(
 )
 
 
-def rupiah(amount: int) -> str:
-    """Indonesian formatting: Rp 99.000."""
-    return "Rp " + f"{amount:,}".replace(",", ".")
-
-
-_environment.filters["rupiah"] = rupiah
+_environment.filters["rupiah"] = format_idr  # Rp 99.000, as the shop writes it
 _environment.filters["wib"] = wib_text  # the shop's own clock, as the customer's messages say
 
 
