@@ -14,14 +14,14 @@ import sys
 from contextlib import closing
 
 import psycopg2
-import redis
 from loguru import logger
 
+from messaging.redis import redis_client
 from runtime.logs import configure_logging
 from runtime.services import ServiceUrls, resolve_services
 from runtime.settings import SANDBOX_ADMIN_TOKEN, Settings, SettingsError, load_settings
 from runtime.supervisor import Supervisor
-from schema.migrate import migrate
+from schema.migrate import CONNECT_TIMEOUT_SECONDS, migrate
 
 PYTHON = sys.executable
 ONE_SHOT_PARTS = ("admin", "migrate")  # commands that end, unlike the services
@@ -194,12 +194,13 @@ def _stop_unused_embedded(settings: Settings, urls: ServiceUrls, running_before:
 
 
 def _redis_unused(url: str) -> bool:
-    with redis.Redis.from_url(url) as client:
+    with redis_client(url) as client:
         return len(client.client_list()) <= 1  # this connection only
 
 
 def _postgres_unused(url: str) -> bool:
-    with closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
+    connection = psycopg2.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    with closing(connection), connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
