@@ -82,7 +82,8 @@ class EndedSessions:
         self._redis = redis_client
 
     def end(self, session_id: str, seconds_left: int) -> None:
-        self._redis.set(self._key(session_id), 1, ex=max(1, seconds_left))
+        """`seconds_left` is positive: an expired cookie names no session to end."""
+        self._redis.set(self._key(session_id), 1, ex=seconds_left)
 
     def ended(self, session_id: str) -> bool:
         try:
