@@ -8,14 +8,18 @@
 #   ./run.sh chaos [args]    the hostile-world run (./run.sh chaos --help)
 #   ./run.sh lock            re-pins requirements*.txt from requirements*.in (uv, with hashes)
 # The virtualenv is .venv (VENV=... for another), made with the newest Python 3.11+ on PATH
-# (PYTHON=... to choose). `test` and `lock` also install requirements-dev.txt.
+# (PYTHON=... to choose). It gets requirements.txt (production), plus requirements-local.txt
+# (embedded servers, sandbox) unless DATABASE_URL and REDIS_URL are both set and the part is
+# web, worker, scheduler, migrate or admin; `test` and `lock` also install requirements-dev.txt.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=${VENV:-.venv}
 STAMP="$VENV/.requirements.sha256"
 RUNTIME_LOCK=requirements.txt
+LOCAL_LOCK=requirements-local.txt
 DEV_LOCK=requirements-dev.txt
+PRODUCTION_PARTS='^(web|worker|scheduler|migrate|admin)$'
 OLDEST_PYTHON='(3, 11)'
 
 python_ok() {
@@ -76,12 +80,34 @@ ensure_installed() {
     echo "$wanted" >"$STAMP"
 }
 
+# Whether the setting `$1` has a value, read as runtime/settings.py reads it: the real
+# environment wins over .env (its last line for the name), and an empty value means unset.
+configured() {
+    local name=$1 value=
+    if [[ -n "${!name+set}" ]]; then
+        value=${!name}
+    elif [[ -f .env ]]; then
+        value=$(sed -nE "s/^[[:space:]]*(export[[:space:]]+)?$name[[:space:]]*=[[:space:]]*['\"]?([^'\"#[:space:]]*).*/\2/p" .env | tail -n 1)
+    fi
+    [[ -n "$value" ]]
+}
+
+# A production part on configured PostgreSQL and Redis needs the production lock only; anything
+# else may start an embedded server or the sandbox, which the local lock brings.
+ensure_installed_for() {
+    if [[ "$1" =~ $PRODUCTION_PARTS ]] && configured DATABASE_URL && configured REDIS_URL; then
+        ensure_installed "$RUNTIME_LOCK"
+    else
+        ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK"
+    fi
+}
+
 command="${1:-all}"
 [[ $# -gt 0 ]] && shift
 
 case "$command" in
     test)
-        ensure_installed "$RUNTIME_LOCK" "$DEV_LOCK"
+        ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK" "$DEV_LOCK"
         if [[ "${1:-}" == "--mutation" ]]; then
             # Mutation testing of the pure money rules (pyproject.toml [tool.mutmut]); output in
             # mutants/ (git-ignored), started afresh so the score is never a stale cache.
@@ -95,27 +121,28 @@ case "$command" in
         exec "$VENV/bin/pytest" "$@"
         ;;
     lock)
-        ensure_installed "$RUNTIME_LOCK" "$DEV_LOCK"
-        # One lock for every platform and every Python from 3.11 on (markers where they differ).
-        for name in requirements requirements-dev; do
+        ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK" "$DEV_LOCK"
+        # One lock for every platform and every Python from 3.11 on (markers where they differ),
+        # in this order: each later lock is constrained by the ones before it.
+        for name in requirements requirements-local requirements-dev; do
             "$VENV/bin/uv" pip compile --quiet --universal --python-version 3.11 \
                 --generate-hashes --custom-compile-command "./run.sh lock" "$@" \
                 "$name.in" -o "$name.txt"
         done
         ;;
     bench)
-        ensure_installed "$RUNTIME_LOCK"
+        ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK"
         exec "$VENV/bin/python" -m benchmarks "$@"
         ;;
     chaos)
-        ensure_installed "$RUNTIME_LOCK"
+        ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK"
         exec "$VENV/bin/python" -m chaos "$@"
         ;;
     help | -h | --help)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
-        ensure_installed "$RUNTIME_LOCK"
+        ensure_installed_for "$command"
         exec "$VENV/bin/python" -m runtime.launcher "$command" "$@"
         ;;
 esac

