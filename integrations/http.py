@@ -3,7 +3,7 @@ typed errors, and neither retries nor redirects of its own (a retry is the actor
 
 Built on urllib3, the connection pool under `requests`: the worker makes three outside calls per
 paid order (Snap, the Status API, WhatsApp), and httpx spent about twice the CPU per call (1.9 ms
-against 1.0 ms per loopback request with a kept-alive connection, README "Benchmarks").
+against 1.0 ms per loopback request with a kept-alive connection, docs/benchmarks.md).
 """
 
 from __future__ import annotations

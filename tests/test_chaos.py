@@ -1,5 +1,5 @@
 """The hostile-world harness: its stream has the promised shape, and a small run under every kind
-of fault at once keeps every invariant (the full run is `./run.sh chaos`, see README)."""
+of fault at once keeps every invariant (the full run is `./run.sh chaos`: docs/developing.md)."""
 
 from __future__ import annotations
 

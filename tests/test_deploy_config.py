@@ -129,9 +129,9 @@ def created_by_a_step(path: str) -> bool:
 
 
 def run_sh_parts() -> set[str]:
-    """The parts `run.sh` documents in the project README's command table."""
-    project_readme = (PROJECT_ROOT / "README.md").read_text()
-    return set(re.findall(r"^\| `\./run\.sh (\w+)", project_readme, re.MULTILINE))
+    """The parts `run.sh` documents in the operating guide's command table."""
+    operating = (PROJECT_ROOT / "docs" / "operating.md").read_text()
+    return set(re.findall(r"^\| `\./run\.sh (\w+)", operating, re.MULTILINE))
 
 
 def test_the_nginx_files_parse_and_include_only_what_is_shipped():
