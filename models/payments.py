@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from models.audit import record_audit
 from models.base import utcnow
 from models.entitlements import Entitlement
+from models.events import paid_by_unsettled_capture
 from models.midtrans_status import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
@@ -31,6 +32,7 @@ def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
         status.transaction_status,
         status.fraud_status,
         settled=status.settlement_time is not None,
+        unsettled_capture=_voidable(order, status),
     )
     if Effect.GRANT_ACCESS in decision.effects and not amount_matches(order.final_amount, status):
         reason = f"amount mismatch: notified {status.gross_amount_text}, order {order.final_amount}"
@@ -38,6 +40,14 @@ def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
             order.status, order.status, "flagged_amount_mismatch", frozenset({Effect.FLAG}), reason
         )
     return decision
+
+
+def _voidable(order: Order, status: MidtransNotification) -> bool:
+    """Whether a `cancel` of this paid order voids its payment; asked of the order's history only
+    in that one case, so no other status costs a query."""
+    if order.status != OrderStatus.PAID or status.transaction_status != "cancel":
+        return False
+    return paid_by_unsettled_capture(order.order_id)
 
 
 def apply_status(
