@@ -27,3 +27,15 @@ class Entitlement(BaseModel):
 
     class Meta:
         table_name = "entitlements"
+
+
+def revoke_entitlement(order_id: str, reason: str) -> bool:
+    """Ends the order's active access, with why; False when there was none to end."""
+    revoked = (
+        Entitlement.update(
+            status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
+        )
+        .where((Entitlement.order == order_id) & (Entitlement.status == EntitlementStatus.ACTIVE))
+        .execute()
+    )
+    return bool(revoked)

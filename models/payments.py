@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from models.audit import record_audit
 from models.base import utcnow
-from models.entitlements import Entitlement
+from models.entitlements import Entitlement, revoke_entitlement
 from models.events import paid_by_unsettled_capture
 from models.midtrans_status import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
 from models.pricing import format_idr
 from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide, decide_local
-from models.statuses import EntitlementStatus, OrderStatus
+from models.statuses import OrderStatus
 
 
 @dataclass(frozen=True)
@@ -158,15 +158,7 @@ def grant_access(order: Order) -> list[int]:
 
 
 def revoke_access(order: Order, reason: str) -> list[int]:
-    revoked = (
-        Entitlement.update(
-            status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
-        )
-        .where(
-            (Entitlement.order == order.order_id) & (Entitlement.status == EntitlementStatus.ACTIVE)
-        )
-        .execute()
-    )
+    revoked = revoke_entitlement(order.order_id, reason)
     return queue_message(order, "access_revoked", order_payload(order)) if revoked else []
 
 
