@@ -80,7 +80,7 @@ def _grant(order: Order, reason: str, actor: str, despite_status: bool) -> Corre
     entitlement = Entitlement.get_or_none(Entitlement.order == order.order_id)
     if entitlement is not None and entitlement.status == EntitlementStatus.ACTIVE:
         return Correction(order.order_id, False, f"{order.order_id} already has access")
-    entitlement = _reactivated(entitlement) or grant_entitlement(order.order_id, order.package_id)
+    entitlement = grant_entitlement(order.order_id, order.package_id)
     record_audit(
         actor,
         "access_granted_by_owner",
@@ -92,16 +92,6 @@ def _grant(order: Order, reason: str, actor: str, despite_status: bool) -> Corre
     payload = {**order_payload(order), "access_token": entitlement.access_token}
     outbox_ids = _tell_customer(order, GRANTED_TEMPLATE, payload)
     return Correction(order.order_id, True, f"access to {order.order_id} granted", outbox_ids)
-
-
-def _reactivated(entitlement: Entitlement | None) -> Entitlement | None:
-    """A revoked entitlement active again, with its own link (the one the customer has)."""
-    if entitlement is None:
-        return None
-    Entitlement.update(status=EntitlementStatus.ACTIVE, revoked_at=None, revoke_reason=None).where(
-        Entitlement.id == entitlement.id
-    ).execute()
-    return entitlement
 
 
 def _tell_customer(order: Order, template_name: str, payload: dict) -> list[int]:

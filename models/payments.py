@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from models.audit import record_audit
 from models.base import utcnow
-from models.entitlements import Entitlement, revoke_entitlement
+from models.entitlements import Entitlement, reactivate_entitlement, revoke_entitlement
 from models.events import paid_by_unsettled_capture
 from models.midtrans_status import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
 from models.pricing import format_idr
 from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide, decide_local
-from models.statuses import OrderStatus
+from models.statuses import EntitlementStatus, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -139,15 +139,22 @@ def write_status(
 
 
 def grant_entitlement(order_id: str, package_id: str) -> Entitlement:
-    """Exactly one entitlement per order (the unique key decides races); read back only when
-    another transaction had already granted it."""
+    """Exactly one entitlement per order (the unique key decides races), active: read back only
+    when another transaction had already granted it, and made active again, with the link the
+    customer already has, when it was revoked (a voided payment that settled after all, or the
+    owner's grant after a revoke)."""
     inserted = list(
         Entitlement.insert(order=order_id, package=package_id)
         .on_conflict_ignore()
         .returning(Entitlement)
         .execute()
     )
-    return inserted[0] if inserted else Entitlement.get(Entitlement.order == order_id)
+    if inserted:
+        return inserted[0]
+    entitlement = Entitlement.get(Entitlement.order == order_id)
+    if entitlement.status == EntitlementStatus.REVOKED:
+        reactivate_entitlement(entitlement)
+    return entitlement
 
 
 def grant_access(order: Order) -> list[int]:

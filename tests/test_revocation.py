@@ -143,6 +143,19 @@ def test_a_void_whose_notification_was_lost_is_found_by_the_status_api(db, sandb
     assert_voided(http, order_id, token)
 
 
+def test_a_voided_card_payment_that_settles_after_all_gets_its_access_back(db, sandbox_api, http):
+    order_id = card_payment_captured(sandbox_api)["order_id"]
+    token = entitlement_of(order_id).access_token
+    midtrans_says(sandbox_api, order_id, transaction_status="cancel")
+
+    midtrans_says(sandbox_api, order_id, transaction_status="settlement")
+
+    order = Order.get_by_id(order_id)
+    assert order.status == "PAID" and order.flagged  # a late payment, for the owner to see
+    assert entitlement_of(order_id).status == "ACTIVE"
+    assert access_page_state(http, token) == "active"
+
+
 @pytest.mark.parametrize("payment_type", ["credit_card", "bank_transfer"])
 def test_a_cancel_after_settlement_keeps_the_paid_order_and_flags_it(
     db, sandbox_api, http, payment_type
