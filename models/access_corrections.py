@@ -6,7 +6,6 @@ payment was made elsewhere (a legacy order, a bank transfer to the shop)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from models.audit import record_audit
@@ -14,14 +13,13 @@ from models.db import transaction
 from models.entitlements import Entitlement, revoke_entitlement
 from models.orders import Order
 from models.outbox import queue_again
+from models.outbox_admin import Wake
 from models.payments import grant_entitlement, order_payload
 from models.statuses import Channel, EntitlementStatus, OrderStatus
 
 REVOKE, GRANT = "revoke", "grant"
 MAX_REASON_LENGTH = 500
 REVOKED_TEMPLATE, GRANTED_TEMPLATE = "access_withdrawn", "access_granted"
-
-Wake = Callable[[list[int]], None]  # sends the delivery actor a message per outbox row id
 
 
 class AccessCorrectionRefused(Exception):
