@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "admin.dead_letters",
     "admin.outbox",
     "admin.orders",
+    "admin.access",
     "admin.backup",
     "admin.legacy_import",
     "admin.verify",

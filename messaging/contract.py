@@ -61,6 +61,11 @@ RESEND_MESSAGE = ActorSpec(
 REQUEUE_DEAD_LETTER = ActorSpec(
     "requeue_dead_letter", MAINTENANCE_QUEUE, "message_id: a Dramatiq message id, operator"
 )
+CORRECT_ACCESS = ActorSpec(
+    "correct_access",
+    MAINTENANCE_QUEUE,
+    "order_id, action: revoke or grant, reason, despite_status: bool, operator",
+)
 SEND_ACCESS_LINK = ActorSpec(
     "send_access_link",
     DELIVERY_QUEUE,
@@ -80,6 +85,7 @@ ACTORS = (
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
     REQUEUE_DEAD_LETTER,
+    CORRECT_ACCESS,
     SEND_ACCESS_LINK,
     SWEEP,
     RECONCILE,

@@ -8,7 +8,7 @@ from peewee import fn
 from models.audit import record_audit
 from models.entitlements import Entitlement
 from models.orders import Order
-from models.outbox import OutboxMessage, over_daily_cap
+from models.outbox import over_daily_cap, queue_again
 from models.payments import order_payload
 from models.statuses import Channel, EntitlementStatus, OrderStatus
 
@@ -44,37 +44,8 @@ def queue_access_links(channel: str, contact: str) -> list[int]:
         if over_daily_cap(recipient, TEMPLATE):
             continue
         payload = {**order_payload(order), "access_token": order.entitlement.access_token}
-        new_id = _insert_row(order.order_id, channel, recipient, payload)
+        new_id = queue_again(order.order_id, channel, TEMPLATE, recipient, payload)
         if new_id is not None:
             new_ids.append(new_id)
             record_audit("customer:web", "access_link_requested", order.order_id, channel=channel)
     return new_ids
-
-
-def _insert_row(order_id: str, channel: str, recipient: str, payload: dict) -> int | None:
-    """The first request is the order's row for this template; later ones point at the latest
-    (the once-per-order unique index allows only one row without `resend_of`)."""
-    latest = (
-        OutboxMessage.select(OutboxMessage.id)
-        .where(
-            (OutboxMessage.order == order_id)
-            & (OutboxMessage.channel == channel)
-            & (OutboxMessage.template_name == TEMPLATE)
-        )
-        .order_by(OutboxMessage.id.desc())
-        .first()
-    )
-    inserted = (
-        OutboxMessage.insert(
-            order=order_id,
-            channel=channel,
-            template_name=TEMPLATE,
-            recipient=recipient,
-            payload=payload,
-            resend_of=latest.id if latest else None,
-        )
-        .on_conflict_ignore()
-        .returning(OutboxMessage.id)
-        .execute()
-    )
-    return next((row.id for row in inserted), None)

@@ -27,3 +27,27 @@ class Entitlement(BaseModel):
 
     class Meta:
         table_name = "entitlements"
+
+
+def reactivate_entitlement(entitlement: Entitlement) -> None:
+    """A revoked entitlement active again, keeping its token (the link the customer has)."""
+    Entitlement.update(status=EntitlementStatus.ACTIVE, revoked_at=None, revoke_reason=None).where(
+        Entitlement.id == entitlement.id
+    ).execute()
+    entitlement.status, entitlement.revoked_at, entitlement.revoke_reason = (
+        EntitlementStatus.ACTIVE,
+        None,
+        None,
+    )
+
+
+def revoke_entitlement(order_id: str, reason: str) -> bool:
+    """Ends the order's active access, with why; False when there was none to end."""
+    revoked = (
+        Entitlement.update(
+            status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
+        )
+        .where((Entitlement.order == order_id) & (Entitlement.status == EntitlementStatus.ACTIVE))
+        .execute()
+    )
+    return bool(revoked)

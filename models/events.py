@@ -60,6 +60,18 @@ def store_event(
     return PaymentEvent.get(PaymentEvent.idempotency_key == key), False
 
 
+def paid_by_unsettled_capture(order_id: str) -> bool:
+    """The order's payment was a card capture and no settlement of it has been seen: Midtrans
+    may still void it (a `cancel` before settlement)."""
+    seen = {
+        event.verified_status
+        for event in PaymentEvent.select(PaymentEvent.verified_status).where(
+            (PaymentEvent.order_id == order_id) & PaymentEvent.processed
+        )
+    }
+    return "capture" in seen and "settlement" not in seen
+
+
 def locked_event(event_id: int) -> PaymentEvent:
     """The event row under SELECT ... FOR UPDATE; only meaningful inside a transaction."""
     return PaymentEvent.select().where(PaymentEvent.id == event_id).for_update().get()

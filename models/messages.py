@@ -27,6 +27,8 @@ TEMPLATE_NAMES = (
     "order_expired",
     "payment_refunded",
     "access_link",  # the customer's own request on "Lupa tautan akses?"
+    "access_granted",  # the owner's access corrections
+    "access_withdrawn",
 )
 WHATSAPP_LANGUAGE = "id"
 

@@ -53,6 +53,37 @@ def over_daily_cap(recipient: str, template_name: str) -> bool:
     return sent_today.count() >= CAPPED_PER_RECIPIENT_PER_DAY
 
 
+def queue_again(order_id: str, channel: str, template_name: str, recipient: str, payload: dict):
+    """One more row for a message an order may get more than once (a "lost link" request, an
+    owner's access correction); its id, or None when a concurrent one took the slot. The first
+    is the order's row for this template; later ones point at the latest (the once-per-order
+    unique index allows only one row without `resend_of`)."""
+    latest = (
+        OutboxMessage.select(OutboxMessage.id)
+        .where(
+            (OutboxMessage.order == order_id)
+            & (OutboxMessage.channel == channel)
+            & (OutboxMessage.template_name == template_name)
+        )
+        .order_by(OutboxMessage.id.desc())
+        .first()
+    )
+    inserted = (
+        OutboxMessage.insert(
+            order=order_id,
+            channel=channel,
+            template_name=template_name,
+            recipient=recipient,
+            payload=payload,
+            resend_of=latest.id if latest else None,
+        )
+        .on_conflict_ignore()
+        .returning(OutboxMessage.id)
+        .execute()
+    )
+    return next((row.id for row in inserted), None)
+
+
 def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
     """Inserts one row per channel unless already queued (or the recipient is over the daily
     cap), all in one statement; returns the ids of new rows.

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from models.audit import record_audit
 from models.base import utcnow
-from models.entitlements import Entitlement
+from models.entitlements import Entitlement, reactivate_entitlement, revoke_entitlement
+from models.events import paid_by_unsettled_capture
 from models.midtrans_status import MidtransNotification, amount_matches
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
@@ -31,6 +32,7 @@ def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
         status.transaction_status,
         status.fraud_status,
         settled=status.settlement_time is not None,
+        unsettled_capture=_voidable(order, status),
     )
     if Effect.GRANT_ACCESS in decision.effects and not amount_matches(order.final_amount, status):
         reason = f"amount mismatch: notified {status.gross_amount_text}, order {order.final_amount}"
@@ -38,6 +40,14 @@ def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
             order.status, order.status, "flagged_amount_mismatch", frozenset({Effect.FLAG}), reason
         )
     return decision
+
+
+def _voidable(order: Order, status: MidtransNotification) -> bool:
+    """Whether a `cancel` of this paid order voids its payment; asked of the order's history only
+    in that one case, so no other status costs a query."""
+    if order.status != OrderStatus.PAID or status.transaction_status != "cancel":
+        return False
+    return paid_by_unsettled_capture(order.order_id)
 
 
 def apply_status(
@@ -129,15 +139,22 @@ def write_status(
 
 
 def grant_entitlement(order_id: str, package_id: str) -> Entitlement:
-    """Exactly one entitlement per order (the unique key decides races); read back only when
-    another transaction had already granted it."""
+    """Exactly one entitlement per order (the unique key decides races), active: read back only
+    when another transaction had already granted it, and made active again, with the link the
+    customer already has, when it was revoked (a voided payment that settled after all, or the
+    owner's grant after a revoke)."""
     inserted = list(
         Entitlement.insert(order=order_id, package=package_id)
         .on_conflict_ignore()
         .returning(Entitlement)
         .execute()
     )
-    return inserted[0] if inserted else Entitlement.get(Entitlement.order == order_id)
+    if inserted:
+        return inserted[0]
+    entitlement = Entitlement.get(Entitlement.order == order_id)
+    if entitlement.status == EntitlementStatus.REVOKED:
+        reactivate_entitlement(entitlement)
+    return entitlement
 
 
 def grant_access(order: Order) -> list[int]:
@@ -148,15 +165,7 @@ def grant_access(order: Order) -> list[int]:
 
 
 def revoke_access(order: Order, reason: str) -> list[int]:
-    revoked = (
-        Entitlement.update(
-            status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
-        )
-        .where(
-            (Entitlement.order == order.order_id) & (Entitlement.status == EntitlementStatus.ACTIVE)
-        )
-        .execute()
-    )
+    revoked = revoke_entitlement(order.order_id, reason)
     return queue_message(order, "access_revoked", order_payload(order)) if revoked else []
 
 

@@ -38,6 +38,7 @@ class _Event(StrEnum):
     PAYMENT = "payment"
     DENIAL = "denial"
     CANCELLATION = "cancellation"
+    VOID = "void"  # a `cancel` of a card capture Midtrans has not settled: no money arrives
     EXPIRY = "expiry"
     REVERSAL = "reversal"
     PARTIAL_REVERSAL = "partial_reversal"
@@ -113,6 +114,7 @@ _REFUND_UNRECORDED = "refund for a failed/expired order: a payment was never rec
 _PARTIAL_REFUND_UNRECORDED = "partial refund for a failed/expired order: a late payment was taken"
 _PARTIAL_AFTER_REFUND = "partial refund for an already refunded order"
 _REVERSAL = "deny after payment: the payment was reversed and access revoked"
+_VOID = "cancel of an unsettled card capture: the payment was voided and access revoked"
 
 _CREATED, _PENDING, _PAID = OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID
 _FAILED, _EXPIRED, _REFUNDED = OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED
@@ -157,6 +159,16 @@ _RULES: dict[_Event, dict[OrderStatus, _Rule]] = {
         _CREATED: _to(_FAILED),
         _PENDING: _to(_FAILED),
         _PAID: _keep(Outcome.STALE, flag=_CANCEL_AFTER_PAYMENT),
+        _FAILED: _keep(Outcome.DUPLICATE),
+        _EXPIRED: _keep(Outcome.STALE),
+        _REFUNDED: _keep(Outcome.STALE),
+    },
+    # The capture was the payment; voided before settlement, no money ever arrives, so the
+    # order ends as a failed one. Any other paid order ignores a late cancel (above).
+    _Event.VOID: {
+        _CREATED: _to(_FAILED),
+        _PENDING: _to(_FAILED),
+        _PAID: _to(_FAILED, Effect.REVOKE_ACCESS, flag=_VOID),
         _FAILED: _keep(Outcome.DUPLICATE),
         _EXPIRED: _keep(Outcome.STALE),
         _REFUNDED: _keep(Outcome.STALE),
@@ -207,19 +219,28 @@ def _unknown_reason(transaction_status: str, fraud_status: str | None) -> str:
 
 
 def decide(
-    current: str, transaction_status: str, fraud_status: str | None, settled: bool = False
+    current: str,
+    transaction_status: str,
+    fraud_status: str | None,
+    settled: bool = False,
+    unsettled_capture: bool = False,
 ) -> Decision:
-    """The order's next status and the effects to carry out; never moves a paid order backwards.
+    """The order's next status and the effects to carry out; never moves a paid order backwards
+    but for a refund, a chargeback, a reversal or a void.
 
     `settled`: the status carries a settlement time, so a `deny` is the reversal of a payment
     (Permata VA, Mandiri bill, Indomaret) even when the order never saw that payment: money was
-    taken and returned, as with a refund. Raises ValueError when `current` is not an order status.
+    taken and returned, as with a refund. `unsettled_capture`: the order was paid by a card
+    capture that Midtrans has not settled, so a `cancel` voids that payment. Raises ValueError
+    when `current` is not an order status.
     """
     current_status = OrderStatus(current)
     event = _classify(transaction_status, fraud_status)
     reversed_payment = _normalise(transaction_status) == "deny" and settled
     if reversed_payment and current_status != _PAID:
         event = _Event.REVERSAL
+    if _normalise(transaction_status) == "cancel" and unsettled_capture and not settled:
+        event = _Event.VOID
     if event is None:
         rule = _keep(Outcome.UNKNOWN_STATUS, flag=_unknown_reason(transaction_status, fraud_status))
     else:

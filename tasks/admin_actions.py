@@ -1,13 +1,20 @@
 """What the console's buttons ask for, done by a worker so the web never writes PostgreSQL:
-requeue an outbox row, resend a message, requeue a Dramatiq dead letter. Each outcome, done or
-refused, is an audit entry under the operator's actor name, which the console shows next view."""
+requeue an outbox row, resend a message, requeue a Dramatiq dead letter, revoke or grant an
+order's access. Each outcome, done, refused or unchanged, is an audit entry under the
+operator's actor name, which the console shows next view."""
 
 from __future__ import annotations
 
 from loguru import logger
 
-from messaging.contract import REQUEUE_DEAD_LETTER, REQUEUE_OUTBOX_ROW, RESEND_MESSAGE
+from messaging.contract import (
+    CORRECT_ACCESS,
+    REQUEUE_DEAD_LETTER,
+    REQUEUE_OUTBOX_ROW,
+    RESEND_MESSAGE,
+)
 from messaging.dead_letters import audit_fields, find_dead_letter, requeue_dead_letter
+from models.access_corrections import AccessCorrectionRefused, correct_access
 from models.audit import record_audit
 from models.db import transaction
 from models.outbox import OutboxMessage
@@ -50,6 +57,23 @@ def requeue_dramatiq_dead_letter(message_id: str, operator: str) -> None:
         return
     with transaction():
         record_audit(operator, "dead_letter_requeued", **audit_fields(letter))
+
+
+@worker_actor(CORRECT_ACCESS, **OPTIONS)
+def correct_order_access(
+    order_id: str, action: str, reason: str, despite_status: bool, operator: str
+) -> None:
+    """Revokes or grants the order's access (the same code as `./run.sh admin access`); a
+    refusal, or an access already as asked, is audited for the console."""
+    try:
+        correction = correct_access(
+            action, order_id, reason, operator, wake_deliveries, despite_status
+        )
+    except AccessCorrectionRefused as refusal:
+        _refused(operator, f"access_{action}_refused", order_id, str(refusal))
+        return
+    if not correction.changed:
+        _refused(operator, f"access_{action}_unchanged", order_id, correction.message)
 
 
 def _refused(operator: str, action: str, order_id: str | None, reason: str, **fields) -> None:

@@ -146,7 +146,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 # Every route that may change anything: the customer's checkout, Midtrans' notifications, the
-# console's session, and the recovery actions on messages. None of them sets an order status.
+# console's session, the recovery actions on messages and the access corrections. None of them
+# sets an order status.
 ALLOWED_WRITES = {
     ("/api/checkout", "POST"),
     ("/webhooks/midtrans", "POST"),
@@ -160,6 +161,8 @@ ALLOWED_WRITES = {
             "outbox/{outbox_id:int}/resend",
             "outbox/{outbox_id:int}/requeue",
             "dead-letters/{message_id}/requeue",
+            "orders/{order_id}/access/revoke",
+            "orders/{order_id}/access/grant",
         )
     ),
 }
@@ -211,13 +214,13 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, routes, met
         assert AuditEntry.select().count() == 0
 
 
-def test_every_console_form_posts_only_to_recovery_actions(browser):
+def test_every_console_form_posts_only_to_recovery_actions_and_access_corrections(browser):
     order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
     allowed = re.compile(
         r"^/admin/(logout|outbox/\d+/(requeue|resend)"
-        r"|dead-letters/[\w-]+/requeue)$"
+        r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant))$"
     )
     for path in (
         f"/admin/orders/{order_id}",

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.entitlements import Entitlement
 from models.orders import Order
 from tests.conftest import wait_for
-from tests.factories import insert_order, midtrans_transition, open_payment
+from tests.factories import insert_order, midtrans_transition, open_payment, paid_order
 from tests.test_sweeper import queued, stuck_in_created, unprocessed_settlement
 
 
@@ -77,6 +77,54 @@ def test_a_refund_whose_notification_was_lost_is_seen_by_the_recheck(
     assert Entitlement.get(Entitlement.order == order_id).status == "REVOKED"
 
 
+def status_api_fails_once(sandbox_api) -> None:
+    sandbox_api.post(
+        "/_sandbox/midtrans/faults", json={"status_api": {"fail_next": 1, "status": 503}}
+    ).raise_for_status()
+
+
+def thirty_days_after_payment(sandbox_api) -> str:
+    """A card payment at its 30-day re-check point; the order id."""
+    order_id = paid_order(sandbox_api, payment_type="credit_card")["order_id"]
+    Order.update(paid_at=utcnow() - 30 * D - H, last_checked_at=utcnow() - 20 * D).where(
+        Order.order_id == order_id
+    ).execute()
+    return order_id
+
+
+def test_a_chargeback_is_still_seen_when_the_30_day_recheck_failed_at_first(
+    maintenance, sandbox_api, system
+):
+    from integrations.errors import RetryableProviderError
+    from tasks.webhooks import reconcile_order
+
+    order_id = thirty_days_after_payment(sandbox_api)
+    midtrans_transition(sandbox_api, order_id, transaction_status="chargeback", notify=False)
+    maintenance.reconcile()
+    assert asked() == [order_id]
+    status_api_fails_once(sandbox_api)
+    with pytest.raises(RetryableProviderError):
+        reconcile_order(order_id)  # the worker's retries ran out the same way
+    expire_claims(system)
+    maintenance.reconcile()
+    assert asked() == [order_id, order_id]  # asked again, not marked done
+    reconcile_order(order_id)
+    assert Order.get_by_id(order_id).status == "REFUNDED"
+    assert Entitlement.get(Entitlement.order == order_id).status == "REVOKED"
+
+
+def test_a_recheck_midtrans_answered_is_done_until_the_next_point(maintenance, sandbox_api, system):
+    from tasks.webhooks import reconcile_order
+
+    order_id = thirty_days_after_payment(sandbox_api)
+    maintenance.reconcile()
+    reconcile_order(order_id)
+    expire_claims(system)
+    maintenance.reconcile()
+    assert asked() == [order_id]
+    assert Order.get_by_id(order_id).status == "PAID"
+
+
 @pytest.fixture
 def park_after_two(system):
     """A worker whose sweeper parks an item at its second sweep."""
@@ -87,11 +135,16 @@ def park_after_two(system):
     install(dataclasses.replace(current, settings=settings))
 
 
-def sweep_again(maintenance, system) -> None:
-    """A sweep after the 5-minute re-wake claims expired."""
+def expire_claims(system) -> None:
+    """As if the 5-minute re-wake claims had run out."""
     client = system["broker"].client
     for key in client.scan_iter(match="dramatiq:sweep:*"):
         client.delete(key)
+
+
+def sweep_again(maintenance, system) -> None:
+    """A sweep after the 5-minute re-wake claims expired."""
+    expire_claims(system)
     maintenance.sweep()
 
 

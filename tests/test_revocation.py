@@ -87,6 +87,101 @@ def test_a_deny_after_payment_is_a_reversal_that_revokes_and_flags(db, sandbox_a
     assert ("access_revoked", "EMAIL") in templates_queued(order_id)
 
 
+def card_payment_captured(sandbox_api) -> dict:
+    """A card charged and accepted by the fraud check, not settled yet; the checkout request."""
+    from tests.factories import open_payment
+
+    request = open_payment()
+    midtrans_says(
+        sandbox_api,
+        request["order_id"],
+        transaction_status="capture",
+        payment_type="credit_card",
+        fraud_status="accept",
+    )
+    assert Order.get_by_id(request["order_id"]).status == "PAID"
+    return request
+
+
+def assert_voided(http, order_id: str, token: str) -> None:
+    """The order ended without money, the course is gone, the customer is told, the owner sees
+    the flag."""
+    order = Order.get_by_id(order_id)
+    assert order.status == "FAILED" and order.flagged
+    entitlement = entitlement_of(order_id)
+    assert entitlement.status == "REVOKED" and entitlement.revoke_reason == "midtrans cancel"
+    assert access_page_state(http, token) == "revoked"
+    assert {("access_revoked", "EMAIL"), ("access_revoked", "WHATSAPP")} <= set(
+        templates_queued(order_id)
+    )
+    (audit,) = AuditEntry.select().where(
+        (AuditEntry.order_id == order_id) & (AuditEntry.new_status == "FAILED")
+    )
+    assert audit.old_status == "PAID" and "voided" in audit.details["reason"]
+
+
+def test_a_card_payment_voided_before_settlement_loses_its_access(db, sandbox_api, http):
+    request = card_payment_captured(sandbox_api)
+    order_id = request["order_id"]
+    token = entitlement_of(order_id).access_token
+
+    midtrans_says(sandbox_api, order_id, transaction_status="cancel")
+
+    assert_voided(http, order_id, token)
+    assert customer_view(http, request)["access_url"] is None
+
+
+def test_a_void_whose_notification_was_lost_is_found_by_the_status_api(db, sandbox_api, http):
+    from tasks.webhooks import reconcile_order
+
+    order_id = card_payment_captured(sandbox_api)["order_id"]
+    token = entitlement_of(order_id).access_token
+    midtrans_transition(sandbox_api, order_id, transaction_status="cancel", notify=False)
+
+    reconcile_order(order_id)
+
+    assert_voided(http, order_id, token)
+
+
+def test_a_voided_card_payment_that_settles_after_all_gets_its_access_back(db, sandbox_api, http):
+    order_id = card_payment_captured(sandbox_api)["order_id"]
+    token = entitlement_of(order_id).access_token
+    midtrans_says(sandbox_api, order_id, transaction_status="cancel")
+
+    midtrans_says(sandbox_api, order_id, transaction_status="settlement")
+
+    order = Order.get_by_id(order_id)
+    assert order.status == "PAID" and order.flagged  # a late payment, for the owner to see
+    assert entitlement_of(order_id).status == "ACTIVE"
+    assert access_page_state(http, token) == "active"
+
+
+@pytest.mark.parametrize("payment_type", ["credit_card", "bank_transfer"])
+def test_a_cancel_after_settlement_keeps_the_paid_order_and_flags_it(
+    db, sandbox_api, http, payment_type
+):
+    order_id = paid_order(sandbox_api, payment_type=payment_type)["order_id"]
+    token = entitlement_of(order_id).access_token
+
+    midtrans_says(sandbox_api, order_id, transaction_status="cancel")
+
+    order = Order.get_by_id(order_id)
+    assert order.status == "PAID" and order.flagged
+    assert entitlement_of(order_id).status == "ACTIVE"
+    assert access_page_state(http, token) == "active"
+    assert "access_revoked" not in {name for name, _ in templates_queued(order_id)}
+
+
+def test_a_cancel_after_a_capture_was_settled_keeps_the_paid_order(db, sandbox_api, http):
+    order_id = card_payment_captured(sandbox_api)["order_id"]
+    midtrans_says(sandbox_api, order_id, transaction_status="settlement")
+
+    midtrans_says(sandbox_api, order_id, transaction_status="cancel")
+
+    assert Order.get_by_id(order_id).status == "PAID"
+    assert entitlement_of(order_id).status == "ACTIVE"
+
+
 @pytest.mark.parametrize("partial", ["partial_refund", "partial_chargeback"])
 def test_a_partial_refund_keeps_the_course(db, sandbox_api, http, partial):
     request = paid_order(sandbox_api)

@@ -196,6 +196,25 @@ def test_a_flag_always_comes_with_a_reason_and_only_then() -> None:
         assert (FLAG in decision.effects) == (decision.flag_reason is not None), decision
 
 
+# A cancel of a card capture Midtrans has not settled (a void): no money arrives.
+VOID = (moves("FAILED"), moves("FAILED"), moves("FAILED", REVOKE, FLAG), DUPLICATE, STALE, STALE)
+
+
+@pytest.mark.parametrize(("current", "expected"), zip(STATUSES, VOID, strict=True))
+def test_a_cancel_of_an_unsettled_card_capture_voids_the_payment(current, expected) -> None:
+    new_status, outcome, effects = expected
+    decision = decide(current, "cancel", None, unsettled_capture=True)
+    assert (decision.new_status, decision.outcome) == (new_status or current, outcome)
+    assert decision.effects == effects
+
+
+def test_a_cancel_after_settlement_never_moves_a_paid_order() -> None:
+    for unsettled_capture in (False, True):
+        decision = decide("PAID", "cancel", None, settled=True, unsettled_capture=unsettled_capture)
+        assert not decision.changed and REVOKE not in decision.effects
+    assert decide("PAID", "failure", None, unsettled_capture=True).new_status == "PAID"
+
+
 def test_changed_means_a_transition() -> None:
     for *_, decision in ALL_DECISIONS:
         assert decision.changed == (decision.outcome == "transition"), decision

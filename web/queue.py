@@ -6,6 +6,7 @@ from __future__ import annotations
 import redis
 
 from messaging.contract import (
+    CORRECT_ACCESS,
     CREATE_PAYMENT,
     PROCESS_NOTIFICATION,
     REQUEUE_DEAD_LETTER,
@@ -61,6 +62,12 @@ class TaskQueue:
         """A customer's "lost link" request; the worker looks the contact up."""
         with _broker_errors():
             self._enqueuer.send(SEND_ACCESS_LINK, {"channel": channel, "contact": contact})
+
+    def request_access_correction(
+        self, order_id: str, action: str, reason: str, despite_status: bool, operator: str
+    ) -> None:
+        with _broker_errors():
+            self._enqueuer.send(CORRECT_ACCESS, order_id, action, reason, despite_status, operator)
 
     def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
         with _broker_errors():

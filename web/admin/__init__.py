@@ -1,7 +1,7 @@
 """The operator's console (`/admin`, HTML) and its JSON twin (`/api/admin/...`).
 
-Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries) queue admin actions
-that a worker carries out. No route here can set an order's payment status.
+Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries, access corrections)
+queue admin actions that a worker carries out. No route here can set an order's payment status.
 """
 
 from __future__ import annotations
@@ -60,11 +60,13 @@ def add_admin_routes(
         page = getattr(screens, f"{method}_page", screen)  # a page may show more than its twin
         app.add_route(f"/admin{path}", PageResource(auth, templates, template_name, page))
         app.add_route(f"/api/admin{path}", ApiResource(auth, screen))
-    for path, action in (
-        ("/outbox/{outbox_id:int}/resend", actions.resend_outbox_message),
-        ("/outbox/{outbox_id:int}/requeue", actions.requeue_outbox_message),
-        ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter),
+    for path, action, with_form in (
+        ("/outbox/{outbox_id:int}/resend", actions.resend_outbox_message, False),
+        ("/outbox/{outbox_id:int}/requeue", actions.requeue_outbox_message, False),
+        ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter, False),
+        ("/orders/{order_id}/access/revoke", actions.revoke_access, True),
+        ("/orders/{order_id}/access/grant", actions.grant_access, True),
     ):
-        app.add_route(f"/admin{path}", PageActionResource(auth, templates, action))
-        app.add_route(f"/api/admin{path}", ApiActionResource(auth, action))
+        app.add_route(f"/admin{path}", PageActionResource(auth, templates, action, with_form))
+        app.add_route(f"/api/admin{path}", ApiActionResource(auth, action, with_form))
     return auth

@@ -4,7 +4,8 @@ a JSON POST. Each screen and action is one function, so a page and its JSON twin
 Screens open their own database connection (the health screen must work without one).
 
 None of them can change an order's status: the only actions wired are the outbox and
-dead-letter recoveries in web/admin/actions.py, which queue the work for a worker (202).
+dead-letter recoveries and the access corrections in web/admin/actions.py, which queue the work
+for a worker (202). An action that takes the form's fields (a reason) is wired `with_form`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class ApiResource:
         resp.media = self._screen(req, **params)
 
 
+def _params(req, params: dict, with_form: bool) -> dict:
+    return {**params, "form": read_form(req)} if with_form else params
+
+
 def _perform(action: Action, params: dict) -> tuple[str, dict]:
     """The HTTP status and outcome of an action: 202 queued, or a refusal (404, 409)."""
     try:
@@ -72,13 +77,16 @@ def _perform(action: Action, params: dict) -> tuple[str, dict]:
 class PageActionResource:
     """A console button: does the action and shows its outcome with a way back."""
 
-    def __init__(self, auth: AdminAuth, templates: Environment, action: Action):
+    def __init__(
+        self, auth: AdminAuth, templates: Environment, action: Action, with_form: bool = False
+    ):
         self.auth = auth
         self._templates = templates
         self._action = action
+        self._with_form = with_form
 
     def on_post(self, req, resp, **params):
-        resp.status, outcome = _perform(self._action, params)
+        resp.status, outcome = _perform(self._action, _params(req, params, self._with_form))
         back = safe_next(read_form(req).get("back"))
         render(
             resp,
@@ -93,9 +101,10 @@ class PageActionResource:
 @falcon.before(require_bearer)
 @falcon.after(console_headers)
 class ApiActionResource:
-    def __init__(self, auth: AdminAuth, action: Action):
+    def __init__(self, auth: AdminAuth, action: Action, with_form: bool = False):
         self.auth = auth
         self._action = action
+        self._with_form = with_form
 
     def on_post(self, req, resp, **params):
-        resp.status, resp.media = _perform(self._action, params)
+        resp.status, resp.media = _perform(self._action, _params(req, params, self._with_form))
