@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 _REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "transaction_status")
 _WHOLE_RUPIAH = re.compile(r"([0-9]{1,15})(?:\.0+)?")  # beyond 15 digits is not a price
-_ORIGINAL_AMOUNT_PATH = ("metadata", "extra_info", "gross_amount_info", "original_amount")
+# Automatic Fee Imposition puts the pre-fee price at the top level in Midtrans' own sample
+# notification (https://docs.midtrans.com/docs/snap-advanced-feature, "Automatic Fee
+# Imposition"); bodies seen elsewhere nest it under `metadata`. Both are read.
+_ORIGINAL_AMOUNT_PATHS = (
+    ("extra_info", "gross_amount_info", "original_amount"),
+    ("metadata", "extra_info", "gross_amount_info", "original_amount"),
+)
 
 
 class InvalidNotification(ValueError):
@@ -72,9 +78,19 @@ def _optional_lowercase(body: dict, name: str) -> str | None:
 
 
 def _original_amount_text(body: dict) -> str | None:
-    """The pre-fee price under Automatic Fee Imposition, wherever the nesting breaks: None."""
+    """The pre-fee price under Automatic Fee Imposition, from either place Midtrans puts it;
+    None when neither holds one, or when the two disagree (no price is trusted then)."""
+    found = [_amount_at(body, path) for path in _ORIGINAL_AMOUNT_PATHS]
+    texts = [text for text in found if text is not None]
+    if len({parse_idr(text) for text in texts}) != 1:
+        return None
+    return texts[0]
+
+
+def _amount_at(body: dict, path: tuple[str, ...]) -> str | None:
+    """The amount text at the end of `path`, wherever the nesting breaks: None."""
     value: object = body
-    for key in _ORIGINAL_AMOUNT_PATH:
+    for key in path:
         if not isinstance(value, dict):
             return None
         value = value.get(key)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from integrations.signature import midtrans_signature, signature_is_valid
 from models.midtrans_status import (
     InvalidNotification,
     MidtransNotification,
@@ -10,6 +11,7 @@ from models.midtrans_status import (
     parse_idr,
     parse_notification,
 )
+from tests.midtrans_vectors import FEE_IMPOSITION_EXTRA_INFO, GO_KEY
 from tests.midtrans_vectors import GO_SETTLEMENT as SETTLEMENT
 
 VA_PENDING = {
@@ -152,6 +154,48 @@ def test_a_fee_imposition_amount_that_matches_nothing_is_refused() -> None:
         _with_original_amount(VA_PENDING | {"gross_amount": "103000.00"}, "98000.00")
     )
     assert not amount_matches(99000, notification)
+
+
+def _fee_imposed_settlement(**placement: dict) -> dict:
+    """The published settlement as a fee-imposed 10.000 payment (10.071 with the fee), the
+    sample's amount info placed as given, re-signed with the published key."""
+    body = SETTLEMENT | {"gross_amount": "10071.00", "payment_type": "gopay"} | placement
+    signature = midtrans_signature(body["order_id"], body["status_code"], "10071.00", GO_KEY)
+    return body | {"signature_key": signature}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _fee_imposed_settlement(extra_info=FEE_IMPOSITION_EXTRA_INFO),
+        _fee_imposed_settlement(metadata={"extra_info": FEE_IMPOSITION_EXTRA_INFO}),
+    ],
+    ids=["top_level_as_in_midtrans_sample", "nested_under_metadata"],
+)
+def test_the_published_fee_imposition_sample_pays_the_pre_fee_price(body: dict) -> None:
+    assert signature_is_valid(body, GO_KEY)
+    notification = parse_notification(body)
+    assert notification.original_amount_text == "10000"
+    assert amount_matches(10000, notification)
+    assert not amount_matches(10071 - 1, notification)
+
+
+def test_two_different_pre_fee_prices_trust_neither() -> None:
+    other = {"gross_amount_info": {"original_amount": "9000"}}
+    body = _fee_imposed_settlement(
+        extra_info=FEE_IMPOSITION_EXTRA_INFO, metadata={"extra_info": other}
+    )
+    notification = parse_notification(body)
+    assert notification.original_amount_text is None
+    assert not amount_matches(10000, notification) and not amount_matches(9000, notification)
+
+
+def test_the_same_pre_fee_price_in_both_places_is_read() -> None:
+    nested = {"gross_amount_info": {"original_amount": "10000.00"}}
+    body = _fee_imposed_settlement(
+        extra_info=FEE_IMPOSITION_EXTRA_INFO, metadata={"extra_info": nested}
+    )
+    assert amount_matches(10000, parse_notification(body))
 
 
 def test_an_amount_with_cents_never_matches() -> None:
