@@ -42,6 +42,7 @@ class MidtransNotification:
     original_amount_text: str | None = None
     payment_channel: str | None = None  # e.g. "Virtual Account BCA", from a pending status
     payment_code: str | None = None  # the number or code the customer pays with
+    refunds: tuple[tuple[str | None, ...], ...] = ()  # (id, key, amount) of each refund named
 
 
 def parse_notification(body: dict) -> MidtransNotification:
@@ -63,6 +64,7 @@ def parse_notification(body: dict) -> MidtransNotification:
         settlement_time=_optional_text(body, "settlement_time"),
         expiry_time=_optional_text(body, "expiry_time"),
         original_amount_text=_original_amount_text(body),
+        refunds=_refunds(body),
         **_payment_details(body),
     )
 
@@ -94,6 +96,28 @@ def _amount_at(body: dict, path: tuple[str, ...]) -> str | None:
         if not isinstance(value, dict):
             return None
         value = value.get(key)
+    return _scalar_text(value)
+
+
+def _refunds(body: dict) -> tuple[tuple[str | None, ...], ...]:
+    """Each refund or chargeback the body names, as (refund_chargeback_id, refund_key,
+    refund_amount): the refund API's answer has them at the top level, notifications and the
+    Status API list every one so far in `refunds[]`
+    (https://docs.midtrans.com/reference/refund-transaction,
+    https://docs.midtrans.com/reference/get-transaction-status). Sorted, without repeats."""
+    listed = body.get("refunds")
+    items = [body, *(listed if isinstance(listed, list) else [])]
+    found = {_refund_of(item) for item in items if isinstance(item, dict)} - {(None, None, None)}
+    return tuple(sorted(found, key=str))
+
+
+def _refund_of(item: dict) -> tuple[str | None, ...]:
+    names = ("refund_chargeback_id", "refund_key", "refund_amount")
+    return tuple(_scalar_text(item.get(name)) for name in names)
+
+
+def _scalar_text(value: object) -> str | None:
+    """A string as sent, an integer as its digits; anything else is None."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value if isinstance(value, str) and value else None
@@ -147,7 +171,8 @@ def amount_matches(order_amount: int, notification: MidtransNotification) -> boo
 
 
 def idempotency_key(notification: MidtransNotification) -> str:
-    """Same transaction, status and fraud verdict twice is one event; any change is a new one.
+    """Same transaction, status, fraud verdict and refunds twice is one event; any change is a
+    new one.
 
     The signed order_id is part of the key, so a body with a made-up transaction_id cannot claim
     the key of another order's event. Hashed so that any input gives a fixed-length key.
@@ -158,4 +183,6 @@ def idempotency_key(notification: MidtransNotification) -> str:
         notification.transaction_status,
         notification.fraud_status,
     ]
+    if notification.refunds:  # a second partial refund is a new event, not a duplicate
+        parts.append([list(refund) for refund in notification.refunds])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

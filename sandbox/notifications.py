@@ -83,6 +83,8 @@ def _optional_fields(txn: SnapTransaction) -> dict:
         # Where Midtrans' sample notification for Automatic Fee Imposition puts it
         # (https://docs.midtrans.com/docs/snap-advanced-feature).
         present["extra_info"] = {"gross_amount_info": {"original_amount": txn.original_amount}}
+    if txn.refunds:
+        present["refunds"] = list(txn.refunds)
     return present
 
 

@@ -291,3 +291,63 @@ def test_keys_without_a_transaction_id_are_per_order_and_status() -> None:
 def test_keys_have_a_fixed_length_whatever_the_input() -> None:
     huge = parse_notification(SETTLEMENT | {"transaction_id": "x" * 10_000})
     assert len(idempotency_key(huge)) == len(idempotency_key(parse_notification(SETTLEMENT))) == 64
+
+
+# Midtrans' partial refund as its refund API answers it (refund-transaction reference page).
+PARTIAL_REFUND = SETTLEMENT | {
+    "transaction_status": "partial_refund",
+    "refund_chargeback_id": 1,
+    "refund_amount": "5000.00",
+    "refund_key": "reference1",
+}
+
+
+def _listed(*amounts: str) -> dict:
+    """The refunds so far as notifications and the Status API list them (`refunds[]`)."""
+    refunds = [
+        {"refund_chargeback_id": n, "refund_amount": amount, "refund_key": f"key-{n}"}
+        for n, amount in enumerate(amounts, start=1)
+    ]
+    return SETTLEMENT | {"transaction_status": "partial_refund", "refunds": refunds}
+
+
+def test_a_second_partial_refund_is_a_new_event() -> None:
+    first, second = (
+        parse_notification(_listed("2000.00")),
+        parse_notification(_listed("2000.00", "3000.00")),
+    )
+    assert idempotency_key(first) != idempotency_key(second)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"refund_amount": "6000.00"}, {"refund_key": "reference2"}, {"refund_chargeback_id": 2}],
+    ids=["another_amount", "another_refund_key", "another_refund_id"],
+)
+def test_another_refund_named_at_the_top_level_is_a_new_event(changes: dict) -> None:
+    assert idempotency_key(parse_notification(PARTIAL_REFUND | changes)) != idempotency_key(
+        parse_notification(PARTIAL_REFUND)
+    )
+
+
+def test_the_same_refunds_resent_or_confirmed_by_the_bank_are_one_event() -> None:
+    listed = _listed("2000.00", "3000.00")
+    confirmed = listed | {
+        "refunds": [
+            item | {"bank_confirmed_at": "2020-01-10 10:00:00"} for item in listed["refunds"]
+        ]
+    }
+    reordered = listed | {"refunds": list(reversed(listed["refunds"]))}
+    keys = {idempotency_key(parse_notification(body)) for body in (listed, confirmed, reordered)}
+    assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    "refunds", ["5000.00", [None, "x", 3], [{"refund_amount": True}], []], ids=str
+)
+def test_odd_refund_lists_read_as_no_refund(refunds: object) -> None:
+    body = SETTLEMENT | {"refunds": refunds}
+    assert parse_notification(body).refunds == ()
+    assert idempotency_key(parse_notification(body)) == idempotency_key(
+        parse_notification(SETTLEMENT)
+    )

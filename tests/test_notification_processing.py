@@ -223,3 +223,22 @@ def test_a_late_pending_after_settlement_is_not_flagged_as_a_disagreement(
     late = PaymentEvent.get(PaymentEvent.transaction_status == "pending")
     assert late.verified_status == "settlement" and late.flag_reason is None
     assert not AuditEntry.select().where(AuditEntry.flagged).exists()
+
+
+def test_two_partial_refunds_of_different_amounts_are_both_recorded(
+    pending_order, sandbox_api, broker
+):
+    _pay(sandbox_api, pending_order)
+    _drain(broker)
+    for amount in (20000, 30000):
+        _pay(sandbox_api, pending_order, transaction_status="partial_refund", refund_amount=amount)
+        _drain(broker)
+    second = PaymentEvent.select().order_by(PaymentEvent.id.desc()).get().raw
+    assert _send_raw(sandbox_api, second) == 200  # Midtrans sends the second one again
+    _drain(broker)
+    refunds = PaymentEvent.select().where(PaymentEvent.transaction_status == "partial_refund")
+    assert [event.outcome for event in refunds.order_by(PaymentEvent.id)] == ["recorded"] * 2
+    assert [item["refund_amount"] for item in second["refunds"]] == ["20000.00", "30000.00"]
+    recorded = AuditEntry.select().where(AuditEntry.action == "midtrans_recorded")
+    assert recorded.count() == 2
+    _assert_paid_once(pending_order)
