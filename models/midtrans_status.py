@@ -21,6 +21,24 @@ _ORIGINAL_AMOUNT_PATHS = (
 )
 
 
+# How far a transaction has come in Midtrans' life cycle (pending, captured, settled or ended,
+# partly returned, returned). Statuses of one step can follow each other in either order.
+_LIFE_CYCLE_STEP = {
+    "pending": 0,
+    "authorize": 0,
+    "capture": 1,
+    "settlement": 2,
+    "deny": 2,
+    "cancel": 2,
+    "expire": 2,
+    "failure": 2,
+    "partial_refund": 3,
+    "partial_chargeback": 3,
+    "refund": 4,
+    "chargeback": 4,
+}
+
+
 class InvalidNotification(ValueError):
     """The body lacks a field every Midtrans notification carries; nothing can be decided."""
 
@@ -168,6 +186,14 @@ def amount_matches(order_amount: int, notification: MidtransNotification) -> boo
     """True for the exact order amount, or the fee-imposition original amount equal to it."""
     candidates = (notification.gross_amount_text, notification.original_amount_text)
     return any(parse_idr(text) == order_amount for text in candidates if text is not None)
+
+
+def is_earlier_step(claimed_status: str, current_status: str) -> bool:
+    """True when `claimed_status` is a step the transaction has since passed (a `pending`
+    after `settlement`): a late notification, not a contradiction. Unknown statuses never are."""
+    claimed = _LIFE_CYCLE_STEP.get(claimed_status)
+    current = _LIFE_CYCLE_STEP.get(current_status)
+    return claimed is not None and current is not None and claimed < current
 
 
 def idempotency_key(notification: MidtransNotification) -> str:

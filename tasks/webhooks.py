@@ -12,7 +12,12 @@ from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
 from models.events import PaymentEvent, finish_event, locked_event, store_event
-from models.midtrans_status import InvalidNotification, MidtransNotification, parse_notification
+from models.midtrans_status import (
+    InvalidNotification,
+    MidtransNotification,
+    is_earlier_step,
+    parse_notification,
+)
 from models.orders import Order, PaymentAttempt
 from models.payments import apply_status, decide_for_order, expired_locally
 from models.state_machine import is_awaiting_payment
@@ -137,8 +142,12 @@ def process_event(event: PaymentEvent, reapply: bool = False) -> None:
 
 def _disagreement(order: Order, event: PaymentEvent, verified: MidtransNotification) -> str | None:
     """Why the body's unsigned claim matters, when it would have done something else to the
-    order than the Status API's answer does (a late `pending` after settlement does not)."""
+    order than the Status API's answer does. A claim of a step the transaction has since passed
+    (a `pending` processed after Midtrans settled, behind a queue backlog) is only late: the
+    Status API's answer is applied and nothing is flagged."""
     if event.source != "webhook" or event.transaction_status == verified.transaction_status:
+        return None
+    if is_earlier_step(event.transaction_status, verified.transaction_status):
         return None
     claimed = decide_for_order(order, parse_notification(event.raw))
     actual = decide_for_order(order, verified)

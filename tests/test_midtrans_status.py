@@ -8,6 +8,7 @@ from models.midtrans_status import (
     MidtransNotification,
     amount_matches,
     idempotency_key,
+    is_earlier_step,
     parse_idr,
     parse_notification,
 )
@@ -351,3 +352,27 @@ def test_odd_refund_lists_read_as_no_refund(refunds: object) -> None:
     assert idempotency_key(parse_notification(body)) == idempotency_key(
         parse_notification(SETTLEMENT)
     )
+
+
+@pytest.mark.parametrize(
+    ("claimed", "current", "late"),
+    [
+        ("pending", "settlement", True),
+        ("pending", "expire", True),
+        ("capture", "settlement", True),
+        ("capture", "cancel", True),
+        ("settlement", "refund", True),
+        ("partial_refund", "refund", True),
+        ("settlement", "pending", False),
+        ("refund", "settlement", False),
+        ("settlement", "expire", False),
+        ("deny", "settlement", False),
+        ("settlement", "settlement", False),
+        ("pending", "made_up", False),
+        ("made_up", "settlement", False),
+    ],
+)
+def test_a_claim_of_a_step_the_transaction_has_passed_is_only_late(
+    claimed: str, current: str, late: bool
+) -> None:
+    assert is_earlier_step(claimed, current) is late

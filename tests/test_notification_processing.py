@@ -242,3 +242,19 @@ def test_two_partial_refunds_of_different_amounts_are_both_recorded(
     recorded = AuditEntry.select().where(AuditEntry.action == "midtrans_recorded")
     assert recorded.count() == 2
     _assert_paid_once(pending_order)
+
+
+def test_a_pending_processed_after_midtrans_settled_pays_and_raises_no_alarm(
+    pending_order, sandbox_api, broker
+):
+    pending = _signed_notification(
+        sandbox_api, pending_order, transaction_status="pending", payment_type="bank_transfer"
+    )
+    _signed_notification(sandbox_api, pending_order, transaction_status="settlement")
+    assert _send_raw(sandbox_api, pending) == 200  # worked off a backlog: Midtrans has settled
+    _drain(broker)
+    _assert_paid_once(pending_order)
+    late = PaymentEvent.get(PaymentEvent.transaction_status == "pending")
+    assert late.verified_status == "settlement" and late.flag_reason is None
+    assert not AuditEntry.select().where(AuditEntry.flagged).exists()
+    assert not Order.get_by_id(pending_order).flagged
