@@ -6,6 +6,10 @@ from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
 from models.midtrans_status import MidtransNotification, idempotency_key
+from models.orders import PaymentAttempt
+
+# More attempts than this on one order is not a customer paying: the newest are asked.
+MAX_TRANSACTION_IDS_ASKED = 3
 
 
 class PaymentEvent(BaseModel):
@@ -88,3 +92,18 @@ def finish_event(
         verified_status=verified.transaction_status,
         flag_reason=flag_reason,
     ).where(PaymentEvent.id == event.id).execute()
+
+
+def known_transaction_ids(order_id: str) -> list[str]:
+    """Midtrans' ids of the order's payment attempts, newest first (at most
+    MAX_TRANSACTION_IDS_ASKED), from its notifications and the Status API answers recorded."""
+    events = PaymentEvent.select(PaymentEvent.transaction_id, PaymentEvent.received_at).where(
+        (PaymentEvent.order_id == order_id) & PaymentEvent.transaction_id.is_null(False)
+    )
+    attempts = PaymentAttempt.select(
+        PaymentAttempt.transaction_id, PaymentAttempt.created_at
+    ).where((PaymentAttempt.order == order_id) & PaymentAttempt.transaction_id.is_null(False))
+    seen = [(event.received_at, event.transaction_id) for event in events]
+    seen += [(attempt.created_at, attempt.transaction_id) for attempt in attempts]
+    newest_first = dict.fromkeys(transaction_id for _, transaction_id in sorted(seen, reverse=True))
+    return list(newest_first)[:MAX_TRANSACTION_IDS_ASKED]

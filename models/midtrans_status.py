@@ -12,7 +12,31 @@ from dataclasses import dataclass
 
 _REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "transaction_status")
 _WHOLE_RUPIAH = re.compile(r"([0-9]{1,15})(?:\.0+)?")  # beyond 15 digits is not a price
-_ORIGINAL_AMOUNT_PATH = ("metadata", "extra_info", "gross_amount_info", "original_amount")
+# Automatic Fee Imposition puts the pre-fee price at the top level in Midtrans' own sample
+# notification (https://docs.midtrans.com/docs/snap-advanced-feature, "Automatic Fee
+# Imposition"); bodies seen elsewhere nest it under `metadata`. Both are read.
+_ORIGINAL_AMOUNT_PATHS = (
+    ("extra_info", "gross_amount_info", "original_amount"),
+    ("metadata", "extra_info", "gross_amount_info", "original_amount"),
+)
+
+
+# How far a transaction has come in Midtrans' life cycle (pending, captured, settled or ended,
+# partly returned, returned). Statuses of one step can follow each other in either order.
+_LIFE_CYCLE_STEP = {
+    "pending": 0,
+    "authorize": 0,
+    "capture": 1,
+    "settlement": 2,
+    "deny": 2,
+    "cancel": 2,
+    "expire": 2,
+    "failure": 2,
+    "partial_refund": 3,
+    "partial_chargeback": 3,
+    "refund": 4,
+    "chargeback": 4,
+}
 
 
 class InvalidNotification(ValueError):
@@ -36,6 +60,7 @@ class MidtransNotification:
     original_amount_text: str | None = None
     payment_channel: str | None = None  # e.g. "Virtual Account BCA", from a pending status
     payment_code: str | None = None  # the number or code the customer pays with
+    refunds: tuple[tuple[str | None, ...], ...] = ()  # (id, key, amount) of each refund named
 
 
 def parse_notification(body: dict) -> MidtransNotification:
@@ -57,6 +82,7 @@ def parse_notification(body: dict) -> MidtransNotification:
         settlement_time=_optional_text(body, "settlement_time"),
         expiry_time=_optional_text(body, "expiry_time"),
         original_amount_text=_original_amount_text(body),
+        refunds=_refunds(body),
         **_payment_details(body),
     )
 
@@ -72,12 +98,44 @@ def _optional_lowercase(body: dict, name: str) -> str | None:
 
 
 def _original_amount_text(body: dict) -> str | None:
-    """The pre-fee price under Automatic Fee Imposition, wherever the nesting breaks: None."""
+    """The pre-fee price under Automatic Fee Imposition, from either place Midtrans puts it;
+    None when neither holds one, or when the two disagree (no price is trusted then)."""
+    found = [_amount_at(body, path) for path in _ORIGINAL_AMOUNT_PATHS]
+    texts = [text for text in found if text is not None]
+    if len({parse_idr(text) for text in texts}) != 1:
+        return None
+    return texts[0]
+
+
+def _amount_at(body: dict, path: tuple[str, ...]) -> str | None:
+    """The amount text at the end of `path`, wherever the nesting breaks: None."""
     value: object = body
-    for key in _ORIGINAL_AMOUNT_PATH:
+    for key in path:
         if not isinstance(value, dict):
             return None
         value = value.get(key)
+    return _scalar_text(value)
+
+
+def _refunds(body: dict) -> tuple[tuple[str | None, ...], ...]:
+    """Each refund or chargeback the body names, as (refund_chargeback_id, refund_key,
+    refund_amount): the refund API's answer has them at the top level, notifications and the
+    Status API list every one so far in `refunds[]`
+    (https://docs.midtrans.com/reference/refund-transaction,
+    https://docs.midtrans.com/reference/get-transaction-status). Sorted, without repeats."""
+    listed = body.get("refunds")
+    items = [body, *(listed if isinstance(listed, list) else [])]
+    found = {_refund_of(item) for item in items if isinstance(item, dict)} - {(None, None, None)}
+    return tuple(sorted(found, key=str))
+
+
+def _refund_of(item: dict) -> tuple[str | None, ...]:
+    names = ("refund_chargeback_id", "refund_key", "refund_amount")
+    return tuple(_scalar_text(item.get(name)) for name in names)
+
+
+def _scalar_text(value: object) -> str | None:
+    """A string as sent, an integer as its digits; anything else is None."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value if isinstance(value, str) and value else None
@@ -130,8 +188,17 @@ def amount_matches(order_amount: int, notification: MidtransNotification) -> boo
     return any(parse_idr(text) == order_amount for text in candidates if text is not None)
 
 
+def is_earlier_step(claimed_status: str, current_status: str) -> bool:
+    """True when `claimed_status` is a step the transaction has since passed (a `pending`
+    after `settlement`): a late notification, not a contradiction. Unknown statuses never are."""
+    claimed = _LIFE_CYCLE_STEP.get(claimed_status)
+    current = _LIFE_CYCLE_STEP.get(current_status)
+    return claimed is not None and current is not None and claimed < current
+
+
 def idempotency_key(notification: MidtransNotification) -> str:
-    """Same transaction, status and fraud verdict twice is one event; any change is a new one.
+    """Same transaction, status, fraud verdict and refunds twice is one event; any change is a
+    new one.
 
     The signed order_id is part of the key, so a body with a made-up transaction_id cannot claim
     the key of another order's event. Hashed so that any input gives a fixed-length key.
@@ -142,4 +209,6 @@ def idempotency_key(notification: MidtransNotification) -> str:
         notification.transaction_status,
         notification.fraud_status,
     ]
+    if notification.refunds:  # a second partial refund is a new event, not a duplicate
+        parts.append([list(refund) for refund in notification.refunds])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

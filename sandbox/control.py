@@ -11,7 +11,7 @@ from sandbox.smtp import SmtpSandbox
 from sandbox.state import SandboxState
 
 TRANSITION_FIELDS = {"transaction_status", "payment_type", "fraud_status", "gross_amount"}
-TRANSITION_FIELDS |= {"original_amount"}
+TRANSITION_FIELDS |= {"original_amount", "refund_amount"}
 MIDTRANS_FAULT_TARGETS = ("snap", "status_api")
 
 

@@ -7,12 +7,15 @@ from sandbox.faults import FaultPlan
 from sandbox.http_io import answer, basic_auth_user, parse_json, read_bounded, request_entry
 from sandbox.notifications import STATUS_FOUND_MESSAGE, transaction_body
 from sandbox.snap_validation import snap_errors
-from sandbox.state import OrderIdTaken, SandboxState
+from sandbox.state import OrderIdTaken, SandboxState, SnapTransaction
 
 ACCESS_DENIED = "Access denied due to unauthorized transaction, please check client or server key"
 ORDER_ID_TAKEN = "transaction_details.order_id sudah digunakan"
 SERVER_ERROR = "Sorry, we encountered internal server error. We will fix this soon."
 NOT_FOUND_BODY = {"status_code": "404", "status_message": "Transaction doesn't exist."}
+# "If you're using BI SNAP and DANA payment methods, please only use Transaction ID to get
+# status. Otherwise it won't work." (https://docs.midtrans.com/reference/get-transaction-status)
+FOUND_BY_TRANSACTION_ID_ONLY = frozenset({"dana"})
 UNAUTHORIZED_STATUS_BODY = {
     "status_code": "401",
     "status_message": "Unknown Merchant server_key/id",
@@ -81,9 +84,15 @@ class TransactionStatusResource:
         if basic_auth_user(req) != self.server_key:
             return 401, UNAUTHORIZED_STATUS_BODY
         txn = self.state.transaction_by_any_id(order_id)
-        if txn is None or not txn.method_chosen:
+        if txn is None or not txn.method_chosen or not _answers_to(txn, order_id):
             return 404, NOT_FOUND_BODY
         return 200, transaction_body(txn, self.server_key, STATUS_FOUND_MESSAGE)
+
+
+def _answers_to(txn: SnapTransaction, lookup_id: str) -> bool:
+    """Whether the Status API finds this transaction under `lookup_id` (an order id or a
+    transaction id): a DANA payment only under its transaction id."""
+    return lookup_id == txn.transaction_id or txn.payment_type not in FOUND_BY_TRANSACTION_ID_ONLY
 
 
 def add_midtrans_routes(

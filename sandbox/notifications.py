@@ -80,8 +80,11 @@ def _optional_fields(txn: SnapTransaction) -> dict:
     optional = {"fraud_status": txn.fraud_status, "settlement_time": txn.settlement_time}
     present = {name: value for name, value in optional.items() if value is not None}
     if txn.original_amount is not None:
-        amount_info = {"gross_amount_info": {"original_amount": txn.original_amount}}
-        present["metadata"] = {"extra_info": amount_info}
+        # Where Midtrans' sample notification for Automatic Fee Imposition puts it
+        # (https://docs.midtrans.com/docs/snap-advanced-feature).
+        present["extra_info"] = {"gross_amount_info": {"original_amount": txn.original_amount}}
+    if txn.refunds:
+        present["refunds"] = list(txn.refunds)
     return present
 
 

@@ -40,6 +40,7 @@ class Transition:
     fraud_status: str | None = None
     gross_amount: str | None = None
     original_amount: str | int | None = None
+    refund_amount: str | int | None = None  # a refund of this amount joins the refunds list
 
     def __post_init__(self) -> None:
         if self.transaction_status not in TRANSACTION_STATUSES:
@@ -89,7 +90,24 @@ def _changes_for(txn: SnapTransaction, transition: Transition) -> dict:
         changes["gross_amount_text"] = transition.gross_amount
     if transition.original_amount is not None:
         changes["original_amount"] = _amount_text(transition.original_amount)
+    if transition.refund_amount is not None:
+        changes["refunds"] = (*txn.refunds, _refund(txn, transition.refund_amount, now))
     return changes
+
+
+def _refund(txn: SnapTransaction, amount: str | int, now: datetime) -> dict:
+    """One refund as Midtrans lists it in `refunds[]`, confirmed by the bank at once."""
+    number = len(txn.refunds) + 1
+    return {
+        "refund_chargeback_id": number,
+        "refund_chargeback_uuid": str(uuid.uuid4()),
+        "refund_amount": _amount_text(amount),
+        "created_at": jakarta_time_text(now),
+        "reason": "sandbox refund",
+        "refund_key": f"{txn.order_id}-refund-{number}",
+        "refund_method": "online",
+        "bank_confirmed_at": jakarta_time_text(now),
+    }
 
 
 def _fraud_status(txn: SnapTransaction, transition: Transition, payment_type: str) -> str | None:

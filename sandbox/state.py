@@ -40,6 +40,7 @@ class SnapTransaction:
     expiry_time: str | None = None
     gross_amount_text: str | None = None
     original_amount: str | None = None
+    refunds: tuple[dict, ...] = ()  # each refund so far, as the Status API lists them
 
     @property
     def method_chosen(self) -> bool:

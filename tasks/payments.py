@@ -17,6 +17,7 @@ from models.state_machine import LocalEvent
 from models.statuses import OrderStatus
 from tasks.broker import worker_actor
 from tasks.services import services
+from tasks.webhooks import status_answer
 
 ACTOR = "worker"
 
@@ -82,7 +83,7 @@ def _create_snap_payment(order: Order) -> None:
         )
     except DuplicateOrder:
         logger.warning("Snap reports the order_id as already used; asking the Status API")
-        midtrans.transaction_status(order.order_id)  # not found / errors retry the message
+        status_answer(order.order_id)  # not found / errors retry the message
         apply_snap_answer(order, LocalEvent.TRANSACTION_EXISTS, ACTOR)
         return
     except PermanentProviderError as error:

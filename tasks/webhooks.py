@@ -11,8 +11,19 @@ from messaging.contract import PROCESS_NOTIFICATION, PROCESS_STORED_EVENT, RECON
 from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
-from models.events import PaymentEvent, finish_event, locked_event, store_event
-from models.midtrans_status import InvalidNotification, MidtransNotification, parse_notification
+from models.events import (
+    PaymentEvent,
+    finish_event,
+    known_transaction_ids,
+    locked_event,
+    store_event,
+)
+from models.midtrans_status import (
+    InvalidNotification,
+    MidtransNotification,
+    is_earlier_step,
+    parse_notification,
+)
 from models.orders import Order, PaymentAttempt
 from models.payments import apply_status, decide_for_order, expired_locally
 from models.state_machine import is_awaiting_payment
@@ -23,6 +34,11 @@ from tasks.services import services
 
 class StatusNotYetVisible(RetryableProviderError):
     """A signed notification exists but the Status API has no transaction yet: ask again."""
+
+
+class AttemptNotFound(TransactionNotFound):
+    """Midtrans reported a payment attempt for the order, yet the Status API finds it under
+    none of its ids: in doubt, which is never a reason to expire the order."""
 
 
 @worker_actor(PROCESS_NOTIFICATION, max_retries=10, min_backoff=5_000, max_backoff=600_000)
@@ -66,11 +82,16 @@ def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> Non
 @worker_actor(RECONCILE_ORDER, max_retries=5, min_backoff=10_000, max_backoff=300_000)
 def reconcile_order(order_id: str) -> None:
     """Asks the Status API about one order and applies the answer (even one seen before);
-    expires the order locally only once the window passed and Midtrans has no transaction or
-    only a refused attempt. The check counts as done (`last_checked_at`) only once Midtrans
-    answered: a timeout or a 5xx leaves a paid order's re-check due."""
+    expires the order locally only once the window passed and Midtrans has no transaction under
+    any of the order's ids, or only a refused attempt. The check counts as done
+    (`last_checked_at`) only once Midtrans answered: a timeout or a 5xx leaves a paid order's
+    re-check due."""
     try:
-        status = services().midtrans.transaction_status(order_id)
+        status = status_answer(order_id)
+    except AttemptNotFound:
+        record_status_check(order_id)
+        logger.warning("Order {}: its reported attempt is not found; not expired", order_id)
+        return
     except TransactionNotFound:
         record_status_check(order_id)
         expire_if_due(order_id)
@@ -146,8 +167,12 @@ def process_event(event: PaymentEvent, reapply: bool = False) -> None:
 
 def _disagreement(order: Order, event: PaymentEvent, verified: MidtransNotification) -> str | None:
     """Why the body's unsigned claim matters, when it would have done something else to the
-    order than the Status API's answer does (a late `pending` after settlement does not)."""
+    order than the Status API's answer does. A claim of a step the transaction has since passed
+    (a `pending` processed after Midtrans settled, behind a queue backlog) is only late: the
+    Status API's answer is applied and nothing is flagged."""
     if event.source != "webhook" or event.transaction_status == verified.transaction_status:
+        return None
+    if is_earlier_step(event.transaction_status, verified.transaction_status):
         return None
     claimed = decide_for_order(order, parse_notification(event.raw))
     actual = decide_for_order(order, verified)
@@ -209,12 +234,47 @@ def authoritative_status(event: PaymentEvent) -> MidtransNotification:
     if event.source == "reconciliation" or not services().settings.midtrans_verify_with_status_api:
         return parse_notification(event.raw)
     try:
-        verified = parse_notification(services().midtrans.transaction_status(event.order_id))
+        verified = parse_notification(status_answer(event.order_id, event.transaction_id))
     except TransactionNotFound:
         if Order.get_or_none(Order.order_id == event.order_id) is None:
             return parse_notification(event.raw)  # unknown order: flagged, never applied
         raise StatusNotYetVisible(f"Status API has no transaction for {event.order_id}") from None
     return with_fee_original(verified, parse_notification(event.raw))
+
+
+def status_answer(order_id: str, transaction_id: str | None = None) -> dict:
+    """The Status API's answer about the order, asked by its order id first: that names the
+    order's latest attempt. DANA and BI-SNAP payments answer only to their transaction_id
+    ("please only use Transaction ID to get status",
+    https://docs.midtrans.com/reference/get-transaction-status), so on a 404 the ids Midtrans gave
+    for this order are asked, `transaction_id` first, then the newest. Raises
+    TransactionNotFound when no id was ever given, AttemptNotFound when none is found."""
+    try:
+        return services().midtrans.transaction_status(order_id)
+    except TransactionNotFound:
+        pass
+    known = dict.fromkeys([transaction_id, *known_transaction_ids(order_id)])
+    candidates = [candidate for candidate in known if candidate]
+    for candidate in candidates:
+        answer = _answer_about(order_id, candidate)
+        if answer is not None:
+            return answer
+    if candidates:
+        raise AttemptNotFound(order_id)
+    raise TransactionNotFound(order_id)
+
+
+def _answer_about(order_id: str, transaction_id: str) -> dict | None:
+    """The Status API's answer for one transaction id, when it is about this order (the id may
+    come from an unsigned body); None when not found."""
+    try:
+        answer = services().midtrans.transaction_status(transaction_id)
+    except TransactionNotFound:
+        return None
+    if answer.get("order_id") != order_id:
+        logger.warning("Transaction {} belongs to another order; ignored", transaction_id)
+        return None
+    return answer
 
 
 def with_fee_original(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from models.catalog import DiscountCode, Package
 from models.checkout import hash_order_token
 from models.db import connection
 from models.orders import Order
+from runtime.settings import SANDBOX_SERVER_KEY
 
 VALID_CHECKOUT = {
     "package_id": "ai-movie-course",
@@ -57,6 +59,21 @@ def midtrans_transition(sandbox_api, order_id: str, **fields) -> dict:
     )
     response.raise_for_status()
     return response.json()
+
+
+def snap_transaction_picked_elsewhere(sandbox_api, order_id: str, **transition) -> dict:
+    """Snap already has this order with a payment method chosen (e.g. a run that crashed, or
+    the old system): Snap will refuse the order id. The unsent notification."""
+    auth = base64.b64encode(f"{SANDBOX_SERVER_KEY}:".encode()).decode()
+    sandbox_api.post(
+        "/snap/v1/transactions",
+        headers={"Authorization": f"Basic {auth}"},
+        json={"transaction_details": {"order_id": order_id, "gross_amount": 99000}},
+    ).raise_for_status()
+    fields = {"transaction_status": "pending", **transition}
+    answer = midtrans_transition(sandbox_api, order_id, notify=False, **fields)
+    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
+    return answer["notification"]
 
 
 def paid_order(sandbox_api, payment_type: str = "bank_transfer", **overrides) -> dict:

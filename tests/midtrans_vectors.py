@@ -45,3 +45,14 @@ GO_SETTLEMENT = {
     "fraud_status": "accept",
     "currency": "IDR",
 }
+
+# From Midtrans' Snap documentation ("Automatic Fee Imposition", docs.midtrans.com/docs/
+# snap-advanced-feature): what a notification adds when the customer pays the fee. The
+# pre-fee price sits at the top level; other bodies nest the same object under `metadata`.
+FEE_IMPOSITION_EXTRA_INFO = {
+    "gross_amount_info": {
+        "original_amount": "10000",
+        "gross_amount": 10071,
+        "customer_imposed_payment_fee": "71",
+    }
+}

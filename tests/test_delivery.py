@@ -16,9 +16,15 @@ from loguru import logger
 
 from models.base import utcnow
 from models.delivery import claim_delivery
+from models.messages import NO_LINK_GUIDE
+from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import PROJECT_ROOT, wait_for
-from tests.factories import checkout_request, midtrans_transition
+from tests.factories import (
+    checkout_request,
+    midtrans_transition,
+    snap_transaction_picked_elsewhere,
+)
 from tests.notification_helpers import (
     another_customer,
     inject,
@@ -101,6 +107,35 @@ def test_every_message_goes_out_on_both_channels(
         link = f"{system['settings'].public_base_url}{expected_link}"
         assert link in mail["text"] and link in mail["html"]
         assert message["components"][0]["parameters"][-1]["text"].startswith(link)
+
+
+def test_instructions_for_an_order_without_a_payment_link_arrive_on_both_channels(
+    db, worker, web, sandbox_api
+):
+    from tasks.payments import create_payment
+
+    request = checkout_request()
+    pending = snap_transaction_picked_elsewhere(
+        sandbox_api, request["order_id"], payment_type="bank_transfer"
+    )
+    create_payment(request)  # Snap says the id is taken: the order has no link of its own
+    assert Order.get_by_id(request["order_id"]).redirect_url is None
+    signed = {"body": pending, "sign": True}
+    sandbox_api.post("/_sandbox/midtrans/notify", json=signed).raise_for_status()
+    rows = wait_for(
+        lambda: list(OutboxMessage.select().where(OutboxMessage.order == request["order_id"])),
+        message="the instructions queued once Midtrans reports the method",
+    )
+    wait_for(lambda: all_sent([r.id for r in rows]), message="both channels sent")
+    va_number = pending["va_numbers"][0]["va_number"]
+    [mail] = mails(sandbox_api)
+    for part in (mail["text"], mail["html"]):
+        assert "None" not in part and NO_LINK_GUIDE in part and va_number in part
+    assert "href=" not in mail["html"]
+    [message] = whatsapp_messages(sandbox_api)
+    parameters = [p["text"] for p in message["components"][0]["parameters"]]
+    assert parameters[2] == f"Virtual Account BCA nomor {va_number}"
+    assert parameters[4] == NO_LINK_GUIDE
 
 
 def test_a_transient_failure_then_success_stores_exactly_one_message(db, worker, sandbox_api):

@@ -4,6 +4,7 @@ import pytest
 
 from models.delivery import DeliveryPolicy
 from models.messages import (
+    NO_LINK_GUIDE,
     TEMPLATE_NAMES,
     MessageRenderError,
     render_email,
@@ -68,6 +69,40 @@ def test_each_email_has_subject_text_and_html(template_name, subject, must_show)
 def test_links_in_html_are_escaped_but_intact():
     email = render_email("payment_instructions", PAYLOAD, BASE)
     assert 'href="https://app.midtrans.com/snap/v4/redirection/tok?a=1&amp;b=2"' in email.html
+
+
+# Instructions for an order without a Snap link (imported pending, or an id Snap already knew):
+# the payload carries payment_url None and what Midtrans' notification said to pay to.
+WITHOUT_LINK = PAYLOAD | {
+    "payment_url": None,
+    "payment_channel": "Virtual Account BCA",
+    "payment_code": "80777123456789",
+}
+
+
+@pytest.mark.parametrize(
+    "payload", [WITHOUT_LINK, WITHOUT_LINK | {"payment_channel": None, "payment_code": None}]
+)
+def test_instructions_without_a_payment_link_email_how_to_pay_and_no_dead_link(payload):
+    email = render_email("payment_instructions", payload, BASE)
+    for part in (email.text, email.html):
+        assert "None" not in part and "snap" not in part and "Bayar sekarang" not in part
+        assert NO_LINK_GUIDE in part and "Rp 99.000" in part
+    assert "href=" not in email.html
+    if payload["payment_code"]:
+        assert "Virtual Account BCA nomor 80777123456789" in email.text
+        assert "80777123456789" in email.html
+
+
+def test_instructions_without_a_payment_link_fill_the_whatsapp_template_with_how_to_pay():
+    content = render_whatsapp("payment_instructions", WITHOUT_LINK, BASE)
+    assert content.parameters == (
+        "Budi <Santoso>",
+        "Rp 99.000",
+        "Virtual Account BCA nomor 80777123456789",
+        "13 Januari 2025 pukul 14.30 WIB",
+        NO_LINK_GUIDE,
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,17 @@
 
 import pytest
 
+from integrations.signature import midtrans_signature, signature_is_valid
 from models.midtrans_status import (
     InvalidNotification,
     MidtransNotification,
     amount_matches,
     idempotency_key,
+    is_earlier_step,
     parse_idr,
     parse_notification,
 )
+from tests.midtrans_vectors import FEE_IMPOSITION_EXTRA_INFO, GO_KEY
 from tests.midtrans_vectors import GO_SETTLEMENT as SETTLEMENT
 
 VA_PENDING = {
@@ -154,6 +157,48 @@ def test_a_fee_imposition_amount_that_matches_nothing_is_refused() -> None:
     assert not amount_matches(99000, notification)
 
 
+def _fee_imposed_settlement(**placement: dict) -> dict:
+    """The published settlement as a fee-imposed 10.000 payment (10.071 with the fee), the
+    sample's amount info placed as given, re-signed with the published key."""
+    body = SETTLEMENT | {"gross_amount": "10071.00", "payment_type": "gopay"} | placement
+    signature = midtrans_signature(body["order_id"], body["status_code"], "10071.00", GO_KEY)
+    return body | {"signature_key": signature}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _fee_imposed_settlement(extra_info=FEE_IMPOSITION_EXTRA_INFO),
+        _fee_imposed_settlement(metadata={"extra_info": FEE_IMPOSITION_EXTRA_INFO}),
+    ],
+    ids=["top_level_as_in_midtrans_sample", "nested_under_metadata"],
+)
+def test_the_published_fee_imposition_sample_pays_the_pre_fee_price(body: dict) -> None:
+    assert signature_is_valid(body, GO_KEY)
+    notification = parse_notification(body)
+    assert notification.original_amount_text == "10000"
+    assert amount_matches(10000, notification)
+    assert not amount_matches(10071 - 1, notification)
+
+
+def test_two_different_pre_fee_prices_trust_neither() -> None:
+    other = {"gross_amount_info": {"original_amount": "9000"}}
+    body = _fee_imposed_settlement(
+        extra_info=FEE_IMPOSITION_EXTRA_INFO, metadata={"extra_info": other}
+    )
+    notification = parse_notification(body)
+    assert notification.original_amount_text is None
+    assert not amount_matches(10000, notification) and not amount_matches(9000, notification)
+
+
+def test_the_same_pre_fee_price_in_both_places_is_read() -> None:
+    nested = {"gross_amount_info": {"original_amount": "10000.00"}}
+    body = _fee_imposed_settlement(
+        extra_info=FEE_IMPOSITION_EXTRA_INFO, metadata={"extra_info": nested}
+    )
+    assert amount_matches(10000, parse_notification(body))
+
+
 def test_an_amount_with_cents_never_matches() -> None:
     notification = parse_notification(VA_PENDING | {"gross_amount": "99000.50"})
     assert not amount_matches(99000, notification)
@@ -247,3 +292,87 @@ def test_keys_without_a_transaction_id_are_per_order_and_status() -> None:
 def test_keys_have_a_fixed_length_whatever_the_input() -> None:
     huge = parse_notification(SETTLEMENT | {"transaction_id": "x" * 10_000})
     assert len(idempotency_key(huge)) == len(idempotency_key(parse_notification(SETTLEMENT))) == 64
+
+
+# Midtrans' partial refund as its refund API answers it (refund-transaction reference page).
+PARTIAL_REFUND = SETTLEMENT | {
+    "transaction_status": "partial_refund",
+    "refund_chargeback_id": 1,
+    "refund_amount": "5000.00",
+    "refund_key": "reference1",
+}
+
+
+def _listed(*amounts: str) -> dict:
+    """The refunds so far as notifications and the Status API list them (`refunds[]`)."""
+    refunds = [
+        {"refund_chargeback_id": n, "refund_amount": amount, "refund_key": f"key-{n}"}
+        for n, amount in enumerate(amounts, start=1)
+    ]
+    return SETTLEMENT | {"transaction_status": "partial_refund", "refunds": refunds}
+
+
+def test_a_second_partial_refund_is_a_new_event() -> None:
+    first, second = (
+        parse_notification(_listed("2000.00")),
+        parse_notification(_listed("2000.00", "3000.00")),
+    )
+    assert idempotency_key(first) != idempotency_key(second)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"refund_amount": "6000.00"}, {"refund_key": "reference2"}, {"refund_chargeback_id": 2}],
+    ids=["another_amount", "another_refund_key", "another_refund_id"],
+)
+def test_another_refund_named_at_the_top_level_is_a_new_event(changes: dict) -> None:
+    assert idempotency_key(parse_notification(PARTIAL_REFUND | changes)) != idempotency_key(
+        parse_notification(PARTIAL_REFUND)
+    )
+
+
+def test_the_same_refunds_resent_or_confirmed_by_the_bank_are_one_event() -> None:
+    listed = _listed("2000.00", "3000.00")
+    confirmed = listed | {
+        "refunds": [
+            item | {"bank_confirmed_at": "2020-01-10 10:00:00"} for item in listed["refunds"]
+        ]
+    }
+    reordered = listed | {"refunds": list(reversed(listed["refunds"]))}
+    keys = {idempotency_key(parse_notification(body)) for body in (listed, confirmed, reordered)}
+    assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    "refunds", ["5000.00", [None, "x", 3], [{"refund_amount": True}], []], ids=str
+)
+def test_odd_refund_lists_read_as_no_refund(refunds: object) -> None:
+    body = SETTLEMENT | {"refunds": refunds}
+    assert parse_notification(body).refunds == ()
+    assert idempotency_key(parse_notification(body)) == idempotency_key(
+        parse_notification(SETTLEMENT)
+    )
+
+
+@pytest.mark.parametrize(
+    ("claimed", "current", "late"),
+    [
+        ("pending", "settlement", True),
+        ("pending", "expire", True),
+        ("capture", "settlement", True),
+        ("capture", "cancel", True),
+        ("settlement", "refund", True),
+        ("partial_refund", "refund", True),
+        ("settlement", "pending", False),
+        ("refund", "settlement", False),
+        ("settlement", "expire", False),
+        ("deny", "settlement", False),
+        ("settlement", "settlement", False),
+        ("pending", "made_up", False),
+        ("made_up", "settlement", False),
+    ],
+)
+def test_a_claim_of_a_step_the_transaction_has_passed_is_only_late(
+    claimed: str, current: str, late: bool
+) -> None:
+    assert is_earlier_step(claimed, current) is late

@@ -223,3 +223,38 @@ def test_a_late_pending_after_settlement_is_not_flagged_as_a_disagreement(
     late = PaymentEvent.get(PaymentEvent.transaction_status == "pending")
     assert late.verified_status == "settlement" and late.flag_reason is None
     assert not AuditEntry.select().where(AuditEntry.flagged).exists()
+
+
+def test_two_partial_refunds_of_different_amounts_are_both_recorded(
+    pending_order, sandbox_api, broker
+):
+    _pay(sandbox_api, pending_order)
+    _drain(broker)
+    for amount in (20000, 30000):
+        _pay(sandbox_api, pending_order, transaction_status="partial_refund", refund_amount=amount)
+        _drain(broker)
+    second = PaymentEvent.select().order_by(PaymentEvent.id.desc()).get().raw
+    assert _send_raw(sandbox_api, second) == 200  # Midtrans sends the second one again
+    _drain(broker)
+    refunds = PaymentEvent.select().where(PaymentEvent.transaction_status == "partial_refund")
+    assert [event.outcome for event in refunds.order_by(PaymentEvent.id)] == ["recorded"] * 2
+    assert [item["refund_amount"] for item in second["refunds"]] == ["20000.00", "30000.00"]
+    recorded = AuditEntry.select().where(AuditEntry.action == "midtrans_recorded")
+    assert recorded.count() == 2
+    _assert_paid_once(pending_order)
+
+
+def test_a_pending_processed_after_midtrans_settled_pays_and_raises_no_alarm(
+    pending_order, sandbox_api, broker
+):
+    pending = _signed_notification(
+        sandbox_api, pending_order, transaction_status="pending", payment_type="bank_transfer"
+    )
+    _signed_notification(sandbox_api, pending_order, transaction_status="settlement")
+    assert _send_raw(sandbox_api, pending) == 200  # worked off a backlog: Midtrans has settled
+    _drain(broker)
+    _assert_paid_once(pending_order)
+    late = PaymentEvent.get(PaymentEvent.transaction_status == "pending")
+    assert late.verified_status == "settlement" and late.flag_reason is None
+    assert not AuditEntry.select().where(AuditEntry.flagged).exists()
+    assert not Order.get_by_id(pending_order).flagged

@@ -17,7 +17,13 @@ from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
 from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import free_port, wait_for
-from tests.factories import VALID_CHECKOUT, checkout_request, midtrans_transition, open_payment
+from tests.factories import (
+    VALID_CHECKOUT,
+    checkout_request,
+    midtrans_transition,
+    open_payment,
+    snap_transaction_picked_elsewhere,
+)
 
 START_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0700$")
 
@@ -220,18 +226,6 @@ def test_a_refused_snap_request_fails_the_order_with_the_reason(
     assert len(_snap_bodies(sandbox_api)) == 1
 
 
-def _snap_transaction_picked_elsewhere(sandbox_api, order_id: str) -> None:
-    """Snap already has this order with a payment method chosen (e.g. a run that crashed)."""
-    auth = base64.b64encode(f"{SANDBOX_SERVER_KEY}:".encode()).decode()
-    sandbox_api.post(
-        "/snap/v1/transactions",
-        headers={"Authorization": f"Basic {auth}"},
-        json={"transaction_details": {"order_id": order_id, "gross_amount": 99000}},
-    ).raise_for_status()
-    midtrans_transition(sandbox_api, order_id, transaction_status="pending", notify=False)
-    sandbox_api.delete("/_sandbox/midtrans/requests").raise_for_status()
-
-
 def _snap_answer_to(sandbox_api, call: dict) -> dict:
     """What the sandbox answers to the recorded Snap request sent again unchanged: the request
     log keeps only the status, and the order's state has not moved since."""
@@ -246,7 +240,7 @@ def _snap_answer_to(sandbox_api, call: dict) -> dict:
 
 def test_a_duplicate_order_id_asks_the_status_api(create_payment, sandbox_api):
     request = checkout_request()
-    _snap_transaction_picked_elsewhere(sandbox_api, request["order_id"])
+    snap_transaction_picked_elsewhere(sandbox_api, request["order_id"])
     create_payment(request)
     calls = sandbox_api.get("/_sandbox/midtrans/requests").json()
     assert [(call["method"], call["status"]) for call in calls] == [("POST", 400), ("GET", 200)]
@@ -261,7 +255,7 @@ def test_a_duplicate_order_id_asks_the_status_api(create_payment, sandbox_api):
 
 def test_a_duplicate_order_id_retries_while_the_status_api_is_down(create_payment, sandbox_api):
     request = checkout_request()
-    _snap_transaction_picked_elsewhere(sandbox_api, request["order_id"])
+    snap_transaction_picked_elsewhere(sandbox_api, request["order_id"])
     _set_faults(sandbox_api, status_api={"fail_next": 1, "status": 503})
     with pytest.raises(RetryableProviderError):
         create_payment(request)

@@ -8,7 +8,8 @@ import pytest
 from integrations.errors import RetryableProviderError
 from models.audit import AuditEntry
 from models.base import utcnow
-from models.events import PaymentEvent
+from models.events import PaymentEvent, store_event
+from models.midtrans_status import parse_notification
 from models.orders import Order, PaymentAttempt
 from tests.factories import open_payment
 from tests.webhook_helpers import (
@@ -143,3 +144,72 @@ def test_an_order_whose_only_attempt_was_denied_expires_once_its_window_closed(
     maintenance.reconcile_order(order_id)
     assert Order.get_by_id(order_id).status == "EXPIRED"
     assert _outbox(order_id, "order_expired") == ["EMAIL", "WHATSAPP"]
+
+
+def _transaction_id(sandbox_api, order_id: str) -> str:
+    return sandbox_api.get(f"/_sandbox/midtrans/transactions/{order_id}").json()["transaction_id"]
+
+
+def _asked_by_transaction_id(sandbox_api, order_id: str) -> int:
+    return _status_checks(sandbox_api, _transaction_id(sandbox_api, order_id))
+
+
+def test_a_dana_payment_whose_settlement_notification_was_lost_is_found_paid(
+    pending_order, sandbox_api, broker, maintenance
+):
+    _pay(sandbox_api, pending_order, transaction_status="pending", payment_type="dana")
+    _drain(broker)  # verified by its transaction id: the order id finds nothing for DANA
+    assert Order.get_by_id(pending_order).status == "PENDING_PAYMENT"
+    _pay(sandbox_api, pending_order, payment_type="dana", notify=False)
+    maintenance.reconcile_order(pending_order)
+    _assert_paid_once(pending_order)
+    assert _asked_by_transaction_id(sandbox_api, pending_order) == 2
+
+
+def test_reconciliation_never_expires_a_dana_payment_midtrans_still_waits_for(
+    pending_order, sandbox_api, broker, maintenance
+):
+    _pay(sandbox_api, pending_order, transaction_status="pending", payment_type="dana")
+    _drain(broker)
+    _expire_locally(pending_order)
+    maintenance.reconcile_order(pending_order)
+    assert Order.get_by_id(pending_order).status == "PENDING_PAYMENT"
+    assert _outbox(pending_order, "order_expired") == []
+    _pay(sandbox_api, pending_order, payment_type="dana", notify=False)
+    maintenance.reconcile_order(pending_order)
+    _assert_paid_once(pending_order)
+
+
+def _stored_unverified(order_id: str, transaction_id: str) -> None:
+    """A signed notification naming this attempt, stored while the Status API cannot find it."""
+    body = {
+        "order_id": order_id,
+        "transaction_id": transaction_id,
+        "transaction_status": "pending",
+        "status_code": "201",
+        "gross_amount": "99000.00",
+        "payment_type": "dana",
+    }
+    store_event(parse_notification(body), body, "webhook")
+
+
+def test_an_order_whose_reported_attempt_cannot_be_found_is_not_expired(
+    db, sandbox_api, maintenance
+):
+    order_id = open_payment()["order_id"]
+    _stored_unverified(order_id, "a0a0a0a0-dana-attempt")
+    _expire_locally(order_id)
+    maintenance.reconcile_order(order_id)
+    assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"
+    assert _status_checks(sandbox_api, "a0a0a0a0-dana-attempt") == 1
+
+
+def test_another_orders_transaction_id_cannot_pay_or_expire_an_order(db, sandbox_api, maintenance):
+    paid_elsewhere = open_payment()["order_id"]
+    _pay(sandbox_api, paid_elsewhere, payment_type="dana", notify=False)
+    order_id = open_payment()["order_id"]
+    _stored_unverified(order_id, _transaction_id(sandbox_api, paid_elsewhere))
+    _expire_locally(order_id)
+    maintenance.reconcile_order(order_id)
+    _assert_not_paid(order_id)
+    assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"

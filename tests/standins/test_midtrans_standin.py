@@ -91,6 +91,29 @@ def test_status_is_404_until_a_method_is_chosen_then_signed(midtrans: httpx.Clie
     assert by_transaction_id.json()["order_id"] == "ORD-1"
 
 
+def test_a_dana_payment_is_found_by_its_transaction_id_only(midtrans: httpx.Client) -> None:
+    create(midtrans)
+    change = {"transaction_status": "pending", "payment_type": "dana", "notify": False}
+    outcome = midtrans.post("/_sandbox/midtrans/transactions/ORD-1/transition", json=change)
+    transaction_id = outcome.json()["notification"]["transaction_id"]
+    assert midtrans.get("/v2/ORD-1/status").status_code == 404
+    status = midtrans.get(f"/v2/{transaction_id}/status").json()
+    assert (status["order_id"], status["payment_type"]) == ("ORD-1", "dana")
+    assert signature_is_valid(status, SERVER_KEY)
+
+
+def test_refunds_are_listed_in_the_notification_and_the_status(midtrans: httpx.Client) -> None:
+    create(midtrans)
+    transition = "/_sandbox/midtrans/transactions/ORD-1/transition"
+    midtrans.post(transition, json={"transaction_status": "settlement", "notify": False})
+    for amount in (20000, "30000.00"):
+        change = {"transaction_status": "partial_refund", "refund_amount": amount, "notify": False}
+        notification = midtrans.post(transition, json=change).json()["notification"]
+    listed = [(r["refund_chargeback_id"], r["refund_amount"]) for r in notification["refunds"]]
+    assert listed == [(1, "20000.00"), (2, "30000.00")]
+    assert midtrans.get("/v2/ORD-1/status").json()["refunds"] == notification["refunds"]
+
+
 def test_status_refuses_a_wrong_server_key(anonymous: httpx.Client) -> None:
     response = anonymous.get("/v2/ORD-1/status", auth=("SB-Mid-server-wrong", ""))
     assert response.status_code == 401
@@ -152,7 +175,7 @@ def test_transition_with_fee_imposition_signs_the_notified_amount(
     assert notification == outcome.json()["notification"]
     assert notification["gross_amount"] == "101000.00"
     assert signature_is_valid(notification, SERVER_KEY)
-    amount_info = notification["metadata"]["extra_info"]["gross_amount_info"]
+    amount_info = notification["extra_info"]["gross_amount_info"]  # where Midtrans' sample has it
     assert amount_info == {"original_amount": "99000.00"}
     stored = midtrans.get("/_sandbox/midtrans/transactions/ORD-1").json()
     assert stored["transaction_status"] == "settlement" and stored["method_chosen"]
