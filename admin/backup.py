@@ -31,9 +31,9 @@ from admin.backup_folder import (
 )
 from admin.context import AdminContext
 from admin.output import counted
+from config.settings import PROJECT_ROOT, Settings
 from messaging.contract import last_backup_key
 from models.wib import wib_text
-from runtime.settings import PROJECT_ROOT, Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

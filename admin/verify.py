@@ -18,6 +18,8 @@ from peewee import fn
 
 from admin.context import AdminContext
 from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
+from config.logs import configure_logging
+from config.settings import Settings
 from integrations.http import Client, send
 from integrations.signature import midtrans_signature
 from messaging.contract import (
@@ -30,8 +32,6 @@ from models.base import utcnow
 from models.db import connection
 from models.outbox import OutboxMessage
 from models.statuses import CLAIMABLE, OutboxStatus
-from runtime.logs import configure_logging
-from runtime.settings import Settings
 from schema.migrate import pending_migrations
 
 STUCK_SENDING = timedelta(minutes=5)

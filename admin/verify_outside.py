@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from config.logs import mask_email
 from integrations.alerts import AlertSender
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
@@ -17,7 +18,6 @@ from integrations.midtrans import MidtransClient
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
 from models.messages import WHATSAPP_LANGUAGE, whatsapp_templates
-from runtime.logs import mask_email
 
 if TYPE_CHECKING:
     from admin.verify import Target

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import redis
 from loguru import logger
 
+from config.settings import Settings
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import ProviderError
 from integrations.http import Client, raise_for_status, send
-from runtime.settings import Settings
 
 STATE_PREFIX = "dramatiq:alerts:"
 

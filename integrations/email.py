@@ -17,6 +17,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 
+from config.settings import Settings
 from integrations.errors import (
     PermanentProviderError,
     ProviderError,
@@ -24,7 +25,6 @@ from integrations.errors import (
     RecipientRefused,
     RetryableProviderError,
 )
-from runtime.settings import Settings
 
 TLS_MODES = ("none", "starttls", "ssl")
 

@@ -4,8 +4,8 @@ import logging
 import signal
 import threading
 
-from runtime.logs import configure_logging
-from runtime.settings import Settings, load_settings_or_exit
+from config.logs import configure_logging
+from config.settings import Settings, load_settings_or_exit
 from sandbox.config import SandboxConfig
 from sandbox.server import start_sandbox
 

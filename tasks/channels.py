@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import redis
 
+from config.settings import Settings
 from integrations.email import SmtpMailer, smtp_config
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.whatsapp import WhatsAppClient
@@ -15,7 +16,6 @@ from models.delivery import DeliveryPolicy
 from models.messages import render_email, render_whatsapp
 from models.outbox import OutboxMessage
 from models.statuses import Channel
-from runtime.settings import Settings
 
 
 @dataclass(frozen=True)

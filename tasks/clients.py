@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
+from config.settings import Settings
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
 from messaging.contract import NAMESPACE
-from runtime.settings import Settings
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30

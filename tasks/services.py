@@ -15,9 +15,9 @@ from functools import cached_property
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from config.settings import Settings
 from messaging.contract import NAMESPACE, ActorSpec
 from models.delivery import DeliveryPolicy
-from runtime.settings import Settings
 from tasks.channels import Channels
 from tasks.clients import GuardedMidtrans
 

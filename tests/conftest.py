@@ -90,7 +90,7 @@ def services(tmp_path_factory):
             )
         )
     else:
-        from runtime.embedded import start_postgres
+        from local.embedded import start_postgres
 
         # Outside pytest's temporary root, which every pytest session started as root closes
         # to other users (mode 0700): another run on this machine would take the server's user
@@ -102,7 +102,7 @@ def services(tmp_path_factory):
         database_url = _replace_database(postgres.url, postgres.url_for)
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
-        from runtime.embedded import start_redis
+        from local.embedded import start_redis
 
         embedded_redis = start_redis(tmp_path_factory.mktemp("redis"))
         stoppers.append(embedded_redis.stop)
@@ -156,7 +156,7 @@ def environment(services, sandbox) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def settings(environment):
     """The system's settings, read from the test environment mapping alone (no `.env`)."""
-    from runtime.settings import load_settings
+    from config.settings import load_settings
 
     return load_settings(environment)
 

@@ -151,7 +151,7 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
 def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):
     from integrations.alerts import AlertSender
     from messaging.redis import Enqueuer
-    from runtime.scheduler import workers_missing
+    from tasks.scheduler import workers_missing
     from tasks.services import services
 
     reconfigure(alert_email_to=(OWNER,))

@@ -15,7 +15,7 @@ import pytest
 from psycopg2 import sql
 
 from admin import postgres_tools as pg
-from runtime.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
+from local.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
 from schema.migrate import migration_files
 from tests.conftest import PROJECT_ROOT, TABLES, _url_with_database
 from tests.factories import open_payment, paid_order

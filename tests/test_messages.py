@@ -2,6 +2,7 @@
 
 import pytest
 
+from config.settings import SettingsError, load_settings
 from models.delivery import DeliveryPolicy
 from models.messages import (
     TEMPLATE_NAMES,
@@ -11,7 +12,6 @@ from models.messages import (
     whatsapp_templates,
 )
 from models.wib import indonesian_time
-from runtime.settings import SettingsError, load_settings
 
 BASE = "https://kursus.example.id"
 PAYLOAD = {

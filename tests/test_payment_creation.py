@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from config.settings import SANDBOX_SERVER_KEY
 from integrations.errors import RetryableProviderError
 from integrations.http import Timeout
 from integrations.midtrans import MidtransClient
@@ -15,7 +16,6 @@ from models.catalog import DiscountCode
 from models.db import connection
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
-from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import free_port, wait_for
 from tests.factories import VALID_CHECKOUT, checkout_request, midtrans_transition, open_payment
 

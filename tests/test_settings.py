@@ -2,7 +2,7 @@
 
 import pytest
 
-from runtime.settings import (
+from config.settings import (
     GRAPH_API_URL,
     SANDBOX_SERVER_KEY,
     SettingsError,
@@ -72,7 +72,7 @@ def test_real_keys_refuse_the_sandbox_admin_token_everyone_can_read():
 
 
 def test_the_launcher_prints_only_the_sandbox_default_admin_token(capsys):
-    from runtime.launcher import _print_urls
+    from local.launcher import _print_urls
 
     _print_urls(load_settings({}))
     assert "Admin token: sandbox-admin-token" in capsys.readouterr().out
@@ -109,7 +109,7 @@ def test_an_invalid_value_names_its_setting(name, value):
 
 
 def test_the_real_environment_wins_over_the_env_file(tmp_path, monkeypatch):
-    import runtime.settings as module
+    import config.settings as module
 
     (tmp_path / ".env").write_text("PORT=9001\nPAYMENT_EXPIRY_MINUTES=30\n")
     monkeypatch.setattr(module, "PROJECT_ROOT", tmp_path)
@@ -122,7 +122,7 @@ def test_the_real_environment_wins_over_the_env_file(tmp_path, monkeypatch):
 def test_the_documented_example_file_loads_as_the_defaults():
     from dotenv import dotenv_values
 
-    from runtime.settings import PROJECT_ROOT
+    from config.settings import PROJECT_ROOT
 
     example = dotenv_values(PROJECT_ROOT / ".env.example")
     documented = load_settings({key: value for key, value in example.items() if value is not None})

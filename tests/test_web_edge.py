@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from config.settings import SANDBOX_SERVER_KEY
 from integrations.signature import midtrans_signature
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import ADMIN_TOKEN, captured_logs
 from tests.factories import VALID_CHECKOUT, paid_order
 
@@ -97,8 +97,8 @@ def test_a_stalled_redis_turns_into_a_fast_503(system, tmp_path):
 
     import httpx
 
+    from local.embedded import start_redis
     from messaging.redis import redis_client
-    from runtime.embedded import start_redis
     from tests.conftest import serve_app
     from tests.midtrans_vectors import GO_KEY, GO_SETTLEMENT
     from web.app import create_app

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from config.settings import GRAPH_API_URL, load_settings
 from models.messages import TEMPLATE_NAMES, whatsapp_templates
-from runtime.settings import GRAPH_API_URL, load_settings
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 WORD = re.compile(r"\w", re.UNICODE)

@@ -7,7 +7,7 @@ from pathlib import Path
 import falcon
 import redis
 
-from runtime.settings import Settings
+from config.settings import Settings
 from web import access_links, health, pages
 from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource

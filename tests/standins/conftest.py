@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from runtime.settings import load_settings
+from config.settings import load_settings
 from sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 
 SERVER_KEY = "SB-Mid-server-test-sandbox-key"

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from runtime.networks import Network, parse_networks
+from config.networks import Network, parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
