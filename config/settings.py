@@ -1,10 +1,17 @@
-"""Settings: read once from the environment (and `.env`), typed, validated at start-up."""
+"""Settings: read once from the environment (and `.env`), typed, validated at start-up.
+
+VARIABLES has one line per environment variable: its name, the field it fills, how its text is
+read and its default. Each outside provider's settings are a part of their own
+(`settings.midtrans.server_key`), so an integration is handed only its part. Rules between
+variables are the small functions in CHECKS. A start with bad settings stops with one message
+naming every bad variable, not one per restart.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,7 +27,74 @@ GRAPH_API_URL = "https://graph.facebook.com/v26.0"
 
 
 class SettingsError(Exception):
-    """A setting is missing or invalid; the message names it in one line."""
+    """Missing or invalid settings; the message names every one of them, on one line."""
+
+
+@dataclass(frozen=True)
+class MidtransSettings:
+    """The payment gateway: our key, where Snap and the Status API answer, how fast we call."""
+
+    server_key: str
+    client_key: str
+    is_production: bool
+    snap_base_url: str
+    api_base_url: str
+    verify_with_status_api: bool
+    rate_per_second: int
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The mail server customer messages and alerts go through."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    sender: str  # SMTP_FROM
+    tls: str
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    """Meta's Graph API (or the sandbox's stand-in) and our WhatsApp Business number."""
+
+    api_url: str
+    token: str
+    phone_number_id: str
+    business_account_id: str
+
+    @property
+    def graph_api_version(self) -> str:
+        """The Graph API version WHATSAPP_API_URL names (`v26.0`), or "unknown"."""
+        last = self.api_url.rstrip("/").rsplit("/", 1)[-1]
+        return last if re.fullmatch(r"v\d+(\.\d+)?", last) else "unknown"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where an alarm reaches a person, and how often it is repeated while it holds."""
+
+    email_to: tuple[str, ...]
+    webhook_url: str
+    repeat_minutes: int
+
+    @property
+    def has_target(self) -> bool:
+        """True when an alert can reach a person (an email address or a webhook)."""
+        return bool(self.email_to or self.webhook_url)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How customer messages are retried, guarded and paced (models.delivery.DeliveryPolicy)."""
+
+    retry_schedule_seconds: tuple[float, ...]
+    breaker_fail_max: int
+    breaker_reset_seconds: int
+    stuck_after_seconds: int
+    email_rate_per_second: int
+    whatsapp_rate_per_second: int
 
 
 @dataclass(frozen=True)
@@ -48,184 +122,370 @@ class Settings:
     migration_database_url: str | None
     redis_url: str | None
     port: int
+    web_host: str
     public_base_url: str
-    midtrans_server_key: str
-    midtrans_client_key: str
-    midtrans_is_production: bool
-    midtrans_snap_base_url: str
-    midtrans_api_base_url: str
-    midtrans_verify_with_status_api: bool
-    smtp_host: str
-    smtp_port: int
-    smtp_user: str
-    smtp_password: str
-    smtp_from: str
-    smtp_tls: str
-    whatsapp_api_url: str
-    whatsapp_token: str
-    whatsapp_phone_number_id: str
-    whatsapp_business_account_id: str
+    trusted_proxies: tuple[Network, ...]
     admin_token: str
     log_level: str
     log_format: str
-    payment_expiry_minutes: int
-    checkout_rate_limit_per_minute: int
-    email_rate_per_second: int
-    midtrans_rate_per_second: int
-    whatsapp_rate_per_second: int
-    webhook_silence_alarm_minutes: int
-    notification_retry_schedule_seconds: tuple[float, ...]
-    notification_breaker_fail_max: int
-    notification_breaker_reset_seconds: int
-    paid_recheck_after_hours: tuple[float, ...]
-    sweep_park_after: int
-    alert_email_to: tuple[str, ...]
-    alert_webhook_url: str
-    alert_repeat_minutes: int
-    notification_stuck_after_seconds: int
     var_dir: Path
-    web_host: str
-    trusted_proxies: tuple[Network, ...]
     sandbox_port: int
     sandbox_host: str
+    payment_expiry_minutes: int
+    checkout_rate_limit_per_minute: int
+    webhook_silence_alarm_minutes: int
+    paid_recheck_after_hours: tuple[float, ...]
+    sweep_park_after: int
+    midtrans: MidtransSettings
+    smtp: SmtpSettings
+    whatsapp: WhatsAppSettings
+    alerts: AlertSettings
+    delivery: DeliverySettings
     seller: Seller
-
-    @property
-    def alert_targets(self) -> bool:
-        """True when an alert can reach a person (an email address or a webhook)."""
-        return bool(self.alert_email_to or self.alert_webhook_url)
-
-    @property
-    def graph_api_version(self) -> str:
-        """The Graph API version WHATSAPP_API_URL names (`v26.0`), or "unknown"."""
-        last = self.whatsapp_api_url.rstrip("/").rsplit("/", 1)[-1]
-        return last if re.fullmatch(r"v\d+(\.\d+)?", last) else "unknown"
 
     @property
     def uses_sandbox(self) -> bool:
         """True when Midtrans is our local stand-in rather than the real gateway."""
-        return self.midtrans_server_key == SANDBOX_SERVER_KEY
+        return self.midtrans.server_key == SANDBOX_SERVER_KEY
 
 
-def _bool(name: str, raw: str) -> bool:
+PARTS = {
+    "midtrans": MidtransSettings,
+    "smtp": SmtpSettings,
+    "whatsapp": WhatsAppSettings,
+    "alerts": AlertSettings,
+    "delivery": DeliverySettings,
+    "seller": Seller,
+}
+
+# Readers turn a variable's text into its value, or raise ValueError saying what is wrong (the
+# message follows the variable's name).
+Reader = Callable[[str], object]
+Values = dict[str, object]  # what was read so far, by field ("port", "midtrans.server_key")
+
+
+def text(raw: str) -> str:
+    return raw
+
+
+def stripped(raw: str) -> str:
+    return raw.strip()
+
+
+def boolean(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError(f"must be true or false, got {raw!r}")
 
 
-def _int(name: str, raw: str, minimum: int = 0) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value
+def at_least(minimum: int) -> Reader:
+    """A whole number of at least `minimum`."""
+
+    def read(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw!r}") from None
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return read
 
 
-def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
-    value = raw.strip().lower()
-    if value not in allowed:
-        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
-    return value
+def choice(*allowed: str) -> Reader:
+    def read(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return read
 
 
-def _schedule(name: str, raw: str, unit: str = "seconds") -> tuple[float, ...]:
-    try:
-        seconds = tuple(float(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        seconds = ()
-    if not seconds or any(value <= 0 for value in seconds):
-        raise SettingsError(f"{name} must be positive {unit} separated by commas, got {raw!r}")
-    return seconds
+def log_level(raw: str) -> str:
+    return choice("trace", "debug", "info", "warning", "error")(raw).upper()
 
 
-def _url(name: str, raw: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    parsed = urlparse(raw)
-    web = parsed.scheme in ("http", "https")
-    if parsed.scheme not in schemes or not (
-        parsed.hostname if web else parsed.netloc or parsed.path
-    ):
-        raise SettingsError(f"{name} must be a {'/'.join(schemes)} URL, got {raw!r}")
-    return raw.rstrip("/")
+def schedule(unit: str) -> Reader:
+    """Positive numbers separated by commas (`60,300,900`)."""
+
+    def read(raw: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(part) for part in raw.split(",") if part.strip())
+        except ValueError:
+            values = ()
+        if not values or any(value <= 0 for value in values):
+            raise ValueError(f"must be positive {unit} separated by commas, got {raw!r}")
+        return values
+
+    return read
 
 
-def _addresses(name: str, raw: str) -> tuple[str, ...]:
+def url(*schemes: str) -> Reader:
+    """A URL of one of `schemes`, without its trailing slash; a web URL needs a host."""
+
+    def read(raw: str) -> str:
+        parsed = urlparse(raw)
+        web = parsed.scheme in ("http", "https")
+        if parsed.scheme not in schemes or not (
+            parsed.hostname if web else parsed.netloc or parsed.path
+        ):
+            raise ValueError(f"must be a {'/'.join(schemes)} URL, got {raw!r}")
+        return raw.rstrip("/")
+
+    return read
+
+
+web_url = url("http", "https")
+
+
+def optional(read: Reader, empty: object = None) -> Reader:
+    """`read`, except that an empty text means `empty` (the setting is not used)."""
+    return lambda raw: read(raw) if raw else empty
+
+
+def addresses(raw: str) -> tuple[str, ...]:
     """Comma-separated email addresses; each must at least look like one."""
-    addresses = tuple(part.strip() for part in raw.split(",") if part.strip())
-    bad = [address for address in addresses if "@" not in address or " " in address]
+    found = tuple(part.strip() for part in raw.split(",") if part.strip())
+    bad = [address for address in found if "@" not in address or " " in address]
     if bad:
-        raise SettingsError(f"{name} must be email addresses separated by commas, got {bad[0]!r}")
-    return addresses
+        raise ValueError(f"must be email addresses separated by commas, got {bad[0]!r}")
+    return found
 
 
-def _networks(name: str, raw: str) -> tuple[Network, ...]:
+def address(raw: str) -> str:
+    addresses(raw)
+    return raw
+
+
+def networks(raw: str) -> tuple[Network, ...]:
     try:
         return parse_networks(raw)
     except ValueError as error:
-        raise SettingsError(
-            f"{name} must be addresses or CIDRs separated by commas: {error}"
-        ) from None
+        raise ValueError(f"must be addresses or CIDRs separated by commas: {error}") from None
 
 
-def _whatsapp_number(name: str, raw: str) -> str:
+def whatsapp_number(raw: str) -> str:
     """An Indonesian or international number as wa.me wants it: digits only, country code first."""
     digits = re.sub(r"[\s().-]", "", raw).removeprefix("+")
     if digits.startswith("0"):
         digits = "62" + digits[1:]
     if not re.fullmatch(r"[1-9][0-9]{7,14}", digits):
-        raise SettingsError(f"{name} must be a phone number such as +62 812-3456-7890, got {raw!r}")
+        raise ValueError(f"must be a phone number such as +62 812-3456-7890, got {raw!r}")
     return digits
 
 
-def _seller(get) -> Seller:
-    email = get("SELLER_EMAIL") or "kursus@buatfilm.local"
-    _addresses("SELLER_EMAIL", email)
-    return Seller(
-        name=get("SELLER_NAME") or "Buat Film Pakai AI",
-        address=get("SELLER_ADDRESS", "").strip(),
-        whatsapp=_whatsapp_number("SELLER_WHATSAPP", get("SELLER_WHATSAPP") or "+6281200000000"),
-        email=email,
-    )
+def _local_sandbox(values: Values) -> str | None:
+    """The local sandbox's address when no Midtrans key is set (it then runs), else None."""
+    if values["midtrans.server_key"] != SANDBOX_SERVER_KEY:
+        return None
+    return f"http://127.0.0.1:{values['sandbox_port']}"
 
 
-def _midtrans_defaults(production: bool, sandbox_port: int | None) -> tuple[str, str]:
-    """Local sandbox without keys; Midtrans' own sandbox or production with them."""
-    if sandbox_port is not None:
-        local = f"http://127.0.0.1:{sandbox_port}"
-        return f"{local}/snap/v1", local
-    if production:
-        return "https://app.midtrans.com/snap/v1", "https://api.midtrans.com"
-    return "https://app.sandbox.midtrans.com/snap/v1", "https://api.sandbox.midtrans.com"
+def _snap_default(values: Values) -> str:
+    if local := _local_sandbox(values):
+        return f"{local}/snap/v1"
+    if values["midtrans.is_production"]:
+        return "https://app.midtrans.com/snap/v1"
+    return "https://app.sandbox.midtrans.com/snap/v1"
 
 
-def _require_real_providers(get, admin_token: str) -> None:
-    """With real Midtrans keys the sandbox does not run: its stand-in defaults would lose mail."""
-    for name in (
-        "SMTP_HOST",
-        "WHATSAPP_TOKEN",
+def _api_default(values: Values) -> str:
+    if local := _local_sandbox(values):
+        return local
+    if values["midtrans.is_production"]:
+        return "https://api.midtrans.com"
+    return "https://api.sandbox.midtrans.com"
+
+
+def _graph_api_default(values: Values) -> str:
+    local = _local_sandbox(values)
+    return f"{local}/v26.0" if local else GRAPH_API_URL
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, the field it fills, how its text is read, and the
+    text it has when unset (or worked out from the values read before it). Set but empty, it is
+    read as it is, unless blank_is_unset."""
+
+    name: str
+    field: str
+    read: Reader
+    default: str | Callable[[Values], str]
+    blank_is_unset: bool = False
+
+    def value(self, env: Mapping[str, str], values: Values) -> object:
+        raw = env.get(self.name)
+        if raw is None or (self.blank_is_unset and not raw):
+            raw = self.default(values) if callable(self.default) else self.default
+        return self.read(raw)
+
+
+BLANK_IS_UNSET = True  # the fifth column: an empty value takes the default too
+
+# A default worked out from other values comes after them.
+VARIABLES = (
+    Variable("DATABASE_URL", "database_url", optional(text), ""),
+    Variable(
+        "MIGRATION_DATABASE_URL",
+        "migration_database_url",
+        optional(text),
+        lambda values: values["database_url"] or "",
+        BLANK_IS_UNSET,
+    ),
+    Variable("REDIS_URL", "redis_url", optional(url("redis", "rediss", "unix")), ""),
+    Variable("PORT", "port", at_least(1), "8000"),
+    Variable("WEB_HOST", "web_host", text, "127.0.0.1"),
+    Variable(
+        "PUBLIC_BASE_URL",
+        "public_base_url",
+        web_url,
+        lambda values: f"http://127.0.0.1:{values['port']}",
+        BLANK_IS_UNSET,
+    ),
+    Variable("TRUSTED_PROXY", "trusted_proxies", networks, ""),
+    Variable("ADMIN_TOKEN", "admin_token", text, SANDBOX_ADMIN_TOKEN, BLANK_IS_UNSET),
+    Variable("LOG_LEVEL", "log_level", log_level, "info"),
+    Variable("LOG_FORMAT", "log_format", choice("json", "pretty"), "pretty"),
+    Variable("VAR_DIR", "var_dir", Path, lambda _: str(PROJECT_ROOT / "var"), BLANK_IS_UNSET),
+    Variable("SANDBOX_PORT", "sandbox_port", at_least(1), "8100"),
+    Variable("SANDBOX_HOST", "sandbox_host", text, "127.0.0.1"),
+    Variable("PAYMENT_EXPIRY_MINUTES", "payment_expiry_minutes", at_least(5), "1440"),
+    Variable("CHECKOUT_RATE_LIMIT_PER_MINUTE", "checkout_rate_limit_per_minute", at_least(1), "10"),
+    Variable("WEBHOOK_SILENCE_ALARM_MINUTES", "webhook_silence_alarm_minutes", at_least(1), "180"),
+    Variable(
+        "PAID_RECHECK_AFTER_HOURS", "paid_recheck_after_hours", schedule("hours"), "1,24,168,720"
+    ),
+    Variable("SWEEP_PARK_AFTER", "sweep_park_after", at_least(1), "6"),
+    # Midtrans
+    Variable(
+        "MIDTRANS_SERVER_KEY", "midtrans.server_key", text, SANDBOX_SERVER_KEY, BLANK_IS_UNSET
+    ),
+    Variable("MIDTRANS_CLIENT_KEY", "midtrans.client_key", text, ""),
+    Variable("MIDTRANS_IS_PRODUCTION", "midtrans.is_production", boolean, "false"),
+    Variable(
+        "MIDTRANS_SNAP_BASE_URL", "midtrans.snap_base_url", web_url, _snap_default, BLANK_IS_UNSET
+    ),
+    Variable(
+        "MIDTRANS_API_BASE_URL", "midtrans.api_base_url", web_url, _api_default, BLANK_IS_UNSET
+    ),
+    Variable("MIDTRANS_VERIFY_WITH_STATUS_API", "midtrans.verify_with_status_api", boolean, "true"),
+    Variable("MIDTRANS_RATE_PER_SECOND", "midtrans.rate_per_second", at_least(1), "20"),
+    # SMTP
+    Variable("SMTP_HOST", "smtp.host", text, "127.0.0.1", BLANK_IS_UNSET),
+    Variable("SMTP_PORT", "smtp.port", at_least(1), "8025"),
+    Variable("SMTP_USER", "smtp.user", text, ""),
+    Variable("SMTP_PASSWORD", "smtp.password", text, ""),
+    Variable("SMTP_FROM", "smtp.sender", text, "Buat Film Pakai AI <kursus@buatfilm.local>"),
+    Variable("SMTP_TLS", "smtp.tls", choice("none", "starttls", "ssl"), "none"),
+    # WhatsApp
+    Variable("WHATSAPP_API_URL", "whatsapp.api_url", web_url, _graph_api_default, BLANK_IS_UNSET),
+    Variable("WHATSAPP_TOKEN", "whatsapp.token", text, "sandbox-whatsapp-token", BLANK_IS_UNSET),
+    Variable(
         "WHATSAPP_PHONE_NUMBER_ID",
-        "SELLER_NAME",
-        "SELLER_WHATSAPP",
-        "SELLER_EMAIL",
-    ):
-        if not get(name):
-            raise SettingsError(f"{name} is required with real Midtrans keys (no sandbox runs)")
-    if len(admin_token) < 16 or admin_token == SANDBOX_ADMIN_TOKEN:
-        raise SettingsError(
-            "ADMIN_TOKEN is required (16+ characters, not the sandbox's) with real Midtrans keys"
-        )
-    for name in ("PUBLIC_BASE_URL", "TRUSTED_PROXY"):
-        if not get(name):
-            raise SettingsError(f"{name} is required with real Midtrans keys")
-    if not _bool("MIDTRANS_VERIFY_WITH_STATUS_API", get("MIDTRANS_VERIFY_WITH_STATUS_API", "true")):
-        raise SettingsError(
+        "whatsapp.phone_number_id",
+        text,
+        "100000000000001",
+        BLANK_IS_UNSET,
+    ),
+    Variable(
+        "WHATSAPP_BUSINESS_ACCOUNT_ID",
+        "whatsapp.business_account_id",
+        text,
+        lambda values: "100000000000002" if _local_sandbox(values) else "",
+        BLANK_IS_UNSET,
+    ),
+    # Alerts
+    Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
+    Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
+    Variable("ALERT_REPEAT_MINUTES", "alerts.repeat_minutes", at_least(1), "60"),
+    # Customer messages
+    Variable(
+        "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
+        "delivery.retry_schedule_seconds",
+        schedule("seconds"),
+        "60,300,900,1800",
+    ),
+    Variable("NOTIFICATION_BREAKER_FAIL_MAX", "delivery.breaker_fail_max", at_least(1), "5"),
+    Variable(
+        "NOTIFICATION_BREAKER_RESET_SECONDS", "delivery.breaker_reset_seconds", at_least(1), "60"
+    ),
+    Variable(
+        "NOTIFICATION_STUCK_AFTER_SECONDS", "delivery.stuck_after_seconds", at_least(30), "300"
+    ),
+    Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
+    Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
+    # The seller
+    Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
+    Variable("SELLER_ADDRESS", "seller.address", stripped, ""),
+    Variable(
+        "SELLER_WHATSAPP", "seller.whatsapp", whatsapp_number, "+6281200000000", BLANK_IS_UNSET
+    ),
+    Variable("SELLER_EMAIL", "seller.email", address, "kursus@buatfilm.local", BLANK_IS_UNSET),
+)
+
+
+# Rules between variables: each returns the problem it finds, or None. A rule whose inputs were
+# invalid themselves is skipped (they are named already).
+Check = Callable[[Mapping[str, str], Values], str | None]
+REQUIRED_WITH_REAL_KEYS = (
+    "SMTP_HOST",
+    "WHATSAPP_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "SELLER_NAME",
+    "SELLER_WHATSAPP",
+    "SELLER_EMAIL",
+    "PUBLIC_BASE_URL",
+    "TRUSTED_PROXY",
+)
+
+
+def _real_keys(values: Values) -> bool:
+    return values["midtrans.server_key"] != SANDBOX_SERVER_KEY
+
+
+def production_needs_a_server_key(env: Mapping[str, str], values: Values) -> str | None:
+    if values["midtrans.is_production"] and not _real_keys(values):
+        return "MIDTRANS_SERVER_KEY is required when MIDTRANS_IS_PRODUCTION=true"
+    return None
+
+
+def real_keys_need_real_providers(env: Mapping[str, str], values: Values) -> str | None:
+    """With real Midtrans keys the sandbox does not run: its stand-in defaults would lose mail."""
+    missing = [name for name in REQUIRED_WITH_REAL_KEYS if not env.get(name)]
+    if _real_keys(values) and missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return f"{', '.join(missing)} {verb} required with real Midtrans keys (no sandbox runs)"
+    return None
+
+
+def real_keys_need_an_admin_token(env: Mapping[str, str], values: Values) -> str | None:
+    token = values["admin_token"]
+    if _real_keys(values) and (len(token) < 16 or token == SANDBOX_ADMIN_TOKEN):
+        return "ADMIN_TOKEN is required (16+ characters, not the sandbox's) with real Midtrans keys"
+    return None
+
+
+def real_keys_verify_with_the_status_api(env: Mapping[str, str], values: Values) -> str | None:
+    if _real_keys(values) and not values["midtrans.verify_with_status_api"]:
+        return (
             "MIDTRANS_VERIFY_WITH_STATUS_API=false is refused with real Midtrans keys: "
             "a notification's status is not signed"
         )
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    production_needs_a_server_key,
+    real_keys_need_real_providers,
+    real_keys_need_an_admin_token,
+    real_keys_verify_with_the_status_api,
+)
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -239,111 +499,58 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings, raising SettingsError with one clear line for the first bad value."""
+    """Build Settings; SettingsError names every missing or invalid variable at once."""
     env = read_environment(environ)
-    get = env.get
-    server_key = get("MIDTRANS_SERVER_KEY") or SANDBOX_SERVER_KEY
-    production = _bool("MIDTRANS_IS_PRODUCTION", get("MIDTRANS_IS_PRODUCTION", "false"))
-    if production and server_key == SANDBOX_SERVER_KEY:
-        raise SettingsError("MIDTRANS_SERVER_KEY is required when MIDTRANS_IS_PRODUCTION=true")
-    port = _int("PORT", get("PORT", "8000"), minimum=1)
-    sandbox = server_key == SANDBOX_SERVER_KEY
-    sandbox_port = _int("SANDBOX_PORT", get("SANDBOX_PORT", "8100"), minimum=1)
-    snap_default, api_default = _midtrans_defaults(production, sandbox_port if sandbox else None)
-    admin_token = get("ADMIN_TOKEN", "")
-    if not sandbox:
-        _require_real_providers(get, admin_token)
-    return Settings(
-        database_url=get("DATABASE_URL") or None,
-        migration_database_url=get("MIGRATION_DATABASE_URL") or get("DATABASE_URL") or None,
-        redis_url=_url("REDIS_URL", get("REDIS_URL"), ("redis", "rediss", "unix"))
-        if get("REDIS_URL")
-        else None,
-        port=port,
-        public_base_url=_url(
-            "PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
-        ),
-        midtrans_server_key=server_key,
-        midtrans_client_key=get("MIDTRANS_CLIENT_KEY", ""),
-        midtrans_is_production=production,
-        midtrans_snap_base_url=_url(
-            "MIDTRANS_SNAP_BASE_URL", get("MIDTRANS_SNAP_BASE_URL") or snap_default
-        ),
-        midtrans_api_base_url=_url(
-            "MIDTRANS_API_BASE_URL", get("MIDTRANS_API_BASE_URL") or api_default
-        ),
-        midtrans_verify_with_status_api=_bool(
-            "MIDTRANS_VERIFY_WITH_STATUS_API", get("MIDTRANS_VERIFY_WITH_STATUS_API", "true")
-        ),
-        smtp_host=get("SMTP_HOST") or "127.0.0.1",
-        smtp_port=_int("SMTP_PORT", get("SMTP_PORT", "8025"), minimum=1),
-        smtp_user=get("SMTP_USER", ""),
-        smtp_password=get("SMTP_PASSWORD", ""),
-        smtp_from=get("SMTP_FROM", "Buat Film Pakai AI <kursus@buatfilm.local>"),
-        smtp_tls=_choice("SMTP_TLS", get("SMTP_TLS", "none"), ("none", "starttls", "ssl")),
-        whatsapp_api_url=_url(
-            "WHATSAPP_API_URL",
-            get("WHATSAPP_API_URL")
-            or (f"http://127.0.0.1:{sandbox_port}/v26.0" if sandbox else GRAPH_API_URL),
-        ),
-        whatsapp_token=get("WHATSAPP_TOKEN") or "sandbox-whatsapp-token",
-        whatsapp_phone_number_id=get("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
-        whatsapp_business_account_id=get("WHATSAPP_BUSINESS_ACCOUNT_ID")
-        or ("100000000000002" if sandbox else ""),
-        admin_token=admin_token or SANDBOX_ADMIN_TOKEN,
-        log_level=_choice(
-            "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
-        ).upper(),
-        log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "pretty"), ("json", "pretty")),
-        payment_expiry_minutes=_int(
-            "PAYMENT_EXPIRY_MINUTES", get("PAYMENT_EXPIRY_MINUTES", "1440"), minimum=5
-        ),
-        checkout_rate_limit_per_minute=_int(
-            "CHECKOUT_RATE_LIMIT_PER_MINUTE", get("CHECKOUT_RATE_LIMIT_PER_MINUTE", "10"), 1
-        ),
-        midtrans_rate_per_second=_int(
-            "MIDTRANS_RATE_PER_SECOND", get("MIDTRANS_RATE_PER_SECOND", "20"), 1
-        ),
-        email_rate_per_second=_int("EMAIL_RATE_PER_SECOND", get("EMAIL_RATE_PER_SECOND", "5"), 1),
-        whatsapp_rate_per_second=_int(
-            "WHATSAPP_RATE_PER_SECOND", get("WHATSAPP_RATE_PER_SECOND", "20"), 1
-        ),
-        webhook_silence_alarm_minutes=_int(
-            "WEBHOOK_SILENCE_ALARM_MINUTES", get("WEBHOOK_SILENCE_ALARM_MINUTES", "180"), 1
-        ),
-        notification_retry_schedule_seconds=_schedule(
-            "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
-            get("NOTIFICATION_RETRY_SCHEDULE_SECONDS", "60,300,900,1800"),
-        ),
-        notification_breaker_fail_max=_int(
-            "NOTIFICATION_BREAKER_FAIL_MAX", get("NOTIFICATION_BREAKER_FAIL_MAX", "5"), 1
-        ),
-        notification_breaker_reset_seconds=_int(
-            "NOTIFICATION_BREAKER_RESET_SECONDS", get("NOTIFICATION_BREAKER_RESET_SECONDS", "60"), 1
-        ),
-        paid_recheck_after_hours=_schedule(
-            "PAID_RECHECK_AFTER_HOURS", get("PAID_RECHECK_AFTER_HOURS", "1,24,168,720"), "hours"
-        ),
-        sweep_park_after=_int("SWEEP_PARK_AFTER", get("SWEEP_PARK_AFTER", "6"), 1),
-        alert_email_to=_addresses("ALERT_EMAIL_TO", get("ALERT_EMAIL_TO", "")),
-        alert_webhook_url=_url("ALERT_WEBHOOK_URL", get("ALERT_WEBHOOK_URL"))
-        if get("ALERT_WEBHOOK_URL")
-        else "",
-        alert_repeat_minutes=_int("ALERT_REPEAT_MINUTES", get("ALERT_REPEAT_MINUTES", "60"), 1),
-        notification_stuck_after_seconds=_int(
-            "NOTIFICATION_STUCK_AFTER_SECONDS", get("NOTIFICATION_STUCK_AFTER_SECONDS", "300"), 30
-        ),
-        var_dir=Path(get("VAR_DIR") or PROJECT_ROOT / "var"),
-        web_host=get("WEB_HOST", "127.0.0.1"),
-        trusted_proxies=_networks("TRUSTED_PROXY", get("TRUSTED_PROXY", "")),
-        sandbox_port=sandbox_port,
-        sandbox_host=get("SANDBOX_HOST", "127.0.0.1"),
-        seller=_seller(get),
-    )
+    values, problems = _read_variables(env)
+    problems += _broken_rules(env, values)
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return _assemble(values)
+
+
+def _read_variables(env: Mapping[str, str]) -> tuple[Values, list[str]]:
+    values: Values = {}
+    problems = []
+    for variable in VARIABLES:
+        try:
+            values[variable.field] = variable.value(env, values)
+        except ValueError as error:
+            problems.append(f"{variable.name} {error}")
+        except KeyError:
+            continue  # its default needs a value that is invalid itself (named already)
+    return values, problems
+
+
+def _broken_rules(env: Mapping[str, str], values: Values) -> list[str]:
+    problems = []
+    for check in CHECKS:
+        try:
+            problem = check(env, values)
+        except KeyError:
+            continue  # it needs a value that is invalid itself (named already)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _assemble(values: Values) -> Settings:
+    """Settings from the values by field: `midtrans.server_key` goes to its part."""
+    parts = {
+        name: part(
+            **{
+                field.removeprefix(f"{name}."): value
+                for field, value in values.items()
+                if field.startswith(f"{name}.")
+            }
+        )
+        for name, part in PARTS.items()
+    }
+    top = {field: value for field, value in values.items() if "." not in field}
+    return Settings(**top, **parts)
 
 
 def load_settings_or_exit() -> Settings:
-    """For a process's start-up: the settings, or exit with the one line that names the
+    """For a process's start-up: the settings, or exit with the one line that names every
     problem."""
     try:
         return load_settings()
@@ -353,7 +560,7 @@ def load_settings_or_exit() -> Settings:
 
 def startup_warnings(settings: Settings) -> list[str]:
     """What a person starting a real shop must hear about, though it does not stop start-up."""
-    if settings.uses_sandbox or settings.alert_targets:
+    if settings.uses_sandbox or settings.alerts.has_target:
         return []
     return [
         "NO ALERT TARGET: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL, or nobody is told when "

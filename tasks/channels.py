@@ -38,10 +38,8 @@ class Channels:
         self, settings: Settings, policy: DeliveryPolicy, redis_client: redis.Redis, namespace: str
     ) -> None:
         self._base_url = settings.public_base_url
-        self._mailer = SmtpMailer(smtp_config(settings))
-        self._whatsapp = WhatsAppClient(
-            settings.whatsapp_api_url, settings.whatsapp_token, settings.whatsapp_phone_number_id
-        )
+        self._mailer = SmtpMailer(smtp_config(settings.smtp))
+        self._whatsapp = WhatsAppClient(settings.whatsapp)
         self.by_name = {
             Channel.EMAIL: self._channel(
                 "email",

@@ -69,7 +69,9 @@ def start_scheduler(settings: Settings) -> tuple[Enqueuer, AlertSender]:
         raise SystemExit("REDIS_URL must be set for the scheduler (./run.sh sets it)")
     configure_logging(settings.log_level, settings.log_format)
     client = redis_client(settings.redis_url)
-    return Enqueuer(client), AlertSender(settings, client)
+    return Enqueuer(client), AlertSender(
+        settings.alerts, settings.smtp, settings.public_base_url, client
+    )
 
 
 def main() -> None:

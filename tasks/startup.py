@@ -35,8 +35,8 @@ def start_worker(settings: Settings) -> WorkerServices:
         settings=settings,
         redis=client,
         broker=broker,
-        policy=policy_from_settings(settings),
-        midtrans=guarded_midtrans(settings, client),
+        policy=policy_from_settings(settings.delivery),
+        midtrans=guarded_midtrans(settings.midtrans, client),
     )
     _started[:] = [started]
     return install(started)

@@ -4,6 +4,7 @@ TEST_REDIS_URL), the sandbox (Midtrans, SMTP, WhatsApp) and the web over real HT
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -47,6 +48,15 @@ def wait_for(condition, timeout: float = 15.0, interval: float = 0.05, message: 
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {message or condition}")
+
+
+def with_settings(settings, **changes):
+    """`settings` with some fields changed; a provider's part takes a dict of the fields that
+    change in it: `with_settings(settings, midtrans={"server_key": key})`."""
+    for name, value in changes.items():
+        if isinstance(value, dict):
+            changes[name] = dataclasses.replace(getattr(settings, name), **value)
+    return dataclasses.replace(settings, **changes)
 
 
 def _on_server(server_url: str, *statements: str) -> None:

@@ -47,4 +47,4 @@ def test_the_default_graph_api_version_is_a_current_one():
     """v21.0 is retired in January 2027; the sandbox default uses the same version."""
     version = re.fullmatch(r"https://graph\.facebook\.com/v(\d+)\.0", GRAPH_API_URL)
     assert version and int(version[1]) >= 23
-    assert load_settings({}).whatsapp_api_url.endswith(f"/v{version[1]}.0")
+    assert load_settings({}).whatsapp.api_url.endswith(f"/v{version[1]}.0")

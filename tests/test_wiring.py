@@ -74,6 +74,15 @@ def test_the_scheduler_and_the_admin_command_line_import_no_worker_code():
     assert json.loads(imported.stdout) == ["tasks", "tasks.scheduler"]
 
 
+def test_the_configuration_imports_nothing_of_the_project_above_it():
+    above = []
+    for path in sorted((PROJECT_ROOT / "config").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = imported_names(node)
+            above += [name for name in names if name.split(".")[0] in OWN_PACKAGES - {"config"}]
+    assert above == []
+
+
 def test_the_worker_command_declares_every_actor_of_the_contract_on_its_queue(environment):
     fresh = run_python(
         "import json, dramatiq, tasks\n"
@@ -101,6 +110,15 @@ def test_a_worker_without_service_urls_refuses_to_start_with_one_clear_line():
     assert "DATABASE_URL and REDIS_URL must be set for workers" in started.stderr
 
 
+def imported_names(node: ast.AST) -> list[str]:
+    """The modules an import statement names; none for any other node."""
+    if isinstance(node, ast.ImportFrom) and node.module:
+        return [node.module]
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return []
+
+
 def function_level_imports() -> list[tuple[str, int, str]]:
     """(file, line, the comment line above) for each import of our own modules in a function."""
     found = []
@@ -110,11 +128,7 @@ def function_level_imports() -> list[tuple[str, int, str]]:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for inner in ast.walk(node):
-                names = []
-                if isinstance(inner, ast.ImportFrom) and inner.module:
-                    names = [inner.module]
-                elif isinstance(inner, ast.Import):
-                    names = [alias.name for alias in inner.names]
+                names = imported_names(inner)
                 if any(name.split(".")[0] in OWN_PACKAGES for name in names):
                     above = lines[inner.lineno - 2].strip()
                     relative = str(path.relative_to(PROJECT_ROOT))
