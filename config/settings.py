@@ -248,8 +248,6 @@ VARIABLES = (
     ),
     Variable("TRUSTED_PROXY", "trusted_proxies", networks, ""),
     Variable("ADMIN_TOKEN", "admin_token", text, SANDBOX_ADMIN_TOKEN, BLANK_IS_UNSET),
-    Variable("LOG_LEVEL", "log_level", log_level, "info"),
-    Variable("LOG_FORMAT", "log_format", choice("json", "pretty"), "pretty"),
     Variable("VAR_DIR", "var_dir", Path, lambda _: str(PROJECT_ROOT / "var"), BLANK_IS_UNSET),
     Variable("SANDBOX_PORT", "sandbox_port", at_least(1), "8100"),
     Variable("SANDBOX_HOST", "sandbox_host", text, "127.0.0.1"),
@@ -274,6 +272,9 @@ VARIABLES = (
     ),
     Variable("MIDTRANS_VERIFY_WITH_STATUS_API", "midtrans.verify_with_status_api", boolean, "true"),
     Variable("MIDTRANS_RATE_PER_SECOND", "midtrans.rate_per_second", at_least(1), "20"),
+    # Logging (after Midtrans: a default may depend on production)
+    Variable("LOG_LEVEL", "log_level", log_level, "info"),
+    Variable("LOG_FORMAT", "log_format", choice("json", "pretty"), "pretty"),
     # SMTP
     Variable("SMTP_HOST", "smtp.host", text, "127.0.0.1", BLANK_IS_UNSET),
     Variable("SMTP_PORT", "smtp.port", at_least(1), "8025"),
@@ -408,14 +409,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _read_variables(env: Mapping[str, str]) -> tuple[Values, list[str]]:
     values: Values = {}
-    problems = []
+    problems, unread = [], set()
     for variable in VARIABLES:
         try:
             values[variable.field] = variable.value(env, values)
         except ValueError as error:
             problems.append(f"{variable.name} {error}")
-        except KeyError:
-            continue  # its default needs a value that is invalid itself (named already)
+            unread.add(variable.field)
+        except KeyError as needed:
+            if needed.args[0] not in unread:
+                raise  # its default needs a value whose line comes later: move this line down
+            unread.add(variable.field)  # it needs a value that is invalid itself (named already)
     return values, problems
 
 
