@@ -80,7 +80,7 @@ ensure_installed() {
     echo "$wanted" >"$STAMP"
 }
 
-# Whether the setting `$1` has a value, read as runtime/settings.py reads it: the real
+# Whether the setting `$1` has a value, read as config/settings.py reads it: the real
 # environment wins over .env (its last line for the name), and an empty value means unset.
 configured() {
     local name=$1 value=
@@ -143,6 +143,6 @@ case "$command" in
         ;;
     *)
         ensure_installed_for "$command"
-        exec "$VENV/bin/python" -m runtime.launcher "$command" "$@"
+        exec "$VENV/bin/python" -m local.launcher "$command" "$@"
         ;;
 esac

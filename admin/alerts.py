@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def test_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    results = AlertSender(admin.settings, admin.enqueuer.redis).send_test()
+    settings = admin.settings
+    sender = AlertSender(
+        settings.alerts, settings.smtp, settings.public_base_url, admin.enqueuer.redis
+    )
+    results = sender.send_test()
     if not results:
         print("No alert target: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL", file=sys.stderr)
     if args.json:

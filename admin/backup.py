@@ -31,9 +31,9 @@ from admin.backup_folder import (
 )
 from admin.context import AdminContext
 from admin.output import counted
+from config.settings import PROJECT_ROOT, Settings
 from messaging.contract import last_backup_key
 from models.wib import wib_text
-from runtime.settings import PROJECT_ROOT, Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -136,11 +136,11 @@ def secret_settings(settings: Settings) -> dict[str, str]:
     values = {
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
-        "MIDTRANS_SERVER_KEY": settings.midtrans_server_key,
-        "MIDTRANS_CLIENT_KEY": settings.midtrans_client_key,
-        "SMTP_USER": settings.smtp_user,
-        "SMTP_PASSWORD": settings.smtp_password,
-        "WHATSAPP_TOKEN": settings.whatsapp_token,
+        "MIDTRANS_SERVER_KEY": settings.midtrans.server_key,
+        "MIDTRANS_CLIENT_KEY": settings.midtrans.client_key,
+        "SMTP_USER": settings.smtp.user,
+        "SMTP_PASSWORD": settings.smtp.password,
+        "WHATSAPP_TOKEN": settings.whatsapp.token,
         "ADMIN_TOKEN": settings.admin_token,
     }
     return {name: value or "" for name, value in values.items()}

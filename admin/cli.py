@@ -12,7 +12,7 @@ import peewee
 import redis
 
 from admin.context import start_admin
-from runtime.settings import Settings, load_settings_or_exit
+from config.settings import Settings, load_settings_or_exit
 
 COMMAND_MODULES = (
     "admin.dead_letters",

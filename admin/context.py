@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.logs import configure_logging
+from config.settings import Settings
 from messaging.contract import DELIVER_MESSAGE
 from messaging.redis import Enqueuer, redis_client
 from models.db import init_database
-from runtime.logs import configure_logging
-from runtime.settings import Settings
 
 
 @dataclass

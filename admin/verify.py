@@ -18,6 +18,8 @@ from peewee import fn
 
 from admin.context import AdminContext
 from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
+from config.logs import configure_logging
+from config.settings import Settings
 from integrations.http import Client, send
 from integrations.signature import midtrans_signature
 from messaging.contract import (
@@ -30,8 +32,6 @@ from models.base import utcnow
 from models.db import connection
 from models.outbox import OutboxMessage
 from models.statuses import CLAIMABLE, OutboxStatus
-from runtime.logs import configure_logging
-from runtime.settings import Settings
 from schema.migrate import pending_migrations
 
 STUCK_SENDING = timedelta(minutes=5)
@@ -80,7 +80,8 @@ def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
 
 
 def render_text(results: list[CheckResult], settings: Settings) -> str:
-    lines = [f"Graph API version: {settings.graph_api_version} ({settings.whatsapp_api_url})"]
+    whatsapp = settings.whatsapp
+    lines = [f"Graph API version: {whatsapp.graph_api_version} ({whatsapp.api_url})"]
     for result in results:
         lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
     return "\n".join(lines)
@@ -89,7 +90,7 @@ def render_text(results: list[CheckResult], settings: Settings) -> str:
 def render_json(results: list[CheckResult], settings: Settings) -> str:
     document = {
         "passed": all(result.passed for result in results),
-        "graph_api_version": settings.graph_api_version,
+        "graph_api_version": settings.whatsapp.graph_api_version,
         "checks": [vars(result) for result in results],
     }
     return json.dumps(document, indent=2)
@@ -162,7 +163,7 @@ def check_signed_webhook(target: Target) -> tuple[bool, str]:
         target.http,
         "POST",
         "/webhooks/midtrans",
-        json=probe_notification(order_id, target.settings.midtrans_server_key),
+        json=probe_notification(order_id, target.settings.midtrans.server_key),
     )
     return response.status_code == 200, f"signed notification {order_id} -> {response.status_code}"
 

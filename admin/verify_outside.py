@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from config.logs import mask_email
 from integrations.alerts import AlertSender
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
@@ -17,7 +18,6 @@ from integrations.midtrans import MidtransClient
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
 from models.messages import WHATSAPP_LANGUAGE, whatsapp_templates
-from runtime.logs import mask_email
 
 if TYPE_CHECKING:
     from admin.verify import Target
@@ -29,12 +29,7 @@ PROBE_TIMEOUT = Timeout.of(PROBE_SECONDS)
 def check_midtrans_key(target: Target) -> tuple[bool, str]:
     """A made-up order: an accepted key gets 404 (no such transaction), a wrong one 401."""
     settings = target.settings
-    client = MidtransClient(
-        settings.midtrans_server_key,
-        settings.midtrans_snap_base_url,
-        settings.midtrans_api_base_url,
-        timeout=PROBE_TIMEOUT,
-    )
+    client = MidtransClient(settings.midtrans, timeout=PROBE_TIMEOUT)
     try:
         client.transaction_status(f"VERIFY-KEY-{int(time.time())}")
     except TransactionNotFound:
@@ -48,15 +43,15 @@ def check_midtrans_key(target: Target) -> tuple[bool, str]:
 
 def check_smtp_login(target: Target) -> tuple[bool, str]:
     settings = target.settings
-    SmtpMailer(smtp_config(settings, timeout_seconds=PROBE_SECONDS)).check_login()
-    who = f"logged in as {mask_email(settings.smtp_user)}" if settings.smtp_user else "no login"
-    return True, f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_tls}), {who}"
+    SmtpMailer(smtp_config(settings.smtp, timeout_seconds=PROBE_SECONDS)).check_login()
+    who = f"logged in as {mask_email(settings.smtp.user)}" if settings.smtp.user else "no login"
+    return True, f"{settings.smtp.host}:{settings.smtp.port} ({settings.smtp.tls}), {who}"
 
 
 def _graph_get(target: Target, path: str, **params: str) -> tuple[int, dict]:
     settings = target.settings
-    headers = {"Authorization": f"Bearer {settings.whatsapp_token}"}
-    with Client(settings.whatsapp_api_url, headers, PROBE_TIMEOUT) as client:
+    headers = {"Authorization": f"Bearer {settings.whatsapp.token}"}
+    with Client(settings.whatsapp.api_url, headers, PROBE_TIMEOUT) as client:
         response = send(client, "GET", path, params=params)
     return response.status_code, json_body(response)
 
@@ -68,9 +63,9 @@ def _graph_refusal(status: int, body: dict) -> str:
 
 def check_whatsapp_token(target: Target) -> tuple[bool, str]:
     settings = target.settings
-    number_id = quote(settings.whatsapp_phone_number_id, safe="")
+    number_id = quote(settings.whatsapp.phone_number_id, safe="")
     status, body = _graph_get(target, f"/{number_id}", fields="display_phone_number,verified_name")
-    version = f"Graph API {settings.graph_api_version}"
+    version = f"Graph API {settings.whatsapp.graph_api_version}"
     if status != 200:
         return False, f"token refused, {_graph_refusal(status, body)}; {version}"
     return True, f"valid for {body.get('verified_name', '?')}; {version}"
@@ -78,7 +73,7 @@ def check_whatsapp_token(target: Target) -> tuple[bool, str]:
 
 def check_whatsapp_templates(target: Target) -> tuple[bool, str]:
     """Each of our templates exists in Indonesian and is APPROVED in WhatsApp Manager."""
-    account_id = target.settings.whatsapp_business_account_id
+    account_id = target.settings.whatsapp.business_account_id
     if not account_id:
         return False, "set WHATSAPP_BUSINESS_ACCOUNT_ID to check the templates"
     path = f"/{quote(account_id, safe='')}/message_templates"
@@ -112,9 +107,11 @@ def check_backup_age(target: Target) -> tuple[bool, str]:
 def check_alert_targets(target: Target) -> tuple[bool, str]:
     """A test alert to each target; a real shop with no target fails (nobody would hear)."""
     settings = target.settings
-    if not settings.alert_targets:
+    if not settings.alerts.has_target:
         return settings.uses_sandbox, "no ALERT_EMAIL_TO or ALERT_WEBHOOK_URL set"
-    answers = AlertSender(settings, target.redis_client).send_test()
+    answers = AlertSender(
+        settings.alerts, settings.smtp, settings.public_base_url, target.redis_client
+    ).send_test()
     detail = ", ".join(f"{channel} {answer}" for channel, answer in answers.items())
     return all(answer == "sent" for answer in answers.values()), f"test alert: {detail}"
 

@@ -16,8 +16,8 @@ from benchmarks import invariants, load, profiling, wrk
 from benchmarks.measure import Meter
 from benchmarks.profiles import Profile
 from benchmarks.system import System
+from config.settings import SANDBOX_SERVER_KEY
 from integrations.signature import midtrans_signature
-from runtime.settings import SANDBOX_SERVER_KEY
 
 INTAKE_BODIES = 500
 KEEPALIVE_IN_FLIGHT = 10

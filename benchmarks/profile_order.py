@@ -28,12 +28,12 @@ import httpx
 import tasks  # noqa: F401 - declares every actor; start_worker gives them their broker
 from benchmarks.counting import install_counters, measured
 from benchmarks.system import PROJECT_VAR, start_services, system_environment
+from config.settings import load_settings
 from messaging.contract import CREATE_PAYMENT, PROCESS_NOTIFICATION
 from models.checkout import hash_order_token
 from models.db import connection, database
 from models.orders import Order
 from models.outbox import OutboxMessage
-from runtime.settings import load_settings
 from sandbox.server import SandboxConfig, start_sandbox
 from tasks.startup import start_worker
 

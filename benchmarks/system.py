@@ -25,10 +25,10 @@ import psutil
 import psycopg2
 import redis
 
+from config.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, Settings, load_settings
+from local.embedded import start_postgres, start_redis
+from local.launcher import part_commands
 from messaging.broker_state import scheduler_heartbeat, worker_heartbeats
-from runtime.embedded import start_postgres, start_redis
-from runtime.launcher import part_commands
-from runtime.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, Settings, load_settings
 from schema.migrate import migrate
 from web.server import THREADS as BARE_APP_THREADS  # the yardstick gets the web's threads
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import httpx
 
-from runtime.embedded import start_postgres, start_redis, stop_postgres, stop_redis
-from runtime.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, load_settings
+from config.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, load_settings
+from local.embedded import start_postgres, start_redis, stop_postgres, stop_redis
 from sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 from schema.migrate import migrate
 
 PYTHON = sys.executable
 WEB_COMMAND = [PYTHON, "-m", "web.server"]
-SCHEDULER_COMMAND = [PYTHON, "-m", "runtime.scheduler"]
+SCHEDULER_COMMAND = [PYTHON, "-m", "tasks.scheduler"]
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 SANDBOX_HTTP_THREADS = 48  # a hung Status API holds one thread per call
 STOP_GRACE_SECONDS = 15

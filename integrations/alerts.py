@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import redis
 from loguru import logger
 
+from config.settings import AlertSettings, SmtpSettings
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import ProviderError
 from integrations.http import Client, raise_for_status, send
-from runtime.settings import Settings
 
 STATE_PREFIX = "dramatiq:alerts:"
 
@@ -37,10 +37,17 @@ class AlertAlarm:
 class AlertSender:
     """Sends started / still holding / cleared alerts for the alarms one checker owns."""
 
-    def __init__(self, settings: Settings, redis_client: redis.Redis) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        alerts: AlertSettings,
+        smtp: SmtpSettings,
+        public_base_url: str,
+        redis_client: redis.Redis,
+    ) -> None:
+        self._alerts = alerts
+        self._health_url = f"{public_base_url}/admin/health"
         self._redis = redis_client
-        self._mailer = SmtpMailer(smtp_config(settings, timeout_seconds=10.0))
+        self._mailer = SmtpMailer(smtp_config(smtp, timeout_seconds=10.0))
 
     def update(self, checker: str, alarms: list[AlertAlarm], now: float | None = None) -> list:
         """Alerts for what started, still holds past the repeat interval, or cleared since the
@@ -53,7 +60,7 @@ class AlertSender:
             last_sent = float(state.get(b"last_sent", 0) or 0)
             if not state:
                 sent.append(self._announce("started", alarm))
-            elif now - last_sent >= self._settings.alert_repeat_minutes * 60:
+            elif now - last_sent >= self._alerts.repeat_minutes * 60:
                 sent.append(self._announce("still holding", alarm))
             else:
                 continue
@@ -82,11 +89,11 @@ class AlertSender:
             text += f"{alarm.pesan}\n"
         if alarm.order_ids:
             text += f"Orders: {', '.join(alarm.order_ids)}\n"
-        text += f"See {self._settings.public_base_url}/admin/health\n"
+        text += f"See {self._health_url}\n"
         results = {}
-        if self._settings.alert_email_to:
+        if self._alerts.email_to:
             results["email"] = self._email(subject, text)
-        if self._settings.alert_webhook_url:
+        if self._alerts.webhook_url:
             results["webhook"] = self._post(state, alarm, text)
         if not results:  # start-up warned already; the alarm itself is logged by the caller
             logger.warning("No alert target for ALARM {} ({})", alarm.name, state)
@@ -94,7 +101,7 @@ class AlertSender:
 
     def _email(self, subject: str, text: str) -> str:
         try:
-            for address in self._settings.alert_email_to:
+            for address in self._alerts.email_to:
                 alert_id = time.time_ns()  # a Message-ID of its own for each alert
                 self._mailer.send(alert_id, address, subject, text, f"<pre>{_escape(text)}</pre>")
         except ProviderError as error:
@@ -105,7 +112,7 @@ class AlertSender:
     def _post(self, state: str, alarm: AlertAlarm, text: str) -> str:
         body = {"text": text, "alarm": alarm.name, "state": state, "orders": alarm.order_ids}
         try:
-            with Client(self._settings.alert_webhook_url) as client:
+            with Client(self._alerts.webhook_url) as client:
                 response = send(
                     client,
                     "POST",

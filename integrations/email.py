@@ -17,6 +17,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 
+from config.settings import SmtpSettings
 from integrations.errors import (
     PermanentProviderError,
     ProviderError,
@@ -24,7 +25,6 @@ from integrations.errors import (
     RecipientRefused,
     RetryableProviderError,
 )
-from runtime.settings import Settings
 
 TLS_MODES = ("none", "starttls", "ssl")
 
@@ -40,15 +40,15 @@ class SmtpConfig:
     timeout_seconds: float = 20.0
 
 
-def smtp_config(settings: Settings, timeout_seconds: float = 20.0) -> SmtpConfig:
+def smtp_config(smtp: SmtpSettings, timeout_seconds: float = 20.0) -> SmtpConfig:
     """The configured mail server, for customer messages and for alerts alike."""
     return SmtpConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.smtp_from,
-        tls=settings.smtp_tls,
-        user=settings.smtp_user,
-        password=settings.smtp_password,
+        host=smtp.host,
+        port=smtp.port,
+        sender=smtp.sender,
+        tls=smtp.tls,
+        user=smtp.user,
+        password=smtp.password,
         timeout_seconds=timeout_seconds,
     )
 

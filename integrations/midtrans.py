@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from config.settings import MidtransSettings
 from integrations.errors import DuplicateOrder, RetryableProviderError, TransactionNotFound
 from integrations.http import Client, Timeout, json_body, raise_for_status, send
 
@@ -25,21 +26,15 @@ def _basic_auth(server_key: str) -> str:
 class MidtransClient:
     """The calls we need, over kept-alive connections with explicit connect/read timeouts."""
 
-    def __init__(
-        self,
-        server_key: str,
-        snap_base_url: str,
-        api_base_url: str,
-        timeout: Timeout | None = None,
-    ) -> None:
+    def __init__(self, midtrans: MidtransSettings, timeout: Timeout | None = None) -> None:
         headers = {
-            "Authorization": _basic_auth(server_key),
+            "Authorization": _basic_auth(midtrans.server_key),
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
         extra = {"timeout": timeout} if timeout else {}
-        self._snap = Client(snap_base_url, headers, **extra)
-        self._api = Client(api_base_url, headers, **extra)
+        self._snap = Client(midtrans.snap_base_url, headers, **extra)
+        self._api = Client(midtrans.api_base_url, headers, **extra)
 
     def create_snap_payment(self, request_body: dict) -> SnapPayment:
         """POST /transactions; raises DuplicateOrder when the order_id is already used."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from config.settings import WhatsAppSettings
 from integrations.errors import RecipientRefused
 from integrations.http import (
     DEFAULT_TIMEOUT,
@@ -55,16 +56,10 @@ def _graph_error(response: Response) -> str:
 class WhatsAppClient:
     """One pooled client with the bearer token; thread-safe."""
 
-    def __init__(
-        self,
-        api_url: str,
-        token: str,
-        phone_number_id: str,
-        timeout: Timeout = DEFAULT_TIMEOUT,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self._client = Client(api_url.rstrip("/"), headers, timeout)
-        self._path = f"/{phone_number_id}/messages"
+    def __init__(self, whatsapp: WhatsAppSettings, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
+        headers = {"Authorization": f"Bearer {whatsapp.token}", "Content-Type": "application/json"}
+        self._client = Client(whatsapp.api_url.rstrip("/"), headers, timeout)
+        self._path = f"/{whatsapp.phone_number_id}/messages"
 
     def send_template(
         self, phone: str, template_name: str, parameters: list[str], language: str = "id"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from config.logs import mask_token
 from models.base import SHOP_TIMEZONE
-from runtime.logs import mask_token
 
 
 def iso(value: date | datetime | None) -> str | None:

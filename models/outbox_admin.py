@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from peewee import fn
 
+from config.logs import mask_email, mask_phone
 from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
@@ -14,7 +15,6 @@ from models.order_rows import outbox_row, page_count
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.statuses import CHANNELS, OUTBOX_STATUSES, REQUEUEABLE, Channel, OutboxStatus
-from runtime.logs import mask_email, mask_phone
 
 PAGE_SIZE = 50
 

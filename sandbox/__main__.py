@@ -4,8 +4,8 @@ import logging
 import signal
 import threading
 
-from runtime.logs import configure_logging
-from runtime.settings import Settings, load_settings_or_exit
+from config.logs import configure_logging
+from config.settings import Settings, load_settings_or_exit
 from sandbox.config import SandboxConfig
 from sandbox.server import start_sandbox
 
@@ -18,8 +18,8 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
     return SandboxConfig(
         host=settings.sandbox_host,
         http_port=settings.sandbox_port,
-        smtp_port=settings.smtp_port,
-        server_key=settings.midtrans_server_key,
+        smtp_port=settings.smtp.port,
+        server_key=settings.midtrans.server_key,
         notification_url=f"{settings.public_base_url}/webhooks/midtrans",
         public_url=f"http://127.0.0.1:{settings.sandbox_port}",
     )

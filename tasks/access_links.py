@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from loguru import logger
 
+from config.logs import mask_email, mask_phone
 from messaging.contract import SEND_ACCESS_LINK
 from models.access_links import queue_access_links
 from models.db import transaction
-from runtime.logs import mask_email, mask_phone
 from tasks.broker import worker_actor
 from tasks.delivery import wake_deliveries
 

@@ -33,7 +33,7 @@ def check_alarms() -> list[dict]:
         backups_required=not settings.uses_sandbox,
     )
     alarms += breakers_open_too_long(worker.redis, time.time())
-    sender = AlertSender(settings, worker.redis)
+    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, worker.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_alert(alarm) for alarm in alarms]):
         alarm = by_name.get(name)

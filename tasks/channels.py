@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import redis
 
+from config.settings import Settings
 from integrations.email import SmtpMailer, smtp_config
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.whatsapp import WhatsAppClient
@@ -15,7 +16,6 @@ from models.delivery import DeliveryPolicy
 from models.messages import render_email, render_whatsapp
 from models.outbox import OutboxMessage
 from models.statuses import Channel
-from runtime.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ class Channels:
         self, settings: Settings, policy: DeliveryPolicy, redis_client: redis.Redis, namespace: str
     ) -> None:
         self._base_url = settings.public_base_url
-        self._mailer = SmtpMailer(smtp_config(settings))
-        self._whatsapp = WhatsAppClient(
-            settings.whatsapp_api_url, settings.whatsapp_token, settings.whatsapp_phone_number_id
-        )
+        self._mailer = SmtpMailer(smtp_config(settings.smtp))
+        self._whatsapp = WhatsAppClient(settings.whatsapp)
         self.by_name = {
             Channel.EMAIL: self._channel(
                 "email",

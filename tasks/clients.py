@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
+from config.settings import MidtransSettings
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
 from messaging.contract import NAMESPACE
-from runtime.settings import Settings
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30
@@ -35,13 +35,9 @@ class GuardedMidtrans:
         return self._status.call(self._client.transaction_status, order_id)
 
 
-def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMidtrans:
+def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> GuardedMidtrans:
     """The worker's Midtrans client (its connection pools are thread-safe)."""
-    client = MidtransClient(
-        settings.midtrans_server_key,
-        settings.midtrans_snap_base_url,
-        settings.midtrans_api_base_url,
-    )
+    client = MidtransClient(midtrans)
 
     def guard(circuit: str) -> ProviderGuard:
         return provider_guard(
@@ -49,7 +45,7 @@ def guarded_midtrans(settings: Settings, redis_client: redis.Redis) -> GuardedMi
             "midtrans",
             fail_max=MIDTRANS_BREAKER_FAIL_MAX,
             reset_seconds=MIDTRANS_BREAKER_RESET_SECONDS,
-            per_second=settings.midtrans_rate_per_second,
+            per_second=midtrans.rate_per_second,
             namespace=NAMESPACE,
             circuit=circuit,
         )

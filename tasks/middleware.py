@@ -147,7 +147,9 @@ def check_scheduler_alive(client) -> None:
         message = "no scheduler heartbeat: is `./run.sh scheduler` running?"
         pesan = "penjadwal tidak berjalan: apakah `./run.sh scheduler` sudah dijalankan?"
         alarms.append(AlertAlarm("scheduler_missing", message, pesan=pesan))
-    AlertSender(services().settings, client).update("workers", alarms)
+    settings = services().settings
+    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
+    sender.update("workers", alarms)
 
 
 class WorkerNotConfigured(MiddlewareError):

@@ -15,9 +15,9 @@ from functools import cached_property
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from config.settings import DeliverySettings, Settings
 from messaging.contract import NAMESPACE, ActorSpec
 from models.delivery import DeliveryPolicy
-from runtime.settings import Settings
 from tasks.channels import Channels
 from tasks.clients import GuardedMidtrans
 
@@ -43,15 +43,15 @@ class WorkerServices:
         return dataclasses.replace(self, policy=policy)
 
 
-def policy_from_settings(settings: Settings) -> DeliveryPolicy:
+def policy_from_settings(delivery: DeliverySettings) -> DeliveryPolicy:
     """The delivery policy: retry schedule, breaker and outbound limits from the settings."""
     return DeliveryPolicy(
-        retry_schedule_seconds=settings.notification_retry_schedule_seconds,
-        breaker_fail_max=settings.notification_breaker_fail_max,
-        breaker_reset_seconds=float(settings.notification_breaker_reset_seconds),
-        email_rate_per_second=settings.email_rate_per_second,
-        whatsapp_rate_per_second=settings.whatsapp_rate_per_second,
-        stuck_after_seconds=float(settings.notification_stuck_after_seconds),
+        retry_schedule_seconds=delivery.retry_schedule_seconds,
+        breaker_fail_max=delivery.breaker_fail_max,
+        breaker_reset_seconds=float(delivery.breaker_reset_seconds),
+        email_rate_per_second=delivery.email_rate_per_second,
+        whatsapp_rate_per_second=delivery.whatsapp_rate_per_second,
+        stuck_after_seconds=float(delivery.stuck_after_seconds),
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dramatiq
 
+from config.logs import configure_logging
+from config.settings import Settings, SettingsError, load_settings_or_exit
 from messaging.redis import redis_client
 from models.db import init_database
-from runtime.logs import configure_logging
-from runtime.settings import Settings, SettingsError, load_settings_or_exit
 from tasks.broker import adopt_actors, build_broker, unconfigured_broker
 from tasks.clients import guarded_midtrans
 from tasks.services import WorkerServices, install, policy_from_settings
@@ -35,8 +35,8 @@ def start_worker(settings: Settings) -> WorkerServices:
         settings=settings,
         redis=client,
         broker=broker,
-        policy=policy_from_settings(settings),
-        midtrans=guarded_midtrans(settings, client),
+        policy=policy_from_settings(settings.delivery),
+        midtrans=guarded_midtrans(settings.midtrans, client),
     )
     _started[:] = [started]
     return install(started)

@@ -212,7 +212,7 @@ def _flag_unknown_order(event: PaymentEvent, verified: MidtransNotification) -> 
 def asked_status_api(event: PaymentEvent) -> bool:
     """A reconciliation event is the Status API's answer; a webhook is checked with it unless
     verification is switched off."""
-    return event.source == "reconciliation" or services().settings.midtrans_verify_with_status_api
+    return event.source == "reconciliation" or services().settings.midtrans.verify_with_status_api
 
 
 def record_verification(order: Order, verified: MidtransNotification) -> None:
@@ -231,7 +231,7 @@ def record_verification(order: Order, verified: MidtransNotification) -> None:
 
 def authoritative_status(event: PaymentEvent) -> MidtransNotification:
     """The Status API's view of the transaction (the body's status is not signed)."""
-    if event.source == "reconciliation" or not services().settings.midtrans_verify_with_status_api:
+    if event.source == "reconciliation" or not services().settings.midtrans.verify_with_status_api:
         return parse_notification(event.raw)
     try:
         verified = parse_notification(status_answer(event.order_id, event.transaction_id))

@@ -4,6 +4,7 @@ TEST_REDIS_URL), the sandbox (Midtrans, SMTP, WhatsApp) and the web over real HT
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -49,6 +50,15 @@ def wait_for(condition, timeout: float = 15.0, interval: float = 0.05, message: 
     pytest.fail(f"timed out after {timeout}s waiting for {message or condition}")
 
 
+def with_settings(settings, **changes):
+    """`settings` with some fields changed; a provider's part takes a dict of the fields that
+    change in it: `with_settings(settings, midtrans={"server_key": key})`."""
+    for name, value in changes.items():
+        if isinstance(value, dict):
+            changes[name] = dataclasses.replace(getattr(settings, name), **value)
+    return dataclasses.replace(settings, **changes)
+
+
 def _on_server(server_url: str, *statements: str) -> None:
     admin = psycopg2.connect(server_url)
     admin.autocommit = True
@@ -90,7 +100,7 @@ def services(tmp_path_factory):
             )
         )
     else:
-        from runtime.embedded import start_postgres
+        from local.embedded import start_postgres
 
         # Outside pytest's temporary root, which every pytest session started as root closes
         # to other users (mode 0700): another run on this machine would take the server's user
@@ -102,7 +112,7 @@ def services(tmp_path_factory):
         database_url = _replace_database(postgres.url, postgres.url_for)
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
-        from runtime.embedded import start_redis
+        from local.embedded import start_redis
 
         embedded_redis = start_redis(tmp_path_factory.mktemp("redis"))
         stoppers.append(embedded_redis.stop)
@@ -156,7 +166,7 @@ def environment(services, sandbox) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def settings(environment):
     """The system's settings, read from the test environment mapping alone (no `.env`)."""
-    from runtime.settings import load_settings
+    from config.settings import load_settings
 
     return load_settings(environment)
 

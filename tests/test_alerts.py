@@ -14,7 +14,7 @@ import pytest
 
 from models.db import transaction
 from models.outbox_admin import requeue_row
-from tests.conftest import captured_logs, wait_for
+from tests.conftest import captured_logs, wait_for, with_settings
 from tests.notification_helpers import inject, mails, queued_order, status_of, use_policy
 
 OWNER = "owner@buatfilm.id"
@@ -64,7 +64,7 @@ def reconfigure(**changes) -> None:
     from tasks.services import install, services
 
     current = services()
-    install(dataclasses.replace(current, settings=dataclasses.replace(current.settings, **changes)))
+    install(dataclasses.replace(current, settings=with_settings(current.settings, **changes)))
 
 
 def check_alarms() -> list[str]:
@@ -83,7 +83,7 @@ def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
     from tasks.delivery import deliver_notification
 
     use_policy()
-    reconfigure(whatsapp_token="revoked-by-meta", alert_email_to=(OWNER,))
+    reconfigure(whatsapp={"token": "revoked-by-meta"}, alerts={"email_to": (OWNER,)})
     whatsapp_id = queued_order("payment_success")["WHATSAPP"]
     deliver_notification.send(whatsapp_id)
     wait_for(lambda: status_of(whatsapp_id) == "FAILED", message="the message FAILED")
@@ -96,7 +96,7 @@ def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
     check_alarms()  # a minute later: still holding, not repeated before ALERT_REPEAT_MINUTES
     assert len(alert_mails(sandbox_api)) == 1
 
-    reconfigure(whatsapp_token="a-fresh-token")  # the owner fixed the token, then requeued
+    reconfigure(whatsapp={"token": "a-fresh-token"})  # the owner fixed the token, then requeued
     with transaction():
         requeue_row(whatsapp_id, "admin:cli")
     deliver_notification.send(whatsapp_id)
@@ -110,7 +110,7 @@ def test_an_alarm_about_email_still_reaches_the_webhook(db, worker, sandbox_api,
     from tasks.delivery import deliver_notification
 
     use_policy()
-    reconfigure(alert_email_to=(OWNER,), alert_webhook_url=receiver.url)
+    reconfigure(alerts={"email_to": (OWNER,), "webhook_url": receiver.url})
     email_id = queued_order("payment_success", email="nobody@example.com")["EMAIL"]
     deliver_notification.send(email_id)
     wait_for(lambda: status_of(email_id) == "FAILED", message="the email FAILED")
@@ -127,9 +127,7 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
 ):
     from admin.cli import main
 
-    configured = dataclasses.replace(
-        settings, alert_email_to=(OWNER,), alert_webhook_url=receiver.url
-    )
+    configured = with_settings(settings, alerts={"email_to": (OWNER,), "webhook_url": receiver.url})
     assert main(["-v", "alerts", "test"], configured) == 0
     printed = capsys.readouterr()
     assert printed.out.splitlines() == ["email: sent", "webhook: sent"]
@@ -151,12 +149,14 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
 def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):
     from integrations.alerts import AlertSender
     from messaging.redis import Enqueuer
-    from runtime.scheduler import workers_missing
+    from tasks.scheduler import workers_missing
     from tasks.services import services
 
-    reconfigure(alert_email_to=(OWNER,))
+    reconfigure(alerts={"email_to": (OWNER,)})
     client = system["broker"].client
-    AlertSender(services().settings, client).update("scheduler", workers_missing(Enqueuer(client)))
+    settings = services().settings
+    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
+    sender.update("scheduler", workers_missing(Enqueuer(client)))
     [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
     assert "ALARM workers_missing started" in alert["subject"]
     assert "no worker heartbeat" in alert["text"]

@@ -15,7 +15,7 @@ import pytest
 from psycopg2 import sql
 
 from admin import postgres_tools as pg
-from runtime.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
+from local.embedded_postgres import BIN_DIR as EMBEDDED_BIN_DIR
 from schema.migrate import migration_files
 from tests.conftest import PROJECT_ROOT, TABLES, _url_with_database
 from tests.factories import open_payment, paid_order
@@ -72,7 +72,7 @@ def test_manifest_describes_the_dump_and_holds_no_secrets(
     assert manifest["dump"]["bytes"] == (folder / "database.dump").stat().st_size
     assert len(manifest["dump"]["sha256"]) == 64
     assert str(manifest["dump"]["pg_dump_major"]) == manifest["database"]["server_version"][:2]
-    assert settings.database_url not in text and settings.midtrans_server_key not in text
+    assert settings.database_url not in text and settings.midtrans.server_key not in text
     assert settings.admin_token not in text
     assert sorted(path.name for path in folder.iterdir()) == ["database.dump", "manifest.json"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -84,7 +84,7 @@ def test_secrets_only_on_request(db, tmp_path, system, admin_cli):
     secrets_file = folder / manifest["secrets_file"]
     assert manifest["includes_secrets"] is True
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
-    assert system["settings"].midtrans_server_key in secrets_file.read_text()
+    assert system["settings"].midtrans.server_key in secrets_file.read_text()
 
 
 def test_a_damaged_dump_is_refused(db, tmp_path, services, restore_database, capsys, admin_cli):

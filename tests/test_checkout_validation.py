@@ -179,7 +179,7 @@ def test_too_many_checkouts_from_one_client_get_429_with_retry_after(strict_web)
 def strict_web_behind_proxy(system, clean):
     """The strict app served as production serves it behind nginx: waitress trusts the proxy's
     X-Forwarded-For, so each customer's address has its own limit."""
-    from runtime.networks import parse_networks
+    from config.networks import parse_networks
     from web.app import create_app
     from web.proxies import behind_proxies
 

@@ -75,7 +75,7 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, web, sand
     [message] = whatsapp_messages(sandbox_api)
     assert message["to"] == "6281234567890"
     assert (message["template"], message["language"]) == ("payment_instructions", "id")
-    assert message["token"] == system["settings"].whatsapp_token
+    assert message["token"] == system["settings"].whatsapp.token
     parameters = [p["text"] for p in message["components"][0]["parameters"]]
     assert parameters[0] == "Budi Santoso" and parameters[1] == "Rp 99.000"
     assert parameters[2] == f"Virtual Account BCA nomor {va_number}"
@@ -330,7 +330,7 @@ def test_an_email_delivered_twice_carries_the_same_message_id(db, worker, sandbo
     requeue_due_deliveries()
     wait_for(lambda: status_of(email_id) == "SENT", message="redelivered")
     first, second = mails(sandbox_api)
-    domain = system["settings"].smtp_from.rpartition("@")[2].rstrip(">")
+    domain = system["settings"].smtp.sender.rpartition("@")[2].rstrip(">")
     assert first["message_id"] == second["message_id"] == f"<outbox-{email_id}@{domain}>"
 
 

@@ -18,7 +18,7 @@ from playhouse.db_url import connect as peewee_connect
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
-from runtime.embedded import (
+from local.embedded import (
     postgres_pid,
     redis_pid,
     start_postgres,
@@ -26,8 +26,8 @@ from runtime.embedded import (
     stop_postgres,
     stop_redis,
 )
-from runtime.embedded_postgres import SERVER_USER
-from runtime.server_process import EmbeddedServerError
+from local.embedded_postgres import SERVER_USER
+from local.server_process import EmbeddedServerError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ LAUNCHER_SCRIPT = """
 import json, sys
 from pathlib import Path
 import psycopg2, redis
-from runtime.embedded import start_postgres, start_redis
+from local.embedded import start_postgres, start_redis
 
 postgres = start_postgres(Path(sys.argv[1]))
 redis_server = start_redis(Path(sys.argv[2]))
@@ -255,7 +255,7 @@ def test_a_one_off_command_stops_the_servers_it_started_and_only_those(tmp_path:
 
     def launcher(*argv: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "runtime.launcher", *argv],
+            [sys.executable, "-m", "local.launcher", *argv],
             cwd=PROJECT_ROOT,
             env=environment,
             capture_output=True,

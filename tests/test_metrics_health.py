@@ -148,7 +148,7 @@ def test_business_gauges_show_the_real_numbers(console, db, system):
 
 def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system):
     from messaging.redis import Enqueuer
-    from runtime.scheduler import run_scheduler
+    from tasks.scheduler import run_scheduler
 
     stop = threading.Event()
     enqueuer = Enqueuer(system["broker"].client)

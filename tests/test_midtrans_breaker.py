@@ -15,11 +15,7 @@ def guarded(system, sandbox):
     from tasks.clients import GuardedMidtrans
 
     settings, client = system["settings"], system["broker"].client
-    midtrans = MidtransClient(
-        settings.midtrans_server_key,
-        settings.midtrans_snap_base_url,
-        settings.midtrans_api_base_url,
-    )
+    midtrans = MidtransClient(settings.midtrans)
 
     def guard(circuit: str):
         return provider_guard(

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from config.settings import PROJECT_ROOT
 from models.db import connection
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from runtime.settings import PROJECT_ROOT
 from tests.conftest import free_port, wait_for
 from tests.factories import VALID_CHECKOUT, unsent_settlement
 from tests.webhook_helpers import WEBHOOK, _paid_transitions

@@ -1,11 +1,13 @@
 """The payment actor: one order, priced on the server, and one Snap payment link per checkout."""
 
 import base64
+import dataclasses
 import re
 import threading
 
 import pytest
 
+from config.settings import SANDBOX_SERVER_KEY, MidtransSettings, load_settings
 from integrations.errors import RetryableProviderError
 from integrations.http import Timeout
 from integrations.midtrans import MidtransClient
@@ -15,7 +17,6 @@ from models.catalog import DiscountCode
 from models.db import connection
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
-from runtime.settings import SANDBOX_SERVER_KEY
 from tests.conftest import free_port, wait_for
 from tests.factories import (
     VALID_CHECKOUT,
@@ -51,6 +52,12 @@ def _snap_bodies(sandbox_api) -> list[dict]:
 
 def _set_faults(sandbox_api, **plans) -> None:
     sandbox_api.post("/_sandbox/midtrans/faults", json=plans).raise_for_status()
+
+
+def sandbox_midtrans(snap_base_url: str, api_base_url: str) -> MidtransSettings:
+    """The sandbox key's Midtrans settings, pointed somewhere else."""
+    midtrans = load_settings({}).midtrans
+    return dataclasses.replace(midtrans, snap_base_url=snap_base_url, api_base_url=api_base_url)
 
 
 def _audit_actions(order_id: str) -> list[str]:
@@ -150,9 +157,8 @@ def test_the_same_message_on_two_threads_at_once_calls_snap_once(create_payment,
 
 def test_a_refused_connection_is_retryable_and_says_so():
     """Not "timed out", which urllib3's class hierarchy would suggest: nothing listens there."""
-    client = MidtransClient(
-        SANDBOX_SERVER_KEY, f"http://127.0.0.1:{free_port()}/snap/v1", "http://127.0.0.1:9"
-    )
+    nobody = f"http://127.0.0.1:{free_port()}"
+    client = MidtransClient(sandbox_midtrans(f"{nobody}/snap/v1", "http://127.0.0.1:9"))
     try:
         with pytest.raises(RetryableProviderError) as refused:
             client.create_snap_payment({"transaction_details": {"order_id": "BFA-DOWN-1"}})
@@ -164,10 +170,7 @@ def test_a_refused_connection_is_retryable_and_says_so():
 
 def test_snap_timeout_is_retryable_and_the_next_call_succeeds(clean, sandbox, sandbox_api):
     client = MidtransClient(
-        SANDBOX_SERVER_KEY,
-        f"{sandbox.base_url}/snap/v1",
-        sandbox.base_url,
-        timeout=Timeout.of(0.3),
+        sandbox_midtrans(f"{sandbox.base_url}/snap/v1", sandbox.base_url), timeout=Timeout.of(0.3)
     )
     body = {"transaction_details": {"order_id": "BFA-TIMEOUT-1", "gross_amount": 99000}}
     try:

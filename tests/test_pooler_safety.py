@@ -7,8 +7,8 @@ import psycopg2
 import pytest
 from peewee import OperationalError
 
+from config.settings import load_settings
 from models.db import database, transaction
-from runtime.settings import load_settings
 from tests.factories import insert_order
 
 SETTINGS_QUERY = (

@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import redis
 
+from config.settings import SettingsError, load_settings
 from integrations.breaker import ProviderBreaker
 from messaging.contract import DELIVER_MESSAGE
 from messaging.redis import Enqueuer, redis_client
-from runtime.settings import SettingsError, load_settings
 from web.ratelimit import ClientRateLimit
 
 

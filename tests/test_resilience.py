@@ -171,7 +171,7 @@ def own_postgres(clean):
     Its folder is outside pytest's tmp root on purpose: every pytest start resets that root to
     mode 0700, which would lock the server's own user out of a restart.
     """
-    from runtime.embedded import start_postgres
+    from local.embedded import start_postgres
     from schema.migrate import migrate
 
     data_dir = Path(tempfile.mkdtemp(prefix="bfa-test-pg-"))
@@ -208,7 +208,7 @@ def _database_answers(url: str) -> bool:
 def test_postgres_down_the_web_still_answers_and_the_order_is_paid_once_it_is_back(
     own_postgres, sandbox_api, system, tmp_path, environment
 ):
-    from runtime.embedded import start_postgres
+    from local.embedded import start_postgres
 
     database_url = own_postgres.url
     broker = system["broker"]

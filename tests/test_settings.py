@@ -2,7 +2,7 @@
 
 import pytest
 
-from runtime.settings import (
+from config.settings import (
     GRAPH_API_URL,
     SANDBOX_SERVER_KEY,
     SettingsError,
@@ -26,25 +26,25 @@ REAL = {
 
 def test_without_keys_everything_points_at_the_local_sandbox():
     settings = load_settings({})
-    assert settings.uses_sandbox and settings.midtrans_server_key == SANDBOX_SERVER_KEY
-    assert settings.midtrans_snap_base_url == "http://127.0.0.1:8100/snap/v1"
-    assert settings.midtrans_api_base_url == "http://127.0.0.1:8100"
-    assert settings.whatsapp_api_url == "http://127.0.0.1:8100/v26.0"
-    assert settings.midtrans_verify_with_status_api
+    assert settings.uses_sandbox and settings.midtrans.server_key == SANDBOX_SERVER_KEY
+    assert settings.midtrans.snap_base_url == "http://127.0.0.1:8100/snap/v1"
+    assert settings.midtrans.api_base_url == "http://127.0.0.1:8100"
+    assert settings.whatsapp.api_url == "http://127.0.0.1:8100/v26.0"
+    assert settings.midtrans.verify_with_status_api
 
 
 def test_real_sandbox_keys_use_midtrans_sandbox_and_the_graph_api():
     settings = load_settings(REAL)
     assert not settings.uses_sandbox
-    assert settings.midtrans_snap_base_url == "https://app.sandbox.midtrans.com/snap/v1"
-    assert settings.midtrans_api_base_url == "https://api.sandbox.midtrans.com"
-    assert settings.whatsapp_api_url == GRAPH_API_URL
+    assert settings.midtrans.snap_base_url == "https://app.sandbox.midtrans.com/snap/v1"
+    assert settings.midtrans.api_base_url == "https://api.sandbox.midtrans.com"
+    assert settings.whatsapp.api_url == GRAPH_API_URL
 
 
 def test_production_uses_production_urls():
     settings = load_settings({**REAL, "MIDTRANS_IS_PRODUCTION": "true"})
-    assert settings.midtrans_snap_base_url == "https://app.midtrans.com/snap/v1"
-    assert settings.midtrans_api_base_url == "https://api.midtrans.com"
+    assert settings.midtrans.snap_base_url == "https://app.midtrans.com/snap/v1"
+    assert settings.midtrans.api_base_url == "https://api.midtrans.com"
 
 
 @pytest.mark.parametrize(
@@ -66,13 +66,42 @@ def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
         load_settings({**REAL, missing: ""})
 
 
+def test_switching_to_real_keys_names_every_missing_setting_in_one_message():
+    with pytest.raises(SettingsError) as error:
+        load_settings({"MIDTRANS_SERVER_KEY": "SB-Mid-server-real"})
+    message = str(error.value)
+    assert all(name in message for name in REAL if name != "MIDTRANS_SERVER_KEY")
+    assert "\n" not in message
+
+
+def test_every_bad_variable_of_one_start_is_named_at_once():
+    bad = {"PORT": "eighty", "SMTP_TLS": "maybe", "ALERT_EMAIL_TO": "owner at shop"}
+    with pytest.raises(SettingsError) as error:
+        load_settings({**bad, "MIDTRANS_IS_PRODUCTION": "true"})
+    message = str(error.value)
+    assert all(name in message for name in bad)
+    assert "MIDTRANS_SERVER_KEY is required when MIDTRANS_IS_PRODUCTION=true" in message
+    assert "\n" not in message
+
+
+def test_each_setting_is_one_line_of_the_table():
+    from dataclasses import fields
+
+    from config.settings import PARTS, VARIABLES, Settings
+
+    own = [field.name for field in fields(Settings) if field.name not in PARTS]
+    parts = [f"{name}.{field.name}" for name, part in PARTS.items() for field in fields(part)]
+    assert sorted(variable.field for variable in VARIABLES) == sorted(own + parts)
+    assert len({variable.name for variable in VARIABLES}) == len(VARIABLES)
+
+
 def test_real_keys_refuse_the_sandbox_admin_token_everyone_can_read():
     with pytest.raises(SettingsError, match="not the sandbox's"):
         load_settings({**REAL, "ADMIN_TOKEN": "sandbox-admin-token"})
 
 
 def test_the_launcher_prints_only_the_sandbox_default_admin_token(capsys):
-    from runtime.launcher import _print_urls
+    from local.launcher import _print_urls
 
     _print_urls(load_settings({}))
     assert "Admin token: sandbox-admin-token" in capsys.readouterr().out
@@ -109,7 +138,7 @@ def test_an_invalid_value_names_its_setting(name, value):
 
 
 def test_the_real_environment_wins_over_the_env_file(tmp_path, monkeypatch):
-    import runtime.settings as module
+    import config.settings as module
 
     (tmp_path / ".env").write_text("PORT=9001\nPAYMENT_EXPIRY_MINUTES=30\n")
     monkeypatch.setattr(module, "PROJECT_ROOT", tmp_path)
@@ -122,7 +151,7 @@ def test_the_real_environment_wins_over_the_env_file(tmp_path, monkeypatch):
 def test_the_documented_example_file_loads_as_the_defaults():
     from dotenv import dotenv_values
 
-    from runtime.settings import PROJECT_ROOT
+    from config.settings import PROJECT_ROOT
 
     example = dotenv_values(PROJECT_ROOT / ".env.example")
     documented = load_settings({key: value for key, value in example.items() if value is not None})
@@ -134,7 +163,7 @@ def test_real_keys_refuse_to_act_on_unverified_notifications():
         load_settings({**REAL, "MIDTRANS_VERIFY_WITH_STATUS_API": "false"})
     assert not load_settings(
         {"MIDTRANS_VERIFY_WITH_STATUS_API": "false"}
-    ).midtrans_verify_with_status_api
+    ).midtrans.verify_with_status_api
 
 
 def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
@@ -143,8 +172,8 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
         {**REAL, "ALERT_EMAIL_TO": "owner@shop.id, ops@shop.id", "ALERT_REPEAT_MINUTES": "30"}
     )
     assert startup_warnings(configured) == []
-    assert configured.alert_email_to == ("owner@shop.id", "ops@shop.id")
-    assert configured.alert_repeat_minutes == 30
+    assert configured.alerts.email_to == ("owner@shop.id", "ops@shop.id")
+    assert configured.alerts.repeat_minutes == 30
     assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
     with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
@@ -153,9 +182,9 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
     from tasks.services import policy_from_settings
 
-    assert policy_from_settings(load_settings({})).stuck_after_seconds == 300
+    assert policy_from_settings(load_settings({}).delivery).stuck_after_seconds == 300
     tuned = load_settings({"NOTIFICATION_STUCK_AFTER_SECONDS": "45"})
-    assert policy_from_settings(tuned).stuck_after_seconds == 45
+    assert policy_from_settings(tuned.delivery).stuck_after_seconds == 45
 
 
 def test_the_sellers_whatsapp_number_is_kept_as_wa_me_wants_it():

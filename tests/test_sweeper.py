@@ -148,7 +148,7 @@ def test_two_sweeps_in_a_row_enqueue_each_stuck_item_once(maintenance, sandbox_a
 def test_two_schedulers_ticking_together_send_each_job_once(system, clean):
     from messaging.contract import PERIODIC_JOBS
     from messaging.redis import Enqueuer, redis_client
-    from runtime.scheduler import run_due_jobs
+    from tasks.scheduler import run_due_jobs
 
     schedulers = [Enqueuer(redis_client(system["settings"].redis_url)) for _ in range(2)]
     with ThreadPoolExecutor(max_workers=2) as pool:

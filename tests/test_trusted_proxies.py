@@ -9,8 +9,8 @@ import httpx
 import pytest
 import waitress
 
-from runtime.networks import parse_networks
-from runtime.settings import SettingsError, load_settings
+from config.networks import parse_networks
+from config.settings import SettingsError, load_settings
 from tests.factories import VALID_CHECKOUT
 from web.app import create_app
 from web.proxies import behind_proxies, client_address

@@ -33,7 +33,7 @@ def scheduler(worker_alive, system):
     """The real scheduler loop in a thread, stopped after the test."""
     from messaging.contract import scheduler_heartbeat_key
     from messaging.redis import Enqueuer
-    from runtime.scheduler import run_scheduler
+    from tasks.scheduler import run_scheduler
 
     stop = threading.Event()
     enqueuer = Enqueuer(system["broker"].client)

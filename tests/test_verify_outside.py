@@ -5,7 +5,6 @@ a rotated password, a revoked token, a template Meta rejected."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -15,6 +14,7 @@ from admin.verify import Target, _guarded
 from admin.verify_outside import OUTSIDE_CHECKS
 from messaging.contract import last_backup_key
 from models.messages import whatsapp_templates
+from tests.conftest import with_settings
 from tests.test_alerts import AlertReceiver
 
 CHECKS = dict(OUTSIDE_CHECKS)
@@ -25,7 +25,7 @@ def check(clean, system):
     """Runs one outside check (as `verify` does: an error is a FAIL) with changed settings."""
 
     def run(name: str, **changes) -> tuple[bool, str]:
-        settings = dataclasses.replace(system["settings"], **changes)
+        settings = with_settings(system["settings"], **changes)
         result = _guarded(name, CHECKS[name], Target(None, system["broker"].client, "", settings))
         return result.passed, result.detail
 
@@ -41,23 +41,23 @@ def test_the_sandbox_accounts_pass(check):
 
 
 def test_a_wrong_midtrans_key_fails(check):
-    passed, detail = check("midtrans key", midtrans_server_key="SB-Mid-server-old-key")
+    passed, detail = check("midtrans key", midtrans={"server_key": "SB-Mid-server-old-key"})
     assert not passed
     assert "HTTP 401" in detail and "MIDTRANS_SERVER_KEY" in detail
 
 
 def test_a_rotated_smtp_password_fails_and_the_right_one_passes(check):
-    user = {"smtp_user": "kursus@buatfilm.id"}
-    passed, detail = check("smtp login", smtp_password="wrong-old-password", **user)
+    user = {"user": "kursus@buatfilm.id"}
+    passed, detail = check("smtp login", smtp={"password": "wrong-old-password", **user})
     assert not passed and "535" in detail
-    passed, detail = check("smtp login", smtp_password="current-password", **user)
+    passed, detail = check("smtp login", smtp={"password": "current-password", **user})
     assert passed and "logged in as k***@buatfilm.id" in detail
 
 
 def test_a_revoked_whatsapp_token_fails_both_whatsapp_checks(check):
-    passed, detail = check("whatsapp token", whatsapp_token="revoked-by-meta")
+    passed, detail = check("whatsapp token", whatsapp={"token": "revoked-by-meta"})
     assert not passed and "token refused, HTTP 401" in detail and "code 190" in detail
-    assert not check("whatsapp templates", whatsapp_token="revoked-by-meta")[0]
+    assert not check("whatsapp templates", whatsapp={"token": "revoked-by-meta"})[0]
 
 
 def test_a_rejected_or_missing_template_fails(check, sandbox_api):
@@ -67,7 +67,7 @@ def test_a_rejected_or_missing_template_fails(check, sandbox_api):
 
 
 def test_templates_need_the_business_account_id(check):
-    passed, detail = check("whatsapp templates", whatsapp_business_account_id="")
+    passed, detail = check("whatsapp templates", whatsapp={"business_account_id": ""})
     assert not passed and "WHATSAPP_BUSINESS_ACCOUNT_ID" in detail
 
 
@@ -86,8 +86,7 @@ def test_alert_targets_get_a_test_alert(check, sandbox_api):
     try:
         passed, detail = check(
             "alert targets answer",
-            alert_email_to=("owner@buatfilm.id",),
-            alert_webhook_url=receiver.url,
+            alerts={"email_to": ("owner@buatfilm.id",), "webhook_url": receiver.url},
         )
         assert (passed, detail) == (True, "test alert: email sent, webhook sent")
         assert receiver.posted.get(timeout=5)["alarm"] == "test"
@@ -98,11 +97,13 @@ def test_alert_targets_get_a_test_alert(check, sandbox_api):
 
 
 def test_an_alert_webhook_that_does_not_answer_fails(check):
-    passed, detail = check("alert targets answer", alert_webhook_url="http://127.0.0.1:9/hook")
+    passed, detail = check(
+        "alert targets answer", alerts={"webhook_url": "http://127.0.0.1:9/hook"}
+    )
     assert not passed and detail.startswith("test alert: webhook failed")
 
 
 def test_a_real_shop_without_alert_targets_fails(check):
     assert check("alert targets answer")[0]  # the sandbox needs nobody told
-    passed, detail = check("alert targets answer", midtrans_server_key="Mid-server-real")
+    passed, detail = check("alert targets answer", midtrans={"server_key": "Mid-server-real"})
     assert not passed and "ALERT_EMAIL_TO" in detail

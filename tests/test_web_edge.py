@@ -4,11 +4,11 @@ import json
 
 import pytest
 
+from config.settings import SANDBOX_SERVER_KEY
 from integrations.signature import midtrans_signature
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from runtime.settings import SANDBOX_SERVER_KEY
-from tests.conftest import ADMIN_TOKEN, captured_logs
+from tests.conftest import ADMIN_TOKEN, captured_logs, with_settings
 from tests.factories import VALID_CHECKOUT, paid_order
 
 
@@ -93,18 +93,17 @@ def test_a_stalled_redis_turns_into_a_fast_503(system, tmp_path):
     import os
     import signal
     import time
-    from dataclasses import replace
 
     import httpx
 
+    from local.embedded import start_redis
     from messaging.redis import redis_client
-    from runtime.embedded import start_redis
     from tests.conftest import serve_app
     from tests.midtrans_vectors import GO_KEY, GO_SETTLEMENT
     from web.app import create_app
 
     stalled = start_redis(tmp_path / "redis")
-    settings = replace(system["settings"], midtrans_server_key=GO_KEY)
+    settings = with_settings(system["settings"], midtrans={"server_key": GO_KEY})
     app = create_app(settings, redis_client(stalled.url, timeout=1.0, retries=0))
     os.kill(stalled.pid, signal.SIGSTOP)
     try:

@@ -2,7 +2,6 @@
 anything else is refused with a clear 4xx (503 when Redis is down, so Midtrans retries)."""
 
 import json
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -12,7 +11,7 @@ from redis.retry import Retry
 
 from models.events import PaymentEvent
 from models.orders import Order
-from tests.conftest import free_port, serve_app
+from tests.conftest import free_port, serve_app, with_settings
 from tests.factories import open_payment
 from tests.midtrans_vectors import GO_KEY, GO_SETTLEMENT, NODE_CAPTURE, NODE_KEY
 from tests.webhook_helpers import WEBHOOK, _enqueued_notifications, _signed_notification
@@ -144,7 +143,8 @@ def test_redis_down_answers_503_so_midtrans_retries(system, clean):
     )  # a closed port: nothing listens
     with serve_app(create_app(system["settings"], closed)) as base_url:
         response = httpx.post(f"{base_url}{WEBHOOK}", json=GO_SETTLEMENT, timeout=10)
-        vector_app = create_app(replace(system["settings"], midtrans_server_key=GO_KEY), closed)
+        signed_settings = with_settings(system["settings"], midtrans={"server_key": GO_KEY})
+        vector_app = create_app(signed_settings, closed)
     with serve_app(vector_app) as base_url:
         signed = httpx.post(f"{base_url}{WEBHOOK}", json=GO_SETTLEMENT, timeout=10)
     assert response.status_code == 401  # the signature is checked before Redis is touched
@@ -158,7 +158,7 @@ def vector_web(request, system, clean):
     from web.app import create_app
 
     key, body = VECTORS[request.param]
-    settings = replace(system["settings"], midtrans_server_key=key)
+    settings = with_settings(system["settings"], midtrans={"server_key": key})
     with serve_app(create_app(settings, system["broker"].client)) as base_url:
         yield base_url, body
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from config.settings import GRAPH_API_URL, load_settings
 from models.messages import TEMPLATE_NAMES, whatsapp_templates
-from runtime.settings import GRAPH_API_URL, load_settings
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 WORD = re.compile(r"\w", re.UNICODE)
@@ -47,4 +47,4 @@ def test_the_default_graph_api_version_is_a_current_one():
     """v21.0 is retired in January 2027; the sandbox default uses the same version."""
     version = re.fullmatch(r"https://graph\.facebook\.com/v(\d+)\.0", GRAPH_API_URL)
     assert version and int(version[1]) >= 23
-    assert load_settings({}).whatsapp_api_url.endswith(f"/v{version[1]}.0")
+    assert load_settings({}).whatsapp.api_url.endswith(f"/v{version[1]}.0")

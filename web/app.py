@@ -7,7 +7,7 @@ from pathlib import Path
 import falcon
 import redis
 
-from runtime.settings import Settings
+from config.settings import Settings
 from web import access_links, health, pages
 from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource
@@ -54,7 +54,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/api/checkout", CheckoutResource(queue, catalog, checkout_limit))
     app.add_route("/api/orders/{order_id}", OrderStatusResource(queue, settings.public_base_url))
     app.add_route(
-        "/webhooks/midtrans", MidtransWebhookResource(queue, settings.midtrans_server_key)
+        "/webhooks/midtrans", MidtransWebhookResource(queue, settings.midtrans.server_key)
     )
     app.add_route("/health/ready", health.ReadyResource(redis_client))
     app.add_route("/health/live", health.LiveResource())

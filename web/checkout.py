@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import falcon
 from loguru import logger
 
+from config.logs import mask_email
 from models.base import SHOP_TIMEZONE
 from models.checkout import hash_order_token
-from runtime.logs import mask_email
 from web.body import read_json_object
 from web.catalog import Catalog
 from web.queue import TaskQueue

@@ -7,10 +7,10 @@ from pathlib import Path
 import falcon
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from config.settings import Seller
 from models.db import connection
 from models.entitlements import Entitlement
 from models.wib import indonesian_date
-from runtime.settings import Seller
 from web.catalog import Catalog
 from web.legal import LEGAL_DIR
 

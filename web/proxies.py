@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 
-from runtime.networks import Network
+from config.networks import Network
 
 FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_FOR",

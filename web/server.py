@@ -7,10 +7,10 @@ from collections.abc import Callable
 import waitress
 from loguru import logger
 
+from config.logs import configure_logging
+from config.settings import Settings, load_settings_or_exit
 from messaging.redis import redis_client
 from models.db import init_database
-from runtime.logs import configure_logging
-from runtime.settings import Settings, load_settings_or_exit
 from web.app import create_app
 from web.proxies import behind_proxies
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from runtime.settings import load_settings
+from config.settings import load_settings
 from sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 
 SERVER_KEY = "SB-Mid-server-test-sandbox-key"
@@ -18,7 +18,7 @@ SERVER_KEY = "SB-Mid-server-test-sandbox-key"
 
 SERVER_KEY = "SB-Mid-server-test-sandbox-key"
 # The path the settings default to without keys: the sandbox must answer there.
-WHATSAPP_URL = f"{httpx.URL(load_settings({}).whatsapp_api_url).path}/123456/messages"
+WHATSAPP_URL = f"{httpx.URL(load_settings({}).whatsapp.api_url).path}/123456/messages"
 
 
 class NotificationReceiver(ThreadingHTTPServer):

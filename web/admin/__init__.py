@@ -9,7 +9,7 @@ from __future__ import annotations
 import falcon
 import redis
 
-from runtime.settings import Settings
+from config.settings import Settings
 from web.admin.actions import ConsoleActions
 from web.admin.auth import AdminAuth, EndedSessions, LoginThrottle
 from web.admin.login import LoginResource, LogoutResource

@@ -6,7 +6,7 @@ from __future__ import annotations
 import falcon
 import redis
 
-from runtime.settings import Settings
+from config.settings import Settings
 from web.admin.auth import AdminAuth, require_admin
 from web.health import health_report
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import falcon
 import redis
 
+from config.settings import Settings
 from models.audit import recent_operator_actions
 from models.db import connection
 from models.discounts import listed_discounts
@@ -13,7 +14,6 @@ from models.order_rows import audit_row
 from models.order_story import order_timeline
 from models.outbox_admin import outbox_page
 from models.statuses import OutboxStatus
-from runtime.settings import Settings
 from web.admin.actions import ConsoleActions
 from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import status_filter

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import psutil
 
-from runtime.server_process import (
+from local.server_process import (
     EmbeddedServerError,
     exclusive_lock,
     read_pid,

