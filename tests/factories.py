@@ -13,7 +13,7 @@ from models.catalog import DiscountCode, Package
 from models.checkout import hash_order_token
 from models.db import connection
 from models.orders import Order
-from runtime.settings import SANDBOX_SERVER_KEY
+from config.settings import SANDBOX_SERVER_KEY
 
 VALID_CHECKOUT = {
     "package_id": "ai-movie-course",
