@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from config.settings import SANDBOX_SERVER_KEY
 from models.base import utcnow
 from models.catalog import DiscountCode, Package
 from models.checkout import hash_order_token
 from models.db import connection
 from models.orders import Order
-from config.settings import SANDBOX_SERVER_KEY
 
 VALID_CHECKOUT = {
     "package_id": "ai-movie-course",
