@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
 SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"  # noqa: S105 - public: ADMIN_TOKEN unset, sandbox
 GRAPH_API_URL = "https://graph.facebook.com/v26.0"
+# Loopback and the private (LAN) ranges of RFC 1918 and RFC 4193, link-local included.
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 
 
 class SettingsError(Exception):
@@ -105,6 +121,14 @@ class Settings:
     def uses_sandbox(self) -> bool:
         """True when Midtrans is our local stand-in rather than the real gateway."""
         return self.midtrans_server_key == SANDBOX_SERVER_KEY
+
+    @property
+    def mode(self) -> str:
+        """Where payments go: `production`, `midtrans-sandbox` (Midtrans' test keys) or
+        `local-sandbox` (no keys: our stand-in)."""
+        if self.midtrans_is_production:
+            return "production"
+        return "local-sandbox" if self.uses_sandbox else "midtrans-sandbox"
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -228,6 +252,50 @@ def _require_real_providers(get, admin_token: str) -> None:
         )
 
 
+def _require_own_services(get) -> None:
+    """Production must name its database and Redis: an embedded one lives under var/ in the
+    release folder, so the next release (a new folder) would start on an empty database."""
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not get(name)]
+    if missing:
+        raise SettingsError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required when "
+            "MIDTRANS_IS_PRODUCTION=true: embedded servers keep their data in var/ inside the "
+            "release folder, and the next release would start on an empty database"
+        )
+
+
+def _is_local_url(url: str) -> bool:
+    """True for localhost, a loopback address or a private (LAN) address: not reachable from
+    the internet at large."""
+    host = urlparse(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # any other name may be public
+    return any(address in network for network in LOCAL_NETWORKS)
+
+
+def _require_local_sandbox(public_base_url: str) -> None:
+    """Without Midtrans keys the admin token is the README's and the sandbox fakes payments:
+    such a shop must not face the internet."""
+    if not _is_local_url(public_base_url):
+        raise SettingsError(
+            f"PUBLIC_BASE_URL {public_base_url} is refused without Midtrans keys: the sandbox's "
+            "admin token is public in the README and anyone could open the console; use "
+            "localhost, 127.0.0.1 or a private LAN address, or set MIDTRANS_SERVER_KEY"
+        )
+
+
+def _log_format(raw: str, production: bool) -> str:
+    """An explicit LOG_FORMAT wins. Otherwise production logs JSON for its journal (systemd
+    gives no terminal), pretty to a person at a terminal; every other mode logs pretty."""
+    if raw.strip():
+        return _choice("LOG_FORMAT", raw, ("json", "pretty"))
+    return "json" if production and not sys.stderr.isatty() else "pretty"
+
+
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment over the project's `.env` file (the real environment wins)."""
     if environ is not None:
@@ -253,6 +321,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     admin_token = get("ADMIN_TOKEN", "")
     if not sandbox:
         _require_real_providers(get, admin_token)
+    if production:
+        _require_own_services(get)
+    public_base_url = _url("PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}")
+    if sandbox:
+        _require_local_sandbox(public_base_url)
     return Settings(
         database_url=get("DATABASE_URL") or None,
         migration_database_url=get("MIGRATION_DATABASE_URL") or get("DATABASE_URL") or None,
@@ -260,9 +333,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if get("REDIS_URL")
         else None,
         port=port,
-        public_base_url=_url(
-            "PUBLIC_BASE_URL", get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
-        ),
+        public_base_url=public_base_url,
         midtrans_server_key=server_key,
         midtrans_client_key=get("MIDTRANS_CLIENT_KEY", ""),
         midtrans_is_production=production,
@@ -294,7 +365,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(
             "LOG_LEVEL", get("LOG_LEVEL", "info"), ("trace", "debug", "info", "warning", "error")
         ).upper(),
-        log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "pretty"), ("json", "pretty")),
+        log_format=_log_format(get("LOG_FORMAT", ""), production),
         payment_expiry_minutes=_int(
             "PAYMENT_EXPIRY_MINUTES", get("PAYMENT_EXPIRY_MINUTES", "1440"), minimum=5
         ),
