@@ -34,6 +34,12 @@ from runtime.logs import configure_logging
 from runtime.settings import Settings
 from schema.migrate import pending_migrations
 
+# What each Settings.mode means for the payments this shop takes: the report's first line.
+MODE_MEANINGS = {
+    "production": "real payments through Midtrans production",
+    "midtrans-sandbox": "MODE UJI, test payments through Midtrans' sandbox, no real money",
+    "local-sandbox": "MODE UJI, the local sandbox plays Midtrans, SMTP and WhatsApp, no real money",
+}
 STUCK_SENDING = timedelta(minutes=5)
 OVERDUE_DELIVERY = timedelta(minutes=10)
 RECENT_DEAD_LETTERS = timedelta(hours=1)
@@ -80,7 +86,10 @@ def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
 
 
 def render_text(results: list[CheckResult], settings: Settings) -> str:
-    lines = [f"Graph API version: {settings.graph_api_version} ({settings.whatsapp_api_url})"]
+    lines = [
+        f"Mode: {settings.mode} ({MODE_MEANINGS[settings.mode]})",
+        f"Graph API version: {settings.graph_api_version} ({settings.whatsapp_api_url})",
+    ]
     for result in results:
         lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
     return "\n".join(lines)
@@ -88,6 +97,7 @@ def render_text(results: list[CheckResult], settings: Settings) -> str:
 
 def render_json(results: list[CheckResult], settings: Settings) -> str:
     document = {
+        "mode": settings.mode,
         "passed": all(result.passed for result in results),
         "graph_api_version": settings.graph_api_version,
         "checks": [vars(result) for result in results],
