@@ -29,9 +29,6 @@ TEMPLATE_NAMES = (
     "access_link",  # the customer's own request on "Lupa tautan akses?"
 )
 WHATSAPP_LANGUAGE = "id"
-# How to pay when the order has no Snap link (an imported pending order, or one whose id Snap
-# already knew): the customer picked the method elsewhere, so the method itself is the guide.
-NO_LINK_GUIDE = "ikuti langkah pembayaran di aplikasi bank, e-wallet, atau gerai yang Anda pilih."
 
 
 class MessageRenderError(ValueError):
@@ -63,8 +60,6 @@ def message_fields(payload: dict, public_base_url: str) -> dict:
         fields["expires_text"] = indonesian_time(payload["expires_at"])
     fields.setdefault("payment_channel", None)
     fields.setdefault("payment_code", None)
-    fields.setdefault("payment_url", None)
-    fields["payment_guide"] = fields["payment_url"] or NO_LINK_GUIDE
     fields["payment_detail"] = (
         f"{fields['payment_channel']} nomor {fields['payment_code']}"
         if fields["payment_channel"] and fields["payment_code"]

@@ -189,22 +189,16 @@ def paid_recheck_due(now, after_hours: tuple[float, ...]):
 @periodic_job(RECONCILE)
 def reconcile() -> None:
     """Enqueues a Status API check for every order awaiting payment that is due one, and for
-    recently paid orders at the points of their re-check schedule.
-
-    An awaiting order counts as asked once enqueued (its band asks again anyway). A paid
-    order's point counts as done only once the Status API answered (reconcile_order records
-    it): a check that failed is asked again after the re-wake claim, so a chargeback due at
-    the 30-day point is not lost to an outage."""
+    recently paid orders at the points of their re-check schedule."""
     now = utcnow()
     after_hours = services().settings.paid_recheck_after_hours
     with transaction():
         if not _job_lock("reconcile"):
             return
-        awaiting = _due_order_ids(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
-        rechecks = _due_order_ids(paid_recheck_due(now, after_hours))
-        Order.update(last_checked_at=now).where(Order.order_id.in_(awaiting)).execute()
-    rechecks = [order_id for order_id in rechecks if first_requeue("recheck", order_id)]
-    for order_id in awaiting + rechecks:
+        due = _due_order_ids(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
+        due += _due_order_ids(paid_recheck_due(now, after_hours))
+        Order.update(last_checked_at=now).where(Order.order_id.in_(due)).execute()
+    for order_id in due:
         services().send(RECONCILE_ORDER, order_id)
 
 

@@ -67,24 +67,15 @@ def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> Non
 def reconcile_order(order_id: str) -> None:
     """Asks the Status API about one order and applies the answer (even one seen before);
     expires the order locally only once the window passed and Midtrans has no transaction or
-    only a refused attempt. The check counts as done (`last_checked_at`) only once Midtrans
-    answered: a timeout or a 5xx leaves a paid order's re-check due."""
+    only a refused attempt."""
     try:
         status = services().midtrans.transaction_status(order_id)
     except TransactionNotFound:
-        record_status_check(order_id)
         expire_if_due(order_id)
         return
     process_notification(status, source="reconciliation")
-    record_status_check(order_id)
     if str(status.get("transaction_status", "")).lower() == "deny":
         expire_if_due(order_id)  # a refused attempt and a closed window: nothing more can come
-
-
-def record_status_check(order_id: str) -> None:
-    """The Status API answered about the order now: the points of its re-check schedule up to
-    now are done."""
-    Order.update(last_checked_at=utcnow()).where(Order.order_id == order_id).execute()
 
 
 def expire_if_due(order_id: str) -> None:
