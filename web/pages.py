@@ -23,11 +23,6 @@ TEST_MODE_BANNERS = {
 }
 
 
-def banner_for_mode(mode: str) -> str | None:
-    """What the banner says in this mode, or None where payments are real."""
-    return TEST_MODE_BANNERS.get(mode)
-
-
 def template_environment(seller: Seller, mode: str, legal_dir: Path = LEGAL_DIR) -> Environment:
     """The customer pages' templates and the owner's legal texts (`legal/...`); every page's
     footer names the seller, and outside production its top says which test mode runs."""
@@ -35,7 +30,7 @@ def template_environment(seller: Seller, mode: str, legal_dir: Path = LEGAL_DIR)
         [FileSystemLoader(TEMPLATES_DIR), PrefixLoader({"legal": FileSystemLoader(legal_dir)})]
     )
     environment = Environment(loader=loader, autoescape=select_autoescape(["html"]))
-    environment.globals.update(seller=seller, test_mode_banner=banner_for_mode(mode))
+    environment.globals.update(seller=seller, test_mode_banner=TEST_MODE_BANNERS.get(mode))
     return environment
 
 

@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.pricing import format_idr
 from models.wib import wib_text, wib_values
-from web.pages import banner_for_mode
+from web.pages import TEST_MODE_BANNERS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -27,7 +27,7 @@ def template_environment(mode: str) -> Environment:
     templates.filters.update(
         wib=wib_text, wib_values=wib_values, idr=format_idr, pretty_json=pretty_json
     )
-    templates.globals["test_mode_banner"] = banner_for_mode(mode)
+    templates.globals["test_mode_banner"] = TEST_MODE_BANNERS.get(mode)
     return templates
 
 
