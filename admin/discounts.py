@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = commands.add_parser("create", help="a new code (audited)")
     create.add_argument("code", metavar="CODE", help="2-32 of A-Z, 0-9, _ and -")
     off = create.add_mutually_exclusive_group(required=True)
-    off.add_argument("--percent", type=whole_number(1, 100), metavar="N", help="1-100 % off")
+    off.add_argument("--percent", type=whole_number(1, 100), metavar="N", help="1-100 %% off")
     off.add_argument("--amount", type=whole_number(1, 100_000_000), metavar="RP", help="rupiah off")
     create.add_argument("--package", metavar="ID", help="only for this package")
     create.add_argument(

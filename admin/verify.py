@@ -34,6 +34,12 @@ from models.outbox import OutboxMessage
 from models.statuses import CLAIMABLE, OutboxStatus
 from schema.migrate import pending_migrations
 
+# What each Settings.mode means for the payments this shop takes: the report's first line.
+MODE_MEANINGS = {
+    "production": "real payments through Midtrans production",
+    "midtrans-sandbox": "MODE UJI, test payments through Midtrans' sandbox, no real money",
+    "local-sandbox": "MODE UJI, the local sandbox plays Midtrans, SMTP and WhatsApp, no real money",
+}
 STUCK_SENDING = timedelta(minutes=5)
 OVERDUE_DELIVERY = timedelta(minutes=10)
 RECENT_DEAD_LETTERS = timedelta(hours=1)
@@ -81,7 +87,10 @@ def run_verify(args: argparse.Namespace, admin: AdminContext) -> int:
 
 def render_text(results: list[CheckResult], settings: Settings) -> str:
     whatsapp = settings.whatsapp
-    lines = [f"Graph API version: {whatsapp.graph_api_version} ({whatsapp.api_url})"]
+    lines = [
+        f"Mode: {settings.mode} ({MODE_MEANINGS[settings.mode]})",
+        f"Graph API version: {whatsapp.graph_api_version} ({whatsapp.api_url})",
+    ]
     for result in results:
         lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name:<22} {result.detail}")
     return "\n".join(lines)
@@ -89,6 +98,7 @@ def render_text(results: list[CheckResult], settings: Settings) -> str:
 
 def render_json(results: list[CheckResult], settings: Settings) -> str:
     document = {
+        "mode": settings.mode,
         "passed": all(result.passed for result in results),
         "graph_api_version": settings.whatsapp.graph_api_version,
         "checks": [vars(result) for result in results],

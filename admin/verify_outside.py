@@ -15,6 +15,7 @@ from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
 from integrations.http import Client, Timeout, json_body, send
 from integrations.midtrans import MidtransClient
+from integrations.whatsapp import graph_error_text
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
 from models.messages import WHATSAPP_LANGUAGE, whatsapp_templates
@@ -57,8 +58,7 @@ def _graph_get(target: Target, path: str, **params: str) -> tuple[int, dict]:
 
 
 def _graph_refusal(status: int, body: dict) -> str:
-    error = body.get("error") or {}
-    return f"HTTP {status}: {error.get('message', '')} (code {error.get('code', '?')})"
+    return f"HTTP {status}: {graph_error_text(body) or 'no error in the answer'}"
 
 
 def check_whatsapp_token(target: Target) -> tuple[bool, str]:
@@ -80,10 +80,13 @@ def check_whatsapp_templates(target: Target) -> tuple[bool, str]:
     status, body = _graph_get(target, path, fields="name,status,language", limit="250")
     if status != 200:
         return False, _graph_refusal(status, body)
+    entries = body.get("data")
+    if not isinstance(entries, list):
+        return False, f"HTTP {status} without a template list: {str(body)[:200]}"
     found = {
         entry.get("name"): entry.get("status")
-        for entry in body.get("data") or []
-        if entry.get("language") == WHATSAPP_LANGUAGE
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("language") == WHATSAPP_LANGUAGE
     }
     wanted = [mapping["name"] for mapping in whatsapp_templates().values()]
     wrong = [f"{name} {found.get(name) or 'MISSING'}" for name in wanted]

@@ -9,11 +9,14 @@ naming every bad variable, not one per restart.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
@@ -40,6 +43,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_SERVER_KEY = "SB-Mid-server-sandbox-local-key"
 SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"  # noqa: S105 - public: ADMIN_TOKEN unset, sandbox
 GRAPH_API_URL = "https://graph.facebook.com/v26.0"
+# Loopback and the private (LAN) ranges of RFC 1918 and RFC 4193, link-local included.
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 
 
 class SettingsError(Exception):
@@ -164,6 +181,14 @@ class Settings:
         """True when Midtrans is our local stand-in rather than the real gateway."""
         return self.midtrans.server_key == SANDBOX_SERVER_KEY
 
+    @property
+    def mode(self) -> str:
+        """Where payments go: `production`, `midtrans-sandbox` (Midtrans' test keys) or
+        `local-sandbox` (no keys: our stand-in)."""
+        if self.midtrans.is_production:
+            return "production"
+        return "local-sandbox" if self.uses_sandbox else "midtrans-sandbox"
+
 
 PARTS = {
     "midtrans": MidtransSettings,
@@ -198,6 +223,12 @@ def _api_default(values: Values) -> str:
     if values["midtrans.is_production"]:
         return "https://api.midtrans.com"
     return "https://api.sandbox.midtrans.com"
+
+
+def _log_format(values: Values) -> str:
+    """Production logs JSON for its journal (systemd gives no terminal), pretty to a person at a
+    terminal; every other mode logs pretty. An explicit LOG_FORMAT always wins."""
+    return "json" if values["midtrans.is_production"] and not sys.stderr.isatty() else "pretty"
 
 
 def _graph_api_default(values: Values) -> str:
@@ -274,7 +305,7 @@ VARIABLES = (
     Variable("MIDTRANS_RATE_PER_SECOND", "midtrans.rate_per_second", at_least(1), "20"),
     # Logging (after Midtrans: a default may depend on production)
     Variable("LOG_LEVEL", "log_level", log_level, "info"),
-    Variable("LOG_FORMAT", "log_format", choice("json", "pretty"), "pretty"),
+    Variable("LOG_FORMAT", "log_format", choice("json", "pretty"), _log_format, BLANK_IS_UNSET),
     # SMTP
     Variable("SMTP_HOST", "smtp.host", text, "127.0.0.1", BLANK_IS_UNSET),
     Variable("SMTP_PORT", "smtp.port", at_least(1), "8025"),
@@ -379,8 +410,50 @@ def real_keys_verify_with_the_status_api(env: Mapping[str, str], values: Values)
     return None
 
 
+def production_needs_its_own_servers(env: Mapping[str, str], values: Values) -> str | None:
+    """An embedded server keeps its data under var/ in the release folder: the next release (a
+    new folder) would start on an empty database."""
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.get(name)]
+    if values["midtrans.is_production"] and missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return (
+            f"{' and '.join(missing)} {verb} required when MIDTRANS_IS_PRODUCTION=true: embedded "
+            "servers keep their data in var/ inside the release folder, and the next release "
+            "would start on an empty database"
+        )
+    return None
+
+
+def is_local_url(url: str) -> bool:
+    """True for localhost, a loopback address or a private (LAN) address: not reachable from
+    the internet at large."""
+    host = urlparse(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # any other name may be public
+    return any(address in network for network in LOCAL_NETWORKS)
+
+
+def the_sandbox_stays_local(env: Mapping[str, str], values: Values) -> str | None:
+    """Without Midtrans keys the admin token is the README's and the sandbox fakes payments:
+    such a shop must not face the internet."""
+    public_base_url = values["public_base_url"]
+    if _real_keys(values) or is_local_url(public_base_url):
+        return None
+    return (
+        f"PUBLIC_BASE_URL {public_base_url} is refused without Midtrans keys: the sandbox's "
+        "admin token is public in the README and anyone could open the console; use "
+        "localhost, 127.0.0.1 or a private LAN address, or set MIDTRANS_SERVER_KEY"
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     production_needs_a_server_key,
+    production_needs_its_own_servers,
+    the_sandbox_stays_local,
     real_keys_need_real_providers,
     real_keys_need_an_admin_token,
     real_keys_verify_with_the_status_api,

@@ -9,7 +9,6 @@ from integrations.errors import RecipientRefused
 from integrations.http import (
     DEFAULT_TIMEOUT,
     Client,
-    Response,
     Timeout,
     json_body,
     raise_for_status,
@@ -48,9 +47,20 @@ def template_body(to: str, template_name: str, language: str, parameters: list[s
     }
 
 
-def _graph_error(response: Response) -> str:
-    error = json_body(response).get("error") or {}
-    return f"{error.get('message', '')} (code {error.get('code', '?')})" if error else ""
+def graph_error_text(body: dict) -> str:
+    """Graph's `message (code N)`, whatever shape the body has: a proxy in front of Meta, or a
+    changed API, may answer `{"error": "Bad Gateway"}` or with no error at all."""
+    error = body.get("error")
+    if isinstance(error, dict):
+        return f"{error.get('message', '')} (code {error.get('code', '?')})"
+    return str(error)[:200] if error else ""
+
+
+def _first_message_id(body: dict) -> str:
+    """The `wamid.` id of `{"messages": [{"id": ...}]}`, or "" when the answer lacks one."""
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    return str(first.get("id") or "") if isinstance(first, dict) else ""
 
 
 class WhatsAppClient:
@@ -67,9 +77,8 @@ class WhatsAppClient:
         """Sends the template; returns the `wamid.` id. 429/5xx retry, other 4xx are final."""
         body = template_body(whatsapp_number(phone), template_name, language, parameters)
         response = send(self._client, "POST", self._path, json=body)
-        raise_for_status(response, _graph_error(response))
-        messages = json_body(response).get("messages") or [{}]
-        return str(messages[0].get("id") or "")
+        raise_for_status(response, graph_error_text(json_body(response)))
+        return _first_message_id(json_body(response))
 
     def close(self) -> None:
         self._client.close()

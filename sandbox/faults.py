@@ -5,7 +5,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-FAULT_FIELDS = {"fail_next", "status", "delay_ms", "fail_fraction", "down", "error_code"}
+FAULT_FIELDS = {"fail_next", "status", "delay_ms", "fail_fraction", "down", "error_code", "body"}
 
 
 class InvalidFaultPlan(ValueError):
@@ -22,6 +22,9 @@ class FaultPlan:
     fail_fraction: float = 0.0
     down: bool = False
     error_code: int | None = None
+    # Any JSON answered instead of the provider's own error envelope: what a proxy or a changed
+    # API could send (`{"error": "Bad Gateway"}`), for tests of bodies of an unexpected shape.
+    body: object = None
 
     @property
     def failing_status(self) -> int:

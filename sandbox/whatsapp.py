@@ -104,7 +104,7 @@ class WhatsAppMessagesResource:
     def _send(self, req: falcon.Request, raw: bytes | None, phone_number_id: str) -> tuple:
         fault = self.state.faults["whatsapp"].next_failure()
         if fault is not None:
-            return fault.failing_status, _fault_error(fault)
+            return fault.failing_status, fault_error(fault)
         refusal = token_refusal(req)
         if refusal is not None:
             return refusal
@@ -126,7 +126,10 @@ class WhatsAppMessagesResource:
         }
 
 
-def _fault_error(fault: FaultPlan) -> dict:
+def fault_error(fault: FaultPlan) -> object:
+    """The failing call's body: the plan's own, else Graph's envelope for its status."""
+    if fault.body is not None:
+        return fault.body
     code, message = FAULT_ERRORS.get(fault.failing_status, UNKNOWN_FAULT)
     return graph_error(message, fault.error_code or code)
 

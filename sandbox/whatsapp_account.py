@@ -5,7 +5,7 @@ import falcon
 
 from sandbox.http_io import answer
 from sandbox.state import SandboxState
-from sandbox.whatsapp import VERSION_PATTERN, token_refusal
+from sandbox.whatsapp import VERSION_PATTERN, fault_error, token_refusal
 
 TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 
@@ -20,14 +20,25 @@ def _numeric(version: str, node_id: str) -> None:
         raise falcon.HTTPNotFound()
 
 
+def _refusal(state: SandboxState, req: falcon.Request) -> tuple[int, object] | None:
+    """An injected WhatsApp fault (as for messages), else Graph's 401 for a bad token."""
+    fault = state.faults["whatsapp"].next_failure()
+    if fault is not None:
+        return fault.failing_status, fault_error(fault)
+    return token_refusal(req)
+
+
 class PhoneNumberResource:
     """`GET /{version}/{phone_number_id}`: the number's display fields."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
 
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, version: str, node_id: str
     ) -> None:
         _numeric(version, node_id)
-        refusal = token_refusal(req)
+        refusal = _refusal(self.state, req)
         document = {
             "id": node_id,
             "display_phone_number": "+62 811-0000-0001",
@@ -47,7 +58,7 @@ class MessageTemplatesResource:
         self, req: falcon.Request, resp: falcon.Response, version: str, node_id: str
     ) -> None:
         _numeric(version, node_id)
-        refusal = token_refusal(req)
+        refusal = _refusal(self.state, req)
         if refusal is None and node_id != self.state.whatsapp_business_account_id:
             refusal = 400, _unknown_node(node_id)
         answer(resp, *(refusal or (200, {"data": self._templates(), "paging": {}})))
@@ -80,6 +91,6 @@ class TemplateControlResource:
 
 def add_whatsapp_account_routes(app: falcon.App, state: SandboxState) -> None:
     """Mount the two Graph reads and the templates' control route."""
-    app.add_route("/{version}/{node_id}", PhoneNumberResource())
+    app.add_route("/{version}/{node_id}", PhoneNumberResource(state))
     app.add_route("/{version}/{node_id}/message_templates", MessageTemplatesResource(state))
     app.add_route("/_sandbox/whatsapp/templates/{name}", TemplateControlResource(state))

@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -288,3 +290,29 @@ def test_with_both_web_instances_down_nginx_shows_a_shipped_indonesian_page():
     install_step = f"deploy/nginx/{shipped.name} {root}/{shipped.name}"
     assert re.search(rf"install -D [^\n]*{re.escape(install_step)}", readme())
     assert ["proxy_intercept_errors", "on"] not in walk(server), "the app's own 503s pass"
+
+
+_REDIS_WITHOUT_IPV6 = """
+ip link set lo up
+echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6
+redis-server "$1" --port 6390 --dir "$2" --daemonize no --save "" --logfile "$2/redis.log" &
+for _ in $(seq 50); do redis-cli -p 6390 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+redis-cli -p 6390 ping
+redis-cli -p 6390 shutdown nosave >/dev/null 2>&1
+wait
+"""
+
+
+def test_redis_starts_with_the_shipped_settings_where_ipv6_loopback_is_off(tmp_path):
+    """Debian binds `127.0.0.1 -::1`: the dash makes ::1 optional. Without it Redis refuses to
+    start on a host whose IPv6 loopback is off."""
+    if not (shutil.which("redis-server") and shutil.which("unshare") and shutil.which("ip")):
+        pytest.skip("needs redis-server, unshare and ip")
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("this machine refuses a private network namespace")
+    config = DEPLOY / "redis" / "redis.conf"
+    script = ["unshare", "-rn", "sh", "-c", _REDIS_WITHOUT_IPV6, "sh", str(config), str(tmp_path)]
+    result = subprocess.run(script, capture_output=True, text=True, timeout=30)
+    log = (tmp_path / "redis.log").read_text() if (tmp_path / "redis.log").exists() else ""
+    assert "PONG" in result.stdout, log + result.stderr

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pty
 import re
+import subprocess
+import sys
 
 import pytest
 from loguru import logger
 
 from config.logs import configure_logging
 from messaging.contract import CREATE_PAYMENT
-from tests.conftest import wait_for
+from tests.conftest import PROJECT_ROOT, wait_for
+from tests.test_settings import PRODUCTION
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (?P<level>[A-Z]+) +(?P<name>\S+) (?P<rest>.*)$"
@@ -114,3 +119,48 @@ def test_the_sandbox_writes_the_same_lines_as_every_other_process():
     assert parts and (parts["level"], parts["name"]) == ("INFO", "sandbox"), ready
     assert parts["rest"].startswith("sandbox ready: inbox http://127.0.0.1:")
     assert sandbox.returncode == 0 and LINE.match(stopped[-1]), stopped
+
+
+def _launcher_log(services, stderr_on_terminal: bool, **settings: str) -> str:
+    """What `./run.sh migrate` with production keys writes to stderr: to a pipe (systemd's
+    journal) or to a terminal (the owner at a shell)."""
+    environment = {
+        **PRODUCTION,
+        "DATABASE_URL": services["database_url"],
+        "REDIS_URL": services["redis_url"],
+        "PATH": os.environ["PATH"],
+        **settings,
+    }
+    reader, writer = pty.openpty() if stderr_on_terminal else os.pipe()
+    command = [sys.executable, "-m", "local.launcher", "migrate"]
+    with subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT, stderr=writer) as launcher:
+        os.close(writer)
+        written = b""
+        while chunk := _read_or_end(reader):
+            written += chunk
+        assert launcher.wait(timeout=60) == 0, written
+    os.close(reader)
+    return written.decode()
+
+
+def _read_or_end(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # a terminal whose last writer closed reads as EIO
+        return b""
+
+
+def test_production_logs_json_to_the_journal_by_default(services):
+    (line,) = _launcher_log(services, stderr_on_terminal=False).splitlines()
+    assert json.loads(line)["message"].startswith("Migrations applied")
+
+
+def test_production_logs_pretty_to_a_person_at_a_terminal(services):
+    (coloured,) = _launcher_log(services, stderr_on_terminal=True).splitlines()
+    line = re.sub(r"\x1b\[[0-9;]*m", "", coloured).strip()
+    assert LINE.match(line) and "Migrations applied" in line
+
+
+def test_an_explicit_log_format_always_wins(services):
+    (line,) = _launcher_log(services, stderr_on_terminal=False, LOG_FORMAT="pretty").splitlines()
+    assert LINE.match(line) and "Migrations applied" in line

@@ -41,6 +41,6 @@ def test_the_legal_pages_are_indonesian_and_name_the_seller(http, clean, setting
 
 def test_the_owner_edits_a_text_and_the_seller_details_are_filled_in(tmp_path, settings):
     (tmp_path / "syarat.html").write_text("<p>Toko {{ seller.name }}: {{ seller.email }}</p>")
-    templates = template_environment(settings.seller, tmp_path)
+    templates = template_environment(settings.seller, settings.mode, tmp_path)
     page = templates.get_template("legal.html").render(title="Syarat", slug="syarat")
     assert f"<p>Toko {settings.seller.name}: {settings.seller.email}</p>" in page

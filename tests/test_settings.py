@@ -41,8 +41,16 @@ def test_real_sandbox_keys_use_midtrans_sandbox_and_the_graph_api():
     assert settings.whatsapp.api_url == GRAPH_API_URL
 
 
+PRODUCTION = {
+    **REAL,
+    "MIDTRANS_IS_PRODUCTION": "true",
+    "DATABASE_URL": "postgresql://bfa@db.internal/bfa",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
 def test_production_uses_production_urls():
-    settings = load_settings({**REAL, "MIDTRANS_IS_PRODUCTION": "true"})
+    settings = load_settings(PRODUCTION)
     assert settings.midtrans.snap_base_url == "https://app.midtrans.com/snap/v1"
     assert settings.midtrans.api_base_url == "https://api.midtrans.com"
 
@@ -114,6 +122,64 @@ def test_the_launcher_prints_only_the_sandbox_default_admin_token(capsys):
 def test_production_without_a_server_key_is_refused():
     with pytest.raises(SettingsError, match="MIDTRANS_SERVER_KEY"):
         load_settings({"MIDTRANS_IS_PRODUCTION": "true"})
+
+
+@pytest.mark.parametrize(
+    "missing", [("DATABASE_URL",), ("REDIS_URL",), ("DATABASE_URL", "REDIS_URL")]
+)
+def test_production_without_its_own_database_and_redis_refuses_to_start(missing):
+    with pytest.raises(SettingsError) as error:
+        load_settings({**PRODUCTION, **dict.fromkeys(missing, "")})
+    message = str(error.value)
+    assert all(name in message for name in missing) and "MIDTRANS_IS_PRODUCTION=true" in message
+    assert "empty database" in message and "\n" not in message
+
+
+def test_midtrans_sandbox_keys_may_still_use_the_embedded_servers():
+    assert load_settings(REAL).database_url is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://shop.localhost",
+        "http://[::1]:8000",
+        "http://192.168.1.20:8000",
+        "http://10.0.0.5",
+        "https://172.16.3.4",
+    ],
+)
+def test_the_sandbox_runs_on_a_local_address(url):
+    assert load_settings({"PUBLIC_BASE_URL": url}).public_base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.example.id",
+        "http://36.86.63.182:8000",
+        "https://[2001:4860::8888]",
+        "http://toko",
+    ],
+)
+def test_the_sandbox_refuses_a_public_address_because_its_token_is_public(url):
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL") as error:
+        load_settings({"PUBLIC_BASE_URL": url})
+    assert "token is public in the README" in str(error.value)
+
+
+def test_real_keys_may_face_the_internet():
+    assert load_settings(REAL).public_base_url == "https://shop.example.id"
+
+
+@pytest.mark.parametrize(
+    "environment, mode",
+    [({}, "local-sandbox"), (REAL, "midtrans-sandbox"), (PRODUCTION, "production")],
+)
+def test_the_mode_says_where_payments_go(environment, mode):
+    assert load_settings(environment).mode == mode
 
 
 @pytest.mark.parametrize(
@@ -197,3 +263,29 @@ def test_the_sellers_whatsapp_number_is_kept_as_wa_me_wants_it():
 def test_a_bad_seller_contact_stops_start_up_naming_it(name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({**REAL, name: value})
+
+
+def test_run_sh_with_production_keys_and_no_database_stops_before_starting_anything(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from config.settings import PROJECT_ROOT
+
+    environment = {
+        **PRODUCTION,
+        "DATABASE_URL": "",
+        "VAR_DIR": str(tmp_path / "var"),
+        "PATH": os.environ["PATH"],
+    }
+    launcher = subprocess.run(
+        [sys.executable, "-m", "local.launcher"],
+        env=environment,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launcher.returncode == 2
+    assert launcher.stderr.startswith("Configuration error: DATABASE_URL is required")
+    assert not (tmp_path / "var").exists()  # no embedded PostgreSQL or Redis was started

@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from admin.verify import CHECKS
+from admin.verify import CHECKS, CheckResult, render_text
+from config.settings import load_settings
 from models.base import utcnow
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
 from tests.conftest import wait_for
 from tests.factories import paid_order
+from tests.test_settings import PRODUCTION, REAL
 
 CHECK_NAMES = [name for name, _ in CHECKS]
 
@@ -60,8 +62,9 @@ def verify(admin_cli, capsys, web) -> tuple[int, dict[str, str]]:
     """The exit code and each check's PASS/FAIL line, by check name."""
     code = admin_cli(["verify", "--url", web])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("Graph API version: v26.0 ")  # people's output, no log lines
-    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in lines[1:]), lines
+    assert lines[0].startswith("Mode: local-sandbox (MODE UJI, ")  # people's output, no logs
+    assert lines[1].startswith("Graph API version: v26.0 ")
+    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in lines[2:]), lines
     by_name = {}
     for name in CHECK_NAMES:
         (line,) = [line for line in lines if line[6:].startswith(name + " ")]
@@ -86,7 +89,7 @@ def test_running_system_passes(web, scheduler, backed_up, system, capsys, admin_
 def test_json_output_is_one_document(web, scheduler, backed_up, capsys, admin_cli):
     code = admin_cli(["verify", "--url", web, "--json"])
     document = json.loads(capsys.readouterr().out)
-    assert document["graph_api_version"] == "v26.0"
+    assert document["graph_api_version"] == "v26.0" and document["mode"] == "local-sandbox"
     assert [check["name"] for check in document["checks"]] == CHECK_NAMES
     assert document["passed"] == (code == 0)
 
@@ -98,7 +101,21 @@ def test_logs_stay_off_the_report_unless_verbose(web, backed_up, capsys, admin_c
     admin_cli(["verify", "--url", web, "-v"])
     verbose = capsys.readouterr()
     assert "INFO" in verbose.err  # e.g. each outside call, on stderr
-    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in verbose.out.splitlines()[1:])
+    assert all(line[:6] in ("PASS  ", "FAIL  ") for line in verbose.out.splitlines()[2:])
+
+
+@pytest.mark.parametrize(
+    "environment, first_line",
+    [
+        ({}, "Mode: local-sandbox (MODE UJI, the local sandbox plays Midtrans"),
+        (REAL, "Mode: midtrans-sandbox (MODE UJI, test payments through Midtrans' sandbox"),
+        (PRODUCTION, "Mode: production (real payments through Midtrans production)"),
+    ],
+)
+def test_the_report_says_first_which_mode_it_checked(environment, first_line):
+    health = CheckResult("health", True, "GET /health -> 200")
+    report = render_text([health], load_settings(environment))
+    assert report.splitlines()[0].startswith(first_line)
 
 
 def test_signed_probe_is_stored_as_an_unknown_order(web, scheduler, db, capsys, admin_cli):

@@ -107,3 +107,48 @@ def test_a_real_shop_without_alert_targets_fails(check):
     assert check("alert targets answer")[0]  # the sandbox needs nobody told
     passed, detail = check("alert targets answer", midtrans={"server_key": "Mid-server-real"})
     assert not passed and "ALERT_EMAIL_TO" in detail
+
+
+@pytest.mark.parametrize(
+    "name, body, expected",
+    [
+        ("whatsapp token", {"error": "Bad Gateway"}, "HTTP 502: Bad Gateway"),
+        ("whatsapp token", {"error": ["upstream", "timeout"]}, "HTTP 502: ['upstream', 'timeout']"),
+        ("whatsapp token", {"message": "no envelope"}, "HTTP 502: no error in the answer"),
+        ("whatsapp templates", {"error": "Bad Gateway"}, "HTTP 502: Bad Gateway"),
+    ],
+)
+def test_a_graph_error_of_an_unexpected_shape_fails_with_what_it_said(
+    check, sandbox_api, name, body, expected
+):
+    """A proxy in front of Meta, or a changed API, answers without Graph's error envelope:
+    verify reports what came back instead of an AttributeError."""
+    plan = {"fail_next": 1, "status": 502, "body": body}
+    sandbox_api.post("/_sandbox/whatsapp/faults", json=plan).raise_for_status()
+    passed, detail = check(name)
+    assert not passed and expected in detail and "Error" not in detail.split(":")[0]
+
+
+def test_a_template_list_of_an_unexpected_shape_fails_and_says_so(check, sandbox_api):
+    plan = {"fail_next": 1, "status": 200, "body": {"data": "payment_success"}}
+    sandbox_api.post("/_sandbox/whatsapp/faults", json=plan).raise_for_status()
+    passed, detail = check("whatsapp templates")
+    assert not passed
+    assert detail == "HTTP 200 without a template list: {'data': 'payment_success'}"
+
+
+def test_a_message_answered_without_graphs_envelope_is_retried_with_what_it_said(
+    clean, system, sandbox_api
+):
+    from integrations.errors import RetryableProviderError
+    from integrations.whatsapp import WhatsAppClient
+
+    settings = system["settings"]
+    plan = {"fail_next": 1, "status": 502, "body": {"error": "Bad Gateway"}}
+    sandbox_api.post("/_sandbox/whatsapp/faults", json=plan).raise_for_status()
+    client = WhatsAppClient(settings.whatsapp)
+    try:
+        with pytest.raises(RetryableProviderError, match="HTTP 502 Bad Gateway"):
+            client.send_template("+6281234567890", "payment_success", ["Sari"])
+    finally:
+        client.close()

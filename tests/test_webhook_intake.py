@@ -19,7 +19,6 @@ from tests.webhook_helpers import WEBHOOK, _enqueued_notifications, _signed_noti
 VECTORS = {"node": (NODE_KEY, NODE_CAPTURE), "go": (GO_KEY, GO_SETTLEMENT)}
 
 
-VECTORS = {"node": (NODE_KEY, NODE_CAPTURE), "go": (GO_KEY, GO_SETTLEMENT)}
 SIGNED_FIELD_CHANGES = [
     ("order_id", "order-101-1578567481"),
     ("status_code", "201"),
@@ -83,15 +82,43 @@ def test_an_unreadable_body_is_400(http, clean, broker, content):
     assert _enqueued_notifications(broker) == []
 
 
+def test_the_seeds_unsigned_probe_is_401_not_a_missing_field(http, clean, broker):
+    probe = {"order_id": "TEST-123", "status_code": "200", "gross_amount": "99000"}
+    response = http.post(WEBHOOK, json=probe)
+    assert response.status_code == 401
+    assert _enqueued_notifications(broker) == []
+
+
 @pytest.mark.parametrize("field", ["order_id", "status_code", "gross_amount", "transaction_status"])
 @pytest.mark.parametrize("change", ["missing", "not-a-string"])
-def test_a_missing_field_is_400(http, clean, broker, field, change):
+def test_a_missing_field_without_a_valid_signature_is_401(http, clean, broker, field, change):
     body = {name: value for name, value in GO_SETTLEMENT.items() if name != field}
     if change == "not-a-string":
         body[field] = 200
+    response = http.post(WEBHOOK, json=body)  # signed with another key than the web's
+    assert response.status_code == 401
+    assert _enqueued_notifications(broker) == []
+
+
+def _signed_body_with(sandbox_api, broker, field: str, value: object, status: str) -> dict:
+    """A signed notification for a new open payment with `field` removed (value None) or
+    replaced; the payment's own enqueued work is dropped so only the intake's shows."""
+    body = _signed_notification(sandbox_api, open_payment()["order_id"], transaction_status=status)
+    broker.client.delete(f"{broker.namespace}:payments.msgs")
+    body.pop(field)
+    if value is not None:
+        body[field] = value
+    return body
+
+
+@pytest.mark.parametrize("value", [None, 200])
+def test_a_signed_notification_without_a_transaction_status_is_400(
+    http, clean, broker, db, sandbox_api, value
+):
+    body = _signed_body_with(sandbox_api, broker, "transaction_status", value, "pending")
     response = http.post(WEBHOOK, json=body)
     assert response.status_code == 400
-    assert field in response.json()["description"]
+    assert "transaction_status" in response.json()["description"]
     assert _enqueued_notifications(broker) == []
 
 
@@ -99,17 +126,12 @@ def test_a_missing_field_is_400(http, clean, broker, field, change):
 def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(
     http, clean, broker, db, sandbox_api, signature
 ):
-    order_id = open_payment()["order_id"]
-    body = _signed_notification(sandbox_api, order_id, transaction_status="settlement")
-    broker.client.delete(f"{broker.namespace}:payments.msgs")
-    body.pop("signature_key")
-    if signature is not None:
-        body["signature_key"] = signature
+    body = _signed_body_with(sandbox_api, broker, "signature_key", signature, "settlement")
     response = http.post(WEBHOOK, json=body)
     assert response.status_code == 401
     assert _enqueued_notifications(broker) == []
     assert PaymentEvent.select().count() == 0
-    assert Order.get_by_id(order_id).status == "PENDING_PAYMENT"
+    assert Order.get_by_id(body["order_id"]).status == "PENDING_PAYMENT"
 
 
 def test_a_body_signed_with_another_key_is_401(http, clean, broker):

@@ -46,7 +46,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     install_error_handlers(app)
     queue = TaskQueue(redis_client)
     catalog = Catalog()
-    templates = pages.template_environment(settings.seller)
+    templates = pages.template_environment(settings.seller, settings.mode)
     app.set_error_serializer(error_serializer(templates))
     checkout_limit = ClientRateLimit(
         redis_client, "checkout", settings.checkout_rate_limit_per_minute

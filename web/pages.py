@@ -16,16 +16,21 @@ from web.legal import LEGAL_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PACKAGE_ID = "ai-movie-course"
+# The banner atop every page of the shop and the console, by Settings.mode; none in production.
+TEST_MODE_BANNERS = {
+    "local-sandbox": "MODE UJI — sandbox lokal, tidak ada uang sungguhan",
+    "midtrans-sandbox": "MODE UJI — Midtrans sandbox, tidak ada uang sungguhan",
+}
 
 
-def template_environment(seller: Seller, legal_dir: Path = LEGAL_DIR) -> Environment:
+def template_environment(seller: Seller, mode: str, legal_dir: Path = LEGAL_DIR) -> Environment:
     """The customer pages' templates and the owner's legal texts (`legal/...`); every page's
-    footer names the seller."""
+    footer names the seller, and outside production its top says which test mode runs."""
     loader = ChoiceLoader(
         [FileSystemLoader(TEMPLATES_DIR), PrefixLoader({"legal": FileSystemLoader(legal_dir)})]
     )
     environment = Environment(loader=loader, autoescape=select_autoescape(["html"]))
-    environment.globals["seller"] = seller
+    environment.globals.update(seller=seller, test_mode_banner=TEST_MODE_BANNERS.get(mode))
     return environment
 
 

@@ -49,7 +49,7 @@ def add_admin_routes(
         LoginThrottle(redis_client),
         EndedSessions(redis_client),
     )
-    templates = template_environment()
+    templates = template_environment(settings.mode)
     actions = ConsoleActions(queue)
     screens = Screens(settings, redis_client, actions)
     app.add_route("/admin", ConsoleHome())

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.pricing import format_idr
 from models.wib import wib_text, wib_values
+from web.pages import TEST_MODE_BANNERS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -18,13 +19,15 @@ def pretty_json(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def template_environment() -> Environment:
+def template_environment(mode: str) -> Environment:
+    """The console's pages; outside production their top says which test mode runs."""
     templates = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
     )
     templates.filters.update(
         wib=wib_text, wib_values=wib_values, idr=format_idr, pretty_json=pretty_json
     )
+    templates.globals["test_mode_banner"] = TEST_MODE_BANNERS.get(mode)
     return templates
 
 
