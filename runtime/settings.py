@@ -70,6 +70,7 @@ class Settings:
     log_format: str
     payment_expiry_minutes: int
     checkout_rate_limit_per_minute: int
+    unpaid_messages_per_hour: int
     email_rate_per_second: int
     midtrans_rate_per_second: int
     whatsapp_rate_per_second: int
@@ -300,6 +301,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         checkout_rate_limit_per_minute=_int(
             "CHECKOUT_RATE_LIMIT_PER_MINUTE", get("CHECKOUT_RATE_LIMIT_PER_MINUTE", "10"), 1
+        ),
+        unpaid_messages_per_hour=_int(
+            "UNPAID_MESSAGES_PER_HOUR", get("UNPAID_MESSAGES_PER_HOUR", "200"), 0
         ),
         midtrans_rate_per_second=_int(
             "MIDTRANS_RATE_PER_SECOND", get("MIDTRANS_RATE_PER_SECOND", "20"), 1

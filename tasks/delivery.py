@@ -27,9 +27,11 @@ from models.delivery import (
     claim_delivery,
     due_ids,
     mark_failed,
+    mark_held,
     mark_retry,
     mark_sent,
     mark_waiting,
+    over_unpaid_budget,
     recover_stuck,
 )
 from models.messages import MessageRenderError
@@ -83,6 +85,12 @@ def deliver_notification(outbox_id: int) -> None:
 def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     """Sends a claimed row and records the outcome on it (the one place outcomes are mapped)."""
     current_policy = worker.policy
+    if over_unpaid_budget(row, current_policy, utcnow()):
+        mark_held(row, utcnow())
+        logger.warning(
+            "{} {} held: the unpaid-order message budget is used up", row.channel, row.template_name
+        )
+        return
     try:
         provider_message_id = _earlier_receipt(row, worker) or worker.channels.deliver(row)
     except ProviderUnavailable as error:

@@ -52,6 +52,7 @@ def policy_from_settings(settings: Settings) -> DeliveryPolicy:
         email_rate_per_second=settings.email_rate_per_second,
         whatsapp_rate_per_second=settings.whatsapp_rate_per_second,
         stuck_after_seconds=float(settings.notification_stuck_after_seconds),
+        unpaid_messages_per_hour=settings.unpaid_messages_per_hour,
     )
 
 

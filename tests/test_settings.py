@@ -168,3 +168,10 @@ def test_the_sellers_whatsapp_number_is_kept_as_wa_me_wants_it():
 def test_a_bad_seller_contact_stops_start_up_naming_it(name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({**REAL, name: value})
+
+
+def test_the_shop_wide_budget_of_unpaid_order_messages_defaults_to_200_an_hour():
+    assert load_settings({}).unpaid_messages_per_hour == 200
+    assert load_settings({"UNPAID_MESSAGES_PER_HOUR": "50"}).unpaid_messages_per_hour == 50
+    with pytest.raises(SettingsError, match="UNPAID_MESSAGES_PER_HOUR must be a whole number"):
+        load_settings({"UNPAID_MESSAGES_PER_HOUR": "many"})
