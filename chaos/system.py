@@ -53,6 +53,7 @@ class Tuning:
     def environment(self) -> dict[str, str]:
         return {
             "CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000000",
+            "UNPAID_MESSAGES_PER_HOUR": "1000000",
             "LOG_LEVEL": "warning",
             "LOG_FORMAT": "pretty",
             "NOTIFICATION_RETRY_SCHEDULE_SECONDS": self.retry_schedule,

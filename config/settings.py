@@ -128,6 +128,7 @@ class DeliverySettings:
     stuck_after_seconds: int
     email_rate_per_second: int
     whatsapp_rate_per_second: int
+    unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,7 @@ VARIABLES = (
     ),
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
+    Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
     # The seller
     Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
     Variable("SELLER_ADDRESS", "seller.address", stripped, ""),

@@ -11,12 +11,19 @@ from peewee import SQL, fn
 
 from models.audit import AuditEntry
 from models.base import utcnow
+from models.delivery import BUDGET_WINDOW, HELD
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
-from models.statuses import CHANNELS, REQUEUEABLE, EntitlementStatus, OrderStatus
+from models.statuses import (
+    CHANNELS,
+    REQUEUEABLE,
+    EntitlementStatus,
+    OrderStatus,
+    OutboxStatus,
+)
 from models.wib import wib_text
 
 ACCESS_GRACE = timedelta(minutes=5)
@@ -91,6 +98,31 @@ def undelivered_messages(channel: str) -> Alarm | None:
         sorted({row.order_id for row in query.limit(EXAMPLE_LIMIT)}),
         pesan=f"{count} pesan {channel} GAGAL atau di DLQ, kebanyakan karena: {reason} "
         "(perbaiki penyebabnya, lalu antrekan ulang)",
+    )
+
+
+def unpaid_messages_held(now: datetime) -> Alarm | None:
+    """The shop-wide hourly budget of unpaid-order messages was reached within the last hour:
+    someone may be typing strangers' contacts into the checkout; genuine customers' payment
+    instructions wait too."""
+    held = OutboxMessage.select(OutboxMessage.order).where(
+        (OutboxMessage.status == OutboxStatus.FAILED)
+        & (OutboxMessage.last_error == HELD)
+        & (OutboxMessage.updated_at >= now - BUDGET_WINDOW)
+    )
+    count = held.count()
+    if not count:
+        return None
+    return Alarm(
+        "unpaid_messages_held",
+        f"the hourly budget of unpaid-order messages (UNPAID_MESSAGES_PER_HOUR) was reached: "
+        f"{count} message(s) held in the last hour; check whether the checkouts are genuine, "
+        "then requeue those that are",
+        count,
+        sorted({row.order_id for row in held.limit(EXAMPLE_LIMIT)}),
+        pesan=f"batas pesan per jam untuk pesanan yang belum dibayar (UNPAID_MESSAGES_PER_HOUR) "
+        f"tercapai: {count} pesan ditahan dalam satu jam terakhir; periksa apakah pesanan itu "
+        "asli, lalu antrekan ulang yang asli",
     )
 
 
@@ -233,6 +265,7 @@ def current_alarms(
     found = (
         paid_without_access(now),
         *(undelivered_messages(channel) for channel in CHANNELS),
+        unpaid_messages_held(now),
         snap_refusals(now),
         backup_overdue(now, last_backup_at, backups_required),
         parked_work(),

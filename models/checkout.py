@@ -10,9 +10,10 @@ from peewee import fn
 
 from models.base import utcnow
 from models.catalog import DiscountCode, Package
+from models.events import reports_for
 from models.orders import Order
 from models.pricing import Discount, Price, price_order
-from models.statuses import OrderStatus
+from models.statuses import AWAITING_PAYMENT, OrderStatus
 
 
 def hash_order_token(order_token: str) -> str:
@@ -25,22 +26,24 @@ def order_token_matches(order: Order, order_token: str) -> bool:
     return hmac.compare_digest(order.order_token_hash, hash_order_token(order_token or ""))
 
 
-HOLDING_STATUSES = (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)
+def uses_its_code():
+    """Which orders count as a use of their discount code: the paid ones and those being paid
+    (Midtrans reported a payment attempt). A checkout nobody went on to pay takes no use, so
+    unpaid checkouts cannot use a limited code up; an expired or failed order frees its use."""
+    being_paid = Order.status.in_(AWAITING_PAYMENT) & fn.EXISTS(reports_for(Order.order_id))
+    return (Order.status == OrderStatus.PAID) | being_paid
 
 
 def discount_uses(code: str) -> int:
-    """Orders holding or having used the code; an expired or failed one frees its use."""
-    return (
-        Order.select()
-        .where((Order.discount_code == code) & Order.status.in_(HOLDING_STATUSES))
-        .count()
-    )
+    return Order.select().where((Order.discount_code == code) & uses_its_code()).count()
 
 
 def usable_discount(code: str | None, package_id: str, lock: bool = False) -> DiscountCode | None:
     """The active discount for this package, within its validity window and under its cap, or
-    None. `lock` (the worker's order insert) holds the row to the end of the transaction, so two
-    checkouts cannot both take a code's last use; the web only asks, without a lock."""
+    None. `lock` (the worker's order insert) holds the row to the end of the transaction, so
+    order inserts read the count one at a time; the web only asks, without a lock. As a use
+    counts only once paying starts, orders checked out while one use is left may all be priced
+    with the code, and those paid are honoured (README: "Discount codes")."""
     if not code:
         return None
     query = DiscountCode.select().where(

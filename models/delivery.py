@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.db import database
-from models.outbox import OutboxMessage
+from models.outbox import UNPAID_TEMPLATES, OutboxMessage
 from models.statuses import CLAIMABLE, OutboxStatus
 
 DEFAULT_RETRY_SCHEDULE_SECONDS = (60.0, 300.0, 900.0, 1800.0)
 INTERRUPTED = "delivery interrupted: the worker stopped after claiming the row"
+HELD = (
+    "held: the shop-wide budget of unpaid-order messages per hour (UNPAID_MESSAGES_PER_HOUR) "
+    "was used up; requeue the row if the order is genuine"
+)
+BUDGET_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class DeliveryPolicy:
     rate_wait_seconds: float = 10.0
     stuck_after_seconds: float = 300.0
     sweep_grace_seconds: float = 60.0
+    unpaid_messages_per_hour: int = 200
 
     @property
     def max_attempts(self) -> int:
@@ -97,6 +103,38 @@ def mark_failed(row: OutboxMessage, reason: str, now: datetime) -> bool:
             next_retry_at=None,
             last_error=reason,
             error_history=row.error_history + [_history_entry(attempt, "permanent", reason, now)],
+            updated_at=now,
+        )
+        .where(_ours(row))
+        .execute()
+    )
+
+
+def over_unpaid_budget(row: OutboxMessage, policy: DeliveryPolicy, now: datetime) -> bool:
+    """True when `row` is about an unpaid order and the shop already sent the hour's budget of
+    such messages: a flood of checkouts with strangers' contacts stops there. Messages about
+    money that moved are never counted nor held. Rows being sent at this moment are not
+    counted, so concurrent deliveries may pass the budget by a few."""
+    if row.template_name not in UNPAID_TEMPLATES:
+        return False
+    sent = OutboxMessage.select().where(
+        (OutboxMessage.status == OutboxStatus.SENT)
+        & OutboxMessage.template_name.in_(UNPAID_TEMPLATES)
+        & (OutboxMessage.sent_at > now - BUDGET_WINDOW)
+    )
+    return sent.count() >= policy.unpaid_messages_per_hour
+
+
+def mark_held(row: OutboxMessage, now: datetime) -> bool:
+    """Over the hourly budget: FAILED with the HELD reason, without spending an attempt, so the
+    row stays visible (outbox list, alarms) and an operator can requeue it."""
+    return bool(
+        OutboxMessage.update(
+            status=OutboxStatus.FAILED,
+            next_retry_at=None,
+            last_error=HELD,
+            error_history=row.error_history
+            + [_history_entry(row.attempt_count, "held", HELD, now)],
             updated_at=now,
         )
         .where(_ours(row))

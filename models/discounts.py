@@ -10,7 +10,7 @@ from peewee import IntegrityError, fn
 
 from models.audit import record_audit
 from models.catalog import DiscountCode, Package
-from models.checkout import HOLDING_STATUSES
+from models.checkout import uses_its_code
 from models.order_rows import iso
 from models.orders import Order
 
@@ -69,10 +69,10 @@ def disable_discount(code: str, actor: str) -> bool:
 
 
 def listed_discounts() -> list[dict]:
-    """Every code, newest first, with how many orders hold or used it."""
+    """Every code, newest first, with how many orders used it or are being paid with it."""
     uses = dict(
         Order.select(Order.discount_code, fn.COUNT(Order.order_id))
-        .where(Order.discount_code.is_null(False) & Order.status.in_(HOLDING_STATUSES))
+        .where(Order.discount_code.is_null(False) & uses_its_code())
         .group_by(Order.discount_code)
         .tuples()
     )

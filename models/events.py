@@ -36,6 +36,19 @@ class PaymentEvent(BaseModel):
         table_name = "payment_events"
 
 
+def reports_for(order_id):
+    """Midtrans' reports about an order (a signed notification or a Status API answer), for use
+    as a subquery; `order_id` is a value or a column such as `Order.order_id`."""
+    return PaymentEvent.select(PaymentEvent.id).where(PaymentEvent.order_id == order_id)
+
+
+def had_payment_attempt(order_id: str) -> bool:
+    """True once Midtrans has reported a transaction for the order: someone opened its payment
+    page and picked a method (or paid). A checkout alone never makes Midtrans report anything;
+    the Status API knows no transaction for it, so nothing is stored."""
+    return reports_for(order_id).exists()
+
+
 def store_event(
     notification: MidtransNotification, raw: dict, source: str
 ) -> tuple["PaymentEvent", bool]:

@@ -7,6 +7,7 @@ from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, Te
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
+from models.events import had_payment_attempt
 from models.orders import Order
 from models.statuses import CHANNELS, Channel, OutboxStatus
 
@@ -39,6 +40,10 @@ class OutboxMessage(BaseModel):
 # capped.
 CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
+# Messages about an order nobody has paid for. They go only to a checkout whose payment Midtrans
+# has reported (a stranger's contact typed into the form never started one), and within a
+# shop-wide hourly budget (models/delivery.py).
+UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
 
 
 def over_daily_cap(recipient: str, template_name: str) -> bool:
@@ -86,10 +91,14 @@ def queue_again(order_id: str, channel: str, template_name: str, recipient: str,
 
 def queue_message(order: Order, template_name: str, payload: dict) -> list[int]:
     """Inserts one row per channel unless already queued (or the recipient is over the daily
-    cap), all in one statement; returns the ids of new rows.
+    cap, or the message is about an unpaid order Midtrans never saw a payment attempt for), all
+    in one statement; returns the ids of new rows.
 
     Call inside the transaction that causes the message; enqueue delivery after commit.
     """
+    if template_name in UNPAID_TEMPLATES and not had_payment_attempt(order.order_id):
+        logger.info("{} not queued: no payment attempt was ever reported", template_name)
+        return []
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
     rows = []
     for channel in CHANNELS:

@@ -27,9 +27,11 @@ from models.delivery import (
     claim_delivery,
     due_ids,
     mark_failed,
+    mark_held,
     mark_retry,
     mark_sent,
     mark_waiting,
+    over_unpaid_budget,
     recover_stuck,
 )
 from models.messages import MessageRenderError
@@ -84,7 +86,12 @@ def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     """Sends a claimed row and records the outcome on it (the one place outcomes are mapped)."""
     current_policy = worker.policy
     try:
-        provider_message_id = _earlier_receipt(row, worker) or worker.channels.deliver(row)
+        provider_message_id = _earlier_receipt(row, worker) or _deliver_within_budget(row, worker)
+    except HeldByBudget:
+        mark_held(row, utcnow())
+        logger.warning(
+            "{} {} held: the unpaid-order message budget is used up", row.channel, row.template_name
+        )
     except ProviderUnavailable as error:
         _wait_for_provider(row, str(error), current_policy)
     except (PermanentProviderError, MessageRenderError) as error:
@@ -101,6 +108,18 @@ def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
     else:
         _record_sent(row, provider_message_id, worker)
         logger.info("Sent {} {} to {}", row.channel, row.template_name, masked_recipient(row))
+
+
+class HeldByBudget(Exception):
+    """The row is about an unpaid order and the shop sent the hour's budget of those."""
+
+
+def _deliver_within_budget(row: OutboxMessage, worker: WorkerServices) -> str:
+    """Sends the row unless the hourly budget of unpaid-order messages holds it (checked only
+    when the row is really about to go out: one the provider already took is recorded SENT)."""
+    if over_unpaid_budget(row, worker.policy, utcnow()):
+        raise HeldByBudget(row.template_name)
+    return worker.channels.deliver(row)
 
 
 def _earlier_receipt(row: OutboxMessage, worker: WorkerServices) -> str | None:

@@ -9,8 +9,9 @@ from dataclasses import replace
 from models.checkout import insert_order
 from models.db import transaction
 from models.delivery import DeliveryPolicy
+from models.events import PaymentEvent
 from models.orders import Order
-from models.outbox import OutboxMessage, queue_message
+from models.outbox import UNPAID_TEMPLATES, OutboxMessage, queue_message
 from models.payments import order_payload
 from tests.factories import checkout_request
 
@@ -49,8 +50,12 @@ def payload_for(order: Order, template_name: str) -> dict:
     return payload
 
 
-def queued_order(template_name: str = "payment_instructions", **request) -> dict[str, int]:
-    """An order whose messages are queued in the outbox but not yet sent for delivery.
+def queued_order(
+    template_name: str = "payment_instructions", attempted: bool = True, **request
+) -> dict[str, int]:
+    """An order whose messages are queued in the outbox but not yet sent for delivery; unless
+    `attempted` is False, Midtrans reported a payment attempt for it first (which a message
+    about an unpaid order needs).
 
     Returns the outbox row ids by channel.
     """
@@ -58,9 +63,23 @@ def queued_order(template_name: str = "payment_instructions", **request) -> dict
     with transaction():
         insert_order(checkout, expiry_minutes=60)
         order = Order.get_by_id(checkout["order_id"])
+        if attempted and template_name in UNPAID_TEMPLATES:
+            reported_pending(order.order_id)
         outbox_ids = queue_message(order, template_name, payload_for(order, template_name))
     rows = OutboxMessage.select().where(OutboxMessage.id.in_(outbox_ids))
     return {row.channel: row.id for row in rows}
+
+
+def reported_pending(order_id: str) -> PaymentEvent:
+    """Midtrans' report that the customer picked a payment method, as the intake stores it."""
+    return PaymentEvent.create(
+        idempotency_key=f"test-pending-{order_id}",
+        order_id=order_id,
+        transaction_status="pending",
+        status_code="201",
+        source="webhook",
+        raw={"order_id": order_id, "transaction_status": "pending"},
+    )
 
 
 def another_customer(number: int) -> dict[str, str]:

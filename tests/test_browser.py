@@ -110,14 +110,16 @@ def test_a_discount_used_up_meanwhile_is_told_before_the_payment_page(
     from models.base import utcnow
     from models.catalog import DiscountCode
     from models.orders import Order
+    from tests.notification_helpers import reported_pending
 
     DiscountCode.create(code="TERAKHIR", percent_off=10, max_uses=1, created_at=utcnow())
     page = browser_page
     page.goto(f"{web}/")
     fill_checkout_form(page, discount_code="terakhir")
     page.wait_for_selector("#checkout-status[data-kind=busy]")  # accepted, not yet an order
-    other = insert_order("BFA-TEST-OTHER-BUYER")  # the code's last use goes to someone else
+    other = insert_order("BFA-TEST-OTHER-BUYER")  # the code's last use goes to someone else,
     Order.update(discount_code="TERAKHIR").where(Order.order_id == other).execute()
+    reported_pending(other)  # who starts paying with it
     with running_worker(system["broker"], worker_threads=1):
         link = page.wait_for_selector("#continue-full-price")
     notice = page.inner_text("#checkout-status")

@@ -21,7 +21,7 @@ INVALID_FIELDS = [
     ("package_id", "no-such-course", "Paket tidak ditemukan atau tidak dijual lagi."),
     ("name", None, "Nama wajib diisi."),
     ("name", "   ", "Nama wajib diisi."),
-    ("name", "B" * 101, "Nama paling banyak 100 karakter."),
+    ("name", "B" * 61, "Nama paling banyak 60 karakter."),
     ("name", "Budi\u0000Santoso", "Nama berisi karakter yang tidak diizinkan."),
     ("name", 42, "Nama wajib diisi."),
     ("email", None, "Email wajib diisi."),
@@ -53,6 +53,62 @@ def test_each_invalid_field_gets_its_own_message(http, clean, system, field, val
     assert response.status_code == 422
     assert response.json()["errors"] == {field: message}
     assert _enqueued_checkouts(system["broker"]) == []
+
+
+LINK_IN_NAME = (
+    "Nama tidak boleh berisi tautan, alamat situs, atau alamat email. Untuk singkatan, beri "
+    'spasi setelah titik (misalnya "Moh. Rizki").'
+)
+STRANGERS_WORDS = [
+    ("Akun BCA diblokir https://evil.example/bca", LINK_IN_NAME),
+    ("Verifikasi di evil.example", LINK_IN_NAME),
+    ("Cek bit.ly/akun-bca", LINK_IN_NAME),
+    ("Buka www.bank-palsu", LINK_IN_NAME),
+    ("Balas ke cs@evil.example", LINK_IN_NAME),
+    ("Klik wa:me", LINK_IN_NAME),
+    ("Hadiah di ｅｖｉｌ．ｃｏｍ", LINK_IN_NAME),  # fullwidth letters are the same address
+    ("Hubungi 0812 3456 7890", "Nama tidak boleh berisi lebih dari 3 angka."),
+    ("Budi\nSantoso", "Nama berisi karakter yang tidak diizinkan."),
+    ("Budi\u202eSantoso", "Nama berisi karakter yang tidak diizinkan."),
+    ("Budi <Santoso>", "Nama berisi karakter yang tidak diizinkan."),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), STRANGERS_WORDS)
+def test_a_name_carrying_a_link_an_address_or_a_number_is_refused(
+    http, clean, system, name, message
+):
+    response = http.post("/api/checkout", json={**VALID_CHECKOUT, "name": name})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"name": message}
+    assert _enqueued_checkouts(system["broker"]) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Moh. Rizki",
+        "Ni Kadek Ayu",
+        "Dr. Siti",
+        "M.Rizki",
+        "Ma'ruf Amin",
+        "I Gusti Ngurah Rai",
+        "Siti-Aisyah Nur",
+        "Rina Wati, S.Pd.",
+        "Nguyễn Văn An",
+        "Hamengkubuwono 10",
+        "N" * 60,
+    ],
+)
+def test_real_indonesian_names_pass(http, clean, system, name):
+    response = http.post("/api/checkout", json={**VALID_CHECKOUT, "name": name})
+    assert response.status_code == 202, response.json()
+    (enqueued,) = _enqueued_checkouts(system["broker"])
+    assert enqueued["name"] == name
+
+
+def test_the_shop_form_allows_no_longer_name_than_the_server(http, clean):
+    assert 'maxlength="60"' in http.get("/").text
 
 
 def test_all_errors_are_reported_together(http, clean):

@@ -10,11 +10,37 @@ import pytest
 
 from models.audit import AuditEntry
 from models.base import utcnow
+from models.catalog import DiscountCode
 from models.checkout import usable_discount
 from models.orders import Order
-from tests.factories import insert_order
+from tests.factories import checkout_request, insert_order
+from tests.notification_helpers import reported_pending
 
 PACKAGE = "ai-movie-course"
+
+
+def _checkout_with(code: str) -> Order:
+    """An order the worker priced from a checkout naming `code`."""
+    from models.checkout import insert_order as insert_priced_order
+
+    request = checkout_request(discount_code=code)
+    insert_priced_order(request, expiry_minutes=60)
+    return Order.get_by_id(request["order_id"])
+
+
+def test_unpaid_checkouts_do_not_use_up_a_limited_code(db):
+    DiscountCode.create(code="SERATUS", percent_off=10, max_uses=2, created_at=utcnow())
+    unpaid = [_checkout_with("SERATUS") for _ in range(5)]  # one address, five checkouts
+    assert {order.discount_code for order in unpaid} == {"SERATUS"}
+    assert usable_discount("SERATUS", PACKAGE) is not None
+    reported_pending(unpaid[0].order_id)  # one customer picks a method
+    Order.update(status="PAID", paid_at=utcnow()).where(
+        Order.order_id == unpaid[1].order_id
+    ).execute()
+    assert usable_discount("SERATUS", PACKAGE) is None
+    assert _checkout_with("SERATUS").discount_code is None
+    Order.update(status="EXPIRED").where(Order.order_id == unpaid[0].order_id).execute()
+    assert _checkout_with("SERATUS").discount_code == "SERATUS"  # the lapsed attempt freed it
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str, str]:
@@ -41,7 +67,9 @@ def test_a_capped_code_is_used_up_and_a_disabled_one_stops(db, capsys, admin_cli
     assert usable_discount("HEMAT10", PACKAGE).percent_off == 10
     order_id = insert_order("BFA-DISC-1")
     Order.update(discount_code="HEMAT10").where(Order.order_id == order_id).execute()
-    assert usable_discount("hemat10", PACKAGE) is None  # its one use is held
+    assert usable_discount("hemat10", PACKAGE) is not None  # a checkout alone takes no use
+    reported_pending(order_id)
+    assert usable_discount("hemat10", PACKAGE) is None  # its one use is being paid
     code, output, _ = run(admin_cli, capsys, "discounts", "list")
     assert code == 0 and "HEMAT10" in output and "used 1/1" in output
 

@@ -1,20 +1,82 @@
-"""Nobody can use the shop to message strangers: a checkout alone sends nothing (the
-instructions wait for Midtrans to report the payment method), messages an unpaid order can cause
-are capped per recipient per day, and an address one relay cannot carry fails its own row
-without taking the provider's circuit breaker down for everyone."""
+"""Nobody can use the shop to message strangers: a checkout alone sends nothing, not even when
+it expires (every message about an unpaid order waits for Midtrans to report a payment attempt),
+messages an unpaid order can cause are capped per recipient per day and shop-wide per hour, and
+an address one relay cannot carry fails its own row without taking the provider's circuit
+breaker down for everyone."""
 
 from __future__ import annotations
 
-from models.outbox import CAPPED_PER_RECIPIENT_PER_DAY, OutboxMessage
+from datetime import timedelta
+
+from models.alarms import current_alarms
+from models.base import utcnow
+from models.delivery import HELD
+from models.orders import Order
+from models.outbox import CAPPED_PER_RECIPIENT_PER_DAY, UNPAID_TEMPLATES, OutboxMessage
 from tests.conftest import wait_for
+from tests.factories import open_payment
 from tests.notification_helpers import (
+    another_customer,
     mails,
     queued_order,
+    reported_pending,
     row,
     status_of,
     use_policy,
     whatsapp_messages,
 )
+
+
+def test_a_checkout_nobody_started_paying_expires_without_a_word_to_its_contact(
+    db, sandbox_api, system
+):
+    order_id = open_payment(email="korban@example.com", phone="081298765432")["order_id"]
+    Order.update(expires_at=utcnow() - timedelta(seconds=1)).where(
+        Order.order_id == order_id
+    ).execute()
+    system["tasks"].webhooks.reconcile_order(order_id)  # the Status API knows no transaction
+    assert Order.get_by_id(order_id).status == "EXPIRED"
+    assert OutboxMessage.select().where(OutboxMessage.order == order_id).count() == 0
+
+
+def test_no_message_about_an_unpaid_order_is_queued_before_midtrans_reports_an_attempt(db):
+    for template_name in UNPAID_TEMPLATES:
+        assert queued_order(template_name, attempted=False) == {}
+    assert set(queued_order("payment_success", attempted=False)) == {"EMAIL", "WHATSAPP"}
+
+
+def test_an_expired_order_whose_payment_was_attempted_is_told_so(db, sandbox_api, system):
+    order_id = open_payment()["order_id"]
+    reported_pending(order_id)
+    Order.update(expires_at=utcnow() - timedelta(seconds=1)).where(
+        Order.order_id == order_id
+    ).execute()
+    system["tasks"].webhooks.reconcile_order(order_id)
+    templates = {
+        r.template_name for r in OutboxMessage.select().where(OutboxMessage.order == order_id)
+    }
+    assert templates == {"order_expired"}
+
+
+def _deliver(outbox_ids, status: str) -> None:
+    from tasks.delivery import deliver_notification
+
+    for outbox_id in outbox_ids:
+        deliver_notification.send(outbox_id)
+    wait_for(lambda: all(status_of(i) == status for i in outbox_ids), message=f"all {status}")
+
+
+def test_unpaid_order_messages_beyond_the_hourly_budget_are_held_and_alarm(db, worker, sandbox_api):
+    use_policy(unpaid_messages_per_hour=2)
+    _deliver(queued_order("payment_instructions").values(), "SENT")
+    held = queued_order("order_expired", **another_customer(1))
+    _deliver(held.values(), "FAILED")
+    assert {(row(i).last_error, row(i).attempt_count) for i in held.values()} == {(HELD, 0)}
+    _deliver(queued_order("payment_success", **another_customer(2)).values(), "SENT")
+    assert len(mails(sandbox_api)) == 2  # the first instructions and the paid order's
+    [alarm] = [alarm for alarm in current_alarms(180) if alarm.name == "unpaid_messages_held"]
+    assert alarm.count == 2 and "UNPAID_MESSAGES_PER_HOUR" in alarm.message
+    assert alarm.pesan.startswith("batas pesan per jam untuk pesanan yang belum dibayar")
 
 
 def test_one_recipient_gets_at_most_the_daily_cap_of_unpaid_order_messages(db):

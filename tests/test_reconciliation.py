@@ -112,7 +112,7 @@ def test_an_order_expires_only_once_the_status_api_knows_no_payment(db, sandbox_
     maintenance.reconcile_order(order_id)
     assert Order.get_by_id(order_id).status == "EXPIRED"
     assert _status_checks(sandbox_api, order_id) == 2
-    assert _outbox(order_id, "order_expired") == ["EMAIL", "WHATSAPP"]
+    assert _outbox(order_id, "order_expired") == []  # nobody started paying: nobody is told
 
 
 def test_an_expired_order_that_was_paid_at_midtrans_becomes_paid(db, sandbox_api, maintenance):

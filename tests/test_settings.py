@@ -289,3 +289,10 @@ def test_run_sh_with_production_keys_and_no_database_stops_before_starting_anyth
     assert launcher.returncode == 2
     assert launcher.stderr.startswith("Configuration error: DATABASE_URL is required")
     assert not (tmp_path / "var").exists()  # no embedded PostgreSQL or Redis was started
+
+
+def test_the_shop_wide_budget_of_unpaid_order_messages_defaults_to_200_an_hour():
+    assert load_settings({}).delivery.unpaid_messages_per_hour == 200
+    assert load_settings({"UNPAID_MESSAGES_PER_HOUR": "50"}).delivery.unpaid_messages_per_hour == 50
+    with pytest.raises(SettingsError, match="UNPAID_MESSAGES_PER_HOUR must be a whole number"):
+        load_settings({"UNPAID_MESSAGES_PER_HOUR": "many"})

@@ -19,15 +19,45 @@ class InvalidField(ValueError):
     """One field's value is unusable; the message is shown to the customer."""
 
 
+NAME_MAX_LENGTH = 60
+NAME_MAX_DIGITS = 3
+# What a name is made of: letters of any script with their marks, spaces, and the apostrophes,
+# hyphens, dots and commas of "Moh. Rizki", "Ma'ruf", "Siti-Aisyah", "Rina, S.Pd.". Anything
+# else (`@`, `/`, `:`, ...) can only serve a link or an address in the messages that greet
+# the customer by name.
+_NAME_PUNCTUATION = frozenset(" '\u2019.,-")
+# A web address without its scheme: a word of 2+ characters, a dot, 2+ letters (`bit.ly`,
+# `evil.example`); an initial ("M.Rizki", "S.Pd") is one letter before its dot.
+_DOMAIN_LIKE = re.compile(r"(?:www\.|[^\W_]{2,}\.[^\W\d_]{2,})", re.IGNORECASE)
+_LINK_CHARACTERS = frozenset("@:/\\")  # an address, a scheme (`https:`, `wa:`), a path
+_LINK_IN_NAME = (
+    "Nama tidak boleh berisi tautan, alamat situs, atau alamat email. Untuk singkatan, beri "
+    'spasi setelah titik (misalnya "Moh. Rizki").'
+)
+
+
 def clean_name(value: object) -> str:
+    """The name every message greets the customer with, so it must not carry a link, an
+    address or a number a stranger could use to make the shop speak for them."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidField("Nama wajib diisi.")
-    name = " ".join(value.split())
-    if len(name) > 100:
-        raise InvalidField("Nama paling banyak 100 karakter.")
-    if any(unicodedata.category(char).startswith("C") for char in name):
+    if any(unicodedata.category(char).startswith("C") for char in value.strip(" ")):
+        raise InvalidField("Nama berisi karakter yang tidak diizinkan.")
+    name = " ".join(unicodedata.normalize("NFKC", value).split())
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidField(f"Nama paling banyak {NAME_MAX_LENGTH} karakter.")
+    if _LINK_CHARACTERS.intersection(name) or _DOMAIN_LIKE.search(name):
+        raise InvalidField(_LINK_IN_NAME)
+    if sum(char.isdigit() for char in name) > NAME_MAX_DIGITS:
+        raise InvalidField(f"Nama tidak boleh berisi lebih dari {NAME_MAX_DIGITS} angka.")
+    if not all(char.isalnum() or _is_mark(char) or char in _NAME_PUNCTUATION for char in name):
         raise InvalidField("Nama berisi karakter yang tidak diizinkan.")
     return name
+
+
+def _is_mark(char: str) -> bool:
+    """Combining marks complete letters in many scripts (Balinese, Javanese, accents)."""
+    return unicodedata.category(char).startswith("M")
 
 
 def clean_email(value: object) -> str:
