@@ -2,10 +2,12 @@
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +48,16 @@ redis.Redis.from_url(redis_server.url).set("webhook", "from-killed-launcher")
 print(json.dumps({"postgres_pid": postgres.pid, "redis_pid": redis_server.pid}), flush=True)
 sys.stdin.read()
 """
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A folder outside pytest's temporary root, which every pytest session started as root closes
+    to other users (mode 0700): another run on this machine would take the embedded server's own
+    user off its data directory in the middle of this one (as in tests/conftest.py)."""
+    folder = Path(tempfile.mkdtemp(prefix="bfa-test-embedded-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
