@@ -57,13 +57,7 @@ def apply_status(
         decision = decide_for_order(order, status, capture_unsettled(order, status))
     outbox_ids: list[int] = []
     if Effect.RECORD_ATTEMPT in decision.effects:
-        PaymentAttempt.create(
-            order=order.order_id,
-            kind="DENIED",
-            transaction_id=status.transaction_id,
-            transaction_status=status.transaction_status,
-            payment_type=status.payment_type,
-        )
+        record_attempt(order, status, "DENIED")
     if decision.outcome != Outcome.DUPLICATE:  # duplicates are recorded on their event row
         write_status(
             order,
@@ -224,13 +218,18 @@ def record_verification(order: Order, verified: MidtransNotification) -> None:
     """What the Status API confirmed, and when, for the operator's order page. The order's
     `last_checked_at` stays the re-check schedule's own (a verification at payment must not
     skip the re-check an hour later)."""
+    record_attempt(order, verified, "VERIFIED", detail=f"gross_amount {verified.gross_amount_text}")
+
+
+def record_attempt(order: Order, status: MidtransNotification, kind: str, **columns) -> None:
+    """A payment attempt row about `status` (denied, or what the Status API confirmed)."""
     PaymentAttempt.create(
         order=order.order_id,
-        kind="VERIFIED",
-        transaction_id=verified.transaction_id,
-        transaction_status=verified.transaction_status,
-        payment_type=verified.payment_type,
-        detail=f"gross_amount {verified.gross_amount_text}",
+        kind=kind,
+        transaction_id=status.transaction_id,
+        transaction_status=status.transaction_status,
+        payment_type=status.payment_type,
+        **columns,
     )
 
 
