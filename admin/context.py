@@ -32,10 +32,10 @@ class AdminContext:
     def worker(self):
         """The worker's services, for the commands that run worker code inline (reconcile)."""
         if not self._worker:
-            # Imported here: importing tasks starts a worker, which only these commands need.
-            from tasks.startup import start_worker
+            # Imported here: the worker's code is loaded only by the commands that run it.
+            from tasks.startup import build_services
 
-            self._worker.append(start_worker(self.settings))
+            self._worker.append(build_services(self.settings))
             configure_logging(self.log_level, self.settings.log_format)  # output is for people
         return self._worker[0]
 

@@ -14,7 +14,8 @@ from admin.legacy_rows import LegacyOrder
 from models.db import transaction
 from models.midtrans_status import MidtransNotification
 from models.orders import Order
-from models.payments import apply_status, decide_for_order
+from models.payment_decision import decide_for_order
+from models.payments import apply_status, capture_unsettled
 from models.statuses import OrderStatus
 
 ACTOR = "admin:import"
@@ -55,7 +56,7 @@ def bring_forward(legacy: LegacyOrder, dry_run: bool) -> Forward:
         if order.source != "legacy":
             return Forward("skipped", "id belongs to an order placed in this shop")
         status = legacy_status(legacy)
-        decision = decide_for_order(order, status)
+        decision = decide_for_order(order, status, capture_unsettled(order, status))
         moves = f"{decision.previous_status} -> {decision.new_status}"
         if not decision.changed and (not decision.flag_reason or order.flagged):
             return Forward("unchanged", decision.previous_status)

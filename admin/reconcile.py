@@ -60,9 +60,9 @@ def run_reconcile(args: argparse.Namespace, admin: AdminContext) -> int:
 def reconcile_one(admin: AdminContext, order_id: str) -> dict:
     """Runs the reconciliation of one order inline (worker code): its status before and after,
     and why it could not be asked (the order does not exist, Midtrans did not answer)."""
-    admin.worker()
-    # Imported here: the worker code needs the worker started (admin.worker above).
-    from tasks.webhooks import reconcile_order
+    services = admin.worker()
+    # Imported here: the worker's code is loaded only by the commands that run it.
+    from tasks.reconciliation import reconcile_order
 
     found = order_ids_meant(order_id)
     if len(found) != 1:
@@ -73,7 +73,7 @@ def reconcile_one(admin: AdminContext, order_id: str) -> dict:
     result = {"order_id": order_id, "before": before, "after": before, "error": None}
     record_audit(ACTOR, "reconcile_requested", order_id, old_status=before)
     try:
-        reconcile_order(order_id)
+        reconcile_order(services, order_id)
     except ProviderError as error:
         return {**result, "error": f"Midtrans did not answer ({error})"}
     return {**result, "after": order_status(order_id)}

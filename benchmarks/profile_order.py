@@ -25,7 +25,6 @@ from pathlib import Path
 import dramatiq
 import httpx
 
-import tasks  # noqa: F401 - declares every actor; start_worker gives them their broker
 from benchmarks.counting import install_counters, measured
 from benchmarks.system import PROJECT_VAR, start_services, system_environment
 from config.settings import load_settings
@@ -35,7 +34,7 @@ from models.db import connection, database
 from models.orders import Order
 from models.outbox import OutboxMessage
 from sandbox.server import SandboxConfig, start_sandbox
-from tasks.startup import start_worker
+from tasks.startup import build_worker
 
 WARM_UP_ORDERS = 3
 
@@ -93,7 +92,7 @@ def start_worker_in_process(environment: dict[str, str]):
     # Imported here: the module reads dramatiq_prom_db when it loads, set by start_system.
     from dramatiq.middleware.prometheus import Prometheus
 
-    worker_services = start_worker(load_settings(environment))
+    worker_services = build_worker(load_settings(environment)).services
     broker = worker_services.broker
     prometheus = Prometheus()
     broker.add_middleware(prometheus)

@@ -31,7 +31,7 @@ RESTART_DELAY_SECONDS = 1.0  # what a supervisor with RestartSec=1 does
 
 
 def worker_command(threads: int) -> list[str]:
-    return [PYTHON, "-m", "dramatiq", "tasks", "-p", "1", "-t", str(threads)]
+    return [PYTHON, "-m", "dramatiq", "tasks.bare_worker", "-p", "1", "-t", str(threads)]
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from models.audit import AuditEntry
 from models.base import utcnow
 from models.delivery import BUDGET_WINDOW, HELD
 from models.entitlements import Entitlement
-from models.events import PaymentEvent
+from models.events import EventSource, PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
@@ -184,7 +184,7 @@ def last_webhook_at() -> datetime | None:
     """When Midtrans last reached us (reconciliation results do not count)."""
     return (
         PaymentEvent.select(fn.MAX(PaymentEvent.received_at))
-        .where(PaymentEvent.source == "webhook")
+        .where(PaymentEvent.source == EventSource.WEBHOOK)
         .scalar()
     )
 

@@ -1,6 +1,8 @@
 """Raw Midtrans notifications as received, each stored once by its idempotency key, and
 marked processed with what they did."""
 
+from enum import StrEnum
+
 from peewee import BooleanField, CharField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
@@ -12,6 +14,13 @@ from models.orders import PaymentAttempt
 MAX_TRANSACTION_IDS_ASKED = 3
 
 
+class EventSource(StrEnum):
+    """Where a stored payment notification came from (the values stored in `source`)."""
+
+    WEBHOOK = "webhook"  # Midtrans' HTTP notification, its status unsigned
+    RECONCILIATION = "reconciliation"  # the Status API's answer, asked by us
+
+
 class PaymentEvent(BaseModel):
     idempotency_key = CharField(unique=True)
     order_id = CharField()
@@ -21,7 +30,7 @@ class PaymentEvent(BaseModel):
     status_code = CharField(null=True)
     gross_amount = CharField(null=True)
     payment_type = CharField(null=True)
-    source = CharField(default="webhook")
+    source = CharField(default=EventSource.WEBHOOK)
     raw = BinaryJSONField()
     verified_status = CharField(null=True)
     processed = BooleanField(default=False)

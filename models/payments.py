@@ -7,15 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loguru import logger
+
 from models.audit import record_audit
 from models.base import utcnow
 from models.entitlements import Entitlement, reactivate_entitlement, revoke_entitlement
-from models.events import paid_by_unsettled_capture
-from models.midtrans_status import MidtransNotification, amount_matches
+from models.events import PaymentEvent, finish_event, paid_by_unsettled_capture
+from models.midtrans_status import MidtransNotification
 from models.orders import Order, PaymentAttempt
 from models.outbox import queue_message
+from models.payment_decision import (
+    NotificationDecision,
+    Verdict,
+    decide_for_order,
+    voids_payment,
+)
 from models.pricing import format_idr
-from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide, decide_local
+from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide_local
 from models.statuses import EntitlementStatus, OrderStatus
 
 
@@ -25,27 +33,11 @@ class Applied:
     outbox_ids: list[int]
 
 
-def decide_for_order(order: Order, status: MidtransNotification) -> Decision:
-    """The state machine's decision, refusing to pay an amount that is not the order's."""
-    decision = decide(
-        order.status,
-        status.transaction_status,
-        status.fraud_status,
-        settled=status.settlement_time is not None,
-        unsettled_capture=_voidable(order, status),
-    )
-    if Effect.GRANT_ACCESS in decision.effects and not amount_matches(order.final_amount, status):
-        reason = f"amount mismatch: notified {status.gross_amount_text}, order {order.final_amount}"
-        return Decision(
-            order.status, order.status, "flagged_amount_mismatch", frozenset({Effect.FLAG}), reason
-        )
-    return decision
-
-
-def _voidable(order: Order, status: MidtransNotification) -> bool:
-    """Whether a `cancel` of this paid order voids its payment; asked of the order's history only
-    in that one case, so no other status costs a query."""
-    if order.status != OrderStatus.PAID or status.transaction_status != "cancel":
+def capture_unsettled(order: Order, *statuses: MidtransNotification) -> bool:
+    """Whether the order's card capture may still be voided, for decide_for_order: asked of the
+    order's history only when one of `statuses` could void it, so no other status costs a
+    query."""
+    if not any(voids_payment(order, status) for status in statuses):
         return False
     return paid_by_unsettled_capture(order.order_id)
 
@@ -56,19 +48,16 @@ def apply_status(
     actor: str,
     event_id: int | None = None,
     action: str | None = None,
+    decision: Decision | None = None,
 ) -> Applied:
-    """Persists what `status` means for the locked `order`; returns the outbox rows queued.
-    `action` names the audit entry when the status did not come from Midtrans (an import)."""
-    decision = decide_for_order(order, status)
+    """Persists what `status` means for the locked `order` (its `decision`, when the caller
+    made it already); returns the outbox rows queued. `action` names the audit entry when the
+    status did not come from Midtrans (an import)."""
+    if decision is None:
+        decision = decide_for_order(order, status, capture_unsettled(order, status))
     outbox_ids: list[int] = []
     if Effect.RECORD_ATTEMPT in decision.effects:
-        PaymentAttempt.create(
-            order=order.order_id,
-            kind="DENIED",
-            transaction_id=status.transaction_id,
-            transaction_status=status.transaction_status,
-            payment_type=status.payment_type,
-        )
+        record_attempt(order, status, "DENIED")
     if decision.outcome != Outcome.DUPLICATE:  # duplicates are recorded on their event row
         write_status(
             order,
@@ -92,6 +81,29 @@ def apply_status(
     if Effect.NOTIFY_REFUNDED in decision.effects:
         outbox_ids += queue_message(order, "payment_refunded", order_payload(order))
     return Applied(decision, outbox_ids)
+
+
+def write_notification(
+    order: Order | None,
+    event: PaymentEvent,
+    verified: MidtransNotification,
+    verdict: NotificationDecision,
+) -> list[int]:
+    """Carries out what decide_notification decided for a stored payment notification, on the
+    locked order and event inside the caller's transaction; returns the outbox rows queued."""
+    if verdict.verdict == Verdict.UNKNOWN_ORDER:
+        flag_unknown_order(event, verified)
+        return []
+    applied = apply_status(
+        order, verified, f"midtrans:{event.source}", event_id=event.id, decision=verdict.decision
+    )
+    if verdict.record_verification:
+        record_verification(order, verified)
+    if verdict.disagreement:
+        flag_disagreement(event, verdict.disagreement)
+    if verdict.finish_event:
+        finish_event(event, verdict.decision.outcome, verified, verdict.flag_reason)
+    return applied.outbox_ids
 
 
 def apply_snap_answer(order: Order, event: LocalEvent, actor: str, **columns) -> Decision:
@@ -200,3 +212,47 @@ def expired_locally(order: Order) -> MidtransNotification:
         gross_amount_text=f"{order.final_amount}.00",
         transaction_status="expire",
     )
+
+
+def record_verification(order: Order, verified: MidtransNotification) -> None:
+    """What the Status API confirmed, and when, for the operator's order page. The order's
+    `last_checked_at` stays the re-check schedule's own (a verification at payment must not
+    skip the re-check an hour later)."""
+    record_attempt(order, verified, "VERIFIED", detail=f"gross_amount {verified.gross_amount_text}")
+
+
+def record_attempt(order: Order, status: MidtransNotification, kind: str, **columns) -> None:
+    """A payment attempt row about `status` (denied, or what the Status API confirmed)."""
+    PaymentAttempt.create(
+        order=order.order_id,
+        kind=kind,
+        transaction_id=status.transaction_id,
+        transaction_status=status.transaction_status,
+        payment_type=status.payment_type,
+        **columns,
+    )
+
+
+def flag_disagreement(event: PaymentEvent, reason: str) -> None:
+    record_audit(
+        f"midtrans:{event.source}",
+        "midtrans_notification_disagrees",
+        event.order_id,
+        event_id=event.id,
+        flagged=True,
+        reason=reason,
+    )
+    logger.warning("Notification for {} disagrees with the Status API: {}", event.order_id, reason)
+
+
+def flag_unknown_order(event: PaymentEvent, verified: MidtransNotification) -> None:
+    finish_event(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
+    record_audit(
+        f"midtrans:{event.source}",
+        "midtrans_flagged_unknown_order",
+        event.order_id,
+        event_id=event.id,
+        flagged=True,
+        transaction_status=verified.transaction_status,
+    )
+    logger.error("Notification for an unknown order; stored and flagged")

@@ -20,16 +20,15 @@ from models.db import transaction
 from models.outbox import OutboxMessage
 from models.outbox_admin import NothingToResend, requeue_outbox_message, resend_notification
 from tasks.broker import worker_actor
-from tasks.delivery import wake_deliveries
-from tasks.services import services
+from tasks.services import WorkerServices
 
 OPTIONS = {"max_retries": 3, "min_backoff": 1_000, "max_backoff": 30_000}
 
 
 @worker_actor(REQUEUE_OUTBOX_ROW, **OPTIONS)
-def requeue_outbox_row(outbox_id: int, operator: str) -> None:
+def requeue_outbox_row(services: WorkerServices, outbox_id: int, operator: str) -> None:
     """A DLQ or FAILED row gets a fresh round of attempts; anything else is refused."""
-    if requeue_outbox_message(outbox_id, operator, wake_deliveries):
+    if requeue_outbox_message(outbox_id, operator, services.wake_deliveries):
         return
     row = OutboxMessage.get_or_none(OutboxMessage.id == outbox_id)
     reason = f"row is {row.status}" if row else "no such row"
@@ -38,18 +37,22 @@ def requeue_outbox_row(outbox_id: int, operator: str) -> None:
 
 
 @worker_actor(RESEND_MESSAGE, **OPTIONS)
-def resend_message(order_id: str, template_name: str, channels: list, operator: str) -> None:
+def resend_message(
+    services: WorkerServices, order_id: str, template_name: str, channels: list, operator: str
+) -> None:
     """Queues the message again as new rows pointing at the originals."""
     try:
-        resend_notification(order_id, template_name, operator, tuple(channels), wake_deliveries)
+        resend_notification(
+            order_id, template_name, operator, tuple(channels), services.wake_deliveries
+        )
     except NothingToResend as refusal:
         _refused(operator, "outbox_resend_refused", order_id, str(refusal), template=template_name)
 
 
 @worker_actor(REQUEUE_DEAD_LETTER, **OPTIONS)
-def requeue_dramatiq_dead_letter(message_id: str, operator: str) -> None:
+def requeue_dramatiq_dead_letter(services: WorkerServices, message_id: str, operator: str) -> None:
     """Takes the dead letter out atomically and enqueues it afresh."""
-    broker = services().broker
+    broker = services.broker
     letter = find_dead_letter(broker, message_id)
     if letter is None or not requeue_dead_letter(broker, letter):
         reason = "not in a dead-letter queue"
@@ -61,13 +64,18 @@ def requeue_dramatiq_dead_letter(message_id: str, operator: str) -> None:
 
 @worker_actor(CORRECT_ACCESS, **OPTIONS)
 def correct_order_access(
-    order_id: str, action: str, reason: str, despite_status: bool, operator: str
+    services: WorkerServices,
+    order_id: str,
+    action: str,
+    reason: str,
+    despite_status: bool,
+    operator: str,
 ) -> None:
     """Revokes or grants the order's access (the same code as `./run.sh admin access`); a
     refusal, or an access already as asked, is audited for the console."""
     try:
         correction = correct_access(
-            action, order_id, reason, operator, wake_deliveries, despite_status
+            action, order_id, reason, operator, services.wake_deliveries, despite_status
         )
     except AccessCorrectionRefused as refusal:
         _refused(operator, f"access_{action}_refused", order_id, str(refusal))

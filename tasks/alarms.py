@@ -15,25 +15,24 @@ from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
 from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from tasks.periodic import periodic_job
-from tasks.services import services
+from tasks.services import WorkerServices
 
 PROVIDERS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
 BREAKER_OPEN_ALARM_SECONDS = 300
 
 
 @periodic_job(CHECK_ALARMS, time_limit_ms=60_000)
-def check_alarms() -> list[dict]:
+def check_alarms(services: WorkerServices) -> list[dict]:
     """Logs and alerts each current alarm; returns them so a caller (or a test) sees them."""
-    worker = services()
-    settings = worker.settings
-    last_backup = worker.redis.get(last_backup_key())
+    settings = services.settings
+    last_backup = services.redis.get(last_backup_key())
     alarms = current_alarms(
         settings.webhook_silence_alarm_minutes,
         last_backup_at=datetime.fromtimestamp(int(last_backup), UTC) if last_backup else None,
         backups_required=not settings.uses_sandbox,
     )
-    alarms += breakers_open_too_long(worker.redis, time.time())
-    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, worker.redis)
+    alarms += breakers_open_too_long(services.redis, time.time())
+    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_alert(alarm) for alarm in alarms]):
         alarm = by_name.get(name)

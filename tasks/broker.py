@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries
 from loguru import logger
 
+from config.settings import Settings
 from integrations.errors import RetryableProviderError
 from messaging.contract import (
     DEAD_LETTER_TTL_MS,
@@ -27,12 +28,11 @@ from tasks.middleware import (
     DatabaseConnections,
     DeadLetterReasons,
     LogContext,
-    RefuseToBoot,
     WorkerHeartbeat,
 )
 
 
-def build_broker(client: redis.Redis) -> RedisBroker:
+def build_broker(client: redis.Redis, settings: Settings) -> RedisBroker:
     """The broker every worker process runs, with the project's middleware and queues."""
     broker = RedisBroker(
         client=client,
@@ -49,26 +49,11 @@ def build_broker(client: redis.Redis) -> RedisBroker:
     broker.add_middleware(DeadLetterReasons(), before=Retries)
     broker.add_middleware(DatabaseConnections())
     broker.add_middleware(LogContext())
-    broker.add_middleware(WorkerHeartbeat())
+    broker.add_middleware(WorkerHeartbeat(settings))
     broker.add_middleware(CurrentMessage())
     for queue_name in QUEUES:
         broker.declare_queue(queue_name)
     return broker
-
-
-def unconfigured_broker(reason: str) -> StubBroker:
-    """Holds the actors until start_worker(settings) adopts them; a Dramatiq worker that boots
-    on it stops at once with `reason`."""
-    broker = StubBroker()
-    broker.add_middleware(RefuseToBoot(reason))
-    return broker
-
-
-def adopt_actors(previous: dramatiq.Broker, broker: dramatiq.Broker) -> None:
-    """Moves every actor declared on `previous` to `broker` (start_worker after a first boot)."""
-    for actor in list(previous.actors.values()):
-        actor.broker = broker
-        broker.declare_actor(actor)
 
 
 # Among the messages a worker process holds, the lowest number runs first: a payment link or a
@@ -81,16 +66,49 @@ PRIORITY_BY_QUEUE = {
 }
 
 
-def worker_actor(spec: ActorSpec, **options) -> Callable[[Callable], dramatiq.Actor]:
-    """Declares a function as the actor `spec` names, on its queue, with Dramatiq options."""
+@dataclass(frozen=True)
+class ActorDeclaration:
+    """A function to run as the actor `spec` names, with its Dramatiq options. The function's
+    first parameter is the worker's services; the message's arguments follow."""
+
+    spec: ActorSpec
+    fn: Callable
+    options: dict
+
+
+# Every actor the worker modules declare, by name; build_worker declares them on its broker.
+DECLARED: dict[str, ActorDeclaration] = {}
+
+
+def worker_actor(spec: ActorSpec, **options) -> Callable[[Callable], Callable]:
+    """Registers a module-level function as the actor `spec` names (on its queue, with Dramatiq
+    options); the function stays plain: `fn(services, *message_args)`. No broker is needed."""
     options.setdefault("priority", PRIORITY_BY_QUEUE[spec.queue])
 
-    def declare(fn: Callable) -> dramatiq.Actor:
-        return dramatiq.actor(
-            quiet_retries(fn), actor_name=spec.name, queue_name=spec.queue, **options
-        )
+    def register(fn: Callable) -> Callable:
+        DECLARED[spec.name] = ActorDeclaration(spec, fn, options)
+        return fn
 
-    return declare
+    return register
+
+
+def declare_actor(
+    broker: dramatiq.Broker, declaration: ActorDeclaration, services_now: Callable
+) -> dramatiq.Actor:
+    """The Dramatiq actor for `declaration` on `broker`; each run receives the services that
+    `services_now()` returns then (a test may swap them)."""
+
+    @functools.wraps(declaration.fn)
+    def run(*args, **kwargs):
+        return declaration.fn(services_now(), *args, **kwargs)
+
+    return dramatiq.actor(
+        quiet_retries(run),
+        actor_name=declaration.spec.name,
+        queue_name=declaration.spec.queue,
+        broker=broker,
+        **declaration.options,
+    )
 
 
 def quiet_retries(fn: Callable) -> Callable:

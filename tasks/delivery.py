@@ -39,7 +39,7 @@ from models.outbox import OutboxMessage
 from models.outbox_admin import masked_recipient
 from tasks.broker import worker_actor
 from tasks.periodic import first_requeue
-from tasks.services import WorkerServices, services
+from tasks.services import WorkerServices
 
 # A provider outage may last long: waits while it is unavailable get their own, large budget
 # (about a week at the default breaker reset). Unexpected errors before a row is claimed
@@ -72,14 +72,15 @@ def should_retry(retries: int, exception: BaseException) -> bool:
     max_backoff=300_000,
     time_limit=120_000,
 )
-def deliver_notification(outbox_id: int) -> None:
-    """Sends one outbox row if it is ours to send; idempotent, a duplicate message is a no-op."""
+def deliver_message(services: WorkerServices, outbox_id: int) -> None:
+    """Sends one outbox row (a customer's message) if it is ours to send; idempotent, a
+    duplicate is a no-op. Its actor keeps the contract's name, `deliver_notification`."""
     row = claim_delivery(int(outbox_id), utcnow())
     if row is None:
         logger.info("Outbox row {} is not due or already handled", outbox_id)
         return
     with logger.contextualize(outbox_id=row.id, order_id=row.order_id, channel=row.channel):
-        deliver_claimed(row, services())
+        deliver_claimed(row, services)
 
 
 def deliver_claimed(row: OutboxMessage, worker: WorkerServices) -> None:
@@ -195,23 +196,18 @@ def _retry_later(row: OutboxMessage, reason: str, current_policy: DeliveryPolicy
     raise DeliveryRetry(reason, delay=int(delay.total_seconds() * 1000))
 
 
-def requeue_due_deliveries() -> int:
+def requeue_due_deliveries(services: WorkerServices) -> int:
     """The sweeper's part: recovers rows stuck in SENDING and re-sends overdue wake-ups."""
     now = utcnow()
-    policy = services().policy
+    policy = services.policy
     with transaction():
         recovered = recover_stuck(policy, now)
     overdue = due_ids(policy, now)
-    overdue = [outbox_id for outbox_id in overdue if first_requeue("outbox", outbox_id)]
+    overdue = [
+        outbox_id for outbox_id in overdue if first_requeue(services.redis, "outbox", outbox_id)
+    ]
     outbox_ids = sorted(set(recovered) | set(overdue))
-    wake_deliveries(outbox_ids)
+    services.wake_deliveries(outbox_ids)
     if recovered:
         logger.warning("Recovered {} outbox rows stuck in SENDING", len(recovered))
     return len(outbox_ids)
-
-
-def wake_deliveries(outbox_ids: list[int]) -> None:
-    """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the
-    net when a wake-up is lost)."""
-    for outbox_id in outbox_ids:
-        services().send(DELIVER_MESSAGE, outbox_id)

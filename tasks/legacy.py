@@ -22,19 +22,19 @@ from models.payments import write_status
 from models.state_machine import Decision, Effect, Outcome, decide
 from models.statuses import OrderStatus
 from tasks.broker import worker_actor
-from tasks.services import services
+from tasks.services import WorkerServices
 
 ACTOR = "midtrans:legacy_verification"
 
 
 @worker_actor(VERIFY_LEGACY_ORDER, max_retries=5, min_backoff=10_000, max_backoff=300_000)
-def verify_legacy_order(order_id: str) -> None:
+def verify_legacy_order(services: WorkerServices, order_id: str) -> None:
     """Asks the Status API (through the same breaker and rate limit as reconciliation)."""
     order = Order.get_or_none(Order.order_id == order_id)
     if order is None or order.source != "legacy" or order.status != OrderStatus.PAID:
         return
     try:
-        answer = services().midtrans.transaction_status(order_id)
+        answer = services.midtrans.transaction_status(order_id)
     except TransactionNotFound:
         _record_unknown(order_id)
         return

@@ -1,4 +1,5 @@
-"""Periodic jobs: the sweeper re-enqueues unfinished work; reconciliation asks Midtrans.
+"""The sweeper, a periodic job: re-enqueues unfinished work and repairs paid orders without
+access (reconciliation, the other periodic job that asks Midtrans, is tasks/reconciliation.py).
 
 Each job takes a transaction-scoped advisory lock, so two schedulers started by mistake
 cannot run the same job twice at once.
@@ -14,8 +15,6 @@ from peewee import SQL, fn
 from messaging.contract import (
     CREATE_PAYMENT,
     PROCESS_STORED_EVENT,
-    RECONCILE,
-    RECONCILE_ORDER,
     SWEEP,
 )
 from models.base import utcnow
@@ -25,10 +24,10 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.parked import park_swept
 from models.payments import grant_access
-from models.statuses import AWAITING_PAYMENT, OrderStatus
-from tasks.delivery import requeue_due_deliveries, wake_deliveries
+from models.statuses import OrderStatus
+from tasks.delivery import requeue_due_deliveries
 from tasks.periodic import first_requeue, periodic_job
-from tasks.services import services
+from tasks.services import WorkerServices
 
 SWEEP_GRACE = timedelta(minutes=1)
 REPAIR_WINDOW = timedelta(days=2)
@@ -36,7 +35,7 @@ BATCH = 200
 _LOCK_KEYS = {"sweep": 7_100_001, "reconcile": 7_100_002}
 
 
-def _job_lock(name: str) -> bool:
+def job_lock(name: str) -> bool:
     """True when this transaction holds the job's lock (released at commit)."""
     cursor = database.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEYS[name],))
     return bool(cursor.fetchone()[0])
@@ -56,12 +55,12 @@ def order_request(order: Order) -> dict:
 
 
 @periodic_job(SWEEP)
-def sweep() -> None:
+def sweep(services: WorkerServices) -> None:
     """Re-enqueues what should have happened by now and repairs paid orders without access."""
     now = utcnow()
     cutoff = now - SWEEP_GRACE
     with transaction() as tx:
-        if not _job_lock("sweep"):
+        if not job_lock("sweep"):
             return
         stuck_orders = list(
             Order.select()
@@ -85,15 +84,21 @@ def sweep() -> None:
             .limit(BATCH)
         ]
         repaired = repair_missing_entitlements(now)
-        tx.callbacks.append(lambda: wake_deliveries(repaired))
-    stuck_orders = [order for order in stuck_orders if first_requeue("order", order.order_id)]
-    stale_events = [event_id for event_id in stale_events if first_requeue("event", event_id)]
-    stuck_orders, stale_events = _skip_parked(stuck_orders, stale_events, now)
+        tx.callbacks.append(lambda: services.wake_deliveries(repaired))
+    claimed = services.redis
+    stuck_orders = [
+        order for order in stuck_orders if first_requeue(claimed, "order", order.order_id)
+    ]
+    stale_events = [
+        event_id for event_id in stale_events if first_requeue(claimed, "event", event_id)
+    ]
+    park_after = services.settings.sweep_park_after
+    stuck_orders, stale_events = _skip_parked(stuck_orders, stale_events, park_after, now)
     for order in stuck_orders:
-        services().send(CREATE_PAYMENT, order_request(order))
+        services.send(CREATE_PAYMENT, order_request(order))
     for event_id in stale_events:
-        services().send(PROCESS_STORED_EVENT, event_id)
-    requeue_due_deliveries()
+        services.send(PROCESS_STORED_EVENT, event_id)
+    requeue_due_deliveries(services)
     if stuck_orders or stale_events or repaired:
         logger.warning(
             "Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
@@ -103,9 +108,10 @@ def sweep() -> None:
         )
 
 
-def _skip_parked(orders: list[Order], event_ids: list[int], now) -> tuple[list, list]:
+def _skip_parked(
+    orders: list[Order], event_ids: list[int], park_after: int, now
+) -> tuple[list, list]:
     """Counts this sweep; what reached the limit is parked for an operator, not re-enqueued."""
-    park_after = services().settings.sweep_park_after
     with transaction():
         parked_orders, parked_events = park_swept(
             [order.order_id for order in orders], event_ids, park_after, now
@@ -144,76 +150,3 @@ def repair_missing_entitlements(now) -> list[int]:
         logger.error("PAID order {} had no entitlement; granting it now", order.order_id)
         outbox_ids += grant_access(Order.locked(order.order_id))
     return outbox_ids
-
-
-# (orders younger than this, are asked about this often); the last band has no upper age.
-RECONCILE_BANDS = (
-    (timedelta(hours=1), timedelta(minutes=2)),
-    (timedelta(days=1), timedelta(minutes=15)),
-    (None, timedelta(hours=2)),
-)
-
-
-def due_for_status_check(now):
-    """The SQL condition for "this order is due a Status API check": young orders often, old
-    ones rarely, never-checked ones at once. Decided in the query so a crowd of old orders
-    cannot push young ones out of the batch."""
-    condition = Order.last_checked_at.is_null()
-    younger_than = None
-    for age_limit, interval in RECONCILE_BANDS:
-        band = Order.last_checked_at <= now - interval
-        if age_limit is not None:
-            band &= Order.created_at > now - age_limit
-        if younger_than is not None:
-            band &= Order.created_at <= now - younger_than
-        condition |= band
-        younger_than = age_limit
-    return condition
-
-
-def paid_recheck_due(now, after_hours: tuple[float, ...]):
-    """The SQL condition for "this paid order is due another Status API check": a refund or
-    chargeback whose notification was lost must still be seen. Each point of the decaying
-    schedule after payment (1 h, 1 day, 7 days, 30 days by default) asks once."""
-    offsets = [timedelta(hours=hours) for hours in after_hours]
-    condition = Order.paid_at > now - max(offsets) - timedelta(days=7)  # slack for an outage
-    points = None
-    for offset in offsets:
-        point = (Order.paid_at <= now - offset) & (
-            Order.last_checked_at.is_null() | (Order.last_checked_at < Order.paid_at + offset)
-        )
-        points = point if points is None else points | point
-    return (Order.status == OrderStatus.PAID) & condition & points
-
-
-@periodic_job(RECONCILE)
-def reconcile() -> None:
-    """Enqueues a Status API check for every order awaiting payment that is due one, and for
-    recently paid orders at the points of their re-check schedule.
-
-    An awaiting order counts as asked once enqueued (its band asks again anyway). A paid
-    order's point counts as done only once the Status API answered (reconcile_order records
-    it): a check that failed is asked again after the re-wake claim, so a chargeback due at
-    the 30-day point is not lost to an outage."""
-    now = utcnow()
-    after_hours = services().settings.paid_recheck_after_hours
-    with transaction():
-        if not _job_lock("reconcile"):
-            return
-        awaiting = _due_order_ids(Order.status.in_(AWAITING_PAYMENT) & due_for_status_check(now))
-        rechecks = _due_order_ids(paid_recheck_due(now, after_hours))
-        Order.update(last_checked_at=now).where(Order.order_id.in_(awaiting)).execute()
-    rechecks = [order_id for order_id in rechecks if first_requeue("recheck", order_id)]
-    for order_id in awaiting + rechecks:
-        services().send(RECONCILE_ORDER, order_id)
-
-
-def _due_order_ids(condition) -> list[str]:
-    """A batch of the due orders, the longest unasked first."""
-    query = (
-        Order.select(Order.order_id)
-        .where(condition)
-        .order_by(Order.last_checked_at.asc(nulls="FIRST"))
-        .limit(BATCH)
-    )
-    return [order.order_id for order in query]

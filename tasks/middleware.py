@@ -10,9 +10,9 @@ import threading
 import time
 
 import dramatiq
-from dramatiq.middleware import MiddlewareError
 from loguru import logger
 
+from config.settings import Settings
 from integrations.alerts import AlertAlarm, AlertSender
 from messaging.contract import (
     DEAD_LETTER_TTL_MS,
@@ -23,7 +23,6 @@ from messaging.contract import (
     worker_heartbeat_prefix,
 )
 from models.db import database
-from tasks.services import services
 
 
 class DatabaseConnections(dramatiq.Middleware):
@@ -96,7 +95,8 @@ class WorkerHeartbeat(dramatiq.Middleware):
     boot (host, pid and a random part: a restarted container may reuse a pid) and is deleted at
     a clean shutdown, so /health counts only the workers running now."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._beats: dict[int, tuple[threading.Event, threading.Thread, str]] = {}
 
     def after_worker_boot(self, broker, worker):
@@ -127,7 +127,7 @@ class WorkerHeartbeat(dramatiq.Middleware):
             try:
                 broker.client.set(key, int(time.time()), ex=HEARTBEAT_TTL_SECONDS)
                 if beats % SCHEDULER_CHECK_BEATS == 0:
-                    check_scheduler_alive(broker.client)
+                    check_scheduler_alive(broker.client, self._settings)
             except Exception as error:  # noqa: BLE001 - a Redis blip must not kill the beat
                 logger.warning("Worker heartbeat failed: {}", error)
             beats += 1
@@ -137,7 +137,7 @@ class WorkerHeartbeat(dramatiq.Middleware):
 SCHEDULER_CHECK_BEATS = 6  # a minute
 
 
-def check_scheduler_alive(client) -> None:
+def check_scheduler_alive(client, settings: Settings) -> None:
     """No scheduler beats: no periodic job runs, so no alarm check either; one worker process a
     minute tells a person instead."""
     if not client.set(f"{NAMESPACE}:alerts:scheduler-check", 1, nx=True, ex=50):
@@ -147,21 +147,5 @@ def check_scheduler_alive(client) -> None:
         message = "no scheduler heartbeat: is `./run.sh scheduler` running?"
         pesan = "penjadwal tidak berjalan: apakah `./run.sh scheduler` sudah dijalankan?"
         alarms.append(AlertAlarm("scheduler_missing", message, pesan=pesan))
-    settings = services().settings
     sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
     sender.update("workers", alarms)
-
-
-class WorkerNotConfigured(MiddlewareError):
-    """Raised at boot by a worker that has no services to work with."""
-
-
-class RefuseToBoot(dramatiq.Middleware):
-    """On a broker that was never configured: a worker booting on it stops with the reason
-    (Dramatiq lets only a MiddlewareError out of a boot hook)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def before_worker_boot(self, broker, worker):
-        raise WorkerNotConfigured(self.reason)

@@ -16,8 +16,8 @@ from models.pricing import Price, midtrans_time
 from models.state_machine import LocalEvent
 from models.statuses import OrderStatus
 from tasks.broker import worker_actor
-from tasks.services import services
-from tasks.webhooks import status_answer
+from tasks.clients import status_answer
+from tasks.services import WorkerServices
 
 ACTOR = "worker"
 
@@ -50,7 +50,7 @@ def snap_request(order: Order, public_base_url: str) -> dict:
 # Timeouts, 5xx and database blips retry for about 40 minutes; the sweeper re-enqueues orders
 # still in CREATED after that, so a long Midtrans outage delays links but never loses an order.
 @worker_actor(CREATE_PAYMENT, max_retries=12, min_backoff=2_000, max_backoff=300_000)
-def create_payment(order_request: dict) -> None:
+def create_payment(services: WorkerServices, order_request: dict) -> None:
     """Idempotent: creates the order once and asks Snap for a payment link once."""
     with transaction():
         package = Package.get_or_none(Package.package_id == order_request["package_id"])
@@ -58,7 +58,7 @@ def create_payment(order_request: dict) -> None:
             # Only possible when the web took the checkout during a database outage.
             logger.error("Dropped a checkout for unknown package {!r}", order_request["package_id"])
             return
-        expiry_minutes = services().settings.payment_expiry_minutes
+        expiry_minutes = services.settings.payment_expiry_minutes
         if insert_order(order_request, expiry_minutes, package):
             record_audit(
                 ACTOR, "order_created", order_request["order_id"], new_status=OrderStatus.CREATED
@@ -70,20 +70,20 @@ def create_payment(order_request: dict) -> None:
             return
         if order.package_id == package.package_id:
             order.package = package  # read above: Snap's item name needs no second query
-        _create_snap_payment(order)
+        _create_snap_payment(services, order)
 
 
-def _create_snap_payment(order: Order) -> None:
+def _create_snap_payment(services: WorkerServices, order: Order) -> None:
     """Calls Snap with the order row locked and records its answer. No message is sent yet:
     the payment instructions follow once Midtrans reports the payment method."""
-    midtrans = services().midtrans
+    midtrans = services.midtrans
     try:
         payment = midtrans.create_snap_payment(
-            snap_request(order, services().settings.public_base_url)
+            snap_request(order, services.settings.public_base_url)
         )
     except DuplicateOrder:
         logger.warning("Snap reports the order_id as already used; asking the Status API")
-        status_answer(order.order_id)  # not found / errors retry the message
+        status_answer(midtrans, order.order_id)  # not found / errors retry the message
         apply_snap_answer(order, LocalEvent.TRANSACTION_EXISTS, ACTOR)
         return
     except PermanentProviderError as error:

@@ -9,19 +9,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-import dramatiq
+import redis
 from dramatiq.middleware import CurrentMessage
 from loguru import logger
 
 from messaging.contract import ActorSpec, sweep_claim_key
 from tasks.broker import worker_actor
-from tasks.services import services
 
 
 def periodic_job(spec: ActorSpec, time_limit_ms: int = 120_000) -> Callable:
     """Declares `fn` as the periodic actor `spec` names; its failures are logged, not raised."""
 
-    def declare(fn: Callable) -> dramatiq.Actor:
+    def declare(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run_once(*args, **kwargs):
             try:
@@ -41,8 +40,8 @@ def periodic_job(spec: ActorSpec, time_limit_ms: int = 120_000) -> Callable:
 REQUEUE_CLAIM_SECONDS = 300
 
 
-def first_requeue(kind: str, item_id: object) -> bool:
+def first_requeue(redis_client: redis.Redis, kind: str, item_id: object) -> bool:
     """True once per item per 5 minutes: a sweep every 30 s must not pile up a message per tick
     for the same stuck item while workers or Midtrans are down."""
     claim = sweep_claim_key(kind, item_id)
-    return bool(services().redis.set(claim, 1, nx=True, ex=REQUEUE_CLAIM_SECONDS))
+    return bool(redis_client.set(claim, 1, nx=True, ex=REQUEUE_CLAIM_SECONDS))

@@ -1,10 +1,6 @@
-"""What the actors work with, built once by start_worker(settings) and handed to them here:
-the settings, Redis, the broker to send follow-up work on, Midtrans and the delivery channels.
-
-Actors are module-level functions that Dramatiq calls with message arguments only, so they
-reach their collaborators through `services()`; tests swap them with `install(...)` (for
-example a faster delivery policy) instead of patching modules or the environment.
-"""
+"""What the actors work with: the settings, Redis, the broker to send follow-up work on,
+Midtrans and the delivery channels. Built once by tasks.startup.build_services(settings); each
+actor receives them as its first argument and passes them down to its helpers."""
 
 from __future__ import annotations
 
@@ -16,7 +12,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from config.settings import DeliverySettings, Settings
-from messaging.contract import NAMESPACE, ActorSpec
+from messaging.contract import DELIVER_MESSAGE, NAMESPACE, ActorSpec
 from models.delivery import DeliveryPolicy
 from tasks.channels import Channels
 from tasks.clients import GuardedMidtrans
@@ -33,6 +29,12 @@ class WorkerServices:
     def send(self, spec: ActorSpec, *args, delay_ms: int | None = None) -> None:
         """Enqueues follow-up work by actor name (after commit: see models.db.transaction)."""
         self.broker.enqueue(spec.message(*args), delay=delay_ms)
+
+    def wake_deliveries(self, outbox_ids: list[int]) -> None:
+        """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the
+        net when a wake-up is lost)."""
+        for outbox_id in outbox_ids:
+            self.send(DELIVER_MESSAGE, outbox_id)
 
     @cached_property
     def channels(self) -> Channels:
@@ -54,19 +56,3 @@ def policy_from_settings(delivery: DeliverySettings) -> DeliveryPolicy:
         stuck_after_seconds=float(delivery.stuck_after_seconds),
         unpaid_messages_per_hour=delivery.unpaid_messages_per_hour,
     )
-
-
-_installed: list[WorkerServices] = []
-
-
-def install(worker_services: WorkerServices) -> WorkerServices:
-    """Makes `worker_services` what every actor of this process uses from now on."""
-    _installed[:] = [worker_services]
-    return worker_services
-
-
-def services() -> WorkerServices:
-    """The running worker's services; start_worker(settings) installs them."""
-    if not _installed:
-        raise RuntimeError("the worker was not started: call tasks.startup.start_worker(settings)")
-    return _installed[0]

@@ -1,60 +1,72 @@
-"""The worker's start-up: settings -> logging, the database binding, Redis, the broker, the
-outside-service clients, handed to the actors (tasks/services.py)."""
+"""The worker built by one call: settings -> logging, the database binding, Redis, the broker
+with its middleware, the services, and every actor declared on that broker."""
 
 from __future__ import annotations
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
 
 from config.logs import configure_logging
-from config.settings import Settings, SettingsError, load_settings_or_exit
+from config.settings import Settings, SettingsError
 from messaging.redis import redis_client
 from models.db import init_database
-from tasks.broker import adopt_actors, build_broker, unconfigured_broker
+from tasks import (  # noqa: F401 - imported for the actors they register in DECLARED
+    access_links,
+    admin_actions,
+    alarms,
+    delivery,
+    legacy,
+    maintenance,
+    payments,
+    reconciliation,
+    webhooks,
+)
+from tasks.broker import DECLARED, ActorDeclaration, build_broker, declare_actor
 from tasks.clients import guarded_midtrans
-from tasks.services import WorkerServices, install, policy_from_settings
+from tasks.services import WorkerServices, policy_from_settings
 
 NOT_CONFIGURED = "DATABASE_URL and REDIS_URL must be set for workers (./run.sh sets them)"
 
-_brokers: list[dramatiq.Broker] = []  # the broker the actors are declared on, once there is one
-_started: list[WorkerServices] = []  # what start_worker built last
+
+class Worker:
+    """A built worker: its broker with every actor declared, and the services each actor run
+    receives. `services` may be replaced (a test swaps in a faster delivery policy)."""
+
+    def __init__(self, broker: RedisBroker, services: WorkerServices) -> None:
+        self.broker = broker
+        self.services = services
+        self.actors: dict[str, dramatiq.Actor] = {}
+
+    def declare(self, declaration: ActorDeclaration) -> dramatiq.Actor:
+        """Declares one actor on this worker's broker."""
+        actor = declare_actor(self.broker, declaration, lambda: self.services)
+        self.actors[declaration.spec.name] = actor
+        return actor
 
 
-def start_worker(settings: Settings) -> WorkerServices:
-    """Builds the worker from `settings` and makes it current; the actors already declared
-    move to the new broker. Connects nowhere until the first message or command."""
+def build_services(settings: Settings) -> WorkerServices:
+    """What the actors work with, from `settings`; connects nowhere until first used. Also what
+    the admin command line uses to run worker code inline."""
     if not settings.database_url or not settings.redis_url:
         raise SettingsError(NOT_CONFIGURED)
-    if _started and _started[0].settings == settings:
-        return _started[0]  # started already with these very settings (the admin CLI, tests)
     configure_logging(settings.log_level, settings.log_format)
     init_database(settings.database_url)
     client = redis_client(settings.redis_url)
-    broker = build_broker(client)
-    _use_broker(broker)
-    started = WorkerServices(
+    return WorkerServices(
         settings=settings,
         redis=client,
-        broker=broker,
+        broker=build_broker(client, settings),
         policy=policy_from_settings(settings.delivery),
         midtrans=guarded_midtrans(settings.midtrans, client),
     )
-    _started[:] = [started]
-    return install(started)
 
 
-def boot_from_environment() -> None:
-    """What `dramatiq tasks` needs before the actor modules load: the worker built from the
-    environment's settings; without service URLs (a test or a tool that will call
-    start_worker itself), a placeholder broker that refuses to run a worker."""
-    settings = load_settings_or_exit()
-    if settings.database_url and settings.redis_url:
-        start_worker(settings)
-    else:
-        _use_broker(unconfigured_broker(NOT_CONFIGURED))
-
-
-def _use_broker(broker: dramatiq.Broker) -> None:
-    if _brokers:
-        adopt_actors(_brokers[0], broker)
-    _brokers[:] = [broker]
-    dramatiq.set_broker(broker)
+def build_worker(settings: Settings) -> Worker:
+    """The worker for `settings`: its broker becomes Dramatiq's current one and every actor of
+    the worker modules is declared on it."""
+    services = build_services(settings)
+    dramatiq.set_broker(services.broker)
+    worker = Worker(services.broker, services)
+    for declaration in DECLARED.values():
+        worker.declare(declaration)
+    return worker

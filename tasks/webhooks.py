@@ -1,48 +1,41 @@
-"""Processing Midtrans notifications: store once, ask the Status API, apply the state machine."""
+"""Processing Midtrans' payment notifications: store once, ask the Status API, apply the state
+machine."""
 
 from __future__ import annotations
-
-import dataclasses
 
 from loguru import logger
 
 from integrations.errors import RetryableProviderError, TransactionNotFound
 from messaging.contract import PROCESS_NOTIFICATION, PROCESS_STORED_EVENT, RECONCILE_ORDER
-from models.audit import record_audit
-from models.base import utcnow
 from models.db import transaction
 from models.events import (
+    EventSource,
     PaymentEvent,
-    finish_event,
-    known_transaction_ids,
     locked_event,
     store_event,
 )
 from models.midtrans_status import (
     InvalidNotification,
     MidtransNotification,
-    is_earlier_step,
     parse_notification,
 )
-from models.orders import Order, PaymentAttempt
-from models.payments import apply_status, decide_for_order, expired_locally
+from models.orders import Order
+from models.payment_decision import Verdict, decide_notification, with_fee_original
+from models.payments import capture_unsettled, write_notification
 from models.state_machine import is_awaiting_payment
 from tasks.broker import worker_actor
-from tasks.delivery import wake_deliveries
-from tasks.services import services
+from tasks.clients import status_answer
+from tasks.services import WorkerServices
 
 
 class StatusNotYetVisible(RetryableProviderError):
     """A signed notification exists but the Status API has no transaction yet: ask again."""
 
 
-class AttemptNotFound(TransactionNotFound):
-    """Midtrans reported a payment attempt for the order, yet the Status API finds it under
-    none of its ids: in doubt, which is never a reason to expire the order."""
-
-
 @worker_actor(PROCESS_NOTIFICATION, max_retries=10, min_backoff=5_000, max_backoff=600_000)
-def process_notification(raw: dict, source: str = "webhook") -> None:
+def process_notification(
+    services: WorkerServices, raw: dict, source: str = EventSource.WEBHOOK
+) -> None:
     """Idempotent: a duplicate notification changes nothing.
 
     A duplicate may be hiding a real status: its key (built from the unsigned body) may have been
@@ -56,18 +49,20 @@ def process_notification(raw: dict, source: str = "webhook") -> None:
         logger.error("Dropped an unreadable notification: {}", error)
         return
     event, is_new = store_event(notification, raw, source)
-    if source == "reconciliation":
-        process_event(event, reapply=True)
+    if source == EventSource.RECONCILIATION:
+        process_event(services, event, reapply=True)
         return
-    process_event(event)
+    process_event(services, event)
     if not is_new:
         logger.info(
             "Duplicate notification ({}) for event {}", notification.transaction_status, event.id
         )
-        _recheck_if_hidden(event.id, notification)
+        _recheck_if_hidden(services, event.id, notification)
 
 
-def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> None:
+def _recheck_if_hidden(
+    services: WorkerServices, event_id: int, notification: MidtransNotification
+) -> None:
     order = Order.get_or_none(Order.order_id == notification.order_id)
     if order is None:
         return
@@ -76,214 +71,66 @@ def _recheck_if_hidden(event_id: int, notification: MidtransNotification) -> Non
         is_awaiting_payment(order.status)
         or stored.verified_status != notification.transaction_status
     ):
-        services().send(RECONCILE_ORDER, notification.order_id)
-
-
-@worker_actor(RECONCILE_ORDER, max_retries=5, min_backoff=10_000, max_backoff=300_000)
-def reconcile_order(order_id: str) -> None:
-    """Asks the Status API about one order and applies the answer (even one seen before);
-    expires the order locally only once the window passed and Midtrans has no transaction under
-    any of the order's ids, or only a refused attempt. The check counts as done
-    (`last_checked_at`) only once Midtrans answered: a timeout or a 5xx leaves a paid order's
-    re-check due."""
-    try:
-        status = status_answer(order_id)
-    except AttemptNotFound:
-        record_status_check(order_id)
-        logger.warning("Order {}: its reported attempt is not found; not expired", order_id)
-        return
-    except TransactionNotFound:
-        record_status_check(order_id)
-        expire_if_due(order_id)
-        return
-    process_notification(status, source="reconciliation")
-    record_status_check(order_id)
-    if str(status.get("transaction_status", "")).lower() == "deny":
-        expire_if_due(order_id)  # a refused attempt and a closed window: nothing more can come
-
-
-def record_status_check(order_id: str) -> None:
-    """The Status API answered about the order now: the points of its re-check schedule up to
-    now are done."""
-    Order.update(last_checked_at=utcnow()).where(Order.order_id == order_id).execute()
-
-
-def expire_if_due(order_id: str) -> None:
-    """Nothing paid at Midtrans and the payment window has passed: the order expires."""
-    with transaction() as tx:
-        order = Order.locked(order_id)
-        if order is None or not is_awaiting_payment(order.status):
-            return
-        if order.expires_at is None or order.expires_at > utcnow():
-            return
-        applied = apply_status(order, expired_locally(order), actor="reconciliation:expiry")
-        tx.callbacks.append(lambda: wake_deliveries(applied.outbox_ids))
-    logger.info("Order {} expired locally after the Status API found no transaction", order_id)
+        services.send(RECONCILE_ORDER, notification.order_id)
 
 
 @worker_actor(PROCESS_STORED_EVENT, max_retries=10, min_backoff=5_000, max_backoff=600_000)
-def process_stored_event(event_id: int) -> None:
+def process_stored_event(services: WorkerServices, event_id: int) -> None:
     """Re-runs a stored notification the sweeper found unprocessed."""
-    process_event(PaymentEvent.get_by_id(event_id))
+    process_event(services, PaymentEvent.get_by_id(event_id))
 
 
-def process_event(event: PaymentEvent, reapply: bool = False) -> None:
+def process_event(services: WorkerServices, event: PaymentEvent, reapply: bool = False) -> None:
     """Applies a stored event once; `reapply` applies a Status API answer seen before again,
-    but only when it moves the order (a repeat changes nothing and records nothing). `event` is
-    the row as read before the Status API call; it is read again, locked, to decide."""
+    but only when it moves the order (a repeat changes nothing and records nothing). Gathers the
+    inputs (the verified status, then the event and order locked), decides in one pure
+    function, and writes the verdict in one transaction."""
     if event.processed and not reapply:
         return
-    verified = authoritative_status(event)
+    verified = authoritative_status(services, event)
     with transaction() as tx:
         event = locked_event(event.id)
-        if event.processed and not reapply:
-            return
         order = Order.locked(event.order_id)
-        if order is None and event.processed:
+        claimed = parse_notification(event.raw)
+        verdict = decide_notification(
+            order,
+            event,
+            verified,
+            asked_status_api=asked_status_api(services, event),
+            reapply=reapply,
+            unsettled_capture=order is not None and capture_unsettled(order, verified, claimed),
+        )
+        if verdict.verdict == Verdict.SKIP:
             return
-        if order is None:
-            _flag_unknown_order(event, verified)
-            return
-        if event.processed and not decide_for_order(order, verified).changed:
-            return
-        disagreement = None if event.processed else _disagreement(order, event, verified)
-        applied = apply_status(order, verified, actor=f"midtrans:{event.source}", event_id=event.id)
-        if asked_status_api(event):
-            record_verification(order, verified)
-        if disagreement:
-            _flag_disagreement(event, disagreement)
-        if not event.processed:
-            reasons = [reason for reason in (applied.decision.flag_reason, disagreement) if reason]
-            finish_event(event, applied.decision.outcome, verified, "; ".join(reasons) or None)
-        tx.callbacks.append(lambda: wake_deliveries(applied.outbox_ids))
-    logger.info(
-        "Order {}: {} -> {} ({})",
-        order.order_id,
-        applied.decision.previous_status,
-        applied.decision.new_status,
-        applied.decision.outcome,
-    )
+        outbox_ids = write_notification(order, event, verified, verdict)
+        tx.callbacks.append(lambda: services.wake_deliveries(outbox_ids))
+    if verdict.decision:
+        decision = verdict.decision
+        logger.info(
+            "Order {}: {} -> {} ({})",
+            order.order_id,
+            decision.previous_status,
+            decision.new_status,
+            decision.outcome,
+        )
 
 
-def _disagreement(order: Order, event: PaymentEvent, verified: MidtransNotification) -> str | None:
-    """Why the body's unsigned claim matters, when it would have done something else to the
-    order than the Status API's answer does. A claim of a step the transaction has since passed
-    (a `pending` processed after Midtrans settled, behind a queue backlog) is only late: the
-    Status API's answer is applied and nothing is flagged."""
-    if event.source != "webhook" or event.transaction_status == verified.transaction_status:
-        return None
-    if is_earlier_step(event.transaction_status, verified.transaction_status):
-        return None
-    claimed = decide_for_order(order, parse_notification(event.raw))
-    actual = decide_for_order(order, verified)
-    if (claimed.new_status, claimed.effects) == (actual.new_status, actual.effects):
-        return None
-    return (
-        f"the notification said {event.transaction_status!r}, "
-        f"the Status API says {verified.transaction_status!r}"
-    )
-
-
-def _flag_disagreement(event: PaymentEvent, reason: str) -> None:
-    record_audit(
-        f"midtrans:{event.source}",
-        "midtrans_notification_disagrees",
-        event.order_id,
-        event_id=event.id,
-        flagged=True,
-        reason=reason,
-    )
-    logger.warning("Notification for {} disagrees with the Status API: {}", event.order_id, reason)
-
-
-def _flag_unknown_order(event: PaymentEvent, verified: MidtransNotification) -> None:
-    finish_event(event, "flagged_unknown_order", verified, f"unknown order {event.order_id}")
-    record_audit(
-        f"midtrans:{event.source}",
-        "midtrans_flagged_unknown_order",
-        event.order_id,
-        event_id=event.id,
-        flagged=True,
-        transaction_status=verified.transaction_status,
-    )
-    logger.error("Notification for an unknown order; stored and flagged")
-
-
-def asked_status_api(event: PaymentEvent) -> bool:
+def asked_status_api(services: WorkerServices, event: PaymentEvent) -> bool:
     """A reconciliation event is the Status API's answer; a webhook is checked with it unless
     verification is switched off."""
-    return event.source == "reconciliation" or services().settings.midtrans.verify_with_status_api
+    verifying = services.settings.midtrans.verify_with_status_api
+    return event.source == EventSource.RECONCILIATION or verifying
 
 
-def record_verification(order: Order, verified: MidtransNotification) -> None:
-    """What the Status API confirmed, and when, for the operator's order page. The order's
-    `last_checked_at` stays the re-check schedule's own (a verification at payment must not
-    skip the re-check an hour later)."""
-    PaymentAttempt.create(
-        order=order.order_id,
-        kind="VERIFIED",
-        transaction_id=verified.transaction_id,
-        transaction_status=verified.transaction_status,
-        payment_type=verified.payment_type,
-        detail=f"gross_amount {verified.gross_amount_text}",
-    )
-
-
-def authoritative_status(event: PaymentEvent) -> MidtransNotification:
+def authoritative_status(services: WorkerServices, event: PaymentEvent) -> MidtransNotification:
     """The Status API's view of the transaction (the body's status is not signed)."""
-    if event.source == "reconciliation" or not services().settings.midtrans.verify_with_status_api:
+    if not asked_status_api(services, event) or event.source == EventSource.RECONCILIATION:
         return parse_notification(event.raw)
     try:
-        verified = parse_notification(status_answer(event.order_id, event.transaction_id))
+        answer = status_answer(services.midtrans, event.order_id, event.transaction_id)
+        verified = parse_notification(answer)
     except TransactionNotFound:
         if Order.get_or_none(Order.order_id == event.order_id) is None:
             return parse_notification(event.raw)  # unknown order: flagged, never applied
         raise StatusNotYetVisible(f"Status API has no transaction for {event.order_id}") from None
     return with_fee_original(verified, parse_notification(event.raw))
-
-
-def status_answer(order_id: str, transaction_id: str | None = None) -> dict:
-    """The Status API's answer about the order, asked by its order id first: that names the
-    order's latest attempt. DANA and BI-SNAP payments answer only to their transaction_id
-    ("please only use Transaction ID to get status",
-    https://docs.midtrans.com/reference/get-transaction-status), so on a 404 the ids Midtrans gave
-    for this order are asked, `transaction_id` first, then the newest. Raises
-    TransactionNotFound when no id was ever given, AttemptNotFound when none is found."""
-    try:
-        return services().midtrans.transaction_status(order_id)
-    except TransactionNotFound:
-        pass
-    known = dict.fromkeys([transaction_id, *known_transaction_ids(order_id)])
-    candidates = [candidate for candidate in known if candidate]
-    for candidate in candidates:
-        answer = _answer_about(order_id, candidate)
-        if answer is not None:
-            return answer
-    if candidates:
-        raise AttemptNotFound(order_id)
-    raise TransactionNotFound(order_id)
-
-
-def _answer_about(order_id: str, transaction_id: str) -> dict | None:
-    """The Status API's answer for one transaction id, when it is about this order (the id may
-    come from an unsigned body); None when not found."""
-    try:
-        answer = services().midtrans.transaction_status(transaction_id)
-    except TransactionNotFound:
-        return None
-    if answer.get("order_id") != order_id:
-        logger.warning("Transaction {} belongs to another order; ignored", transaction_id)
-        return None
-    return answer
-
-
-def with_fee_original(
-    verified: MidtransNotification, notified: MidtransNotification
-) -> MidtransNotification:
-    """Under fee imposition the pre-fee price may be missing from the Status API's answer; the
-    notification's own is taken then, but only for the very amount the Status API confirms."""
-    if verified.original_amount_text or not notified.original_amount_text:
-        return verified
-    if verified.gross_amount_text != notified.gross_amount_text:
-        return verified
-    return dataclasses.replace(verified, original_amount_text=notified.original_amount_text)

@@ -1,10 +1,9 @@
-"""`dramatiq tasks.worker`: every actor plus Dramatiq's Prometheus exporter (port 9191, or
-`dramatiq_prom_port`). Plain `dramatiq tasks` works too, without worker metrics; the exporter
-is added only here because it needs the CLI's process boot to create its metrics."""
+"""`dramatiq tasks.worker`: the worker built from the environment's settings (tasks.bare_worker)
+plus Dramatiq's Prometheus exporter (port 9191, or `dramatiq_prom_port`), added here because it
+needs the CLI's process boot to create its metrics."""
 
-import dramatiq
 from dramatiq.middleware.prometheus import Prometheus
 
-import tasks  # noqa: F401 - starts the worker and declares every actor
+from tasks.bare_worker import worker
 
-dramatiq.get_broker().add_middleware(Prometheus())
+worker.broker.add_middleware(Prometheus())

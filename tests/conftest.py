@@ -15,11 +15,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
+import dramatiq
 import httpx
 import psycopg2
 import pytest
 import waitress
+
+from tasks.startup import Worker, build_worker
 
 TEST_DATABASE_NAME = f"bfa_test_{os.getpid()}"  # two sessions on one server never collide
 TABLES = (
@@ -85,7 +89,7 @@ def _url_with_database(server_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory):
+def service_urls(tmp_path_factory):
     """URLs of the test PostgreSQL database and Redis; embedded ones stop at the end, and a
     database made on your own server is dropped."""
     stoppers = []
@@ -126,7 +130,7 @@ def services(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sandbox(services):
+def sandbox(service_urls):
     from sandbox.server import SandboxConfig, start_sandbox
 
     web_port = free_port()
@@ -143,13 +147,13 @@ def sandbox(services):
 
 
 @pytest.fixture(scope="session")
-def environment(services, sandbox) -> dict[str, str]:
+def environment(service_urls, sandbox) -> dict[str, str]:
     """The settings every process of the system would get, pointing at the test services, as
     the environment a subprocess (a worker, the admin CLI) is given. This process's own
     environment is never changed."""
     return {
-        "DATABASE_URL": services["database_url"],
-        "REDIS_URL": services["redis_url"],
+        "DATABASE_URL": service_urls["database_url"],
+        "REDIS_URL": service_urls["redis_url"],
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{sandbox.web_port}",
         "PORT": str(sandbox.web_port),
         "MIDTRANS_SNAP_BASE_URL": f"{sandbox.base_url}/snap/v1",
@@ -171,18 +175,36 @@ def settings(environment):
     return load_settings(environment)
 
 
+_session_worker: list[Worker] = []  # what `system` built, for helpers that take no fixture
+
+
+def the_worker() -> Worker:
+    """The session's worker (the `system` fixture builds it): its actors and the services they
+    receive now (a test may swap them: `the_worker().services = ...`; `clean` puts them back)."""
+    return _session_worker[0]
+
+
+def inline_actors() -> SimpleNamespace:
+    """The session worker's actors as attributes named as the actors: `.sweep()` runs one."""
+    return SimpleNamespace(**the_worker().actors)
+
+
+def declared_actor(name: str) -> dramatiq.Actor:
+    """The session worker's actor `name`: call it to run it inline, or `.send(...)` it."""
+    return the_worker().actors[name]
+
+
 @pytest.fixture(scope="session")
 def system(settings):
-    """The worker started from the test settings: its broker, actors and services."""
-    import tasks  # declares the actors; start_worker below gives them the test broker
-    from tasks.startup import start_worker
-
-    worker_services = start_worker(settings)
+    """The worker built from the test settings (tasks.startup.build_worker): its broker with
+    every actor declared, and its services."""
+    worker = build_worker(settings)
+    _session_worker[:] = [worker]
     return {
-        "tasks": tasks,
-        "broker": worker_services.broker,
+        "worker": worker,
+        "broker": worker.broker,
         "settings": settings,
-        "services": worker_services,
+        "services": worker.services,
     }
 
 
@@ -205,9 +227,8 @@ def clean(system, sandbox):
     """Empty tables (the seeded package stays), an empty Redis, a reset sandbox and the
     worker's own services (a test may have swapped in a faster delivery policy)."""
     from models.db import connection, database
-    from tasks.services import install
 
-    install(system["services"])
+    system["worker"].services = system["services"]
 
     with connection():
         database.execute_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
@@ -349,11 +370,11 @@ def browser(console, clean):
 
 
 @pytest.fixture
-def restore_database(services):
+def restore_database(service_urls):
     """The name of a database for a restore, dropped afterwards."""
     name = f"bfa_restore_{secrets.token_hex(4)}"
     yield name
-    server = psycopg2.connect(services["database_url"])
+    server = psycopg2.connect(service_urls["database_url"])
     server.autocommit = True
     with server.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

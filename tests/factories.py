@@ -14,6 +14,7 @@ from models.catalog import DiscountCode, Package
 from models.checkout import hash_order_token
 from models.db import connection
 from models.orders import Order
+from tests.conftest import declared_actor
 
 VALID_CHECKOUT = {
     "package_id": "ai-movie-course",
@@ -45,7 +46,7 @@ def order_token_for(request: dict) -> str:
 
 def open_payment(**overrides) -> dict:
     """Runs the payment actor inline for a new order (needs the `db` fixture); the request."""
-    from tasks.payments import create_payment
+    create_payment = declared_actor("create_payment")
 
     request = checkout_request(**overrides)
     create_payment(request)
@@ -79,7 +80,7 @@ def snap_transaction_picked_elsewhere(sandbox_api, order_id: str, **transition) 
 def paid_order(sandbox_api, payment_type: str = "bank_transfer", **overrides) -> dict:
     """An order paid through the real code: the payment actor, a sandbox settlement and the
     webhook actor run inline (needs the `db` fixture, no worker); the checkout request."""
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     request = open_payment(**overrides)
     answer = midtrans_transition(

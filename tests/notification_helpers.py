@@ -13,6 +13,7 @@ from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import UNPAID_TEMPLATES, OutboxMessage, queue_message
 from models.payments import order_payload
+from tests.conftest import the_worker
 from tests.factories import checkout_request
 
 # 1, 5, 15, 30 minutes become 0.2, 0.4, 0.6, 0.8 seconds; the breaker stays out of the way
@@ -29,10 +30,8 @@ FAST = DeliveryPolicy(
 def use_policy(**changes) -> DeliveryPolicy:
     """Gives the worker a scaled-down delivery policy for one test (the `clean` fixture puts
     the settings' own back)."""
-    from tasks.services import install, services
-
     policy = replace(FAST, **changes)
-    install(services().with_policy(policy))
+    the_worker().services = the_worker().services.with_policy(policy)
     return policy
 
 

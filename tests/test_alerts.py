@@ -14,7 +14,9 @@ import pytest
 
 from models.db import transaction
 from models.outbox_admin import requeue_row
-from tests.conftest import captured_logs, wait_for, with_settings
+from tasks.alarms import breakers_open_too_long
+from tasks.scheduler import workers_missing
+from tests.conftest import captured_logs, declared_actor, the_worker, wait_for, with_settings
 from tests.notification_helpers import inject, mails, queued_order, status_of, use_policy
 
 OWNER = "owner@buatfilm.id"
@@ -61,14 +63,13 @@ def receiver():
 
 def reconfigure(**changes) -> None:
     """The worker with other settings (a revoked token, alert targets)."""
-    from tasks.services import install, services
-
-    current = services()
-    install(dataclasses.replace(current, settings=with_settings(current.settings, **changes)))
+    current = the_worker().services
+    changed = with_settings(current.settings, **changes)
+    the_worker().services = dataclasses.replace(current, settings=changed)
 
 
 def check_alarms() -> list[str]:
-    from tasks.alarms import check_alarms as run_check
+    run_check = declared_actor("check_alarms")
 
     return [alarm["name"] for alarm in run_check()]
 
@@ -80,7 +81,7 @@ def alert_mails(sandbox_api) -> list[dict]:
 def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
     db, worker, sandbox_api
 ):
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     use_policy()
     reconfigure(whatsapp={"token": "revoked-by-meta"}, alerts={"email_to": (OWNER,)})
@@ -107,7 +108,7 @@ def test_a_revoked_whatsapp_token_reaches_the_owner_by_email_once_then_clears(
 
 
 def test_an_alarm_about_email_still_reaches_the_webhook(db, worker, sandbox_api, receiver):
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     use_policy()
     reconfigure(alerts={"email_to": (OWNER,), "webhook_url": receiver.url})
@@ -149,12 +150,10 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
 def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):
     from integrations.alerts import AlertSender
     from messaging.redis import Enqueuer
-    from tasks.scheduler import workers_missing
-    from tasks.services import services
 
     reconfigure(alerts={"email_to": (OWNER,)})
     client = system["broker"].client
-    settings = services().settings
+    settings = the_worker().services.settings
     sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
     sender.update("scheduler", workers_missing(Enqueuer(client)))
     [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
@@ -168,7 +167,6 @@ def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):
 
     from integrations.breaker import ProviderBreaker, circuit_state
     from integrations.errors import RetryableProviderError
-    from tasks.alarms import breakers_open_too_long
 
     client = system["broker"].client
     breaker = ProviderBreaker(client, "whatsapp", fail_max=1, reset_seconds=600)
@@ -186,7 +184,7 @@ def test_a_circuit_open_for_over_five_minutes_is_an_alarm(db, system):
 
 
 def test_the_alarm_check_run_by_a_worker_gives_dramatiq_nothing_to_warn_about(worker, system):
-    from tasks.alarms import check_alarms as job
+    job = declared_actor("check_alarms")
 
     with captured_logs() as lines:
         job.send()

@@ -47,13 +47,13 @@ def make_backup(admin_cli, tmp_path, *extra) -> tuple:
 
 
 def test_round_trip_restores_every_row(
-    shop_history, tmp_path, services, restore_database, admin_cli
+    shop_history, tmp_path, service_urls, restore_database, admin_cli
 ):
     folder, manifest = make_backup(admin_cli, tmp_path)
     assert admin_cli(["restore", str(folder), "--database", restore_database, "--yes"]) == 0
-    restored_url = _url_with_database(services["database_url"], restore_database)
+    restored_url = _url_with_database(service_urls["database_url"], restore_database)
     for table in ALL_TABLES:
-        original = table_rows(services["database_url"], table)
+        original = table_rows(service_urls["database_url"], table)
         assert table_rows(restored_url, table) == original, table
         assert manifest["tables"][table]["rows"] == len(original)
     assert manifest["tables"]["orders"]["rows"] == 2
@@ -87,14 +87,14 @@ def test_secrets_only_on_request(db, tmp_path, system, admin_cli):
     assert system["settings"].midtrans.server_key in secrets_file.read_text()
 
 
-def test_a_damaged_dump_is_refused(db, tmp_path, services, restore_database, capsys, admin_cli):
+def test_a_damaged_dump_is_refused(db, tmp_path, service_urls, restore_database, capsys, admin_cli):
     folder, _ = make_backup(admin_cli, tmp_path)
     with (folder / "database.dump").open("ab") as dump:
         dump.write(b"x")
     assert admin_cli(["restore", str(folder), "--database", restore_database, "--yes"]) == 1
     assert "does not match the manifest checksum" in capsys.readouterr().err
     with pytest.raises(psycopg2.OperationalError):
-        psycopg2.connect(_url_with_database(services["database_url"], restore_database)).close()
+        psycopg2.connect(_url_with_database(service_urls["database_url"], restore_database)).close()
 
 
 def test_restore_never_overwrites_a_database_with_data(db, tmp_path, capsys, admin_cli):
@@ -112,8 +112,8 @@ def test_restore_asks_first(db, tmp_path, restore_database, monkeypatch, capsys,
     assert re.search(r"\(taken \d+ \w{3} \d{4} \d\d:\d\d WIB, 0 orders\)", output.out)
 
 
-def test_a_failed_backup_leaves_no_folder(db, tmp_path, services, environment):
-    missing = _url_with_database(services["database_url"], "bfa_no_such_database")
+def test_a_failed_backup_leaves_no_folder(db, tmp_path, service_urls, environment):
+    missing = _url_with_database(service_urls["database_url"], "bfa_no_such_database")
     failed = subprocess.run(
         [sys.executable, "-m", "admin.cli", "backup", "--dir", str(tmp_path)],
         cwd=PROJECT_ROOT,

@@ -15,7 +15,7 @@ from models.audit import AuditEntry
 from models.db import database
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tests.conftest import declared_actor, wait_for
 from tests.notification_helpers import inject, mails, queued_order, row, status_of, use_policy
 
 
@@ -32,7 +32,7 @@ def database_migration_in_progress():
 def dead_letters_for(outbox_ids: list[int]) -> list:
     """Deliveries that exhaust their retries while the table is away: real Dramatiq dead
     letters (a fast backoff, set per message, keeps the test short)."""
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     broker = deliver_notification.broker
 
@@ -57,7 +57,7 @@ def run(admin_cli, capsys, *argv: str) -> tuple[int, str]:
 def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
     db, worker, sandbox_api, capsys, admin_cli
 ):
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     broker = deliver_notification.broker
 
@@ -93,7 +93,7 @@ def test_a_dramatiq_dead_letter_is_listed_and_requeued_by_the_admin_command(
 
 
 def test_requeue_all_and_purge_cover_every_dead_letter(db, worker, sandbox_api, capsys, admin_cli):
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     broker = deliver_notification.broker
 
@@ -129,7 +129,7 @@ def test_requeue_all_and_purge_cover_every_dead_letter(db, worker, sandbox_api, 
 def test_outbox_rows_in_dlq_or_failed_are_listed_shown_and_requeued(
     db, worker, sandbox_api, capsys, admin_cli
 ):
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     use_policy()
     inject(sandbox_api, "mail", fail_next=1, status=550)

@@ -19,7 +19,8 @@ from models.delivery import claim_delivery
 from models.messages import NO_LINK_GUIDE
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import PROJECT_ROOT, wait_for
+from tasks.delivery import requeue_due_deliveries
+from tests.conftest import PROJECT_ROOT, declared_actor, the_worker, wait_for
 from tests.factories import (
     checkout_request,
     midtrans_transition,
@@ -38,7 +39,7 @@ from tests.notification_helpers import (
 
 
 def send_all(outbox_ids) -> None:
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     for outbox_id in outbox_ids:
         deliver_notification.send(outbox_id)
@@ -49,7 +50,7 @@ def all_sent(outbox_ids) -> bool:
 
 
 def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, web, sandbox_api, system):
-    from tasks.payments import create_payment
+    create_payment = declared_actor("create_payment")
 
     request = checkout_request()
     create_payment(request)
@@ -112,7 +113,7 @@ def test_every_message_goes_out_on_both_channels(
 def test_instructions_for_an_order_without_a_payment_link_arrive_on_both_channels(
     db, worker, web, sandbox_api
 ):
-    from tasks.payments import create_payment
+    create_payment = declared_actor("create_payment")
 
     request = checkout_request()
     pending = snap_transaction_picked_elsewhere(
@@ -203,7 +204,6 @@ def test_a_permanent_failure_goes_to_failed_at_once(db, worker, sandbox_api, sys
 def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothing(
     db, worker, sandbox_api
 ):
-    from tasks.services import services
 
     policy = use_policy(breaker_fail_max=3, breaker_reset_seconds=1.0)
     outage_seconds = 2 * sum(policy.retry_schedule_seconds)
@@ -212,7 +212,9 @@ def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothin
     outbox_ids = [i for _ in range(3) for i in queued_order().values()]
     started = time.monotonic()
     send_all(outbox_ids)
-    breakers = [services().channels.by_name[name].guard.breaker for name in ("EMAIL", "WHATSAPP")]
+    breakers = [
+        the_worker().services.channels.by_name[name].guard.breaker for name in ("EMAIL", "WHATSAPP")
+    ]
     wait_for(lambda: all(b.state == "open" for b in breakers), message="both breakers open")
     wait_for(
         lambda: time.monotonic() - started > outage_seconds,
@@ -230,12 +232,23 @@ def test_an_outage_longer_than_the_retry_schedule_delays_but_dead_letters_nothin
 
 @pytest.fixture
 def second_worker_process(worker, tmp_path, environment, system):
-    """A `dramatiq tasks` worker in its own process, consuming the notifications queue."""
+    """A `dramatiq tasks.bare_worker` process consuming the notifications queue."""
     broker = system["broker"]
     log_path = tmp_path / "worker.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "4", "-Q", "notifications"],
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "tasks.bare_worker",
+            "-p",
+            "1",
+            "-t",
+            "4",
+            "-Q",
+            "notifications",
+        ],
         cwd=PROJECT_ROOT,
         env={**os.environ, **environment, "LOG_FORMAT": "json"},
         stdout=log,
@@ -301,17 +314,16 @@ def crash_after_claiming(outbox_id: int, minutes_ago: int = 6) -> OutboxMessage:
 
 
 def test_a_crash_after_claiming_a_row_is_recovered_by_the_sweeper(db, worker, sandbox_api):
-    from tasks.delivery import requeue_due_deliveries
 
     use_policy()
     email_id = queued_order()["EMAIL"]
     crash_after_claiming(email_id, minutes_ago=1)
-    requeue_due_deliveries()
+    requeue_due_deliveries(the_worker().services)
     assert status_of(email_id) == "SENDING"  # a one-minute-old claim may still be working
     OutboxMessage.update(claimed_at=utcnow() - timedelta(minutes=6)).where(
         OutboxMessage.id == email_id
     ).execute()
-    assert requeue_due_deliveries() == 1
+    assert requeue_due_deliveries(the_worker().services) == 1
     wait_for(lambda: status_of(email_id) == "SENT", message="recovered and sent")
     recovered = row(email_id)
     assert recovered.attempt_count == 2
@@ -320,14 +332,12 @@ def test_a_crash_after_claiming_a_row_is_recovered_by_the_sweeper(db, worker, sa
 
 
 def test_an_email_delivered_twice_carries_the_same_message_id(db, worker, sandbox_api, system):
-    from tasks.delivery import requeue_due_deliveries
-    from tasks.services import services
 
     use_policy()
     email_id = queued_order()["EMAIL"]
     claimed = crash_after_claiming(email_id)
-    services().channels.deliver(claimed)  # the server accepted it before the worker died
-    requeue_due_deliveries()
+    the_worker().services.channels.deliver(claimed)  # the server accepted it before the worker died
+    requeue_due_deliveries(the_worker().services)
     wait_for(lambda: status_of(email_id) == "SENT", message="redelivered")
     first, second = mails(sandbox_api)
     domain = system["settings"].smtp.sender.rpartition("@")[2].rstrip(">")

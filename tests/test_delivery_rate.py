@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import declared_actor, wait_for
 from tests.notification_helpers import (
     another_customer,
     mails,
@@ -33,7 +33,7 @@ CHANNELS = {
 
 
 def deliver_all(outbox_ids: list[int]) -> None:
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     for outbox_id in outbox_ids:
         deliver_notification.send(outbox_id)

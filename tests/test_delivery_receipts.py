@@ -10,8 +10,8 @@ from messaging.receipts import keep_receipt
 from models.base import utcnow
 from models.db import database
 from models.delivery import claim_delivery
-from tasks.services import services
-from tests.conftest import wait_for
+from tasks.delivery import deliver_claimed, requeue_due_deliveries
+from tests.conftest import the_worker, wait_for
 from tests.notification_helpers import mails, queued_order, row, status_of, use_policy
 from tests.test_delivery import crash_after_claiming
 
@@ -38,19 +38,20 @@ class WorkerWith:
 
     def __init__(self, channels) -> None:
         self.channels = channels
-        self.policy = services().policy
-        self.redis = services().redis
+        self.policy = the_worker().services.policy
+        self.redis = the_worker().services.redis
 
 
 def test_a_connection_lost_after_the_provider_accepted_is_recorded_not_resent(
     db, system, sandbox_api
 ):
-    from tasks.delivery import deliver_claimed
 
     use_policy()
     email_id = queued_order()["EMAIL"]
     claimed = claim_delivery(email_id, utcnow())
-    faulty = ConnectionLostAfterSending(services().channels, system["settings"].database_url)
+    faulty = ConnectionLostAfterSending(
+        the_worker().services.channels, system["settings"].database_url
+    )
     deliver_claimed(claimed, WorkerWith(faulty))
     sent = row(email_id)
     assert sent.status == "SENT" and sent.attempt_count == 1
@@ -58,16 +59,15 @@ def test_a_connection_lost_after_the_provider_accepted_is_recorded_not_resent(
 
 
 def test_a_worker_killed_after_the_provider_accepted_does_not_send_again(db, worker, sandbox_api):
-    from tasks.delivery import requeue_due_deliveries
 
     use_policy()
     email_id = queued_order()["EMAIL"]
     claimed = crash_after_claiming(email_id)
     # What the worker did before it was killed: the provider accepted, the receipt was kept.
-    provider_message_id = services().channels.deliver(claimed)
-    keep_receipt(services().redis, email_id, provider_message_id)
+    provider_message_id = the_worker().services.channels.deliver(claimed)
+    keep_receipt(the_worker().services.redis, email_id, provider_message_id)
 
-    assert requeue_due_deliveries() == 1
+    assert requeue_due_deliveries(the_worker().services) == 1
     wait_for(lambda: status_of(email_id) == "SENT", message="recorded from the receipt")
     recorded = row(email_id)
     assert recorded.provider_message_id == provider_message_id
@@ -76,5 +76,5 @@ def test_a_worker_killed_after_the_provider_accepted_does_not_send_again(db, wor
 
 
 def test_receipts_expire_so_a_redis_that_never_evicts_does_not_fill_up(db, system):
-    keep_receipt(services().redis, 424242, "provider-id")
-    assert 0 < services().redis.ttl(delivery_receipt_key(424242)) <= 30 * 86_400
+    keep_receipt(the_worker().services.redis, 424242, "provider-id")
+    assert 0 < the_worker().services.redis.ttl(delivery_receipt_key(424242)) <= 30 * 86_400

@@ -12,6 +12,7 @@ import pytest
 from benchmarks.counting import install_counters, statements
 from models.db import database
 from models.outbox import OutboxMessage
+from tests.conftest import declared_actor
 from tests.factories import midtrans_transition, open_payment
 
 # create_payment: the order (2 transactions) and its Snap link; process_notification: the event
@@ -49,8 +50,8 @@ def counted():
 
 
 def test_a_paid_order_costs_a_fixed_number_of_statements(db, sandbox_api, counted):
-    from tasks.delivery import deliver_notification
-    from tasks.webhooks import process_notification
+    deliver_notification = declared_actor("deliver_notification")
+    process_notification = declared_actor("process_notification")
 
     order_id = open_payment()["order_id"]
     settled = midtrans_transition(

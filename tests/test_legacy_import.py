@@ -15,7 +15,7 @@ from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import PROJECT_ROOT, wait_for
+from tests.conftest import PROJECT_ROOT, declared_actor, wait_for
 from tests.factories import midtrans_transition
 from tests.notification_helpers import mails
 
@@ -242,7 +242,7 @@ def test_command_line_shows_progress_and_exit_code(db, messy_file, environment):
 def test_an_imported_pending_order_expires_without_messaging_the_old_customer(
     db, tmp_path, capsys, admin_cli
 ):
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     rows = [
         (
@@ -374,7 +374,7 @@ def test_an_order_we_have_paid_stays_paid_when_the_old_system_still_says_pending
 def test_a_pending_order_expired_by_reconciliation_comes_back_when_paid_in_the_old_system(
     db, tmp_path, capsys, admin_cli
 ):
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     path = tmp_path / "orders.db"
     old_pending = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "pending", 0)
@@ -428,7 +428,7 @@ def test_imported_paid_orders_the_gateway_disagrees_with_are_flagged(
 def test_an_imported_paid_order_unknown_to_midtrans_is_never_expired(
     db, worker, tmp_path, capsys, admin_cli
 ):
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     old_paid = ("OLD-SARI", "Sari", "sari@example.com", "081234567891", 99000, "paid", 0)
     import_rows(admin_cli, capsys, tmp_path / "orders.db", old_paid)

@@ -121,13 +121,13 @@ def test_the_sandbox_writes_the_same_lines_as_every_other_process():
     assert sandbox.returncode == 0 and LINE.match(stopped[-1]), stopped
 
 
-def _launcher_log(services, stderr_on_terminal: bool, **settings: str) -> str:
+def _launcher_log(service_urls, stderr_on_terminal: bool, **settings: str) -> str:
     """What `./run.sh migrate` with production keys writes to stderr: to a pipe (systemd's
     journal) or to a terminal (the owner at a shell)."""
     environment = {
         **PRODUCTION,
-        "DATABASE_URL": services["database_url"],
-        "REDIS_URL": services["redis_url"],
+        "DATABASE_URL": service_urls["database_url"],
+        "REDIS_URL": service_urls["redis_url"],
         "PATH": os.environ["PATH"],
         **settings,
     }
@@ -150,17 +150,19 @@ def _read_or_end(fd: int) -> bytes:
         return b""
 
 
-def test_production_logs_json_to_the_journal_by_default(services):
-    (line,) = _launcher_log(services, stderr_on_terminal=False).splitlines()
+def test_production_logs_json_to_the_journal_by_default(service_urls):
+    (line,) = _launcher_log(service_urls, stderr_on_terminal=False).splitlines()
     assert json.loads(line)["message"].startswith("Migrations applied")
 
 
-def test_production_logs_pretty_to_a_person_at_a_terminal(services):
-    (coloured,) = _launcher_log(services, stderr_on_terminal=True).splitlines()
+def test_production_logs_pretty_to_a_person_at_a_terminal(service_urls):
+    (coloured,) = _launcher_log(service_urls, stderr_on_terminal=True).splitlines()
     line = re.sub(r"\x1b\[[0-9;]*m", "", coloured).strip()
     assert LINE.match(line) and "Migrations applied" in line
 
 
-def test_an_explicit_log_format_always_wins(services):
-    (line,) = _launcher_log(services, stderr_on_terminal=False, LOG_FORMAT="pretty").splitlines()
+def test_an_explicit_log_format_always_wins(service_urls):
+    (line,) = _launcher_log(
+        service_urls, stderr_on_terminal=False, LOG_FORMAT="pretty"
+    ).splitlines()
     assert LINE.match(line) and "Migrations applied" in line

@@ -13,7 +13,7 @@ from models.base import utcnow
 from models.delivery import HELD
 from models.orders import Order
 from models.outbox import CAPPED_PER_RECIPIENT_PER_DAY, UNPAID_TEMPLATES, OutboxMessage
-from tests.conftest import wait_for
+from tests.conftest import declared_actor, the_worker, wait_for
 from tests.factories import open_payment
 from tests.notification_helpers import (
     another_customer,
@@ -34,7 +34,7 @@ def test_a_checkout_nobody_started_paying_expires_without_a_word_to_its_contact(
     Order.update(expires_at=utcnow() - timedelta(seconds=1)).where(
         Order.order_id == order_id
     ).execute()
-    system["tasks"].webhooks.reconcile_order(order_id)  # the Status API knows no transaction
+    declared_actor("reconcile_order")(order_id)  # the Status API knows no transaction
     assert Order.get_by_id(order_id).status == "EXPIRED"
     assert OutboxMessage.select().where(OutboxMessage.order == order_id).count() == 0
 
@@ -51,7 +51,7 @@ def test_an_expired_order_whose_payment_was_attempted_is_told_so(db, sandbox_api
     Order.update(expires_at=utcnow() - timedelta(seconds=1)).where(
         Order.order_id == order_id
     ).execute()
-    system["tasks"].webhooks.reconcile_order(order_id)
+    declared_actor("reconcile_order")(order_id)
     templates = {
         r.template_name for r in OutboxMessage.select().where(OutboxMessage.order == order_id)
     }
@@ -59,7 +59,7 @@ def test_an_expired_order_whose_payment_was_attempted_is_told_so(db, sandbox_api
 
 
 def _deliver(outbox_ids, status: str) -> None:
-    from tasks.delivery import deliver_notification
+    deliver_notification = declared_actor("deliver_notification")
 
     for outbox_id in outbox_ids:
         deliver_notification.send(outbox_id)
@@ -93,8 +93,7 @@ def test_one_recipient_gets_at_most_the_daily_cap_of_unpaid_order_messages(db):
 def test_an_address_the_relay_cannot_carry_fails_alone_and_leaves_the_breaker_closed(
     db, worker, sandbox_api
 ):
-    from tasks.delivery import deliver_notification
-    from tasks.services import services
+    deliver_notification = declared_actor("deliver_notification")
 
     use_policy(breaker_fail_max=2)
     addresses = ["bùdi@example.com", "nobody@example.com", "bùdi.2@example.com"]
@@ -107,7 +106,7 @@ def test_an_address_the_relay_cannot_carry_fails_alone_and_leaves_the_breaker_cl
         "SMTP recipient refused (550)",
         "SMTP recipient refused (553)",
     ]
-    breaker = services().channels.by_name["EMAIL"].guard.breaker
+    breaker = the_worker().services.channels.by_name["EMAIL"].guard.breaker
     assert breaker.state == "closed"
     good = queued_order("payment_success", email="sari@example.com")
     for outbox_id in good.values():

@@ -23,7 +23,8 @@ from models.base import utcnow
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
-from tests.conftest import ADMIN_TOKEN, free_port, running_worker, wait_for
+from tasks.scheduler import run_scheduler
+from tests.conftest import ADMIN_TOKEN, declared_actor, free_port, running_worker, wait_for
 from tests.factories import insert_order, open_payment, unsent_settlement
 from tests.midtrans_vectors import GO_SETTLEMENT
 from web.app import create_app
@@ -76,7 +77,7 @@ OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # the full /health is the
 
 def check_alarms_logging_errors() -> tuple[list[dict], list[str]]:
     """The periodic alarm check, run inline: the alarms it raised and the ERROR lines it wrote."""
-    from tasks.alarms import check_alarms
+    check_alarms = declared_actor("check_alarms")
 
     errors: list[str] = []
     sink = logger.add(lambda message: errors.append(str(message)), level="ERROR")
@@ -148,7 +149,6 @@ def test_business_gauges_show_the_real_numbers(console, db, system):
 
 def test_health_reports_worker_and_scheduler_heartbeats(console, worker, system):
     from messaging.redis import Enqueuer
-    from tasks.scheduler import run_scheduler
 
     stop = threading.Event()
     enqueuer = Enqueuer(system["broker"].client)
@@ -280,7 +280,7 @@ def test_the_periodic_check_logs_each_alarm_at_error_without_personal_data(db, s
 def test_payments_flagged_in_the_last_day_raise_an_alarm_but_the_readiness_probe_does_not(
     console, db, sandbox_api
 ):
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     underpaid = open_payment()["order_id"]
     process_notification(

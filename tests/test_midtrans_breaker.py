@@ -4,6 +4,8 @@ Snap and the Status API have a circuit each."""
 import pytest
 
 from integrations.errors import ProviderUnavailable, RetryableProviderError, TransactionNotFound
+from tasks.clients import GuardedMidtrans
+from tasks.payments import snap_request
 from tests.conftest import wait_for
 from tests.factories import open_payment
 
@@ -12,7 +14,6 @@ from tests.factories import open_payment
 def guarded(system, sandbox):
     from integrations.guard import provider_guard
     from integrations.midtrans import MidtransClient
-    from tasks.clients import GuardedMidtrans
 
     settings, client = system["settings"], system["broker"].client
     midtrans = MidtransClient(settings.midtrans)
@@ -59,7 +60,6 @@ def test_an_outage_opens_the_breaker_and_recovery_closes_it(db, guarded, sandbox
 
 def test_a_status_api_outage_does_not_stop_payment_links(db, guarded, sandbox_api):
     from models.orders import Order
-    from tasks.payments import snap_request
 
     order_id = open_payment()["order_id"]
     sandbox_api.post(

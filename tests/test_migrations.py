@@ -27,10 +27,10 @@ CONTRACT_TABLES = {
 
 
 @pytest.fixture
-def fresh_database(services):
+def fresh_database(service_urls):
     """A throwaway empty database on the test server, dropped afterwards."""
     name = f"bfa_migrate_{secrets.token_hex(4)}"
-    admin_url = services["database_url"]
+    admin_url = service_urls["database_url"]
     _run_admin(admin_url, f"CREATE DATABASE {name}")
     yield _url_with_database(admin_url, name)
     _run_admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -66,7 +66,7 @@ def hosts(environment, clean, tmp_path):
         env = part_environment(environment, tmp_path / f"web-{n}", PORT=str(port))
         parts.append(start_part(f"web-{n}", [sys.executable, "-m", "web.server"], env, logs))
         webs.append(f"http://127.0.0.1:{port}")
-        worker = [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "4"]
+        worker = [sys.executable, "-m", "dramatiq", "tasks.bare_worker", "-p", "1", "-t", "4"]
         env = part_environment(environment, tmp_path / f"worker-{n}")
         parts.append(start_part(f"worker-{n}", worker, env, logs))
     try:

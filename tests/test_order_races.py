@@ -23,7 +23,8 @@ from models.events import PaymentEvent
 from models.midtrans_status import parse_notification
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tasks.reconciliation import expire_if_due
+from tests.conftest import declared_actor, the_worker, wait_for
 from tests.factories import midtrans_transition, open_payment, unsent_settlement
 
 
@@ -62,8 +63,8 @@ class HeldAuditLog:
 
 
 @pytest.fixture
-def audit_log(services, db):
-    held = HeldAuditLog(services["database_url"])
+def audit_log(service_urls, db):
+    held = HeldAuditLog(service_urls["database_url"])
     yield held
     held.release()
     held.close()
@@ -89,16 +90,15 @@ def _as_a_worker(work: Callable, *args) -> None:
 
 def notified(body: dict) -> Callable[[], None]:
     """The webhook actor's work for one notification (verified with the Status API)."""
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     return lambda: process_notification(body)
 
 
 def expiry_check(order_id: str) -> Callable[[], None]:
     """Reconciliation's local expiry, once the Status API said it knows no transaction."""
-    from tasks.webhooks import expire_if_due
 
-    return lambda: expire_if_due(order_id)
+    return lambda: expire_if_due(the_worker().services, order_id)
 
 
 def an_order_whose_window_has_passed() -> str:
@@ -232,7 +232,9 @@ def test_one_stored_notification_held_by_two_workers_is_applied_once(
     already applied, so that answer waits for its own notification instead of being credited
     to this one."""
     from models.events import store_event
-    from tasks.webhooks import process_notification, process_stored_event
+
+    process_notification = declared_actor("process_notification")
+    process_stored_event = declared_actor("process_stored_event")
 
     order_id = open_payment()["order_id"]
     card = {"payment_type": "credit_card", "notify": False}

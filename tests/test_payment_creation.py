@@ -17,7 +17,7 @@ from models.catalog import DiscountCode
 from models.db import connection
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
-from tests.conftest import free_port, wait_for
+from tests.conftest import declared_actor, free_port, wait_for
 from tests.factories import (
     VALID_CHECKOUT,
     checkout_request,
@@ -32,7 +32,7 @@ START_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0700$")
 @pytest.fixture
 def create_payment(db):
     """The payment actor, run inline (imported once the test environment is set)."""
-    from tasks.payments import create_payment as actor
+    actor = declared_actor("create_payment")
 
     return actor
 
@@ -101,7 +101,7 @@ def test_a_new_order_gets_its_link_attempt_and_audit_but_no_message_yet(db, sand
 
 
 def test_instructions_go_out_once_midtrans_reports_the_method_with_its_number(db, sandbox_api):
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     request = open_payment()
     order_id = request["order_id"]

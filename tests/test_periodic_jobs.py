@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from messaging.contract import ActorSpec
+from tasks.broker import DECLARED
+from tasks.periodic import periodic_job
 from tests.conftest import captured_logs, wait_for
 
 
@@ -13,18 +16,16 @@ from tests.conftest import captured_logs, wait_for
 def flaky_job(system):
     """A periodic job whose first run fails (as a database blip would make the sweeper fail)
     and whose later runs succeed; `runs` records each run."""
-    from messaging.contract import ActorSpec
-    from tasks.periodic import periodic_job
-
     runs: list[str] = []
 
-    def flaky_periodic_job() -> None:
+    def flaky_periodic_job(services) -> None:
         runs.append("failed" if not runs else "ok")
         if runs[-1] == "failed":
             raise RuntimeError("connection to the database was lost")
 
     spec = ActorSpec("flaky_periodic_job", "maintenance", "none")
-    actor = periodic_job(spec)(flaky_periodic_job)
+    periodic_job(spec)(flaky_periodic_job)
+    actor = system["worker"].declare(DECLARED.pop(spec.name))
     yield actor, runs
     del system["broker"].actors[actor.actor_name]
 

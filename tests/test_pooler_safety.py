@@ -40,10 +40,10 @@ def test_each_transaction_has_its_timeouts_and_they_end_with_it(db):
     assert server_view() == before  # nothing left for the next client of this connection
 
 
-def test_a_lock_wait_is_cut_short_by_the_transactions_lock_timeout(db, services, monkeypatch):
+def test_a_lock_wait_is_cut_short_by_the_transactions_lock_timeout(db, service_urls, monkeypatch):
     monkeypatch.setattr("models.db.LOCK_TIMEOUT_MS", 200)
     insert_order("BFA-LOCKED-1")
-    holder = psycopg2.connect(services["database_url"])
+    holder = psycopg2.connect(service_urls["database_url"])
     try:
         with holder.cursor() as cursor:  # another process holds the row
             cursor.execute("SELECT 1 FROM orders WHERE order_id = 'BFA-LOCKED-1' FOR UPDATE")

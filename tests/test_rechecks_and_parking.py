@@ -14,14 +14,15 @@ from models.audit import AuditEntry
 from models.base import utcnow
 from models.entitlements import Entitlement
 from models.orders import Order
-from tests.conftest import wait_for
+from tasks.middleware import DeadLetterReasons
+from tests.conftest import declared_actor, inline_actors, the_worker, wait_for
 from tests.factories import insert_order, midtrans_transition, open_payment, paid_order
 from tests.test_sweeper import queued, stuck_in_created, unprocessed_settlement
 
 
 @pytest.fixture
 def maintenance(db, system):
-    return system["tasks"].maintenance
+    return inline_actors()
 
 
 def asked(queue: str = "maintenance") -> list[str]:
@@ -96,7 +97,8 @@ def test_a_chargeback_is_still_seen_when_the_30_day_recheck_failed_at_first(
     maintenance, sandbox_api, system
 ):
     from integrations.errors import RetryableProviderError
-    from tasks.webhooks import reconcile_order
+
+    reconcile_order = declared_actor("reconcile_order")
 
     order_id = thirty_days_after_payment(sandbox_api)
     midtrans_transition(sandbox_api, order_id, transaction_status="chargeback", notify=False)
@@ -114,7 +116,7 @@ def test_a_chargeback_is_still_seen_when_the_30_day_recheck_failed_at_first(
 
 
 def test_a_recheck_midtrans_answered_is_done_until_the_next_point(maintenance, sandbox_api, system):
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     order_id = thirty_days_after_payment(sandbox_api)
     maintenance.reconcile()
@@ -128,11 +130,9 @@ def test_a_recheck_midtrans_answered_is_done_until_the_next_point(maintenance, s
 @pytest.fixture
 def park_after_two(system):
     """A worker whose sweeper parks an item at its second sweep."""
-    from tasks.services import install, services
-
-    current = services()
+    current = the_worker().services
     settings = dataclasses.replace(current.settings, sweep_park_after=2)
-    install(dataclasses.replace(current, settings=settings))
+    the_worker().services = dataclasses.replace(current, settings=settings)
 
 
 def expire_claims(system) -> None:
@@ -178,8 +178,6 @@ def test_stuck_work_is_parked_after_the_sweep_limit_alarmed_and_put_back_by_the_
 def test_a_dead_letters_recorded_error_expires_with_the_letter(system):
     import dramatiq
     from dramatiq.broker import MessageProxy
-
-    from tasks.middleware import DeadLetterReasons
 
     message = MessageProxy(dramatiq.Message("webhooks", "process_notification", ({},), {}, {}))
     message.fail()

@@ -11,6 +11,7 @@ from models.base import utcnow
 from models.events import PaymentEvent, store_event
 from models.midtrans_status import parse_notification
 from models.orders import Order, PaymentAttempt
+from tests.conftest import inline_actors
 from tests.factories import open_payment
 from tests.webhook_helpers import (
     _assert_not_paid,
@@ -27,7 +28,7 @@ from tests.webhook_helpers import (
 @pytest.fixture
 def maintenance(system):
     """The reconciliation actors, run inline."""
-    return system["tasks"].webhooks
+    return inline_actors()
 
 
 def test_settlement_after_local_expiry_pays_and_flags(
@@ -91,7 +92,7 @@ def test_a_lost_notification_is_caught_by_reconciliation(
     _pay(sandbox_api, pending_order, notify=False)
     _drain(broker)
     assert Order.get_by_id(pending_order).status == "PENDING_PAYMENT"
-    system["tasks"].maintenance.reconcile()
+    inline_actors().reconcile()
     _drain(broker, "maintenance", "webhooks")
     _assert_paid_once(pending_order)
     event = PaymentEvent.get(PaymentEvent.order_id == pending_order)

@@ -1,7 +1,7 @@
 """Crashes and outages: a worker killed mid-message and a PostgreSQL outage lose no payment.
 
-These run real `dramatiq tasks` worker processes (and `python -m web.server`), as production
-does, so a SIGKILL is real and an outage reaches every process.
+These run real worker processes (`dramatiq tasks.bare_worker`, and `python -m web.server`), as
+production does, so a SIGKILL is real and an outage reaches every process.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from models.outbox import OutboxMessage
 from tests.conftest import PROJECT_ROOT, free_port, wait_for
 from tests.factories import VALID_CHECKOUT, midtrans_transition, open_payment, unsent_settlement
 
-WORKER_COMMAND = [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "1"]
+WORKER_COMMAND = [sys.executable, "-m", "dramatiq", "tasks.bare_worker", "-p", "1", "-t", "1"]
 WEB_COMMAND = [sys.executable, "-m", "web.server"]
 REDELIVERY_LIMIT_SECONDS = 60  # heartbeat_timeout (20 s) plus maintenance, with room to spare
 
@@ -36,7 +36,8 @@ REDELIVERY_LIMIT_SECONDS = 60  # heartbeat_timeout (20 s) plus maintenance, with
 def worker_process(
     environment: dict, log_path: Path, **overrides: str
 ) -> AbstractContextManager[subprocess.Popen]:
-    """A `dramatiq tasks` worker in its own process group, stopped (TERM, then KILL) at exit."""
+    """A worker (`dramatiq tasks.bare_worker`) in its own process group, stopped (TERM, then KILL)
+    at exit."""
     return service_process(WORKER_COMMAND, log_path, {**environment, **overrides})
 
 

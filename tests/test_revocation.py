@@ -11,14 +11,14 @@ from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tests.conftest import declared_actor, wait_for
 from tests.factories import midtrans_transition, order_token_for, paid_order
 from tests.notification_helpers import mails, whatsapp_messages
 
 
 def midtrans_says(sandbox_api, order_id: str, **transition) -> None:
     """Midtrans changes the transaction and the notification reaches the worker."""
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     answer = midtrans_transition(sandbox_api, order_id, notify=False, **transition)
     process_notification(answer["notification"])
@@ -132,7 +132,7 @@ def test_a_card_payment_voided_before_settlement_loses_its_access(db, sandbox_ap
 
 
 def test_a_void_whose_notification_was_lost_is_found_by_the_status_api(db, sandbox_api, http):
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     order_id = card_payment_captured(sandbox_api)["order_id"]
     token = entitlement_of(order_id).access_token

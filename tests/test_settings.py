@@ -9,6 +9,7 @@ from config.settings import (
     load_settings,
     startup_warnings,
 )
+from tasks.services import policy_from_settings
 
 REAL = {
     "MIDTRANS_SERVER_KEY": "SB-Mid-server-real",
@@ -246,7 +247,6 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
 
 
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
-    from tasks.services import policy_from_settings
 
     assert policy_from_settings(load_settings({}).delivery).stuck_after_seconds == 300
     tuned = load_settings({"NOTIFICATION_STUCK_AFTER_SECONDS": "45"})

@@ -19,24 +19,22 @@ from models.events import PaymentEvent
 from models.midtrans_status import parse_notification
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tasks.maintenance import BATCH
+from tasks.scheduler import run_due_jobs
+from tests.conftest import inline_actors, the_worker, wait_for
 from tests.factories import insert_order, open_payment, unsent_settlement
 from tests.notification_helpers import mails, whatsapp_messages
 
 
 @pytest.fixture
 def maintenance(db):
-    """The maintenance module, imported once the test environment is set."""
-    import tasks.maintenance
-
-    return tasks.maintenance
+    """The periodic jobs, run inline."""
+    return inline_actors()
 
 
 def queued(queue_name: str) -> list[Message]:
     """The messages waiting on a queue, read from the broker's Redis keys."""
-    from tasks.services import services
-
-    broker = services().broker
+    broker = the_worker().broker
     queue_key = f"{broker.namespace}:{queue_name}"
     message_ids = broker.client.lrange(queue_key, 0, -1)
     return [Message.decode(broker.client.hget(f"{queue_key}.msgs", i)) for i in message_ids]
@@ -148,7 +146,6 @@ def test_two_sweeps_in_a_row_enqueue_each_stuck_item_once(maintenance, sandbox_a
 def test_two_schedulers_ticking_together_send_each_job_once(system, clean):
     from messaging.contract import PERIODIC_JOBS
     from messaging.redis import Enqueuer, redis_client
-    from tasks.scheduler import run_due_jobs
 
     schedulers = [Enqueuer(redis_client(system["settings"].redis_url)) for _ in range(2)]
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -201,7 +198,7 @@ def test_a_crowd_of_old_orders_cannot_push_a_young_due_order_out_of_the_batch(ma
         " last_checked_at) SELECT 'BFA-OLD-' || n, 'x', 'ai-movie-course', 'Old',"
         " 'old@example.com', '+6281234567890', 99000, 99000, 'PENDING_PAYMENT',"
         " now() - interval '3 days', now() - interval '1 hour' FROM generate_series(1, %s) n",
-        (10 * maintenance.BATCH,),
+        (10 * BATCH,),
     )
     now = utcnow()
     insert_order("BFA-YOUNG-DUE", created_at=now - timedelta(minutes=10))

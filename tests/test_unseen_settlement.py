@@ -11,7 +11,8 @@ from models.entitlements import Entitlement
 from models.events import PaymentEvent
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import wait_for
+from tasks.reconciliation import expire_if_due
+from tests.conftest import declared_actor, the_worker, wait_for
 from tests.factories import midtrans_transition, open_payment
 from tests.notification_helpers import mails, use_policy, whatsapp_messages
 
@@ -74,7 +75,7 @@ def test_a_refund_found_at_the_first_notification_ends_refunded_with_one_refund_
     subjects, templates = _delivered(sandbox_api, order_id)
     assert subjects.count(REFUNDED_SUBJECT) == 1 and SUCCESS_SUBJECT not in subjects
     assert templates.count("payment_refunded") == 1 and "payment_success" not in templates
-    from tasks.webhooks import reconcile_order
+    reconcile_order = declared_actor("reconcile_order")
 
     reconcile_order(order_id)  # asked again later: the same answer changes nothing
     assert Order.get_by_id(order_id).status == "REFUNDED"
@@ -109,12 +110,15 @@ def test_a_refund_of_a_locally_expired_order_ends_refunded_and_flagged(
     db, worker, sandbox_api, monkeypatch
 ):
     from models.base import utcnow
-    from tasks.webhooks import expire_if_due, reconcile_order
+
+    reconcile_order = declared_actor("reconcile_order")
 
     use_policy()
     order_id = open_payment()["order_id"]
     Order.update(expires_at=utcnow()).where(Order.order_id == order_id).execute()
-    expire_if_due(order_id)  # what reconciliation does when Midtrans has no transaction yet
+    expire_if_due(
+        the_worker().services, order_id
+    )  # what reconciliation does when Midtrans has no transaction yet
     for transaction_status in ("settlement", "refund"):  # paid late, refunded, never notified
         _unsent(sandbox_api, order_id, transaction_status)
     reconcile_order(order_id)
@@ -127,7 +131,7 @@ def test_a_refund_of_a_locally_expired_order_ends_refunded_and_flagged(
 
 def test_a_deny_that_reverses_a_settlement_never_seen_ends_refunded(db, sandbox_api):
     """The Status API's deny carries the settlement time: a reversal, not a refused attempt."""
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     order_id = open_payment()["order_id"]
     midtrans_transition(sandbox_api, order_id, transaction_status="settlement", notify=False)
@@ -145,7 +149,7 @@ def test_a_deny_that_reverses_a_settlement_never_seen_ends_refunded(db, sandbox_
 
 
 def test_a_deny_of_an_attempt_never_settled_still_keeps_the_order_waiting(db, sandbox_api):
-    from tasks.webhooks import process_notification
+    process_notification = declared_actor("process_notification")
 
     order_id = open_payment()["order_id"]
     denied = midtrans_transition(sandbox_api, order_id, transaction_status="deny", notify=False)[

@@ -13,6 +13,7 @@ from config.settings import load_settings
 from models.base import utcnow
 from models.events import PaymentEvent
 from models.outbox import OutboxMessage
+from tasks.scheduler import run_scheduler
 from tests.conftest import wait_for
 from tests.factories import paid_order
 from tests.test_settings import PRODUCTION, REAL
@@ -35,7 +36,6 @@ def scheduler(worker_alive, system):
     """The real scheduler loop in a thread, stopped after the test."""
     from messaging.contract import scheduler_heartbeat_key
     from messaging.redis import Enqueuer
-    from tasks.scheduler import run_scheduler
 
     stop = threading.Event()
     enqueuer = Enqueuer(system["broker"].client)

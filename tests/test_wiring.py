@@ -58,11 +58,6 @@ def test_importing_the_web_needs_no_settings_imports_no_worker_code_and_connects
     assert json.loads(imported.stdout) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/__init__.py still starts the worker on import; issue 19's one-call worker "
-    "builder makes it run nothing, and then this passes",
-)
 def test_the_scheduler_and_the_admin_command_line_import_no_worker_code():
     imported = run_python(
         NO_CONNECTIONS + "import sys, json, tasks.scheduler, admin.cli\n"
@@ -85,7 +80,7 @@ def test_the_configuration_imports_nothing_of_the_project_above_it():
 
 def test_the_worker_command_declares_every_actor_of_the_contract_on_its_queue(environment):
     fresh = run_python(
-        "import json, dramatiq, tasks\n"
+        "import json, dramatiq, tasks.worker\n"
         "broker = dramatiq.get_broker()\n"
         "print(json.dumps({a.actor_name: a.queue_name for a in broker.actors.values()}))",
         env={"PATH": "/usr/bin:/bin", **environment},
@@ -98,7 +93,7 @@ def test_the_worker_command_declares_every_actor_of_the_contract_on_its_queue(en
 
 def test_a_worker_without_service_urls_refuses_to_start_with_one_clear_line():
     started = subprocess.run(
-        [sys.executable, "-m", "dramatiq", "tasks", "-p", "1", "-t", "1"],
+        [sys.executable, "-m", "dramatiq", "tasks.worker", "-p", "1", "-t", "1"],
         cwd=PROJECT_ROOT,
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
