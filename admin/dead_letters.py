@@ -14,7 +14,7 @@ from admin.arguments import purge_age_days
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.outbox import outbox_json, print_rows, row_details
-from admin.output import add_json_option, counted, print_json
+from admin.output import add_json_option, print_json
 from messaging.contract import DELIVERY_QUEUE
 from messaging.dead_letters import (
     DeadLetter,
@@ -26,7 +26,7 @@ from messaging.dead_letters import (
 )
 from models.audit import record_audit
 from models.db import connection, transaction
-from models.order_rows import dead_letter_row
+from models.order_rows import counted, dead_letter_row
 from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows, requeue_outbox_message
 from models.parked import parked_events, parked_orders, unpark_all

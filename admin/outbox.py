@@ -11,16 +11,12 @@ import sys
 from admin.arguments import plain_choices, row_limit
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
-from admin.output import add_json_option, counted, print_json
+from admin.output import add_json_option, print_json
 from models.db import connection
 from models.messages import TEMPLATE_NAMES
-from models.order_rows import outbox_row
-from models.outbox_admin import (
-    NothingToResend,
-    list_outbox,
-    masked_recipient,
-    resend_notification,
-)
+from models.order_rows import counted, outbox_row
+from models.outbox import masked_recipient
+from models.outbox_admin import NothingToResend, list_outbox, resend_notification
 from models.statuses import CHANNELS, OUTBOX_STATUSES
 from models.wib import wib_text
 

@@ -17,8 +17,3 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def print_json(document: object) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=1))
-
-
-def counted(count: int, noun: str) -> str:
-    """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

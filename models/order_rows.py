@@ -150,3 +150,8 @@ def dead_letter_row(letter) -> dict:
 def page_count(total: int, page_size: int) -> int:
     """At least one page, so an empty list still renders."""
     return max(1, -(-total // page_size))
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -20,6 +20,7 @@ from loguru import logger
 from integrations.errors import PermanentProviderError, ProviderUnavailable
 from messaging.contract import DELIVER_MESSAGE
 from messaging.receipts import find_receipt, keep_receipt
+from messaging.redis import wake_deliveries as send_wake_ups
 from models.base import utcnow
 from models.db import reconnect, transaction
 from models.delivery import (
@@ -35,8 +36,7 @@ from models.delivery import (
     recover_stuck,
 )
 from models.messages import MessageRenderError
-from models.outbox import OutboxMessage
-from models.outbox_admin import masked_recipient
+from models.outbox import OutboxMessage, masked_recipient
 from tasks.broker import worker_actor
 from tasks.periodic import first_requeue
 from tasks.services import WorkerServices, services
@@ -211,7 +211,5 @@ def requeue_due_deliveries() -> int:
 
 
 def wake_deliveries(outbox_ids: list[int]) -> None:
-    """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the
-    net when a wake-up is lost)."""
-    for outbox_id in outbox_ids:
-        services().send(DELIVER_MESSAGE, outbox_id)
+    """The running worker's wake-ups (messaging.redis.wake_deliveries)."""
+    send_wake_ups(services(), outbox_ids)
