@@ -6,19 +6,14 @@ Exit codes: 0 done, 1 unknown package, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from admin.context import AdminContext
-from admin.output import add_json_option, print_json
+from admin.output import add_json_option, print_json, reported
 from models.catalog import Package
 from models.db import connection
-from models.package_content import (
-    UnknownPackage,
-    content_url_problem,
-    lesson_problem,
-    set_package_content,
-)
+from models.package_content import content_url_problem, lesson_problem
 from models.pricing import format_idr
+from tasks.operations.catalog import set_course_content
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -96,13 +91,11 @@ def set_content_command(args: argparse.Namespace, admin: AdminContext) -> int:
         args.parser.error("give --url, --lesson or --no-lessons")
     if args.url is not None and (problem := content_url_problem(args.url)):
         args.parser.error(f"--url {problem}")
-    try:
-        with connection():
-            package = set_package_content(args.package_id, args.url, lessons, "admin:cli")
-    except UnknownPackage:
-        hint = "see: ./run.sh admin packages list"
-        print(f"No package {args.package_id!r} ({hint})", file=sys.stderr)
-        return 1
-    print("Updated (audited):")
-    print_package(package)
-    return 0
+    with connection():
+        outcome = set_course_content(
+            admin.enqueuer, admin.operator, args.package_id, args.url, lessons
+        )
+        exit_code = reported(outcome)
+        if not outcome.is_refused:
+            print_package(Package.get_by_id(args.package_id))
+    return exit_code
