@@ -13,12 +13,18 @@ from datetime import UTC, datetime, timedelta
 from admin.arguments import purge_age_days
 from admin.confirm import confirmed
 from admin.context import AdminContext
-from admin.outbox import outbox_json, print_rows, row_details
+from admin.outbox import print_rows, row_details
 from admin.output import add_json_option, print_json, reported
 from messaging.contract import DELIVERY_QUEUE
 from messaging.dead_letters import DeadLetter, find_dead_letter, list_dead_letters
 from models.db import connection
-from models.order_rows import counted, dead_letter_row
+from models.order_rows import (
+    counted,
+    dead_letter_row,
+    masked_outbox_row,
+    parked_event_row,
+    parked_order_row,
+)
 from models.outbox import OutboxMessage
 from models.outbox_admin import dead_rows
 from models.parked import parked_events, parked_orders
@@ -100,14 +106,9 @@ def _listing_json(letters: list[DeadLetter], rows: list, orders: list, events: l
     """Every section of the listing, always present (empty when --queue leaves it out)."""
     return {
         "dead_letters": [dead_letter_row(letter) for letter in letters],
-        "outbox": [outbox_json(row) for row in rows],
-        "parked_orders": [
-            {"order_id": order.order_id, "sweep_count": order.sweep_count} for order in orders
-        ],
-        "parked_notifications": [
-            {"id": event.id, "order_id": event.order_id, "sweep_count": event.sweep_count}
-            for event in events
-        ],
+        "outbox": [masked_outbox_row(row) for row in rows],
+        "parked_orders": [parked_order_row(order) for order in orders],
+        "parked_notifications": [parked_event_row(event) for event in events],
     }
 
 
@@ -145,7 +146,7 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
             print(f"No outbox row {args.id}", file=sys.stderr)
             return 1
         if args.json:
-            print_json(outbox_json(row))
+            print_json(masked_outbox_row(row))
         else:
             print(row_details(row))
         return 0

@@ -13,7 +13,7 @@ from admin.order_lookup import one_order_id
 from admin.output import add_json_option, print_json, reported
 from models.db import connection
 from models.messages import TEMPLATE_NAMES
-from models.order_rows import counted, outbox_row
+from models.order_rows import counted, masked_outbox_row
 from models.outbox import masked_recipient
 from models.outbox_admin import list_outbox
 from models.statuses import CHANNELS, OUTBOX_STATUSES
@@ -62,11 +62,6 @@ def print_rows(rows: list) -> None:
         )
 
 
-def outbox_json(row) -> dict:
-    """The console's outbox row with the recipient masked, as the table shows it."""
-    return {**outbox_row(row), "recipient": masked_recipient(row)}
-
-
 def row_details(row) -> str:
     """Every field an operator needs to decide, with the error history; times in WIB, as the
     console shows them."""
@@ -97,7 +92,7 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
             return 1
         rows = list_outbox(args.status, order_id, args.limit)
     if args.json:
-        print_json([outbox_json(row) for row in rows])
+        print_json([masked_outbox_row(row) for row in rows])
         return 0
     print(f"Outbox rows: {len(rows)}")
     print_rows(rows)

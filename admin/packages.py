@@ -11,6 +11,7 @@ from admin.context import AdminContext
 from admin.output import add_json_option, print_json, reported
 from models.catalog import Package
 from models.db import connection
+from models.order_rows import package_row
 from models.package_content import content_url_problem, lesson_problem
 from models.pricing import format_idr
 from tasks.operations.catalog import set_course_content
@@ -53,22 +54,11 @@ def print_package(package: Package) -> None:
         print(f"  {number:>3}. {title}")
 
 
-def package_json(package: Package) -> dict:
-    return {
-        "package_id": package.package_id,
-        "name": package.name,
-        "price_idr": package.price_idr,
-        "active": package.active,
-        "content_url": package.content_url,
-        "lessons": list(package.lessons),
-    }
-
-
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         packages = list(Package.select().order_by(Package.package_id))
     if args.json:
-        print_json([package_json(package) for package in packages])
+        print_json([package_row(package) for package in packages])
         return 0
     for package in packages:
         print_package(package)

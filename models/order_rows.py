@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from config.logs import mask_token
 from models.base import SHOP_TIMEZONE
+from models.outbox import masked_recipient
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -129,6 +130,30 @@ def outbox_row(message) -> dict:
         "resend_of": message.resend_of,
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
+    }
+
+
+def masked_outbox_row(message) -> dict:
+    """The outbox row with the recipient masked, as the command line's tables show it."""
+    return {**outbox_row(message), "recipient": masked_recipient(message)}
+
+
+def parked_order_row(order) -> dict:
+    return {"order_id": order.order_id, "sweep_count": order.sweep_count}
+
+
+def parked_event_row(event) -> dict:
+    return {"id": event.id, "order_id": event.order_id, "sweep_count": event.sweep_count}
+
+
+def package_row(package) -> dict:
+    return {
+        "package_id": package.package_id,
+        "name": package.name,
+        "price_idr": package.price_idr,
+        "active": package.active,
+        "content_url": package.content_url,
+        "lessons": list(package.lessons),
     }
 
 
