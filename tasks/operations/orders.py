@@ -16,7 +16,9 @@ from tasks.webhooks import reconcile_order
 
 def reconcile_order_now(worker: WorkerServices, operator: str, order_id: str) -> Outcome:
     """Runs the reconciliation of one order inline, in the worker `worker` (started by the
-    caller): its status before and after, or why Midtrans could not be asked."""
+    caller; the reconciliation still finds its services itself until the worker's actors take
+    them as a parameter, issue 19): its status before and after, or why Midtrans could not be
+    asked."""
     before = order_status(order_id)
     record_audit(operator, "reconcile_requested", order_id, old_status=before)
     try:
