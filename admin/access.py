@@ -11,11 +11,11 @@ import sys
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
-from models.access_corrections import GRANT, REVOKE, AccessCorrectionRefused, correct_access
+from admin.output import reported
+from models.access_corrections import GRANT, REVOKE
 from models.db import connection
 from models.orders import Order
-
-ACTOR = "admin:cli"
+from tasks.operations.access import correct_access
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,18 +61,13 @@ def run_correction(args: argparse.Namespace, admin: AdminContext) -> int:
     if not (args.yes or confirmed(question)):
         print("Nothing changed", file=sys.stderr)
         return 1
-    try:
-        with connection():
-            correction = correct_access(
-                args.action,
-                order.order_id,
-                args.reason,
-                ACTOR,
-                admin.wake_deliveries,
-                args.despite_status,
-            )
-    except AccessCorrectionRefused as refusal:
-        print(f"Refused: {refusal}", file=sys.stderr)
-        return 1
-    print(correction.message if correction.changed else f"Nothing changed: {correction.message}")
-    return 0
+    with connection():
+        outcome = correct_access(
+            admin.enqueuer,
+            admin.operator,
+            order.order_id,
+            args.action,
+            args.reason,
+            args.despite_status,
+        )
+    return reported(outcome)

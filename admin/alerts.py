@@ -8,7 +8,7 @@ import sys
 
 from admin.context import AdminContext
 from admin.output import add_json_option, print_json
-from integrations.alerts import AlertSender
+from integrations.alarm_targets import AlarmSender
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def test_command(args: argparse.Namespace, admin: AdminContext) -> int:
     settings = admin.settings
-    sender = AlertSender(
+    sender = AlarmSender(
         settings.alerts, settings.smtp, settings.public_base_url, admin.enqueuer.redis
     )
     results = sender.send_test()

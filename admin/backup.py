@@ -30,9 +30,9 @@ from admin.backup_folder import (
     write_secrets,
 )
 from admin.context import AdminContext
-from admin.output import counted
 from config.settings import PROJECT_ROOT, Settings
 from messaging.contract import last_backup_key
+from models.order_rows import counted
 from models.wib import wib_text
 
 

@@ -1,5 +1,6 @@
 """What every admin command works with, built once by the command line's start-up function:
-the settings, the database binding, Redis and the enqueuer that sends work by actor name."""
+the settings, the database binding, Redis and the enqueuer that sends work by actor name (the
+sender every operation takes, tasks/operations/), and the operator's audited name."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass, field
 
 from config.logs import configure_logging
 from config.settings import Settings
-from messaging.contract import DELIVER_MESSAGE
 from messaging.redis import Enqueuer, redis_client
 from models.db import init_database
 
@@ -17,6 +17,7 @@ class AdminContext:
     settings: Settings
     enqueuer: Enqueuer
     log_level: str = "WARNING"
+    operator: str = "admin:cli"  # who the audit log says asked
     _worker: list = field(default_factory=list)
 
     @property
@@ -24,13 +25,8 @@ class AdminContext:
         """The enqueuing broker, for Dramatiq's dead letters."""
         return self.enqueuer.broker
 
-    def wake_deliveries(self, outbox_ids: list[int]) -> None:
-        """Sends the delivery actor a wake-up per outbox row."""
-        for outbox_id in outbox_ids:
-            self.enqueuer.send(DELIVER_MESSAGE, outbox_id)
-
     def worker(self):
-        """The worker's services, for the commands that run worker code inline (reconcile)."""
+        """The worker's services, for the operation that runs worker code inline (reconcile)."""
         if not self._worker:
             # Imported here: the worker's code is loaded only by the commands that run it.
             from tasks.startup import build_services

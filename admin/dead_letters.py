@@ -13,27 +13,29 @@ from datetime import UTC, datetime, timedelta
 from admin.arguments import purge_age_days
 from admin.confirm import confirmed
 from admin.context import AdminContext
-from admin.outbox import outbox_json, print_rows, row_details
-from admin.output import add_json_option, counted, print_json
+from admin.outbox import print_rows, row_details
+from admin.output import add_json_option, print_json, reported
 from messaging.contract import DELIVERY_QUEUE
-from messaging.dead_letters import (
-    DeadLetter,
-    audit_fields,
-    find_dead_letter,
-    list_dead_letters,
-    purge_dead_letters,
-    requeue_dead_letter,
+from messaging.dead_letters import DeadLetter, find_dead_letter, list_dead_letters
+from models.db import connection
+from models.order_rows import (
+    counted,
+    dead_letter_row,
+    masked_outbox_row,
+    parked_event_row,
+    parked_order_row,
 )
-from models.audit import record_audit
-from models.db import connection, transaction
-from models.order_rows import dead_letter_row
 from models.outbox import OutboxMessage
-from models.outbox_admin import dead_rows, requeue_outbox_message
-from models.parked import parked_events, parked_orders, unpark_all
-from models.statuses import OutboxStatus
+from models.outbox_admin import dead_rows
+from models.parked import parked_events, parked_orders
 from models.wib import wib_text
-
-ACTOR = "admin:cli"
+from tasks.operations.dead_letters import (
+    purge_old_dead_letters,
+    requeue_dead_letter,
+    requeue_everything,
+    requeue_parked_work,
+)
+from tasks.operations.outbox import requeue_outbox_row
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,14 +106,9 @@ def _listing_json(letters: list[DeadLetter], rows: list, orders: list, events: l
     """Every section of the listing, always present (empty when --queue leaves it out)."""
     return {
         "dead_letters": [dead_letter_row(letter) for letter in letters],
-        "outbox": [outbox_json(row) for row in rows],
-        "parked_orders": [
-            {"order_id": order.order_id, "sweep_count": order.sweep_count} for order in orders
-        ],
-        "parked_notifications": [
-            {"id": event.id, "order_id": event.order_id, "sweep_count": event.sweep_count}
-            for event in events
-        ],
+        "outbox": [masked_outbox_row(row) for row in rows],
+        "parked_orders": [parked_order_row(order) for order in orders],
+        "parked_notifications": [parked_event_row(event) for event in events],
     }
 
 
@@ -149,7 +146,7 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
             print(f"No outbox row {args.id}", file=sys.stderr)
             return 1
         if args.json:
-            print_json(outbox_json(row))
+            print_json(masked_outbox_row(row))
         else:
             print(row_details(row))
         return 0
@@ -171,57 +168,20 @@ def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
 
 
 def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    if args.parked:
-        with connection(), transaction():
-            orders, events = unpark_all(ACTOR)
-        print(
-            f"Unparked {counted(orders, 'order')} and {counted(events, 'notification')}; "
-            "the next sweep takes them"
-        )
-        return 0 if orders or events else 1
-    if args.all:
-        return _requeue_everything(admin, args.queue)
-    if args.queue:
+    sender, operator = admin.enqueuer, admin.operator
+    if args.queue and not (args.all or args.parked):
         print("--queue goes with --all", file=sys.stderr)
         return 2
-    if args.id.isdigit():
-        with connection():
-            done = requeue_outbox_message(int(args.id), ACTOR, admin.wake_deliveries)
-        if not done:
-            print(f"Outbox row {args.id} is not in DLQ or FAILED", file=sys.stderr)
-            return 1
-        print(f"Requeued outbox row {args.id}")
-        return 0
-    letter = find_dead_letter(admin.broker, args.id)
-    done = letter is not None and _requeue_letter(admin, letter)
-    if not done:
-        print(f"No dead letter {args.id}", file=sys.stderr)
-        return 1
-    print(f"Requeued dead letter {args.id}")
-    return 0
-
-
-def _requeue_letter(admin: AdminContext, letter: DeadLetter) -> bool:
-    if not requeue_dead_letter(admin.broker, letter):
-        return False
-    with connection(), transaction():
-        record_audit(ACTOR, "dead_letter_requeued", **audit_fields(letter))
-    return True
-
-
-def _requeue_everything(admin: AdminContext, queue_name: str | None) -> int:
-    letters = list_dead_letters(admin.broker, queue_name)
-    requeued = sum(_requeue_letter(admin, letter) for letter in letters)
-    rows = 0
-    if queue_name in (None, DELIVERY_QUEUE):
-        with connection():
-            rows = sum(
-                requeue_outbox_message(row.id, ACTOR, admin.wake_deliveries)
-                for row in dead_rows()
-                if row.status == OutboxStatus.DLQ
-            )
-    print(f"Requeued {counted(requeued, 'Dramatiq dead letter')} and {counted(rows, 'outbox row')}")
-    return 0 if requeued or rows else 1
+    with connection():
+        if args.parked:
+            outcome = requeue_parked_work(sender, operator)
+        elif args.all:
+            outcome = requeue_everything(sender, operator, args.queue)
+        elif args.id.isdigit():
+            outcome = requeue_outbox_row(sender, operator, int(args.id))
+        else:
+            outcome = requeue_dead_letter(sender, operator, args.id)
+    return reported(outcome, unchanged_fails=True)
 
 
 def purge_command(args: argparse.Namespace, admin: AdminContext) -> int:
@@ -235,6 +195,5 @@ def purge_command(args: argparse.Namespace, admin: AdminContext) -> int:
     if due and not (args.yes or confirmed(f"Delete {what}?")):
         print("Nothing deleted", file=sys.stderr)
         return 1
-    purged = purge_dead_letters(admin.broker, older_than)
-    print(f"Purged {purged} Dramatiq dead letters older than {args.older_than} days")
-    return 0
+    with connection():
+        return reported(purge_old_dead_letters(admin.enqueuer, admin.operator, args.older_than))

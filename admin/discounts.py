@@ -5,25 +5,17 @@ Exit codes: 0 done, 1 refused or not found, 2 usage error."""
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime, timedelta
 
 from admin.arguments import whole_number
 from admin.context import AdminContext
 from admin.orders import since_moment
-from admin.output import add_json_option, print_json
-from models.db import connection, transaction
-from models.discounts import (
-    DiscountRefused,
-    NewDiscount,
-    create_discount,
-    disable_discount,
-    listed_discounts,
-)
+from admin.output import add_json_option, print_json, reported
+from models.db import connection
+from models.discounts import NewDiscount, listed_discounts
 from models.pricing import format_idr
 from models.wib import wib_text
-
-ACTOR = "admin:cli"
+from tasks.operations.catalog import create_discount_code, disable_discount_code
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,14 +69,8 @@ def run_create(args: argparse.Namespace, admin: AdminContext) -> int:
         args.valid_until,
         args.max_uses,
     )
-    try:
-        with connection(), transaction():
-            created = create_discount(new, ACTOR)
-    except DiscountRefused as refusal:
-        print(f"discounts create: {refusal}", file=sys.stderr)
-        return 1
-    print(f"created {created.code}")
-    return 0
+    with connection():
+        return reported(create_discount_code(admin.enqueuer, admin.operator, new))
 
 
 def run_list(args: argparse.Namespace, admin: AdminContext) -> int:
@@ -107,10 +93,5 @@ def discount_line(row: dict) -> str:
 
 
 def run_disable(args: argparse.Namespace, admin: AdminContext) -> int:
-    with connection(), transaction():
-        done = disable_discount(args.code, ACTOR)
-    if not done:
-        print(f"no active discount code {args.code!r}", file=sys.stderr)
-        return 1
-    print(f"disabled {args.code.upper()}")
-    return 0
+    with connection():
+        return reported(disable_discount_code(admin.enqueuer, admin.operator, args.code))

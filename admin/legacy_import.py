@@ -34,6 +34,7 @@ from admin.legacy_rows import (
 from admin.output import add_json_option, print_json
 from admin.progress import ProgressLine
 from messaging.contract import VERIFY_LEGACY_ORDER
+from messaging.redis import wake_deliveries
 from models.audit import LEGACY_UNKNOWN_AT_MIDTRANS, orders_with_action, record_audit
 from models.catalog import Package
 from models.checkout import hash_order_token
@@ -146,7 +147,7 @@ class LegacyImport:
         result = bring_forward(order, self.dry_run)
         if result.kind == "forward":
             self.summary.forward.append((label, result.detail))
-            self.admin.wake_deliveries(result.outbox_ids)
+            wake_deliveries(self.admin.enqueuer, result.outbox_ids)
         elif result.kind == "unchanged":
             self.summary.unchanged.append(order.order_id)
         else:

@@ -17,9 +17,10 @@ from typing import TextIO
 from admin.arguments import plain_choices
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
-from admin.output import add_json_option, counted, print_json
+from admin.output import add_json_option, print_json
 from models.base import SHOP_TIMEZONE
 from models.db import connection
+from models.order_rows import counted
 from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr

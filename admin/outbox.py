@@ -6,23 +6,19 @@ Exit codes: 0 done, 1 nothing to resend.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from admin.arguments import plain_choices, row_limit
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
-from admin.output import add_json_option, counted, print_json
+from admin.output import add_json_option, print_json, reported
 from models.db import connection
 from models.messages import TEMPLATE_NAMES
-from models.order_rows import outbox_row
-from models.outbox_admin import (
-    NothingToResend,
-    list_outbox,
-    masked_recipient,
-    resend_notification,
-)
+from models.order_rows import counted, masked_outbox_row
+from models.outbox import masked_recipient
+from models.outbox_admin import list_outbox
 from models.statuses import CHANNELS, OUTBOX_STATUSES
 from models.wib import wib_text
+from tasks.operations.outbox import resend_message
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,11 +62,6 @@ def print_rows(rows: list) -> None:
         )
 
 
-def outbox_json(row) -> dict:
-    """The console's outbox row with the recipient masked, as the table shows it."""
-    return {**outbox_row(row), "recipient": masked_recipient(row)}
-
-
 def row_details(row) -> str:
     """Every field an operator needs to decide, with the error history; times in WIB, as the
     console shows them."""
@@ -101,7 +92,7 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
             return 1
         rows = list_outbox(args.status, order_id, args.limit)
     if args.json:
-        print_json([outbox_json(row) for row in rows])
+        print_json([masked_outbox_row(row) for row in rows])
         return 0
     print(f"Outbox rows: {len(rows)}")
     print_rows(rows)
@@ -109,20 +100,12 @@ def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
 
 
 def resend_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    channel_names = (args.channel,) if args.channel else CHANNELS
-    try:
-        with connection():
-            order_id = one_order_id(args.order_id)
-            if order_id is None:
-                return 1
-            new_ids = resend_notification(
-                order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
-            )
-    except NothingToResend as error:
-        print(f"Nothing to resend: {error}", file=sys.stderr)
-        return 1
-    print(
-        f"Queued resend of {args.template} for {order_id}: outbox rows "
-        f"{', '.join(map(str, new_ids))}"
-    )
-    return 0
+    channel_names = [args.channel] if args.channel else list(CHANNELS)
+    with connection():
+        order_id = one_order_id(args.order_id)
+        if order_id is None:
+            return 1
+        outcome = resend_message(
+            admin.enqueuer, admin.operator, order_id, args.template, channel_names
+        )
+    return reported(outcome)

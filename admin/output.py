@@ -1,12 +1,15 @@
 """How the admin command line prints. `--json` on its listings and reports: one JSON document
 on stdout for a script, built from the rows the console shows (models/order_rows.py, times ISO
 8601 in WIB, `+07:00`). Logs and "not found" lines stay on stderr, so stdout always parses as a
-whole. Text for people counts in words that agree ("1 order")."""
+whole. An operation's outcome is printed by `reported`: a refusal on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+
+from tasks.operations import UNCHANGED, Outcome
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +22,11 @@ def print_json(document: object) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=1))
 
 
-def counted(count: int, noun: str) -> str:
-    """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def reported(outcome: Outcome, unchanged_fails: bool = False) -> int:
+    """Prints an operation's outcome (a refusal on stderr) and returns the exit code: 0 done,
+    1 refused, and 1 for nothing done where the command promises to do something."""
+    if outcome.is_refused:
+        print(outcome.message, file=sys.stderr)
+        return 1
+    print(outcome.message)
+    return 1 if unchanged_fails and outcome.state == UNCHANGED else 0

@@ -6,19 +6,15 @@ Exit codes: 0 done, 1 unknown package, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from admin.context import AdminContext
-from admin.output import add_json_option, print_json
+from admin.output import add_json_option, print_json, reported
 from models.catalog import Package
 from models.db import connection
-from models.package_content import (
-    UnknownPackage,
-    content_url_problem,
-    lesson_problem,
-    set_package_content,
-)
+from models.order_rows import package_row
+from models.package_content import content_url_problem, lesson_problem
 from models.pricing import format_idr
+from tasks.operations.catalog import set_course_content
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,22 +54,11 @@ def print_package(package: Package) -> None:
         print(f"  {number:>3}. {title}")
 
 
-def package_json(package: Package) -> dict:
-    return {
-        "package_id": package.package_id,
-        "name": package.name,
-        "price_idr": package.price_idr,
-        "active": package.active,
-        "content_url": package.content_url,
-        "lessons": list(package.lessons),
-    }
-
-
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         packages = list(Package.select().order_by(Package.package_id))
     if args.json:
-        print_json([package_json(package) for package in packages])
+        print_json([package_row(package) for package in packages])
         return 0
     for package in packages:
         print_package(package)
@@ -96,13 +81,11 @@ def set_content_command(args: argparse.Namespace, admin: AdminContext) -> int:
         args.parser.error("give --url, --lesson or --no-lessons")
     if args.url is not None and (problem := content_url_problem(args.url)):
         args.parser.error(f"--url {problem}")
-    try:
-        with connection():
-            package = set_package_content(args.package_id, args.url, lessons, "admin:cli")
-    except UnknownPackage:
-        hint = "see: ./run.sh admin packages list"
-        print(f"No package {args.package_id!r} ({hint})", file=sys.stderr)
-        return 1
-    print("Updated (audited):")
-    print_package(package)
-    return 0
+    with connection():
+        outcome = set_course_content(
+            admin.enqueuer, admin.operator, args.package_id, args.url, lessons
+        )
+        exit_code = reported(outcome)
+        if not outcome.is_refused:
+            print_package(Package.get_by_id(args.package_id))
+    return exit_code

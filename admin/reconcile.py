@@ -14,13 +14,7 @@ import sys
 from admin.context import AdminContext
 from admin.order_lookup import not_one_order, order_ids_meant
 from admin.output import add_json_option, print_json
-from integrations.errors import ProviderError
-from messaging.contract import RECONCILE
-from models.audit import record_audit
 from models.db import connection
-from models.orders import Order
-
-ACTOR = "admin:cli"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,38 +39,44 @@ def run_reconcile(args: argparse.Namespace, admin: AdminContext) -> int:
     if not args.order_ids and not args.all_pending:
         print("reconcile: give one or more ORDER_IDs, or --all-pending", file=sys.stderr)
         return 2
+    # Imported here: the reconciliation is worker code, which only this command needs.
+    from tasks.operations.orders import reconcile_all_pending, reconcile_order_now
+
     with connection():
-        results = [reconcile_one(admin, order_id) for order_id in args.order_ids]
-        if args.all_pending:
-            queue_all_pending(admin)
+        results = [reconcile_one(admin, reconcile_order_now, part) for part in args.order_ids]
+        queued = reconcile_all_pending(admin.enqueuer, admin.operator) if args.all_pending else None
+    said = [result.pop("said") for result in results]
     print_failures(results)
     if args.json:
         print_json({"orders": results, "queued_all_pending": args.all_pending})
-    else:
-        print_results(results, args.all_pending)
+        return 1 if any(result["error"] for result in results) else 0
+    print(
+        "\n".join(line for line, result in zip(said, results, strict=True) if not result["error"])
+    )
+    if queued:
+        print(queued.message)
     return 1 if any(result["error"] for result in results) else 0
 
 
-def reconcile_one(admin: AdminContext, order_id: str) -> dict:
-    """Runs the reconciliation of one order inline (worker code): its status before and after,
-    and why it could not be asked (the order does not exist, Midtrans did not answer)."""
-    services = admin.worker()
-    # Imported here: the worker's code is loaded only by the commands that run it.
-    from tasks.reconciliation import reconcile_order
-
+def reconcile_one(admin: AdminContext, reconcile_order_now, order_id: str) -> dict:
+    """The reconciliation of one order, run inline: its status before and after, and why it
+    could not be asked (the order does not exist, Midtrans did not answer)."""
     found = order_ids_meant(order_id)
     if len(found) != 1:
         error = not_one_order(order_id, found)
-        return {"order_id": order_id, "before": None, "after": None, "error": error}
-    order_id = found[0]
-    before = order_status(order_id)
-    result = {"order_id": order_id, "before": before, "after": before, "error": None}
-    record_audit(ACTOR, "reconcile_requested", order_id, old_status=before)
-    try:
-        reconcile_order(services, order_id)
-    except ProviderError as error:
-        return {**result, "error": f"Midtrans did not answer ({error})"}
-    return {**result, "after": order_status(order_id)}
+        return {"order_id": order_id, "before": None, "after": None, "error": error, "said": error}
+    outcome = reconcile_order_now(admin.worker(), admin.operator, found[0])
+    error = outcome.message if outcome.is_refused else None
+    return {**outcome.details, "error": error, "said": outcome.message}
+
+
+def print_results(said: list[str], results: list[dict], queued) -> None:
+    """`ORDER_ID: BEFORE -> AFTER` per order asked, then the queued job if any."""
+    for line, result in zip(said, results, strict=True):
+        if not result["error"]:
+            print(line)
+    if queued:
+        print(queued.message)
 
 
 def print_failures(results: list[dict]) -> None:
@@ -85,25 +85,3 @@ def print_failures(results: list[dict]) -> None:
         if result["error"]:
             unchanged = f"{result['before']}, unchanged: " if result["before"] else ""
             print(f"{result['order_id']}: {unchanged}{result['error']}", file=sys.stderr)
-
-
-def print_results(results: list[dict], queued_all_pending: bool) -> None:
-    """`ORDER_ID: BEFORE -> AFTER` per order asked."""
-    for result in results:
-        order_id, before, after = result["order_id"], result["before"], result["after"]
-        if not result["error"]:
-            print(f"{order_id}: {before} -> {after}{' (unchanged)' if after == before else ''}")
-    if queued_all_pending:
-        due = "every order awaiting payment that is due a check"
-        print(f"queued the periodic reconciliation: {due}")
-
-
-def order_status(order_id: str) -> str | None:
-    order = Order.get_or_none(Order.order_id == order_id)
-    return order.status if order else None
-
-
-def queue_all_pending(admin: AdminContext) -> None:
-    """The periodic job itself, queued now: it picks every awaiting order that is due a check."""
-    record_audit(ACTOR, "reconcile_requested", None, scope="all_pending")
-    admin.enqueuer.send(RECONCILE)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from config.logs import mask_email
-from integrations.alerts import AlertSender
+from integrations.alarm_targets import AlarmSender
 from integrations.email import SmtpMailer, smtp_config
 from integrations.errors import PermanentProviderError, TransactionNotFound
 from integrations.http import Client, Timeout, json_body, send
@@ -112,7 +112,7 @@ def check_alert_targets(target: Target) -> tuple[bool, str]:
     settings = target.settings
     if not settings.alerts.has_target:
         return settings.uses_sandbox, "no ALERT_EMAIL_TO or ALERT_WEBHOOK_URL set"
-    answers = AlertSender(
+    answers = AlarmSender(
         settings.alerts, settings.smtp, settings.public_base_url, target.redis_client
     ).send_test()
     detail = ", ".join(f"{channel} {answer}" for channel, answer in answers.items())

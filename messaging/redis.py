@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from messaging.contract import NAMESPACE, ActorSpec
+from messaging.contract import DELIVER_MESSAGE, NAMESPACE, ActorSpec
 
 
 def redis_client(url: str, timeout: float = 5.0, retries: int = 1) -> redis.Redis:
@@ -35,3 +37,19 @@ class Enqueuer:
 
     def send(self, spec: ActorSpec, *args, delay_ms: int | None = None) -> None:
         self.broker.enqueue(spec.message(*args), delay=delay_ms)
+
+
+class Sender(Protocol):
+    """What sends work by actor name: the Enqueuer (web, scheduler, admin command line) or the
+    worker's services; `broker` is the one holding the dead-letter queues."""
+
+    broker: RedisBroker
+
+    def send(self, spec: ActorSpec, *args, delay_ms: int | None = None) -> None: ...
+
+
+def wake_deliveries(sender: Sender, outbox_ids: list[int]) -> None:
+    """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the net
+    when a wake-up is lost)."""
+    for outbox_id in outbox_ids:
+        sender.send(DELIVER_MESSAGE, outbox_id)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from config.logs import mask_token
 from models.base import SHOP_TIMEZONE
+from models.outbox import masked_recipient
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -132,6 +133,30 @@ def outbox_row(message) -> dict:
     }
 
 
+def masked_outbox_row(message) -> dict:
+    """The outbox row with the recipient masked, as the command line's tables show it."""
+    return {**outbox_row(message), "recipient": masked_recipient(message)}
+
+
+def parked_order_row(order) -> dict:
+    return {"order_id": order.order_id, "sweep_count": order.sweep_count}
+
+
+def parked_event_row(event) -> dict:
+    return {"id": event.id, "order_id": event.order_id, "sweep_count": event.sweep_count}
+
+
+def package_row(package) -> dict:
+    return {
+        "package_id": package.package_id,
+        "name": package.name,
+        "price_idr": package.price_idr,
+        "active": package.active,
+        "content_url": package.content_url,
+        "lessons": list(package.lessons),
+    }
+
+
 def dead_letter_row(letter) -> dict:
     """A Dramatiq dead letter (messaging/dead_letters.py) and its final error."""
     message = letter.message
@@ -150,3 +175,8 @@ def dead_letter_row(letter) -> dict:
 def page_count(total: int, page_size: int) -> int:
     """At least one page, so an empty list still renders."""
     return max(1, -(-total // page_size))
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

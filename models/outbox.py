@@ -6,6 +6,7 @@ from loguru import logger
 from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from config.logs import mask_email, mask_phone
 from models.base import BaseModel, utcnow
 from models.events import had_payment_attempt
 from models.orders import Order
@@ -32,6 +33,13 @@ class OutboxMessage(BaseModel):
 
     class Meta:
         table_name = "notification_outbox"
+
+
+def masked_recipient(row: OutboxMessage) -> str:
+    """The recipient as logs and operator screens may show it."""
+    if row.channel == Channel.EMAIL:
+        return mask_email(row.recipient)
+    return mask_phone(row.recipient)
 
 
 # Messages that anyone who knows an address can cause (a checkout that was never paid, a "lost

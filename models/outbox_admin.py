@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from peewee import fn
 
-from config.logs import mask_email, mask_phone
 from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
@@ -21,13 +20,6 @@ PAGE_SIZE = 50
 
 class NothingToResend(LookupError):
     """The order is unknown or was never sent this template: there is no message to repeat."""
-
-
-def masked_recipient(row: OutboxMessage) -> str:
-    """The recipient as logs and operator screens may show it."""
-    if row.channel == Channel.EMAIL:
-        return mask_email(row.recipient)
-    return mask_phone(row.recipient)
 
 
 def outbox_query(status: str | None = None, order_id: str | None = None):

@@ -1,6 +1,6 @@
-"""The alarm check, every minute: each alarm is sent to the alert targets (and logged at ERROR,
-where log-based alerting picks it up) when it starts, again while it holds and when it clears
-(integrations/alerts.py)."""
+"""The alarm check, every minute: each alarm is sent to the alarm targets (and logged at ERROR,
+where log-based monitoring picks it up) when it starts, again while it holds and when it clears
+(integrations/alarm_targets.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
-from integrations.alerts import AlertAlarm, AlertSender
+from integrations.alarm_targets import AlarmNotice, AlarmSender
 from integrations.breaker import circuit_state
 from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
@@ -23,7 +23,8 @@ BREAKER_OPEN_ALARM_SECONDS = 300
 
 @periodic_job(CHECK_ALARMS, time_limit_ms=60_000)
 def check_alarms(services: WorkerServices) -> list[dict]:
-    """Logs and alerts each current alarm; returns them so a caller (or a test) sees them."""
+    """Logs each current alarm and sends it to the alarm targets; returns the alarms so a
+    caller (or a test) sees them."""
     settings = services.settings
     last_backup = services.redis.get(last_backup_key())
     alarms = current_alarms(
@@ -32,9 +33,9 @@ def check_alarms(services: WorkerServices) -> list[dict]:
         backups_required=not settings.uses_sandbox,
     )
     alarms += breakers_open_too_long(services.redis, time.time())
-    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
+    sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
-    for state, name in sender.update("worker", [as_alert(alarm) for alarm in alarms]):
+    for state, name in sender.update("worker", [as_notice(alarm) for alarm in alarms]):
         alarm = by_name.get(name)
         detail = f"{alarm.message} (orders: {', '.join(alarm.order_ids) or '-'})" if alarm else ""
         logger.bind(alarm=name).error("ALARM {} {}: {}", name, state, detail)
@@ -65,5 +66,5 @@ def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
     return found
 
 
-def as_alert(alarm: Alarm) -> AlertAlarm:
-    return AlertAlarm(alarm.name, alarm.message, tuple(alarm.order_ids), alarm.pesan)
+def as_notice(alarm: Alarm) -> AlarmNotice:
+    return AlarmNotice(alarm.name, alarm.message, tuple(alarm.order_ids), alarm.pesan)

@@ -35,8 +35,7 @@ from models.delivery import (
     recover_stuck,
 )
 from models.messages import MessageRenderError
-from models.outbox import OutboxMessage
-from models.outbox_admin import masked_recipient
+from models.outbox import OutboxMessage, masked_recipient
 from tasks.broker import worker_actor
 from tasks.periodic import first_requeue
 from tasks.services import WorkerServices

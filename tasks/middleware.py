@@ -13,7 +13,7 @@ import dramatiq
 from loguru import logger
 
 from config.settings import Settings
-from integrations.alerts import AlertAlarm, AlertSender
+from integrations.alarm_targets import AlarmNotice, AlarmSender
 from messaging.contract import (
     DEAD_LETTER_TTL_MS,
     HEARTBEAT_TTL_SECONDS,
@@ -146,6 +146,6 @@ def check_scheduler_alive(client, settings: Settings) -> None:
     if not client.exists(scheduler_heartbeat_key()):
         message = "no scheduler heartbeat: is `./run.sh scheduler` running?"
         pesan = "penjadwal tidak berjalan: apakah `./run.sh scheduler` sudah dijalankan?"
-        alarms.append(AlertAlarm("scheduler_missing", message, pesan=pesan))
-    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
+        alarms.append(AlarmNotice("scheduler_missing", message, pesan=pesan))
+    sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, client)
     sender.update("workers", alarms)

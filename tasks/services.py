@@ -12,7 +12,8 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from config.settings import DeliverySettings, Settings
-from messaging.contract import DELIVER_MESSAGE, NAMESPACE, ActorSpec
+from messaging.contract import NAMESPACE, ActorSpec
+from messaging.redis import wake_deliveries
 from models.delivery import DeliveryPolicy
 from tasks.channels import Channels
 from tasks.clients import GuardedMidtrans
@@ -33,8 +34,7 @@ class WorkerServices:
     def wake_deliveries(self, outbox_ids: list[int]) -> None:
         """Wakes the delivery actor for new or requeued rows (after commit; the sweeper is the
         net when a wake-up is lost)."""
-        for outbox_id in outbox_ids:
-            self.send(DELIVER_MESSAGE, outbox_id)
+        wake_deliveries(self, outbox_ids)
 
     @cached_property
     def channels(self) -> Channels:

@@ -148,13 +148,13 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
 
 
 def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):
-    from integrations.alerts import AlertSender
+    from integrations.alarm_targets import AlarmSender
     from messaging.redis import Enqueuer
 
     reconfigure(alerts={"email_to": (OWNER,)})
     client = system["broker"].client
     settings = the_worker().services.settings
-    sender = AlertSender(settings.alerts, settings.smtp, settings.public_base_url, client)
+    sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, client)
     sender.update("scheduler", workers_missing(Enqueuer(client)))
     [alert] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
     assert "ALARM workers_missing started" in alert["subject"]

@@ -233,3 +233,18 @@ def test_every_console_form_posts_only_to_recovery_actions_and_access_correction
         actions = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', page)
         assert actions, path
         assert all(allowed.match(action) for action in actions), (path, actions)
+
+
+def test_the_command_line_refuses_and_audits_like_the_console_button(
+    admin, system, admin_cli, capsys
+):
+    order_id = insert_order("BFA-ONE-OPERATION", "PAID")
+    dead_row = make_outbox_row(order_id, "DLQ")
+    assert admin_cli(["dead-letters", "requeue", str(dead_row)]) == 0
+    assert admin.post(f"/api/admin/outbox/{dead_row}/requeue").status_code == 409  # pre-check
+    assert admin_cli(["dead-letters", "requeue", str(dead_row)]) == 1
+    assert "is not in DLQ or FAILED (row is PENDING)" in capsys.readouterr().err
+    [requeued] = _audit("outbox_requeued")
+    [refused] = _audit("outbox_requeue_refused")
+    assert (requeued.actor, refused.actor) == ("admin:cli", "admin:cli")
+    assert refused.details == {"reason": "row is PENDING", "outbox_id": dead_row}

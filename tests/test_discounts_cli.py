@@ -83,7 +83,7 @@ def test_a_capped_code_is_used_up_and_a_disabled_one_stops(db, capsys, admin_cli
     code, _, errors = run(admin_cli, capsys, "discounts", "disable", "HEMAT10")
     assert code == 1 and "no active discount code" in errors
     actions = [entry.action for entry in AuditEntry.select().order_by(AuditEntry.id)]
-    assert actions == ["discount_created", "discount_disabled"]
+    assert actions == ["discount_created", "discount_disabled", "discount_disable_refused"]
 
 
 def test_a_code_works_only_inside_its_window(db, capsys, admin_cli):

@@ -1,6 +1,7 @@
 """The console's buttons. The web never writes PostgreSQL: each button checks what it can by
-reading, then queues an admin action (tasks/admin_actions.py) that a worker carries out with the
-same code as `./run.sh admin outbox|dead-letters|access`, audited as `admin:web`. The answer
+reading, then queues an admin action by actor name that a worker carries out with the very
+operation `./run.sh admin outbox|dead-letters|access` runs (tasks/operations/), audited as
+`admin:web`. The answer
 says "queued"; the outcome shows on the next view (the order page, and the recent actions list).
 None of them touches an order's payment status."""
 

@@ -1,5 +1,6 @@
-"""Alerts that reach a person: an email to ALERT_EMAIL_TO (through the configured SMTP) and a
-JSON POST to ALERT_WEBHOOK_URL (Slack-compatible `text`, for a chat or a Telegram bridge).
+"""The alarm targets, where an alarm reaches a person: an email to ALERT_EMAIL_TO (through the
+configured SMTP) and a JSON POST to ALERT_WEBHOOK_URL (Slack-compatible `text`, for a chat or a
+Telegram bridge). The settings keep their contract names ALERT_* (docs/glossary.md).
 
 Each alarm is sent when it starts, again at most every ALERT_REPEAT_MINUTES while it holds, and
 once when it clears. Their state lives in Redis, so every process agrees on what was sent. Both
@@ -24,8 +25,8 @@ STATE_PREFIX = "dramatiq:alerts:"
 
 
 @dataclass(frozen=True)
-class AlertAlarm:
-    """What an alert says: an alarm's name, its message (English, as the logs and monitoring
+class AlarmNotice:
+    """What is sent about an alarm: its name, its message (English, as the logs and monitoring
     read it), a few order ids, and the same message in Indonesian with WIB times for the owner."""
 
     name: str
@@ -34,8 +35,8 @@ class AlertAlarm:
     pesan: str = ""
 
 
-class AlertSender:
-    """Sends started / still holding / cleared alerts for the alarms one checker owns."""
+class AlarmSender:
+    """Sends started / still holding / cleared notices for the alarms one checker owns."""
 
     def __init__(
         self,
@@ -49,8 +50,8 @@ class AlertSender:
         self._redis = redis_client
         self._mailer = SmtpMailer(smtp_config(smtp, timeout_seconds=10.0))
 
-    def update(self, checker: str, alarms: list[AlertAlarm], now: float | None = None) -> list:
-        """Alerts for what started, still holds past the repeat interval, or cleared since the
+    def update(self, checker: str, alarms: list[AlarmNotice], now: float | None = None) -> list:
+        """Notices for what started, still holds past the repeat interval, or cleared since the
         last check of `checker`; returns the (state, alarm name) pairs sent."""
         now = now or time.time()
         sent = []
@@ -68,21 +69,21 @@ class AlertSender:
         for key in self._redis.scan_iter(match=self._key(checker, "*")):
             name = key.decode().rsplit(":", 1)[1]
             if name not in current:
-                cleared = AlertAlarm(name, "no longer holds", pesan="sudah teratasi")
+                cleared = AlarmNotice(name, "no longer holds", pesan="sudah teratasi")
                 sent.append(self._announce("cleared", cleared))
                 self._redis.delete(key)
         return sent
 
     def send_test(self) -> dict[str, str]:
-        """One test alert to every target; what each answered."""
-        test = AlertAlarm("test", "a test alert from ./run.sh admin", pesan="uji peringatan")
+        """One test notice to every target; what each answered."""
+        test = AlarmNotice("test", "a test alert from ./run.sh admin", pesan="uji peringatan")
         return self._deliver("test", test)
 
-    def _announce(self, state: str, alarm: AlertAlarm) -> tuple[str, str]:
+    def _announce(self, state: str, alarm: AlarmNotice) -> tuple[str, str]:
         self._deliver(state, alarm)
         return state, alarm.name
 
-    def _deliver(self, state: str, alarm: AlertAlarm) -> dict[str, str]:
+    def _deliver(self, state: str, alarm: AlarmNotice) -> dict[str, str]:
         subject = f"[Buat Film Pakai AI] ALARM {alarm.name} {state}"
         text = f"{subject}\n\n{alarm.message}\n"
         if alarm.pesan:
@@ -109,7 +110,7 @@ class AlertSender:
             return f"failed: {error}"
         return "sent"
 
-    def _post(self, state: str, alarm: AlertAlarm, text: str) -> str:
+    def _post(self, state: str, alarm: AlarmNotice, text: str) -> str:
         body = {"text": text, "alarm": alarm.name, "state": state, "orders": alarm.order_ids}
         try:
             with Client(self._alerts.webhook_url) as client:
