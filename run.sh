@@ -132,11 +132,11 @@ case "$command" in
         ;;
     bench)
         ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK"
-        exec "$VENV/bin/python" -m benchmarks "$@"
+        exec "$VENV/bin/python" -m harness.benchmarks "$@"
         ;;
     chaos)
         ensure_installed "$RUNTIME_LOCK" "$LOCAL_LOCK"
-        exec "$VENV/bin/python" -m chaos "$@"
+        exec "$VENV/bin/python" -m harness.chaos "$@"
         ;;
     help | -h | --help)
         sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'

@@ -35,7 +35,7 @@ def part_commands(settings: Settings, worker_args: list[str]) -> dict[str, list[
         "scheduler": [PYTHON, "-m", "tasks.scheduler"],
     }
     if settings.uses_sandbox:
-        commands = {"sandbox": [PYTHON, "-m", "sandbox"], **commands}
+        commands = {"sandbox": [PYTHON, "-m", "harness.sandbox"], **commands}
     return commands
 
 
@@ -127,7 +127,7 @@ def run_one(settings: Settings, part: str, args: list[str]) -> int:
         return run_one_shot(settings, part, args)
     urls = resolve_service_urls(settings)
     env = child_environment(settings, urls)
-    command = {**part_commands(settings, args), "sandbox": [PYTHON, "-m", "sandbox"]}[part]
+    command = {**part_commands(settings, args), "sandbox": [PYTHON, "-m", "harness.sandbox"]}[part]
     if part == "worker":  # the dramatiq master's files only; web instances may share theirs
         _clear_metrics_dirs(env, ("dramatiq_prom_db",))
     os.execve(command[0], command, env)

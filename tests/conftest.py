@@ -131,7 +131,7 @@ def service_urls(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sandbox(service_urls):
-    from sandbox.server import SandboxConfig, start_sandbox
+    from harness.sandbox.server import SandboxConfig, start_sandbox
 
     web_port = free_port()
     handle = start_sandbox(

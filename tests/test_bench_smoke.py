@@ -1,6 +1,6 @@
-"""CI's benchmark smoke: `python -m benchmarks --smoke` starts a whole system of its own (embedded
-PostgreSQL and Redis, the sandbox, the web, the workers, the scheduler), runs a few orders end to
-end through every phase, and this test asserts the invariants only, never a timing."""
+"""CI's benchmark smoke: `python -m harness.benchmarks --smoke` starts a whole system of its own
+(embedded PostgreSQL and Redis, the sandbox, the web, the workers, the scheduler), runs a few
+orders end to end through every phase, and this test asserts the invariants only, never a timing."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_the_benchmark_smoke_loses_nothing_and_doubles_nothing(tmp_path):
         for name, value in os.environ.items()
         if name not in ("DATABASE_URL", "REDIS_URL")  # its own embedded servers, always
     }
-    command = [sys.executable, "-m", "benchmarks", "--smoke", "--work-dir", str(work_dir)]
+    command = [sys.executable, "-m", "harness.benchmarks", "--smoke", "--work-dir", str(work_dir)]
     try:
         completed = subprocess.run(
             [*command, "--json", str(results_path)],

@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from chaos.profile import FULL, SMALL
-from chaos.truth import (
+from harness.chaos.profile import FULL, SMALL
+from harness.chaos.truth import (
     INSTRUCTIONS,
     REVOKED,
     SHARES,
@@ -23,8 +23,8 @@ from chaos.truth import (
     plan_orders,
     status_so_far,
 )
+from harness.sandbox.config import DEFAULT_SERVER_KEY
 from integrations.signature import signature_is_valid
-from sandbox.config import DEFAULT_SERVER_KEY
 
 
 def _plans(profile, mix: str | None = None):
@@ -73,7 +73,7 @@ def test_the_safe_mix_never_relabels_into_a_status_the_order_really_reaches():
 
 
 def test_relabelled_bodies_keep_a_valid_signature_and_tampered_ones_lose_it():
-    from sandbox.notifications import sign_body
+    from harness.sandbox.notifications import sign_body
 
     body = sign_body(
         {"order_id": "BFA-1", "status_code": "200", "gross_amount": "99000.00"},
@@ -95,10 +95,10 @@ def test_relabelled_bodies_keep_a_valid_signature_and_tampered_ones_lose_it():
 def test_a_small_hostile_world_run_keeps_every_invariant(tmp_path):
     """About 50 orders and 300 notifications; one worker kill, one Redis and one PostgreSQL
     restart, and a window each of Status API 5xx and hangs, SMTP down and WhatsApp 429s."""
-    from chaos.run import run_chaos
+    from harness.chaos.run import run_chaos
 
     report = run_chaos(SMALL)
-    report.write_json(tmp_path / "chaos.json")
+    report.write_json(tmp_path / "harness.chaos.json")
     failed = {i.name: i.failures[:3] for i in report.invariants if not i.passed}
     assert failed == {}, json.dumps(failed, indent=1, default=str)
     assert report.figures["stream_shares"]["duplicate"] == pytest.approx(0.30, abs=0.01)

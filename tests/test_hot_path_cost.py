@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.counting import install_counters, statements
+from harness.benchmarks.counting import install_counters, statements
 from models.db import database
 from models.outbox import OutboxMessage
 from tests.conftest import declared_actor

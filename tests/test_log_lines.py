@@ -105,7 +105,7 @@ def test_the_sandbox_writes_the_same_lines_as_every_other_process():
     }
     environment |= {"SANDBOX_PORT": str(free_port()), "SMTP_PORT": str(free_port())}
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox"],
+        [sys.executable, "-m", "harness.sandbox"],
         env=environment,
         stderr=subprocess.PIPE,
         text=True,

@@ -16,8 +16,8 @@ from messaging.contract import ACTORS, PERIODIC_JOBS
 from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
 from tests.conftest import PROJECT_ROOT
 
-SOURCE_FOLDERS = ("admin", "config", "integrations", "local", "messaging", "models", "sandbox")
-SOURCE_FOLDERS += ("tasks", "web", "schema", "benchmarks", "chaos")
+SOURCE_FOLDERS = ("admin", "config", "integrations", "local", "messaging", "models", "harness")
+SOURCE_FOLDERS += ("tasks", "web", "schema")
 OWN_PACKAGES = set(SOURCE_FOLDERS)
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from config.settings import load_settings
-from sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
+from harness.sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 
 SERVER_KEY = "SB-Mid-server-test-sandbox-key"
 

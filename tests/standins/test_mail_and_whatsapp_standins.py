@@ -7,8 +7,8 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
+from harness.sandbox.server import SandboxHandle
 from models.wib import wib_text
-from sandbox.server import SandboxHandle
 from tests.standins.conftest import WHATSAPP_URL, create
 
 

@@ -4,8 +4,8 @@ notifications from its pay page, and injected faults."""
 import httpx
 import pytest
 
+from harness.sandbox.server import SandboxHandle
 from integrations.signature import signature_is_valid
-from sandbox.server import SandboxHandle
 from tests.standins.conftest import SERVER_KEY, NotificationReceiver, create, pay, snap_body
 
 

@@ -3,9 +3,9 @@ business account's message templates (do ours exist, are they approved?)."""
 
 import falcon
 
-from sandbox.http_io import answer
-from sandbox.state import SandboxState
-from sandbox.whatsapp import VERSION_PATTERN, fault_error, token_refusal
+from harness.sandbox.http_io import answer
+from harness.sandbox.state import SandboxState
+from harness.sandbox.whatsapp import VERSION_PATTERN, fault_error, token_refusal
 
 TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 

@@ -7,10 +7,10 @@ import waitress
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer
 
-from sandbox.app import add_sandbox_routes, create_sandbox_app
-from sandbox.config import SandboxConfig
-from sandbox.smtp import SmtpSandbox
-from sandbox.state import SandboxState
+from harness.sandbox.app import add_sandbox_routes, create_sandbox_app
+from harness.sandbox.config import SandboxConfig
+from harness.sandbox.smtp import SmtpSandbox
+from harness.sandbox.state import SandboxState
 
 __all__ = ["SandboxConfig", "SandboxHandle", "start_sandbox"]
 

@@ -5,9 +5,9 @@ import secrets
 
 import falcon
 
-from sandbox.faults import FaultPlan
-from sandbox.http_io import answer, bearer_token, parse_json, read_bounded
-from sandbox.state import SandboxState, utc_now_text
+from harness.sandbox.faults import FaultPlan
+from harness.sandbox.http_io import answer, bearer_token, parse_json, read_bounded
+from harness.sandbox.state import SandboxState, utc_now_text
 
 VERSION_PATTERN = re.compile(r"v\d+(\.\d+)?")
 DIGITS = re.compile(r"\d{6,20}")

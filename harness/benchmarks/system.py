@@ -228,7 +228,7 @@ class System:
         self.bare_port = free_port()
         self.commands = {
             **part_commands(self.settings, worker_args),
-            "bare": [PYTHON, "-m", "benchmarks.bare_app", str(self.bare_port)],
+            "bare": [PYTHON, "-m", "harness.benchmarks.bare_app", str(self.bare_port)],
         }
         self.commands["bare"].append(str(BARE_APP_THREADS))
         self.processes: dict[str, subprocess.Popen] = {}

@@ -2,12 +2,12 @@
 
 import falcon
 
-from sandbox.config import SandboxConfig
-from sandbox.faults import FaultPlan
-from sandbox.http_io import answer, basic_auth_user, parse_json, read_bounded, request_entry
-from sandbox.notifications import STATUS_FOUND_MESSAGE, transaction_body
-from sandbox.snap_validation import snap_errors
-from sandbox.state import OrderIdTaken, SandboxState, SnapTransaction
+from harness.sandbox.config import SandboxConfig
+from harness.sandbox.faults import FaultPlan
+from harness.sandbox.http_io import answer, basic_auth_user, parse_json, read_bounded, request_entry
+from harness.sandbox.notifications import STATUS_FOUND_MESSAGE, transaction_body
+from harness.sandbox.snap_validation import snap_errors
+from harness.sandbox.state import OrderIdTaken, SandboxState, SnapTransaction
 
 ACCESS_DENIED = "Access denied due to unauthorized transaction, please check client or server key"
 ORDER_ID_TAKEN = "transaction_details.order_id sudah digunakan"

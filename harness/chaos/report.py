@@ -8,7 +8,7 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.invariants import Invariant
+from harness.chaos.invariants import Invariant
 
 SHOWN_FAILURES = 5
 

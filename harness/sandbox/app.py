@@ -2,16 +2,16 @@
 
 import falcon
 
-from sandbox.config import SandboxConfig
-from sandbox.control import add_control_routes
-from sandbox.inbox import add_inbox_route
-from sandbox.midtrans import add_midtrans_routes
-from sandbox.pay_page import add_pay_page_routes
-from sandbox.payments import PaymentSimulator
-from sandbox.smtp import SmtpSandbox
-from sandbox.state import SandboxState
-from sandbox.whatsapp import add_whatsapp_routes
-from sandbox.whatsapp_account import add_whatsapp_account_routes
+from harness.sandbox.config import SandboxConfig
+from harness.sandbox.control import add_control_routes
+from harness.sandbox.inbox import add_inbox_route
+from harness.sandbox.midtrans import add_midtrans_routes
+from harness.sandbox.pay_page import add_pay_page_routes
+from harness.sandbox.payments import PaymentSimulator
+from harness.sandbox.smtp import SmtpSandbox
+from harness.sandbox.state import SandboxState
+from harness.sandbox.whatsapp import add_whatsapp_routes
+from harness.sandbox.whatsapp_account import add_whatsapp_account_routes
 
 
 def create_sandbox_app() -> falcon.App:

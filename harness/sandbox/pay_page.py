@@ -4,9 +4,9 @@ from urllib.parse import urlencode
 
 import falcon
 
-from sandbox.html import render_page
-from sandbox.payments import PAY_PAGE_ACTIONS, PaymentSimulator
-from sandbox.state import SandboxState, SnapTransaction
+from harness.sandbox.html import render_page
+from harness.sandbox.payments import PAY_PAGE_ACTIONS, PaymentSimulator
+from harness.sandbox.state import SandboxState, SnapTransaction
 
 ACTION_LABELS = {
     "settle_va": "Bayar dengan Virtual Account BCA (settlement)",

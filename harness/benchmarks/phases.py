@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import invariants, load, profiling, wrk
-from benchmarks.measure import Meter
-from benchmarks.profiles import Profile
-from benchmarks.system import System
 from config.settings import SANDBOX_SERVER_KEY
+from harness.benchmarks import invariants, load, profiling, wrk
+from harness.benchmarks.measure import Meter
+from harness.benchmarks.profiles import Profile
+from harness.benchmarks.system import System
 from integrations.signature import midtrans_signature
 
 INTAKE_BODIES = 500

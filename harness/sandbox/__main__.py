@@ -1,4 +1,4 @@
-"""`python -m sandbox`: the Midtrans, SMTP and WhatsApp stand-ins as a separate program."""
+"""`python -m harness.sandbox`: the Midtrans, SMTP and WhatsApp stand-ins as a separate program."""
 
 import logging
 import signal
@@ -6,8 +6,8 @@ import threading
 
 from config.logs import configure_logging
 from config.settings import Settings, load_settings_or_exit
-from sandbox.config import SandboxConfig
-from sandbox.server import start_sandbox
+from harness.sandbox.config import SandboxConfig
+from harness.sandbox.server import start_sandbox
 
 log = logging.getLogger("sandbox")
 

@@ -2,9 +2,9 @@
 
 import falcon
 
-from sandbox.html import render_page
-from sandbox.state import SandboxState
-from sandbox.whatsapp_text import approved_bodies, readable_text
+from harness.sandbox.html import render_page
+from harness.sandbox.state import SandboxState
+from harness.sandbox.whatsapp_text import approved_bodies, readable_text
 
 INBOX_PAGE = """{% extends "layout.html" %}
 {% block title %}Sandbox inbox{% endblock %}

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from chaos.profile import PROFILES
-from chaos.run import run_chaos
+from harness.chaos.profile import PROFILES
+from harness.chaos.run import run_chaos
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

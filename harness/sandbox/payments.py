@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from sandbox.notifications import (
+from harness.sandbox.notifications import (
     NOTIFICATION_MESSAGE,
     STATUS_CODE_BY_TRANSACTION_STATUS,
     sign_body,
     transaction_body,
 )
-from sandbox.state import SandboxState, SnapTransaction
+from harness.sandbox.state import SandboxState, SnapTransaction
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import psycopg2
 
-from chaos.faults import FaultInjector, fault_timeline
-from chaos.invariants import check_all, stream_shares
-from chaos.observe import progress as system_progress
-from chaos.observe import read_database, read_inbox
-from chaos.profile import Profile
-from chaos.report import Report, render_table
-from chaos.system import System, Tuning
-from chaos.traffic import GATE_WAIT_SECONDS, LINK_WAIT_SECONDS, RESEND_DELAYS, Traffic
-from chaos.truth import Mix, plan_orders
+from harness.chaos.faults import FaultInjector, fault_timeline
+from harness.chaos.invariants import check_all, stream_shares
+from harness.chaos.observe import progress as system_progress
+from harness.chaos.observe import read_database, read_inbox
+from harness.chaos.profile import Profile
+from harness.chaos.report import Report, render_table
+from harness.chaos.system import System, Tuning
+from harness.chaos.traffic import GATE_WAIT_SECONDS, LINK_WAIT_SECONDS, RESEND_DELAYS, Traffic
+from harness.chaos.truth import Mix, plan_orders
 
 PROGRESS_SECONDS = 15
 SETTLE_POLL_SECONDS = 2

@@ -1,4 +1,4 @@
-"""`python -m benchmarks.profile_order [--orders N]`: what one paid order costs the worker,
+"""`python -m harness.benchmarks.profile_order [--orders N]`: what one paid order costs the worker,
 counted rather than timed, so a busy machine does not blur it.
 
 It starts embedded PostgreSQL and Redis (under var/profile), the sandbox and a Dramatiq worker
@@ -25,22 +25,24 @@ from pathlib import Path
 import dramatiq
 import httpx
 
-from benchmarks.counting import install_counters, measured
-from benchmarks.system import PROJECT_VAR, start_services, system_environment
 from config.settings import load_settings
+from harness.benchmarks.counting import install_counters, measured
+from harness.benchmarks.system import PROJECT_VAR, start_services, system_environment
+from harness.sandbox.server import SandboxConfig, start_sandbox
 from messaging.contract import CREATE_PAYMENT, PROCESS_NOTIFICATION
 from models.checkout import hash_order_token
 from models.db import connection, database
 from models.orders import Order
 from models.outbox import OutboxMessage
-from sandbox.server import SandboxConfig, start_sandbox
 from tasks.startup import build_worker
 
 WARM_UP_ORDERS = 3
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_order", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.benchmarks.profile_order", description=__doc__
+    )
     parser.add_argument("--orders", type=int, default=20, help="orders per batch (default 20)")
     parser.add_argument("--top", type=int, default=25, help="profile lines (default 25)")
     parser.add_argument(

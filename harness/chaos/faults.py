@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from chaos.redelivery import Kill, RedeliveryWatch
-from chaos.system import RESTART_DELAY_SECONDS, System
+from harness.chaos.redelivery import Kill, RedeliveryWatch
+from harness.chaos.system import RESTART_DELAY_SECONDS, System
 
 STATUS_API_HANG_MS = 16_000  # past the client's 15 s read timeout
 # window -> (control path, plan while open, plan that closes it)

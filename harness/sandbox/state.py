@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from harness.sandbox.faults import FaultSwitch
 from models.messages import whatsapp_templates
-from sandbox.faults import FaultSwitch
 
 FAULT_TARGETS = ("snap", "status_api", "mail", "whatsapp")
 BUSINESS_ACCOUNT_ID = "100000000000002"  # the settings' WHATSAPP_BUSINESS_ACCOUNT_ID default

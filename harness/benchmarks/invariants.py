@@ -17,7 +17,7 @@ from datetime import datetime
 import httpx
 import psycopg2
 
-from benchmarks.load import OrderRecord
+from harness.benchmarks.load import OrderRecord
 
 SUCCESS = "payment_success"
 MESSAGE_ID = re.compile(r"<outbox-(\d+)@")

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from sandbox.faults import FaultPlan
-from sandbox.state import SandboxState, utc_now_text
+from harness.sandbox.faults import FaultPlan
+from harness.sandbox.state import SandboxState, utc_now_text
 
 
 def free_port(host: str) -> int:

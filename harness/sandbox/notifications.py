@@ -2,8 +2,8 @@
 
 import hashlib
 
+from harness.sandbox.state import SnapTransaction
 from integrations.signature import midtrans_signature
-from sandbox.state import SnapTransaction
 
 MERCHANT_ID = "G000SANDBOX"
 NOTIFICATION_MESSAGE = "midtrans payment notification"

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from config.settings import PROJECT_ROOT, SANDBOX_SERVER_KEY, load_settings
+from harness.sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 from local.embedded import start_postgres, start_redis, stop_postgres, stop_redis
-from sandbox.server import SandboxConfig, SandboxHandle, start_sandbox
 from schema.migrate import migrate
 
 PYTHON = sys.executable

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from chaos.agenda import Agenda
-from chaos.truth import EXPECTED_ANSWER, OrderPlan, Variant, derive, status_so_far
+from harness.chaos.agenda import Agenda
+from harness.chaos.truth import EXPECTED_ANSWER, OrderPlan, Variant, derive, status_so_far
 
 PACKAGE_ID = "ai-movie-course"
 RESEND_DELAYS = (2, 5, 10, 20, 40)  # Midtrans waits 2, 10, 30, 90, 210 minutes; scaled down

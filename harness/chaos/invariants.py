@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chaos.observe import Observed
-from chaos.redelivery import Kill
-from chaos.traffic import Answers, OrderRun
-from chaos.truth import SHARES, Expectation
+from harness.chaos.observe import Observed
+from harness.chaos.redelivery import Kill
+from harness.chaos.traffic import Answers, OrderRun
+from harness.chaos.truth import SHARES, Expectation
 
 CHANNELS = ("EMAIL", "WHATSAPP")
 REVERSALS = {"refund", "chargeback", "partial_refund", "partial_chargeback", "deny"}

@@ -6,7 +6,7 @@ import json
 
 import falcon
 
-from sandbox.state import utc_now_text
+from harness.sandbox.state import utc_now_text
 
 MAX_BODY_BYTES = 16 * 1024
 

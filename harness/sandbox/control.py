@@ -4,11 +4,11 @@ from collections.abc import Callable
 
 import falcon
 
-from sandbox.faults import InvalidFaultPlan, parse_fault_plan
-from sandbox.http_io import read_json_object
-from sandbox.payments import InvalidTransition, PaymentSimulator, Transition, UnknownOrder
-from sandbox.smtp import SmtpSandbox
-from sandbox.state import SandboxState
+from harness.sandbox.faults import InvalidFaultPlan, parse_fault_plan
+from harness.sandbox.http_io import read_json_object
+from harness.sandbox.payments import InvalidTransition, PaymentSimulator, Transition, UnknownOrder
+from harness.sandbox.smtp import SmtpSandbox
+from harness.sandbox.state import SandboxState
 
 TRANSITION_FIELDS = {"transaction_status", "payment_type", "fraud_status", "gross_amount"}
 TRANSITION_FIELDS |= {"original_amount", "refund_amount"}

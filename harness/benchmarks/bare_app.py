@@ -1,5 +1,6 @@
-"""`python -m benchmarks.bare_app PORT THREADS`: the intake phase's yardstick, a bare Falcon app
-on waitress that reads a JSON body and answers, with nothing of the project behind it."""
+"""`python -m harness.benchmarks.bare_app PORT THREADS`: the intake phase's yardstick, a bare
+Falcon app on waitress that reads a JSON body and answers, with nothing of the project behind
+it."""
 
 from __future__ import annotations
 

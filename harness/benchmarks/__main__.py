@@ -23,10 +23,10 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks import phases, report
-from benchmarks.measure import Meter
-from benchmarks.profiles import FULL, PROFILES
-from benchmarks.system import PROJECT_VAR, System, raise_open_files_limit, start_services
+from harness.benchmarks import phases, report
+from harness.benchmarks.measure import Meter
+from harness.benchmarks.profiles import FULL, PROFILES
+from harness.benchmarks.system import PROJECT_VAR, System, raise_open_files_limit, start_services
 
 IDLE_SETTLE_SECONDS = 3
 IDLE_CPU_SECONDS = 5  # the window that measures each class's CPU with no orders
