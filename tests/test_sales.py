@@ -1,8 +1,12 @@
 """Sales at a glance: `./run.sh admin sales` counts what Midtrans reported paid and refunded,
 per method, over whole days in Jakarta, from orders made through the real payment flow."""
 
+import csv
+import io
 import json
 from datetime import datetime, timedelta
+
+import httpx
 
 from models.base import SHOP_TIMEZONE, utcnow
 from models.orders import Order
@@ -101,3 +105,57 @@ def test_zero_days_is_a_usage_error(db, admin_cli, capsys):
     except SystemExit as exit_info:
         assert exit_info.code == 2
     assert "must be from 1 to 366" in capsys.readouterr().err
+
+
+def test_the_console_sales_page_shows_the_figures_and_an_accessible_chart(
+    db, sandbox_api, browser, admin
+):
+    a_day_of_sales(sandbox_api)
+    page = browser.get("/admin/sales")
+    assert page.status_code == 200
+    text = page.text
+    assert "Penjualan" in text and "Rp 297.000" in text and "Rp 396.000" in text
+    assert "3 dari 5 (60.0%)" in text and "qris" in text and "gopay" in text
+    assert 'role="img" aria-labelledby="chart-title chart-desc"' in text
+    assert '<title id="chart-title">Pendapatan per hari, 30 hari terakhir (WIB)</title>' in text
+    assert "total Rp 396.000, tertinggi Rp 297.000" in text
+    assert text.count("<rect ") == 30 and "<script" not in text
+    twin = admin.get("/api/admin/sales").json()
+    assert [period["paid_orders"] for period in twin["periods"]] == [3, 3, 4]
+
+
+def test_the_csv_download_holds_the_money_trail_without_contacts(db, sandbox_api, browser):
+    orders = a_day_of_sales(sandbox_api)
+    download = browser.get("/admin/sales.csv", params={"days": 7})
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "penjualan-7-hari.csv" in download.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    by_id = {row["order_id"]: row for row in rows}
+    assert set(by_id) == {
+        orders[name] for name in ("qris", "refunded", "gopay", "cancelled", "open")
+    }
+    assert by_id[orders["refunded"]]["status"] == "REFUNDED"
+    assert (by_id[orders["gopay"]]["amount"], by_id[orders["gopay"]]["method"]) == (
+        "99000",
+        "gopay",
+    )
+    assert by_id[orders["open"]]["paid_at_wib"] == ""
+    assert list(rows[0]) == [
+        "order_id",
+        "created_at_wib",
+        "paid_at_wib",
+        "status",
+        "amount",
+        "method",
+        "package",
+    ]
+    assert "@" not in download.text and "+62" not in download.text
+    assert browser.get("/admin/sales.csv", params={"days": 5}).status_code == 400
+
+
+def test_the_sales_pages_need_the_operator(console, db):
+    with httpx.Client(base_url=console, timeout=10) as stranger:
+        for path in ("/admin/sales", "/admin/sales.csv"):
+            assert stranger.get(path).status_code == 303
+        assert stranger.get("/api/admin/sales").status_code == 401

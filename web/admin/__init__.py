@@ -20,6 +20,7 @@ from web.admin.resources import (
     PageActionResource,
     PageResource,
 )
+from web.admin.sales_view import SalesCsvResource
 from web.admin.screens import Screens
 from web.queue import TaskQueue
 
@@ -29,6 +30,7 @@ SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/outbox", "outbox.html", "outbox"),
     ("/dead-letters", "dead_letters.html", "dead_letters"),
     ("/discounts", "discounts.html", "discounts"),
+    ("/sales", "sales.html", "sales"),
     ("/health", "health.html", "health"),
 )
 
@@ -55,6 +57,7 @@ def add_admin_routes(
     app.add_route("/admin", ConsoleHome())
     app.add_route("/admin/login", LoginResource(auth, templates))
     app.add_route("/admin/logout", LogoutResource(auth))
+    app.add_route("/admin/sales.csv", SalesCsvResource(auth))
     for path, template_name, method in SCREENS:
         screen = getattr(screens, method)
         page = getattr(screens, f"{method}_page", screen)  # a page may show more than its twin

@@ -18,6 +18,7 @@ from web.admin.actions import ConsoleActions
 from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import status_filter
 from web.admin.params import order_id_or_404, page_param
+from web.admin.sales_view import sales_screen
 from web.health import health_report
 
 
@@ -60,6 +61,9 @@ class Screens:
         """Read-only: codes are created and disabled with `./run.sh admin discounts`."""
         with connection():
             return {"discounts": listed_discounts()}
+
+    def sales(self, req: falcon.Request) -> dict:
+        return sales_screen(req)
 
     def health(self, req: falcon.Request) -> dict:
         return {"health": health_report(self._redis, self._silence_minutes)}
