@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from models.base import SHOP_TIMEZONE, utcnow
 from models.db import database
 from models.statuses import OrderStatus
+from models.wib import wib_midnight
 
 MAX_DAYS = 366  # a year at most: the console shows 1, 7 and 30
 CSV_COLUMNS = ("order_id", "created_at_wib", "paid_at_wib", "status", "amount", "method", "package")
@@ -81,8 +82,7 @@ def period_of(days: int, now: datetime | None = None) -> Period:
         raise ValueError("a period has at least one day")
     today = (now or utcnow()).astimezone(SHOP_TIMEZONE).date()
     first_day = today - timedelta(days=days - 1)
-    start = datetime.combine(first_day, time(), SHOP_TIMEZONE)
-    end = datetime.combine(today + timedelta(days=1), time(), SHOP_TIMEZONE)
+    start, end = wib_midnight(first_day), wib_midnight(today + timedelta(days=1))
     return Period(days, start, end)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from models.base import SHOP_TIMEZONE
 
@@ -29,6 +29,11 @@ _ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 def indonesian_date(moment: datetime) -> str:
     """A moment as the day it was in Jakarta: `1 Desember 2026`."""
     return indonesian_day(moment.astimezone(SHOP_TIMEZONE).date())
+
+
+def wib_midnight(day: date) -> datetime:
+    """The moment a calendar day starts in Jakarta."""
+    return datetime.combine(day, time(), SHOP_TIMEZONE)
 
 
 def indonesian_day(day: date) -> str:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from messaging.contract import (
     CORRECT_ACCESS,
+    CREATE_DISCOUNT,
+    DISABLE_DISCOUNT,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
+    SET_PACKAGE_PRICE,
 )
+from models.discounts import NewDiscount
 from tasks.broker import worker_actor
-from tasks.operations import access, dead_letters, outbox
+from tasks.operations import access, catalog, dead_letters, outbox
 from tasks.services import WorkerServices
 
 OPTIONS = {"max_retries": 3, "min_backoff": 1_000, "max_backoff": 30_000}
@@ -46,3 +50,20 @@ def correct_order_access(
     operator: str,
 ) -> None:
     access.correct_access(services, operator, order_id, action, reason, despite_status)
+
+
+@worker_actor(SET_PACKAGE_PRICE, **OPTIONS)
+def set_package_price(
+    services: WorkerServices, package_id: str, price_idr: int, operator: str
+) -> None:
+    catalog.set_price(services, operator, package_id, price_idr)
+
+
+@worker_actor(CREATE_DISCOUNT, **OPTIONS)
+def create_discount(services: WorkerServices, new: dict, operator: str) -> None:
+    catalog.create_discount_code(services, operator, NewDiscount.from_message(new))
+
+
+@worker_actor(DISABLE_DISCOUNT, **OPTIONS)
+def disable_discount(services: WorkerServices, code: str, operator: str) -> None:
+    catalog.disable_discount_code(services, operator, code)

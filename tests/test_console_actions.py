@@ -163,6 +163,9 @@ ALLOWED_WRITES = {
             "dead-letters/{message_id}/requeue",
             "orders/{order_id}/access/revoke",
             "orders/{order_id}/access/grant",
+            "packages/{package_id}/price",
+            "discounts/create",
+            "discounts/{code}/disable",
         )
     ),
 }

@@ -1,7 +1,8 @@
 """The operator's console (`/admin`, HTML) and its JSON twin (`/api/admin/...`).
 
-Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries, access corrections)
-queue admin actions that a worker carries out. No route here can set an order's payment status.
+Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries, access corrections,
+prices and discount codes) queue admin actions that a worker carries out. No route here can set
+an order's payment status.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def add_admin_routes(
         ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter, False),
         ("/orders/{order_id}/access/revoke", actions.revoke_access, True),
         ("/orders/{order_id}/access/grant", actions.grant_access, True),
+        ("/packages/{package_id}/price", actions.set_price, True),
+        ("/discounts/create", actions.create_discount, True),
+        ("/discounts/{code}/disable", actions.disable_discount, False),
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action, with_form))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action, with_form))

@@ -8,9 +8,10 @@ import redis
 
 from config.settings import Settings
 from models.audit import recent_operator_actions
+from models.catalog import listed_packages
 from models.db import connection
 from models.discounts import listed_discounts
-from models.order_rows import audit_row
+from models.order_rows import audit_row, package_row
 from models.order_story import order_timeline
 from models.outbox_admin import outbox_page
 from models.statuses import OutboxStatus
@@ -58,9 +59,13 @@ class Screens:
         }
 
     def discounts(self, req: falcon.Request) -> dict:
-        """Read-only: codes are created and disabled with `./run.sh admin discounts`."""
+        """The packages' prices and the discount codes, with the buttons' recent outcomes."""
         with connection():
-            return {"discounts": listed_discounts()}
+            return {
+                "packages": [package_row(package) for package in listed_packages()],
+                "discounts": listed_discounts(),
+                "recent_actions": _recent_actions(),
+            }
 
     def sales(self, req: falcon.Request) -> dict:
         return sales_screen(req)
