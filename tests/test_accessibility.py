@@ -2,6 +2,7 @@
 Chromium over every page a customer or the operator sees, with real content (a paid order, its
 access page, a discount code, an outbox row). No page may have a serious or critical violation
 (axe's impact levels: https://github.com/dequelabs/axe-core/blob/develop/doc/API.md#results-object).
+The receipt page (`/access/{token}/kuitansi`) joins the customer's pages when it exists.
 """
 
 from __future__ import annotations
