@@ -65,7 +65,7 @@ ORDER BY o.created_at, o.order_id
 
 @dataclass(frozen=True)
 class Period:
-    """Whole WIB days: from midnight of the first day to now (the end of the last day)."""
+    """Whole WIB days: from midnight of the first day to the midnight that ends today."""
 
     days: int
     start: datetime

@@ -130,6 +130,12 @@ def test_the_console_creates_and_disables_a_code_through_a_worker(admin, system)
     assert [entry.actor for entry in audited("discount_disabled")] == ["admin:web"]
     assert [entry.actor for entry in audited("discount_disable_refused")] == ["admin:web"]
     assert admin.post("/api/admin/discounts/LEBARAN/disable").status_code == 409
+    too_long = "A" * 5000  # no code or package has it
+    for path in (
+        f"/api/admin/discounts/{too_long}/disable",
+        f"/api/admin/packages/{too_long}/price",
+    ):
+        assert admin.post(path, data={"price": "99000"}).status_code == 404
 
 
 def test_the_console_refuses_a_code_that_does_not_add_up(admin, system):

@@ -217,19 +217,22 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, routes, met
         assert AuditEntry.select().count() == 0
 
 
-def test_every_console_form_posts_only_to_recovery_actions_and_access_corrections(browser):
+def test_every_console_form_posts_only_to_recoveries_access_prices_and_codes(browser):
     order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
     allowed = re.compile(
         r"^/admin/(logout|outbox/\d+/(requeue|resend)"
-        r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant))$"
+        r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant)"
+        r"|packages/[\w-]+/price|discounts/create|discounts/[\w-]+/disable)$"
     )
     for path in (
         f"/admin/orders/{order_id}",
         "/admin/orders",
         "/admin/outbox",
         "/admin/dead-letters",
+        "/admin/discounts",
+        "/admin/sales",
         "/admin/health",
     ):
         page = browser.get(path).text
