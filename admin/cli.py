@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "admin.alerts",
     "admin.packages",
     "admin.discounts",
+    "admin.person",
 )
 
 

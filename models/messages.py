@@ -27,6 +27,7 @@ TEMPLATE_NAMES = (
     "order_expired",
     "payment_refunded",
     "access_link",  # the customer's own request on "Lupa tautan akses?"
+    "data_erased",  # the last message before `admin person forget` erases the contact
 )
 WHATSAPP_LANGUAGE = "id"
 

@@ -147,16 +147,19 @@ def grant_access(order: Order) -> list[int]:
     return queue_message(order, "payment_success", payload)
 
 
-def revoke_access(order: Order, reason: str) -> list[int]:
-    revoked = (
+def revoke_entitlements(order_ids: list[str], reason: str) -> int:
+    """Ends the active access of these orders; how many were active."""
+    return (
         Entitlement.update(
             status=EntitlementStatus.REVOKED, revoked_at=utcnow(), revoke_reason=reason
         )
-        .where(
-            (Entitlement.order == order.order_id) & (Entitlement.status == EntitlementStatus.ACTIVE)
-        )
+        .where(Entitlement.order.in_(order_ids) & (Entitlement.status == EntitlementStatus.ACTIVE))
         .execute()
     )
+
+
+def revoke_access(order: Order, reason: str) -> list[int]:
+    revoked = revoke_entitlements([order.order_id], reason)
     return queue_message(order, "access_revoked", order_payload(order)) if revoked else []
 
 

@@ -79,6 +79,8 @@ class Settings:
     notification_breaker_reset_seconds: int
     paid_recheck_after_hours: tuple[float, ...]
     sweep_park_after: int
+    retention_unpaid_days: int
+    retention_message_body_days: int
     alert_email_to: tuple[str, ...]
     alert_webhook_url: str
     alert_repeat_minutes: int
@@ -325,6 +327,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "PAID_RECHECK_AFTER_HOURS", get("PAID_RECHECK_AFTER_HOURS", "1,24,168,720"), "hours"
         ),
         sweep_park_after=_int("SWEEP_PARK_AFTER", get("SWEEP_PARK_AFTER", "6"), 1),
+        retention_unpaid_days=_int("RETENTION_UNPAID_DAYS", get("RETENTION_UNPAID_DAYS", "30"), 1),
+        retention_message_body_days=_int(
+            "RETENTION_MESSAGE_BODY_DAYS", get("RETENTION_MESSAGE_BODY_DAYS", "90"), 1
+        ),
         alert_email_to=_addresses("ALERT_EMAIL_TO", get("ALERT_EMAIL_TO", "")),
         alert_webhook_url=_url("ALERT_WEBHOOK_URL", get("ALERT_WEBHOOK_URL"))
         if get("ALERT_WEBHOOK_URL")
