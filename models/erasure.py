@@ -184,12 +184,11 @@ def _scrub_column_for_orders(column: Column, erasures: list[Erasure]) -> None:
     )
 
 
-def scrub_unlinked_rows(
-    emails: tuple[str, ...], phones: tuple[str, ...], stand_in: Placeholders
-) -> None:
-    """Replaces the emails and phones in rows tied to no order (an audit entry, a notification
-    for an unknown order, a table without orders). Rows of other orders are left alone: they
-    are other purchases, possibly the same person's later, fresh one."""
+def scrub_unlinked_rows(person: Erasure) -> None:
+    """Rewrites the rows tied to no order (an audit entry, a notification for an unknown order,
+    a table without orders) that hold the person's email or phone: those, and their name in the
+    same row. Rows of other orders are left alone: they are other purchases, possibly the same
+    person's later, fresh one. A row naming only a name cannot be told apart from a namesake's."""
     for column in text_columns():
         if column.table == Order._meta.table_name:
             continue
@@ -199,14 +198,17 @@ def scrub_unlinked_rows(
             if column.has_order_id
             else ""
         )
-        email_re = email_pattern(emails, column.is_json)
-        phone_re = phone_pattern(phones)
-        replacements = [("%s", "%s", _EMAIL), ("%s", "%s", _PHONE)]
+        email_re, phone_re, name_re = _patterns(person, column.is_json)
+        stand_in = person.placeholders
+        replacements = [("%s", "%s", _EMAIL), ("%s", "%s", _PHONE), ("%s", "%s", _NAME)]
         database.execute_sql(
             f"""UPDATE "{column.table}" AS t
             SET "{column.name}" = {_replaced(column, "t.", replacements)}
             WHERE {_value(column, "t.")} ~* %s {unlinked}""",  # noqa: S608 - as above
-            (email_re, stand_in.email, phone_re, stand_in.phone, f"{email_re}|{phone_re}"),
+            (
+                *(email_re, stand_in.email, phone_re, stand_in.phone, name_re, stand_in.name),
+                f"{email_re}|{phone_re}",
+            ),
         )
 
 

@@ -101,7 +101,7 @@ def _erase(person: Person, request_id: int, actor: str) -> None:
         Erasure(order_id, person.emails, person.phones, person.names, stand_in) for order_id in ids
     ]
     pseudonymise_orders(erasures)
-    scrub_unlinked_rows(person.emails, person.phones, stand_in)
+    scrub_unlinked_rows(erasures[0])
 
 
 def pending_erasures() -> list[str]:
