@@ -308,3 +308,22 @@ def test_exposure_counts_what_a_leak_would_expose_and_whom_to_tell(
     ]
     code, output, _ = run(admin_cli, capsys, "person", "exposure", "--since", "2020-01-01")
     assert code == 0 and "contacts to notify" in output and EMAIL in output
+
+
+def test_the_console_shows_what_is_held_about_the_person_behind_an_order(admin, browser):
+    insert_order("BFA-CON-1", status="PAID", email=EMAIL, phone=PHONE)
+    insert_order("BFA-CON-2", status="EXPIRED", email="typo@example.com", phone=PHONE)
+    insert_order("BFA-CON-3", status="EXPIRED", email="budi@example.com", phone="+6281299990000")
+
+    answer = admin.get("/api/admin/orders/BFA-CON-1/person")
+
+    assert answer.status_code == 200, answer.text
+    person = answer.json()["person"]
+    assert [order["order_id"] for order in person["orders"]] == ["BFA-CON-1", "BFA-CON-2"]
+    assert person["emails"] == [EMAIL, "typo@example.com"]
+    page = browser.get("/admin/orders/BFA-CON-1/person")
+    assert page.status_code == 200 and "typo@example.com" in page.text
+    assert "budi@example.com" not in page.text
+    assert 'href="/admin/orders/BFA-CON-1/person"' in browser.get("/admin/orders/BFA-CON-1").text
+    assert admin.get("/api/admin/orders/BFA-NOPE/person").status_code == 404
+    assert admin.post("/api/admin/orders/BFA-CON-1/person").status_code == 405
