@@ -135,17 +135,17 @@ def correct_person(person: Person, correction: Correction, reason: str, actor: s
     Sent messages keep the address they went to. One audit entry per order, with the reason and
     the names of the fields, not their values. Call inside a transaction; the orders changed."""
     orders = locked_orders(person.order_ids)
-    columns = {
-        column: value
-        for column, value in (
-            ("customer_email", correction.email),
-            ("customer_phone", correction.phone),
-            ("customer_name", correction.name),
+    contact = {
+        field: value
+        for field, value in (
+            (Order.customer_email, correction.email),
+            (Order.customer_phone, correction.phone),
+            (Order.customer_name, correction.name),
         )
         if value
     }
     ids = [order.order_id for order in orders]
-    Order.update(**columns).where(Order.order_id.in_(ids)).execute()
+    Order.update(contact).where(Order.order_id.in_(ids)).execute()
     unsent = OutboxMessage.order.in_(ids) & (OutboxMessage.status != OutboxStatus.SENT)
     for channel, value in ((Channel.EMAIL, correction.email), (Channel.WHATSAPP, correction.phone)):
         if value:
