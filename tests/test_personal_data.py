@@ -243,7 +243,7 @@ def test_retention_pseudonymises_an_unpaid_order_after_30_days_but_not_at_29_nor
     assert apply_retention(30, 90, utcnow()) == {"unpaid_orders": 0, "message_bodies": 0}
 
 
-def test_retention_empties_finished_message_bodies_after_their_days(db):
+def test_retention_empties_finished_message_bodies_after_their_days(db, admin_cli, capsys):
     rows = queued_order(**PERSON)
     old_moment = utcnow() - timedelta(days=91)
     OutboxMessage.update(status="SENT", sent_at=old_moment, updated_at=old_moment).where(
@@ -257,6 +257,10 @@ def test_retention_empties_finished_message_bodies_after_their_days(db):
 
     assert OutboxMessage.get_by_id(rows["EMAIL"]).payload == {}
     assert OutboxMessage.get_by_id(rows["WHATSAPP"]).payload["customer_name"] == NAME
+    order_id = OutboxMessage.get_by_id(rows["EMAIL"]).order_id
+    assert admin_cli(["outbox", "resend", order_id, "payment_instructions"]) == 1
+    assert "body of order" in capsys.readouterr().err  # an empty message is never sent
+    assert OutboxMessage.select().count() == 2
 
 
 def test_the_sweeper_completes_a_forget_left_waiting_for_its_goodbye(
