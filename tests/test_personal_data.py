@@ -331,3 +331,9 @@ def test_the_console_shows_what_is_held_about_the_person_behind_an_order(admin, 
     assert 'href="/admin/orders/BFA-CON-1/person"' in browser.get("/admin/orders/BFA-CON-1").text
     assert admin.get("/api/admin/orders/BFA-NOPE/person").status_code == 404
     assert admin.post("/api/admin/orders/BFA-CON-1/person").status_code == 405
+
+
+def test_the_privacy_page_says_what_is_kept_for_how_long_and_how_to_ask(http):
+    page = http.get("/privasi").text
+    for promise in ("30 hari", "90 hari", "14 hari", "3 x 24 jam", "10 tahun", "Penghapusan"):
+        assert promise in page
