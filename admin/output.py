@@ -19,6 +19,18 @@ def print_json(document: object) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=1))
 
 
+def print_document(document: dict | None, as_json: bool, lines_of) -> int:
+    """A found document as JSON or as the lines `lines_of` makes of it: exit 0; None (not
+    found, already said on stderr): exit 1."""
+    if document is None:
+        return 1
+    if as_json:
+        print_json(document)
+    else:
+        print("\n".join(lines_of(document)))
+    return 0
+
+
 def counted(count: int, noun: str) -> str:
     """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

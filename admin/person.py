@@ -14,7 +14,7 @@ import time
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.orders import since_moment
-from admin.output import add_json_option, counted, print_json
+from admin.output import add_json_option, counted, print_document, print_json
 from models.db import connection, transaction
 from models.forget import ForgetRefused, complete_forget, request_forget
 from models.personal_data import (
@@ -102,13 +102,7 @@ def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         person = _found(args)
         record = person_record(person) if person else None
-    if record is None:
-        return 1
-    if args.json:
-        print_json(record)
-    else:
-        print("\n".join(record_lines(record)))
-    return 0
+    return print_document(record, args.json, record_lines)
 
 
 def record_lines(record: dict) -> list[str]:
