@@ -263,12 +263,14 @@ def test_retention_empties_finished_message_bodies_after_their_days(db, admin_cl
     assert OutboxMessage.select().count() == 2
 
 
-def test_the_sweeper_completes_a_forget_left_waiting_for_its_goodbye(
+def test_the_sweeper_completes_a_forget_left_waiting_and_applies_retention(
     db, sandbox_api, admin_cli, capsys, worker
 ):
     import tasks.maintenance
 
     paid_id = paid_order(sandbox_api, **PERSON)["order_id"]
+    unpaid_id = insert_order("BFA-SWEEP-OLD", status="EXPIRED", email="old@example.com")
+    _ended(unpaid_id, 31)
     code, output, _ = run(
         admin_cli, capsys, "person", "forget", EMAIL, "--reason", "x", "--yes", "--wait", "0"
     )
@@ -285,6 +287,7 @@ def test_the_sweeper_completes_a_forget_left_waiting_for_its_goodbye(
 
     assert Order.get_by_id(paid_id).customer_email.endswith("@invalid")
     assert columns_holding(EMAIL) == []
+    assert Order.get_by_id(unpaid_id).customer_email.endswith("@invalid")  # retention ran too
 
 
 def test_exposure_counts_what_a_leak_would_expose_and_whom_to_tell(
