@@ -46,7 +46,7 @@ def request_forget(person: Person, reason: str, actor: str) -> tuple[str, list[i
     if still_open:
         raise ForgetRefused(
             f"a payment is still open ({', '.join(still_open)}): wait until it is paid or "
-            "expires (or `./run.sh admin cancel` it), then ask again"
+            "expires, then ask again"
         )
     newest = max(orders, key=lambda order: (order.created_at, order.order_id))
     if _goodbye_rows(newest.order_id):
