@@ -29,6 +29,7 @@ TEMPLATE_NAMES = (
     "access_link",  # the customer's own request on "Lupa tautan akses?"
     "access_granted",  # the owner's access corrections
     "access_withdrawn",
+    "data_erased",  # the last message before `admin person forget` erases the contact
 )
 WHATSAPP_LANGUAGE = "id"
 # How to pay when the order has no Snap link (an imported pending order, or one whose id Snap
