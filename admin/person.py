@@ -14,23 +14,15 @@ import time
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.orders import since_moment
-from admin.output import add_json_option, print_document, print_json
-from models.db import connection, transaction
-from models.forget import ForgetRefused, complete_forget, request_forget
+from admin.output import add_json_option, print_document, print_json, reported
+from models.db import connection
 from models.order_rows import counted
-from models.personal_data import (
-    Correction,
-    Person,
-    correct_person,
-    exposure,
-    find_person,
-    person_record,
-)
+from models.personal_data import Person, exposure, find_by_contact, person_record
 from models.pricing import format_idr
 from models.wib import wib_text
+from tasks.operations.person import correct_contact, finish_forget, forget_contact
 from web.validation import InvalidField, clean_email, clean_name, clean_phone
 
-ACTOR = "admin:cli"
 POLL_SECONDS = 1.0
 
 
@@ -46,11 +38,11 @@ def _checked(cleaner):
     return parse
 
 
-def contact(text: str) -> tuple[str, str]:
-    """("email", normalized) or ("phone", E.164), as checkout would store it."""
+def contact(text: str) -> str:
+    """The email (normalized) or the phone (E.164), as checkout would store it."""
     if "@" in text:
-        return "email", _checked(clean_email)(text)
-    return "phone", _checked(clean_phone)(text)
+        return _checked(clean_email)(text)
+    return _checked(clean_phone)(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,10 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _found(args: argparse.Namespace) -> Person | None:
-    kind, value = args.contact
-    person = find_person(**{kind: value})
+    person = find_by_contact(args.contact)
     if person is None:
-        print(f"no order names {value} (or it was already forgotten)", file=sys.stderr)
+        print(f"no order names {args.contact} (or it was already forgotten)", file=sys.stderr)
     return person
 
 
@@ -138,21 +129,25 @@ def record_lines(record: dict) -> list[str]:
 
 
 def run_correct(args: argparse.Namespace, admin: AdminContext) -> int:
-    correction = Correction(email=args.email, phone=args.phone, name=args.name)
-    if not correction.fields():
+    """Runs the correction inline (tasks/operations/person.py): 0 done or already so, 1 refused."""
+    if not (args.email or args.phone or args.name):
         args.parser.error("give at least one of --email, --phone, --name")
     with connection():
-        person = _found(args)
-        if person is None:
-            return 1
-        with transaction():
-            changed = correct_person(person, correction, args.reason, ACTOR)
-    fields = ", ".join(correction.fields())
-    print(f"corrected {fields} on {counted(changed, 'order')} and their unsent messages")
-    return 0
+        outcome = correct_contact(
+            admin.enqueuer,
+            admin.operator,
+            args.contact,
+            args.reason,
+            email=args.email,
+            phone=args.phone,
+            name=args.name,
+        )
+    return reported(outcome)
 
 
 def run_forget(args: argparse.Namespace, admin: AdminContext) -> int:
+    """Asks first (it cannot be undone), runs the request inline, then waits up to --wait
+    seconds for the goodbye message and erases; the sweeper finishes what it leaves."""
     with connection():
         person = _found(args)
         if person is None:
@@ -162,16 +157,14 @@ def run_forget(args: argparse.Namespace, admin: AdminContext) -> int:
             "send the goodbye message, end their access, pseudonymise them everywhere?"
         )
         if not args.yes and not confirmed(question):
+            print("Nothing changed", file=sys.stderr)
             return 1
-        try:
-            with transaction() as tx:
-                goodbye_order_id, outbox_ids = request_forget(person, args.reason, ACTOR)
-                tx.callbacks.append(lambda: admin.wake_deliveries(outbox_ids))
-        except ForgetRefused as refusal:
-            print(f"refused: {refusal}", file=sys.stderr)
-            return 1
-        done = _erase_when_told(goodbye_order_id, args.wait)
-    if done:
+        outcome = forget_contact(admin.enqueuer, admin.operator, args.contact, args.reason)
+        if outcome.is_refused:
+            return reported(outcome)
+        goodbye_order_id = outcome.details["goodbye_order_id"]
+        erased = _erase_when_told(admin.operator, goodbye_order_id, args.wait)
+    if erased:
         print(f"forgotten: {counted(len(person.order_ids), 'order')} pseudonymised, access ended")
     else:
         print(
@@ -181,16 +174,14 @@ def run_forget(args: argparse.Namespace, admin: AdminContext) -> int:
     return 0
 
 
-def _erase_when_told(goodbye_order_id: str, wait_seconds: float) -> bool:
+def _erase_when_told(operator: str, goodbye_order_id: str, wait_seconds: float) -> bool:
     """Completes the erasure once the goodbye is final, checking until `wait_seconds` pass."""
     deadline = time.monotonic() + wait_seconds
-    while True:
-        with transaction():
-            if complete_forget(goodbye_order_id, ACTOR):
-                return True
+    while not finish_forget(operator, goodbye_order_id):
         if time.monotonic() >= deadline:
             return False
         time.sleep(POLL_SECONDS)
+    return True
 
 
 def run_exposure(args: argparse.Namespace, admin: AdminContext) -> int:

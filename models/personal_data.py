@@ -76,6 +76,13 @@ def find_person(email: str | None = None, phone: str | None = None) -> Person | 
     return person_of(orders)
 
 
+def find_by_contact(contact: str) -> Person | None:
+    """The person behind an email (it holds `@`) or an E.164 phone, as checkout stores them."""
+    if "@" in contact:
+        return find_person(email=contact)
+    return find_person(phone=contact)
+
+
 def _orders_naming(emails: set[str], phones: set[str]) -> list[Order]:
     condition = fn.lower(Order.customer_email).in_(list(emails) or [""])
     condition |= Order.customer_phone.in_(list(phones) or [""])
@@ -127,6 +134,11 @@ class Correction:
 
     def fields(self) -> list[str]:
         return [name for name in ("email", "phone", "name") if getattr(self, name)]
+
+    def holds_for(self, person: Person) -> bool:
+        """True when every order of the person already reads as corrected."""
+        held = {"email": person.emails, "phone": person.phones, "name": person.names}
+        return all(held[field] == (getattr(self, field),) for field in self.fields())
 
 
 def correct_person(person: Person, correction: Correction, reason: str, actor: str) -> int:

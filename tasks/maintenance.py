@@ -22,13 +22,14 @@ from models.base import utcnow
 from models.db import database, transaction
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
-from models.forget import complete_forget, pending_erasures
+from models.forget import pending_erasures
 from models.orders import Order
 from models.parked import park_swept
 from models.payments import grant_access
 from models.retention import apply_retention
 from models.statuses import OrderStatus
 from tasks.delivery import requeue_due_deliveries
+from tasks.operations.person import finish_forget
 from tasks.periodic import first_requeue, periodic_job
 from tasks.services import WorkerServices
 
@@ -120,8 +121,7 @@ def personal_data_upkeep(services: WorkerServices, now) -> None:
     if not services.redis.set(claim, 1, nx=True, ex=PERSONAL_DATA_EVERY_SECONDS):
         return
     for order_id in pending_erasures():
-        with transaction():
-            complete_forget(order_id, "worker:sweeper")
+        finish_forget("worker:sweeper", order_id)
     retention = services.settings.retention
     changed = apply_retention(retention.unpaid_days, retention.message_body_days, now)
     if any(changed.values()):

@@ -21,8 +21,7 @@ from models.events import PaymentEvent
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
 from models.retention import apply_retention
-from tasks.webhooks import process_notification
-from tests.conftest import wait_for
+from tests.conftest import declared_actor, wait_for
 from tests.factories import insert_order, midtrans_transition, open_payment, paid_order
 from tests.notification_helpers import mails, queued_order, whatsapp_messages
 
@@ -69,7 +68,7 @@ def expired_order(sandbox_api, **person) -> str:
     answer = midtrans_transition(
         sandbox_api, request["order_id"], transaction_status="expire", notify=False
     )
-    process_notification(answer["notification"])
+    declared_actor("process_notification")(answer["notification"])
     return request["order_id"]
 
 
@@ -266,8 +265,6 @@ def test_retention_empties_finished_message_bodies_after_their_days(db, admin_cl
 def test_the_sweeper_completes_a_forget_left_waiting_and_applies_retention(
     db, sandbox_api, admin_cli, capsys, worker
 ):
-    import tasks.maintenance
-
     paid_id = paid_order(sandbox_api, **PERSON)["order_id"]
     unpaid_id = insert_order("BFA-SWEEP-OLD", status="EXPIRED", email="old@example.com")
     _ended(unpaid_id, 31)
@@ -283,7 +280,7 @@ def test_the_sweeper_completes_a_forget_left_waiting_and_applies_retention(
 
     wait_for(lambda: goodbye_statuses() == {"SENT"}, message="goodbye delivered")
 
-    tasks.maintenance.sweep()
+    declared_actor("sweep")()
 
     assert Order.get_by_id(paid_id).customer_email.endswith("@invalid")
     assert columns_holding(EMAIL) == []
