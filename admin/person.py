@@ -160,15 +160,15 @@ def run_forget(args: argparse.Namespace, admin: AdminContext) -> int:
             print("Nothing changed", file=sys.stderr)
             return 1
         outcome = forget_contact(admin.enqueuer, admin.operator, args.contact, args.reason)
-        if outcome.is_refused:
-            return reported(outcome)
+        if reported(outcome):
+            return 1
         goodbye_order_id = outcome.details["goodbye_order_id"]
         erased = _erase_when_told(admin.operator, goodbye_order_id, args.wait)
     if erased:
         print(f"forgotten: {counted(len(person.order_ids), 'order')} pseudonymised, access ended")
     else:
         print(
-            "goodbye message queued; the sweeper completes the erasure as soon as it is "
+            "the sweeper completes the erasure as soon as the goodbye message is "
             "delivered or given up (see `person show`, the audit entry personal_data_erased)"
         )
     return 0

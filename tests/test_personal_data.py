@@ -210,6 +210,56 @@ def test_correct_changes_the_recipient_of_messages_not_yet_sent_audited_with_the
     assert entries[0].details == {"fields": ["email", "name"], "reason": "typo at checkout"}
 
 
+def test_a_correction_asked_twice_changes_nothing_the_second_time_and_says_so(
+    db, admin_cli, capsys
+):
+    queued_order(**PERSON)
+    argv = ["person", "correct", EMAIL, "--name", "Sari W.", "--reason", "typo"]
+    assert run(admin_cli, capsys, *argv)[0] == 0
+
+    code, output, _ = run(admin_cli, capsys, *argv)
+
+    assert code == 0 and "Nothing changed" in output
+    actions = [entry.action for entry in AuditEntry.select().order_by(AuditEntry.id)]
+    assert actions.count("personal_data_corrected") == 1
+    unchanged = AuditEntry.get(AuditEntry.action == "personal_data_correction_unchanged")
+    assert unchanged.actor == "admin:cli" and EMAIL not in json.dumps(unchanged.details)
+
+
+def test_a_correction_or_forget_for_nobody_is_refused_and_audited_without_the_contact(
+    db, admin_cli, capsys
+):
+    argv = ["person", "correct", "nobody@example.com", "--name", "X", "--reason", "typo"]
+    code, _, errors = run(admin_cli, capsys, *argv)
+
+    assert code == 1 and "no order names this contact" in errors
+    refusal = AuditEntry.get(AuditEntry.action == "personal_data_correction_refused")
+    assert refusal.actor == "admin:cli" and "nobody" not in json.dumps(refusal.details)
+    code, _, errors = run(
+        admin_cli, capsys, "person", "forget", "nobody@example.com", "--reason", "x", "--yes"
+    )
+    assert code == 1 and "no order names nobody@example.com" in errors
+
+
+def test_a_forget_asked_again_while_the_goodbye_is_on_its_way_queues_nothing_more(
+    db, sandbox_api, admin_cli, capsys
+):
+    paid_id = paid_order(sandbox_api, **PERSON)["order_id"]
+    argv = ["person", "forget", EMAIL, "--reason", "x", "--yes", "--wait", "0"]
+    assert run(admin_cli, capsys, *argv)[0] == 0
+
+    code, output, _ = run(admin_cli, capsys, *argv)
+
+    assert code == 0 and "first request stands" in output
+    assert "sweeper completes the erasure" in output
+    goodbyes = OutboxMessage.select().where(OutboxMessage.template_name == "data_erased")
+    assert goodbyes.count() == 2  # one email, one WhatsApp
+    requests = AuditEntry.select().where(AuditEntry.action == "personal_data_erasure_requested")
+    assert [entry.actor for entry in requests] == ["admin:cli"]
+    assert AuditEntry.get(AuditEntry.action == "personal_data_erasure_unchanged").order_id
+    assert Order.get_by_id(paid_id).customer_email == EMAIL  # erased once the goodbye is final
+
+
 @pytest.mark.parametrize("bad", [["--email", "not-an-email"], ["--phone", "0211234567"], []])
 def test_a_correction_is_checked_as_checkout_checks_it(db, admin_cli, capsys, bad):
     queued_order(**PERSON)

@@ -64,6 +64,16 @@ def forget_contact(sender: Sender, operator: str, contact: str, reason: str) -> 
     except ForgetRefused as refusal:
         order_id = person.order_ids[0]
         return refused(operator, f"{action}_refused", order_id, str(refusal), f"Refused: {refusal}")
+    if not outbox_ids:
+        message = "Nothing changed: asked before, the first request stands"
+        return audited_unchanged(
+            operator,
+            f"{action}_unchanged",
+            goodbye_order_id,
+            message,
+            message,
+            goodbye_order_id=goodbye_order_id,
+        )
     return done(
         f"goodbye message queued for {counted(len(person.order_ids), 'order')}",
         goodbye_order_id=goodbye_order_id,
