@@ -8,6 +8,7 @@ from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
 from models.events import had_payment_attempt
+from models.messages import UNPAID_TEMPLATES
 from models.orders import Order
 from models.statuses import CHANNELS, Channel, OutboxStatus
 
@@ -40,10 +41,10 @@ class OutboxMessage(BaseModel):
 # capped.
 CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
-# Messages about an order nobody has paid for. They go only to a checkout whose payment Midtrans
-# has reported (a stranger's contact typed into the form never started one), and within a
-# shop-wide hourly budget (models/delivery.py).
-UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
+# Messages about an order nobody has paid for (UNPAID_TEMPLATES, which also greet without the
+# name). They go only to a checkout whose payment Midtrans has reported (a stranger's contact
+# typed into the form never started one), and within a shop-wide hourly budget
+# (models/delivery.py).
 
 
 def over_daily_cap(recipient: str, template_name: str) -> bool:
