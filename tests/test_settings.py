@@ -170,6 +170,39 @@ def test_the_sandbox_refuses_a_public_address_because_its_token_is_public(url):
     assert "token is public in the README" in str(error.value)
 
 
+# Comparing, not binding: these hosts are what the settings must refuse.
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "192.168.1.20", "10.0.0.5"])
+def test_the_sandbox_may_listen_on_loopback_or_the_lan(host):
+    settings = load_settings({"WEB_HOST": host, "SANDBOX_HOST": host})
+    assert (settings.web_host, settings.sandbox_host) == (host, host)
+
+
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"WEB_HOST": EVERY_INTERFACE}, ["WEB_HOST=0.0.0.0"]),
+        ({"SANDBOX_HOST": "::"}, ["SANDBOX_HOST=::"]),
+        ({"WEB_HOST": "36.86.63.182"}, ["WEB_HOST=36.86.63.182"]),
+        (
+            {"WEB_HOST": "::", "SANDBOX_HOST": EVERY_INTERFACE},
+            ["WEB_HOST=::", "SANDBOX_HOST=0.0.0.0"],
+        ),
+    ],
+)
+def test_the_sandbox_refuses_to_listen_on_every_interface(environment, named):
+    with pytest.raises(SettingsError) as error:
+        load_settings(environment)
+    message = str(error.value)
+    assert all(name in message for name in named) and "public interfaces" in message
+
+
+def test_real_keys_may_listen_on_every_interface():
+    assert load_settings(REAL | {"WEB_HOST": EVERY_INTERFACE}).web_host == EVERY_INTERFACE
+
+
 def test_real_keys_may_face_the_internet():
     assert load_settings(REAL).public_base_url == "https://shop.example.id"
 
