@@ -3,7 +3,14 @@
 from datetime import timedelta
 
 from loguru import logger
-from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import BaseModel, utcnow
@@ -28,6 +35,7 @@ class OutboxMessage(BaseModel):
     sent_at = DateTimeTZField(null=True)
     provider_message_id = CharField(null=True)
     resend_of = BigIntegerField(null=True)
+    released_by_operator = BooleanField(default=False)  # requeued/resent: past the hourly budget
     created_at = DateTimeTZField(default=utcnow)
     updated_at = DateTimeTZField(default=utcnow)
 
