@@ -41,6 +41,14 @@ def reactivate_entitlement(entitlement: Entitlement) -> None:
     )
 
 
+def has_active_access(order_id: str) -> bool:
+    return (
+        Entitlement.select()
+        .where((Entitlement.order == order_id) & (Entitlement.status == EntitlementStatus.ACTIVE))
+        .exists()
+    )
+
+
 def revoke_entitlement(order_id: str, reason: str) -> bool:
     """Ends the order's active access, with why; False when there was none to end."""
     revoked = (
