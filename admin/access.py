@@ -9,13 +9,13 @@ import argparse
 import sys
 
 from admin.confirm import confirmed
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.order_lookup import one_order_id
 from models.access_corrections import GRANT, REVOKE, AccessCorrectionRefused, correct_access
 from models.db import connection
 from models.orders import Order
 
-ACTOR = "admin:cli"
+ACTOR = cli_actor()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -3,6 +3,8 @@ the settings, the database binding, Redis and the enqueuer that sends work by ac
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass, field
 
 from config.logs import configure_logging
@@ -10,6 +12,16 @@ from config.settings import Settings
 from messaging.contract import DELIVER_MESSAGE
 from messaging.redis import Enqueuer, redis_client
 from models.db import init_database
+
+
+def cli_actor() -> str:
+    """The audit's actor for a command: `admin:cli:<os user>`, the person behind `sudo` when
+    there is one, so two people sharing the server are told apart."""
+    try:
+        user = os.environ.get("SUDO_USER") or getpass.getuser()
+    except OSError:  # no name for this uid (a container without /etc/passwd entry)
+        user = f"uid{os.getuid()}"
+    return f"admin:cli:{user}"
 
 
 @dataclass

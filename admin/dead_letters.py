@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from admin.arguments import purge_age_days
 from admin.confirm import confirmed
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.outbox import outbox_json, print_rows, row_details
 from admin.output import add_json_option, counted, print_json
 from messaging.contract import DELIVERY_QUEUE
@@ -33,7 +33,7 @@ from models.parked import parked_events, parked_orders, unpark_all
 from models.statuses import OutboxStatus
 from models.wib import wib_text
 
-ACTOR = "admin:cli"
+ACTOR = cli_actor()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

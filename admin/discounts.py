@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timedelta
 
 from admin.arguments import whole_number
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.orders import since_moment
 from admin.output import add_json_option, print_json
 from models.db import connection, transaction
@@ -23,7 +23,7 @@ from models.discounts import (
 from models.pricing import format_idr
 from models.wib import wib_text
 
-ACTOR = "admin:cli"
+ACTOR = cli_actor()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from admin.arguments import plain_choices, row_limit
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.order_lookup import one_order_id
 from admin.output import add_json_option, counted, print_json
 from models.db import connection
@@ -116,7 +116,7 @@ def resend_command(args: argparse.Namespace, admin: AdminContext) -> int:
             if order_id is None:
                 return 1
             new_ids = resend_notification(
-                order_id, args.template, "admin:cli", channel_names, admin.wake_deliveries
+                order_id, args.template, cli_actor(), channel_names, admin.wake_deliveries
             )
     except NothingToResend as error:
         print(f"Nothing to resend: {error}", file=sys.stderr)

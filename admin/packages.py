@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.output import add_json_option, print_json
 from models.catalog import Package
 from models.db import connection
@@ -98,7 +98,7 @@ def set_content_command(args: argparse.Namespace, admin: AdminContext) -> int:
         args.parser.error(f"--url {problem}")
     try:
         with connection():
-            package = set_package_content(args.package_id, args.url, lessons, "admin:cli")
+            package = set_package_content(args.package_id, args.url, lessons, cli_actor())
     except UnknownPackage:
         hint = "see: ./run.sh admin packages list"
         print(f"No package {args.package_id!r} ({hint})", file=sys.stderr)

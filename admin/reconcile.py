@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from admin.context import AdminContext
+from admin.context import AdminContext, cli_actor
 from admin.order_lookup import not_one_order, order_ids_meant
 from admin.output import add_json_option, print_json
 from integrations.errors import ProviderError
@@ -20,7 +20,7 @@ from models.audit import record_audit
 from models.db import connection
 from models.orders import Order
 
-ACTOR = "admin:cli"
+ACTOR = cli_actor()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

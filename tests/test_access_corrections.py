@@ -5,11 +5,14 @@ the owner says the payment was made elsewhere."""
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 from datetime import timedelta
 
 import pytest
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.db import connection
@@ -22,6 +25,15 @@ from tests.factories import insert_order, open_payment, paid_order
 from tests.notification_helpers import mails, reported_pending, whatsapp_messages
 
 REASON = "chargeback settled with the bank outside Midtrans"
+
+
+CLI = cli_actor()
+
+
+def test_command_line_actions_name_the_os_user_behind_them(monkeypatch):
+    assert f"admin:cli:{os.environ.get('SUDO_USER') or getpass.getuser()}" == CLI
+    monkeypatch.setenv("SUDO_USER", "sari")  # `sudo ./run.sh admin ...` run by sari
+    assert cli_actor() == "admin:cli:sari"
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str, str]:
@@ -68,11 +80,11 @@ def test_the_owner_revokes_a_paid_orders_access_by_part_of_its_number(
     )
     assert code == 0 and f"access to {order_id} revoked" in out
     entitlement = access_of(order_id)
-    assert entitlement.status == "REVOKED" and entitlement.revoke_reason == f"admin:cli: {REASON}"
+    assert entitlement.status == "REVOKED" and entitlement.revoke_reason == f"{CLI}: {REASON}"
     assert status_of(order_id) == "PAID"  # the payment is as Midtrans reported it
     [entry] = audited("access_revoked_by_owner")
     assert (entry.actor, entry.order_id, entry.old_status, entry.new_status) == (
-        "admin:cli",
+        CLI,
         order_id,
         None,
         None,
