@@ -556,9 +556,19 @@ def load_settings_or_exit() -> Settings:
 
 def startup_warnings(settings: Settings) -> list[str]:
     """What a person starting a real shop must hear about, though it does not stop start-up."""
-    if settings.uses_sandbox or settings.alerts.has_target:
-        return []
-    return [
-        "NO ALERT TARGET: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL, or nobody is told when "
-        "payments or messages stall (alarms are only logged and shown in /health)"
-    ]
+    warnings = []
+    if (
+        settings.midtrans.server_key.startswith("Mid-server-")
+        and not settings.midtrans.is_production
+    ):
+        warnings.append(
+            "PRODUCTION KEY IN SANDBOX MODE: MIDTRANS_SERVER_KEY starts with 'Mid-server-' (a "
+            "production key) but MIDTRANS_IS_PRODUCTION is not true, so every call goes to "
+            "Midtrans' sandbox and fails; set MIDTRANS_IS_PRODUCTION=true or use the SB- key"
+        )
+    if not settings.uses_sandbox and not settings.alerts.has_target:
+        warnings.append(
+            "NO ALERT TARGET: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL, or nobody is told "
+            "when payments or messages stall (alarms are only logged and shown in /health)"
+        )
+    return warnings

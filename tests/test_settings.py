@@ -278,6 +278,16 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
 
 
+def test_a_production_key_outside_production_mode_warns_at_start_up():
+    alerted = {**REAL, "ALERT_EMAIL_TO": "owner@shop.id"}
+    [warning] = startup_warnings(load_settings(alerted | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}))
+    assert (
+        warning.startswith("PRODUCTION KEY IN SANDBOX MODE") and "MIDTRANS_IS_PRODUCTION" in warning
+    )
+    production = alerted | PRODUCTION | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}
+    assert startup_warnings(load_settings(production)) == []
+
+
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
     from tasks.services import policy_from_settings
 
