@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from peewee import fn
 
+from admin.context import cli_actor
 from models.audit import AuditEntry, record_audit
 from models.base import utcnow
 from models.db import database, transaction
@@ -30,6 +31,7 @@ EMAIL = "sari.wulandari@example.com"
 PHONE = "+6285712345678"
 PHONE_FORMS = ("+6285712345678", "6285712345678", "085712345678")
 PERSON = {"name": NAME, "email": EMAIL, "phone": PHONE}
+CLI = cli_actor()  # `admin:cli:<os user>`, as the command line audits
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str, str]:
@@ -223,7 +225,7 @@ def test_a_correction_asked_twice_changes_nothing_the_second_time_and_says_so(
     actions = [entry.action for entry in AuditEntry.select().order_by(AuditEntry.id)]
     assert actions.count("personal_data_corrected") == 1
     unchanged = AuditEntry.get(AuditEntry.action == "personal_data_correction_unchanged")
-    assert unchanged.actor == "admin:cli" and EMAIL not in json.dumps(unchanged.details)
+    assert unchanged.actor == CLI and EMAIL not in json.dumps(unchanged.details)
 
 
 def test_a_correction_or_forget_for_nobody_is_refused_and_audited_without_the_contact(
@@ -234,7 +236,7 @@ def test_a_correction_or_forget_for_nobody_is_refused_and_audited_without_the_co
 
     assert code == 1 and "no order names this contact" in errors
     refusal = AuditEntry.get(AuditEntry.action == "personal_data_correction_refused")
-    assert refusal.actor == "admin:cli" and "nobody" not in json.dumps(refusal.details)
+    assert refusal.actor == CLI and "nobody" not in json.dumps(refusal.details)
     code, _, errors = run(
         admin_cli, capsys, "person", "forget", "nobody@example.com", "--reason", "x", "--yes"
     )
@@ -255,7 +257,7 @@ def test_a_forget_asked_again_while_the_goodbye_is_on_its_way_queues_nothing_mor
     goodbyes = OutboxMessage.select().where(OutboxMessage.template_name == "data_erased")
     assert goodbyes.count() == 2  # one email, one WhatsApp
     requests = AuditEntry.select().where(AuditEntry.action == "personal_data_erasure_requested")
-    assert [entry.actor for entry in requests] == ["admin:cli"]
+    assert [entry.actor for entry in requests] == [CLI]
     assert AuditEntry.get(AuditEntry.action == "personal_data_erasure_unchanged").order_id
     assert Order.get_by_id(paid_id).customer_email == EMAIL  # erased once the goodbye is final
 
