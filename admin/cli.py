@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "admin.packages",
     "admin.discounts",
     "admin.sales",
+    "admin.person",
 )
 
 

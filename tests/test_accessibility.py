@@ -75,6 +75,6 @@ def test_the_console_pages_have_no_serious_accessibility_violation(
     found = blocking_violations(page, f"{console}/admin/login")
     page.fill("#token", ADMIN_TOKEN)
     page.click("button[type=submit]")
-    for path in (*CONSOLE_PAGES, f"/admin/orders/{order_id}"):
+    for path in (*CONSOLE_PAGES, f"/admin/orders/{order_id}", f"/admin/orders/{order_id}/person"):
         found += blocking_violations(page, console + path)
     assert found == [], "\n".join(found)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.base import SHOP_TIMEZONE
 from models.catalog import DiscountCode, Package
@@ -50,7 +51,7 @@ def test_a_new_price_applies_to_new_orders_only(db, admin_cli, capsys):
     assert amounts == {waiting: 99000, later: 149000}
     [entry] = audited("package_price_set")
     assert (entry.actor, entry.details) == (
-        "admin:cli",
+        cli_actor(),
         {"package_id": "ai-movie-course", "old": 99000, "new": 149000},
     )
 
@@ -70,7 +71,7 @@ def test_an_unknown_package_or_a_tiny_price_is_refused(db, admin_cli, capsys):
     assert admin_cli(["packages", "set-price", "ai-movie-course", "500"]) == 1
     assert "from 1000 to 100000000 rupiah" in capsys.readouterr().err
     assert price_of("ai-movie-course") == 99000
-    assert [entry.actor for entry in audited("package_price_refused")] == ["admin:cli"] * 2
+    assert [entry.actor for entry in audited("package_price_refused")] == [cli_actor()] * 2
 
 
 # --- the console ------------------------------------------------------------------------------
