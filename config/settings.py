@@ -96,6 +96,8 @@ class WhatsAppSettings:
     token: str
     phone_number_id: str
     business_account_id: str
+    verify_token: str  # what Meta's webhook handshake must present (GET /webhooks/whatsapp)
+    app_secret: str  # signs Meta's status callbacks (X-Hub-Signature-256)
 
     @property
     def graph_api_version(self) -> str:
@@ -126,6 +128,7 @@ class DeliverySettings:
     breaker_fail_max: int
     breaker_reset_seconds: int
     stuck_after_seconds: int
+    whatsapp_status_grace_seconds: int
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
@@ -331,6 +334,20 @@ VARIABLES = (
         lambda values: "100000000000002" if _local_sandbox(values) else "",
         BLANK_IS_UNSET,
     ),
+    Variable(
+        "WHATSAPP_VERIFY_TOKEN",
+        "whatsapp.verify_token",
+        text,
+        "sandbox-whatsapp-verify-token",
+        BLANK_IS_UNSET,
+    ),
+    Variable(
+        "WHATSAPP_APP_SECRET",
+        "whatsapp.app_secret",
+        text,
+        "sandbox-whatsapp-app-secret",
+        BLANK_IS_UNSET,
+    ),
     # Alerts
     Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
     Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
@@ -348,6 +365,12 @@ VARIABLES = (
     ),
     Variable(
         "NOTIFICATION_STUCK_AFTER_SECONDS", "delivery.stuck_after_seconds", at_least(30), "300"
+    ),
+    Variable(
+        "WHATSAPP_STATUS_GRACE_SECONDS",
+        "delivery.whatsapp_status_grace_seconds",
+        at_least(0),
+        "120",
     ),
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
@@ -369,6 +392,8 @@ REQUIRED_WITH_REAL_KEYS = (
     "SMTP_HOST",
     "WHATSAPP_TOKEN",
     "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_APP_SECRET",
     "SELLER_NAME",
     "SELLER_WHATSAPP",
     "SELLER_EMAIL",

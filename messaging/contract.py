@@ -44,6 +44,11 @@ CREATE_PAYMENT = ActorSpec(
 PROCESS_NOTIFICATION = ActorSpec(
     "process_notification", WEBHOOKS_QUEUE, "raw: the Midtrans notification body as received"
 )
+PROCESS_WHATSAPP_STATUSES = ActorSpec(
+    "process_whatsapp_statuses",
+    WEBHOOKS_QUEUE,
+    "callback: Meta's WhatsApp status callback body as received (signature checked)",
+)
 PROCESS_STORED_EVENT = ActorSpec(
     "process_stored_event", WEBHOOKS_QUEUE, "event_id: a payment_events row id"
 )
@@ -78,6 +83,7 @@ CHECK_ALARMS = ActorSpec("check_alarms", MAINTENANCE_QUEUE, "none")
 ACTORS = (
     CREATE_PAYMENT,
     PROCESS_NOTIFICATION,
+    PROCESS_WHATSAPP_STATUSES,
     PROCESS_STORED_EVENT,
     RECONCILE_ORDER,
     VERIFY_LEGACY_ORDER,

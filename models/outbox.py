@@ -28,6 +28,8 @@ class OutboxMessage(BaseModel):
     sent_at = DateTimeTZField(null=True)
     provider_message_id = CharField(null=True)
     resend_of = BigIntegerField(null=True)
+    delivery_status = CharField(null=True)  # WhatsApp: sent, delivered, read or failed (Meta's)
+    delivery_status_at = DateTimeTZField(null=True)
     created_at = DateTimeTZField(default=utcnow)
     updated_at = DateTimeTZField(default=utcnow)
 

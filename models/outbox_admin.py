@@ -74,7 +74,8 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
-    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays.
+    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays, and
+    what Meta said about the message that failed is forgotten (the new one gets its own).
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -85,6 +86,9 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             attempt_count=0,
             next_retry_at=None,
             claimed_at=None,
+            provider_message_id=None,
+            delivery_status=None,
+            delivery_status_at=None,
             updated_at=now,
         )
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(REQUEUEABLE))
