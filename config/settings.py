@@ -121,6 +121,19 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class OffsiteSettings:
+    """The off-site copy of the nightly backup: a restic repository (restic's own variables;
+    any backend restic speaks: a folder, SFTP, S3, B2) and the file holding its password."""
+
+    repository: str
+    password_file: str
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.repository)
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """How customer messages are retried, guarded and paced (models.delivery.DeliveryPolicy)."""
 
@@ -177,6 +190,7 @@ class Settings:
     smtp: SmtpSettings
     whatsapp: WhatsAppSettings
     alerts: AlertSettings
+    offsite: OffsiteSettings
     delivery: DeliverySettings
     seller: Seller
 
@@ -199,6 +213,7 @@ PARTS = {
     "smtp": SmtpSettings,
     "whatsapp": WhatsAppSettings,
     "alerts": AlertSettings,
+    "offsite": OffsiteSettings,
     "delivery": DeliverySettings,
     "seller": Seller,
 }
@@ -352,6 +367,9 @@ VARIABLES = (
     Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
     Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
     Variable("ALERT_REPEAT_MINUTES", "alerts.repeat_minutes", at_least(1), "60"),
+    # Off-site backups (restic's own variable names)
+    Variable("RESTIC_REPOSITORY", "offsite.repository", stripped, ""),
+    Variable("RESTIC_PASSWORD_FILE", "offsite.password_file", stripped, ""),
     # Customer messages
     Variable(
         "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
@@ -477,6 +495,14 @@ def the_sandbox_stays_local(env: Mapping[str, str], values: Values) -> str | Non
     )
 
 
+def a_restic_repository_needs_its_password_file(
+    env: Mapping[str, str], values: Values
+) -> str | None:
+    if values["offsite.repository"] and not values["offsite.password_file"]:
+        return "RESTIC_PASSWORD_FILE is required with RESTIC_REPOSITORY (restic encrypts with it)"
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     production_needs_a_server_key,
     production_needs_its_own_servers,
@@ -484,6 +510,7 @@ CHECKS: tuple[Check, ...] = (
     real_keys_need_real_providers,
     real_keys_need_an_admin_token,
     real_keys_verify_with_the_status_api,
+    a_restic_repository_needs_its_password_file,
 )
 
 

@@ -136,6 +136,17 @@ def last_backup_key() -> str:
     return f"{NAMESPACE}:backup:last-success"
 
 
+def offsite_snapshot_key() -> str:
+    """When the newest off-site (restic) snapshot was taken (Unix time), seen by the last
+    `admin backup` or `admin drill`, for the off-site alarm."""
+    return f"{NAMESPACE}:backup:offsite-newest"
+
+
+def drill_result_key() -> str:
+    """The last `./run.sh admin drill` report (JSON: ok, at, snapshot, error), for its alarm."""
+    return f"{NAMESPACE}:backup:drill"
+
+
 def dead_letter_set_key(queue_name: str) -> str:
     """Dramatiq's dead-letter zset for a queue (score: when the message died, in ms); the
     encoded messages sit in the hash of the same name plus `.msgs`."""

@@ -162,6 +162,35 @@ def backup_overdue(now: datetime, last: datetime | None, required: bool) -> Alar
     )
 
 
+def offsite_snapshot_overdue(now: datetime, newest: datetime | None) -> Alarm | None:
+    """With RESTIC_REPOSITORY set: the newest off-site snapshot is older than BACKUP_MAX_AGE (the
+    machine's own copy dies with the machine)."""
+    if newest is not None and now - newest < BACKUP_MAX_AGE:
+        return None
+    since = newest.isoformat() if newest else "never"
+    return Alarm(
+        "offsite_backup_overdue",
+        f"no off-site backup snapshot for over 26 hours (newest: {since})",
+        1,
+        pesan="tidak ada cadangan di luar server lebih dari 26 jam (terbaru: "
+        f"{wib_text(newest) or 'belum pernah'})",
+    )
+
+
+def drill_failed(report: dict | None) -> Alarm | None:
+    """The last restore drill (`./run.sh admin drill`) could not restore and verify the newest
+    off-site snapshot: the backups may not bring the shop back."""
+    if not report or report.get("ok"):
+        return None
+    error = str(report.get("error") or "see `./run.sh admin drill`")[:300]
+    return Alarm(
+        "backup_drill_failed",
+        f"the restore drill of {report.get('at', '?')} failed: {error}",
+        1,
+        pesan=f"uji pemulihan cadangan {wib_text(report.get('at')) or ''} gagal: {error}",
+    )
+
+
 def parked_work() -> Alarm | None:
     """Orders without a payment link or notifications the sweeper stopped retrying."""
     orders = [order.order_id for order in parked_orders().limit(EXAMPLE_LIMIT)]
