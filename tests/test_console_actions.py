@@ -146,8 +146,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 # Every route that may change anything: the customer's checkout, Midtrans' notifications, Meta's
-# WhatsApp status callbacks (they touch messages only), the console's session, the recovery actions on messages and the access corrections. None of them
-# sets an order status.
+# WhatsApp status callbacks (they touch messages only), the console's session, the recovery
+# actions on messages and the access corrections. None of them sets an order status.
 ALLOWED_WRITES = {
     ("/api/checkout", "POST"),
     ("/webhooks/midtrans", "POST"),
