@@ -6,10 +6,13 @@ an interrupted WhatsApp row waits for its callback before it is sent again."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from harness.sandbox.server import SandboxConfig, start_sandbox
 from integrations.signature import meta_signature
+from integrations.whatsapp import WhatsAppClient
 from tasks.delivery import requeue_due_deliveries
 from tests.conftest import declared_actor, the_worker, wait_for
 from tests.notification_helpers import (
@@ -204,3 +207,29 @@ def test_statuses_of_messages_that_are_not_ours_change_nothing(db, worker, http)
     the_worker().services.broker.join("webhooks", timeout=10_000)
     stored = row(whatsapp_id)
     assert (stored.status, stored.delivery_status) == ("SENT", None)
+
+
+def test_the_sandbox_reports_every_accepted_message_like_meta_when_asked(db, worker, web):
+    """A sandbox configured as `./run.sh sandbox` and the hostile run start it: Meta's `sent` and
+    `delivered` follow each accepted message on their own, signed, echoing the row id."""
+    reporting = start_sandbox(
+        SandboxConfig(
+            http_port=0,
+            smtp_port=0,
+            notification_url=f"{web}/webhooks/midtrans",
+            whatsapp_status_callbacks=("sent", "delivered"),
+        )
+    )
+    try:
+        whatsapp_id = queued_order("payment_success")["WHATSAPP"]
+        crash_after_claiming(whatsapp_id)  # its worker died after Meta accepted (below)
+        settings = the_worker().services.settings.whatsapp
+        client = WhatsAppClient(replace(settings, api_url=f"{reporting.base_url}/v26.0"))
+        message_id = client.send_template(
+            "+6281234567890", "payment_success", ["Sari"], callback_data=str(whatsapp_id)
+        )
+        wait_for(lambda: row(whatsapp_id).delivery_status == "delivered", message="delivered")
+    finally:
+        reporting.stop()
+    recorded = row(whatsapp_id)
+    assert (recorded.status, recorded.provider_message_id) == ("SENT", message_id)

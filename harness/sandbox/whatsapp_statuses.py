@@ -21,6 +21,7 @@ CALLBACK_TIMEOUT_SECONDS = 5.0
 # What Meta reports for a number that has no WhatsApp (the fault's asynchronous failure).
 UNDELIVERABLE = (131026, "Message undeliverable")
 STATUSES = ("sent", "delivered", "read", "failed")
+RETRY_WAITS_SECONDS = (1, 2, 4, 8, 15, 30, 0)
 
 
 def status_callback(message: dict, status: str, business_account_id: str, error=None) -> dict:
@@ -69,9 +70,16 @@ class StatusCallbacks:
 
     def _post_all(self, message: dict, statuses: tuple) -> None:
         for status in statuses:
-            # The shop down: Meta would retry for days; the sandbox does not need to.
+            self._post_until_taken(message, status)
+
+    def _post_until_taken(self, message: dict, status: str) -> None:
+        """Meta retries a callback the shop did not take (for days, backing off); the sandbox
+        for about a minute, enough for a web restart in a hostile run."""
+        for wait in RETRY_WAITS_SECONDS:
             with contextlib.suppress(httpx.HTTPError):
-                self.post(message, status)
+                if self.post(message, status) == 200:
+                    return
+            time.sleep(wait)
 
     def post(self, message: dict, status: str, error=None) -> int:
         """Sends one callback; returns the shop's HTTP status."""
