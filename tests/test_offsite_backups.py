@@ -10,12 +10,14 @@ import json
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
 
 from admin.cli import main as admin_main
 from messaging.contract import offsite_snapshot_key
+from models.alarms import drill_failed, offsite_snapshot_overdue
 from tests.conftest import declared_actor, the_worker, with_settings
 from tests.notification_helpers import queued_order
 
@@ -129,3 +131,14 @@ def test_an_off_site_snapshot_older_than_26_hours_raises_the_alarm(db, settings,
     assert "offsite_backup_overdue" in alarms_with(settings, offsite)
     broker.client.set(offsite_snapshot_key(), int(time.time()) - 25 * 3600)
     assert "offsite_backup_overdue" not in alarms_with(settings, offsite)
+
+
+def test_the_off_site_alarms_speak_english_and_indonesian():
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    overdue = offsite_snapshot_overdue(now, now - timedelta(hours=27))
+    assert overdue.message.startswith("no off-site backup snapshot for over 26 hours")
+    assert overdue.pesan.startswith("tidak ada cadangan di luar server lebih dari 26 jam")
+    failed = drill_failed({"ok": False, "at": now.isoformat(), "error": "restic restore failed"})
+    assert "restore drill" in failed.message and "restic restore failed" in failed.message
+    assert failed.pesan.startswith("uji pemulihan cadangan 7 Des 2026 10:00 WIB gagal")
+    assert drill_failed({"ok": True}) is None
