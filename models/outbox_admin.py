@@ -74,8 +74,9 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
-    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays, and
-    what Meta said about the message that failed is forgotten (the new one gets its own).
+    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays. The
+    operator vouches for the row, so a message held by the hourly budget is sent this time; what
+    Meta said about the message that failed is forgotten (the new one gets its own).
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -86,6 +87,7 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             attempt_count=0,
             next_retry_at=None,
             claimed_at=None,
+            released_by_operator=True,
             provider_message_id=None,
             delivery_status=None,
             delivery_status_at=None,
@@ -148,6 +150,7 @@ def _resend_one(original: OutboxMessage, recipient: str) -> int:
         recipient=recipient,
         payload=original.payload,
         resend_of=original.id,
+        released_by_operator=True,  # asked for by an operator: not held by the hourly budget
     ).execute()
 
 
