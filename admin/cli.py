@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "admin.alerts",
     "admin.packages",
     "admin.discounts",
+    "admin.person",
 )
 
 

@@ -148,6 +148,14 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long personal data is kept once its purpose has passed (UU PDP; models/retention.py)."""
+
+    unpaid_days: int  # an unpaid order's contact details, after it ended
+    message_body_days: int  # a finished message's body (name, access link)
+
+
+@dataclass(frozen=True)
 class Seller:
     """Who sells: shown in every customer page's footer and the legal pages, as buyers and the
     payment gateway's merchant review expect."""
@@ -192,6 +200,7 @@ class Settings:
     alerts: AlertSettings
     offsite: OffsiteSettings
     delivery: DeliverySettings
+    retention: RetentionSettings
     seller: Seller
 
     @property
@@ -215,6 +224,7 @@ PARTS = {
     "alerts": AlertSettings,
     "offsite": OffsiteSettings,
     "delivery": DeliverySettings,
+    "retention": RetentionSettings,
     "seller": Seller,
 }
 
@@ -393,6 +403,9 @@ VARIABLES = (
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
+    # Personal data (UU PDP)
+    Variable("RETENTION_UNPAID_DAYS", "retention.unpaid_days", at_least(1), "30"),
+    Variable("RETENTION_MESSAGE_BODY_DAYS", "retention.message_body_days", at_least(1), "90"),
     # The seller
     Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
     Variable("SELLER_ADDRESS", "seller.address", stripped, ""),

@@ -114,12 +114,15 @@ def resend_rows(
     if order is None:
         raise NothingToResend(f"no order {order_id}")
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
-    new_ids = [
-        _resend_one(original, recipients[original.channel])
-        for original in _latest_rows(order_id, template_name, channels)
-    ]
-    if not new_ids:
+    originals = _latest_rows(order_id, template_name, channels)
+    if not originals:
         raise NothingToResend(f"order {order_id} was never sent {template_name}")
+    if not all(original.payload for original in originals):
+        raise NothingToResend(
+            f"the {template_name} body of order {order_id} was deleted "
+            "(RETENTION_MESSAGE_BODY_DAYS or a forget request): nothing to resend"
+        )
+    new_ids = [_resend_one(original, recipients[original.channel]) for original in originals]
     record_audit(actor, "outbox_resend", order_id, template_name=template_name, outbox_ids=new_ids)
     return new_ids
 
