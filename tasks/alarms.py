@@ -4,6 +4,7 @@ where log-based monitoring picks it up) when it starts, again while it holds and
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -11,8 +12,14 @@ from loguru import logger
 
 from integrations.alarm_targets import AlarmNotice, AlarmSender
 from integrations.breaker import circuit_state
-from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
-from models.alarms import Alarm, current_alarms
+from messaging.contract import (
+    CHECK_ALARMS,
+    NAMESPACE,
+    drill_result_key,
+    last_backup_key,
+    offsite_snapshot_key,
+)
+from models.alarms import Alarm, current_alarms, drill_failed, offsite_snapshot_overdue
 from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from tasks.periodic import periodic_job
 from tasks.services import WorkerServices
@@ -33,6 +40,8 @@ def check_alarms(services: WorkerServices) -> list[dict]:
         backups_required=not settings.uses_sandbox,
     )
     alarms += breakers_open_too_long(services.redis, time.time())
+    if settings.offsite.enabled:
+        alarms += offsite_alarms(services.redis, datetime.now(UTC))
     sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_notice(alarm) for alarm in alarms]):
@@ -64,6 +73,18 @@ def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
                 )
             )
     return found
+
+
+def offsite_alarms(redis_client, now: datetime) -> list[Alarm]:
+    """The off-site copy too old, or the last restore drill failed (both recorded in Redis by
+    `./run.sh admin backup` and `./run.sh admin drill`)."""
+    newest = redis_client.get(offsite_snapshot_key())
+    drill = redis_client.get(drill_result_key())
+    found = (
+        offsite_snapshot_overdue(now, datetime.fromtimestamp(int(newest), UTC) if newest else None),
+        drill_failed(json.loads(drill) if drill else None),
+    )
+    return [alarm for alarm in found if alarm is not None]
 
 
 def as_notice(alarm: Alarm) -> AlarmNotice:
