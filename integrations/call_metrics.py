@@ -10,12 +10,13 @@ samples in one process's memory, where no exporter sees them.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import TypeVar
 
 import urllib3
+from loguru import logger
 
 from integrations.errors import PermanentProviderError, RecipientDeferred, TransactionNotFound
 
@@ -28,25 +29,38 @@ ERROR = "error"
 TIMEOUT = "timeout"
 BREAKER_OPEN = "breaker_open"
 RATE_LIMITED = "rate_limited"
-OUTCOMES = (OK, REJECTED, ERROR, TIMEOUT, BREAKER_OPEN, RATE_LIMITED)
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30)
 
 
-@cache
-def _histogram():
-    # Imported here, at the first call: see the module's docstring.
-    from prometheus_client import Histogram
+_histograms: list = []  # the one histogram, once made
+_making = threading.Lock()
 
-    return Histogram(
-        "bfa_provider_call_seconds",
-        "Time of one call to an outside provider, by provider, call and outcome.",
-        ["provider", "call", "outcome"],
-        buckets=BUCKETS,
-    )
+
+def _histogram():
+    """Made at the first call (see the module's docstring), once: a worker's threads make their
+    first calls together, and registering the name twice fails."""
+    if not _histograms:
+        with _making:
+            if not _histograms:
+                from prometheus_client import Histogram
+
+                _histograms.append(
+                    Histogram(
+                        "bfa_provider_call_seconds",
+                        "Time of one call to an outside provider, by provider, call and outcome.",
+                        ["provider", "call", "outcome"],
+                        buckets=BUCKETS,
+                    )
+                )
+    return _histograms[0]
 
 
 def observe(provider: str, call: str, outcome: str, seconds: float) -> None:
-    _histogram().labels(provider, call, outcome).observe(seconds)
+    """Records one call; a failure to record (a full metrics folder) never fails the call."""
+    try:
+        _histogram().labels(provider, call, outcome).observe(seconds)
+    except Exception as error:
+        logger.warning("Provider call not recorded in the metrics: {!r}", error)
 
 
 def outcome_of(error: BaseException) -> str:

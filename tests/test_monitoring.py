@@ -301,3 +301,36 @@ def test_the_alert_rules_and_the_scrape_config_pass_promtool_and_its_rule_tests(
             check=False,
         )
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_workers_threads_making_their_first_provider_calls_together_all_count():
+    """Eight threads of a fresh worker process call providers at the same moment."""
+    counted = subprocess.run(
+        [sys.executable, "-c", FIRST_CALLS_TOGETHER],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert counted.returncode == 0, counted.stderr
+    assert counted.stdout.split() == ["16.0", "0"]
+
+
+FIRST_CALLS_TOGETHER = """
+import threading
+from loguru import logger
+from integrations.call_metrics import TimedCall
+warnings = []
+logger.add(warnings.append, level="WARNING")
+start = threading.Barrier(16)
+def call():
+    start.wait()
+    TimedCall("whatsapp", "send", lambda: "wamid.1")()
+threads = [threading.Thread(target=call) for _ in range(16)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+from prometheus_client import REGISTRY
+labels = {"provider": "whatsapp", "call": "send", "outcome": "ok"}
+print(REGISTRY.get_sample_value("bfa_provider_call_seconds_count", labels), len(warnings))
+"""
