@@ -191,15 +191,20 @@ def test_paid_orders_and_revenue_come_from_the_database_so_every_web_process_agr
     assert found[("bfa_revenue_rupiah_total",)] == 99000 + 49500
 
 
-def test_an_open_circuit_shows_in_the_breaker_gauge_and_the_calls_it_refuses(web, clean, system):
-    guard = provider_guard(
+def guard_for(system, provider: str, fail_max: int):
+    """The provider's guard as the worker builds it, on the test Redis."""
+    return provider_guard(
         system["broker"].client,
-        "whatsapp",
-        fail_max=2,
+        provider,
+        fail_max=fail_max,
         reset_seconds=60,
         per_second=100,
         namespace=NAMESPACE,
     )
+
+
+def test_an_open_circuit_shows_in_the_breaker_gauge_and_the_calls_it_refuses(web, clean, system):
+    guard = guard_for(system, "whatsapp", fail_max=2)
 
     def outage() -> str:
         raise RetryableProviderError("POST /messages: HTTP 503")
@@ -224,14 +229,7 @@ def test_a_provider_that_hangs_counts_as_a_timeout_and_one_that_refuses_as_an_er
     silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
     hanging = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=Timeout.of(0.3))
     refusing = Client(f"http://127.0.0.1:{free_port()}", timeout=Timeout.of(0.3))
-    guard = provider_guard(
-        system["broker"].client,
-        "email",
-        fail_max=10,
-        reset_seconds=60,
-        per_second=100,
-        namespace=NAMESPACE,
-    )
+    guard = guard_for(system, "email", fail_max=10)
     before = web_samples(web)
     try:
         for client in (hanging, refusing):
