@@ -20,6 +20,13 @@ DELIVERY_QUEUE = "notifications"  # the name operators scale with `-Q notificati
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (PAYMENTS_QUEUE, WEBHOOKS_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE)
 
+# The providers' circuit breakers, whose state the workers write to Redis and the web's /metrics
+# and the alarm check read. Snap (app.midtrans.com) and the Status API (api.midtrans.com) are
+# separate services with separate circuits: a Snap outage must not stop payments being verified.
+SNAP_CIRCUIT = "midtrans_snap"
+STATUS_API_CIRCUIT = "midtrans_status"
+CIRCUITS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
+
 
 @dataclass(frozen=True)
 class ActorSpec:

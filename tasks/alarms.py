@@ -14,17 +14,16 @@ from integrations.alarm_targets import AlarmNotice, AlarmSender
 from integrations.breaker import circuit_state
 from messaging.contract import (
     CHECK_ALARMS,
+    CIRCUITS,
     NAMESPACE,
     drill_result_key,
     last_backup_key,
     offsite_snapshot_key,
 )
 from models.alarms import Alarm, current_alarms, drill_failed, offsite_snapshot_overdue
-from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from tasks.periodic import periodic_job
 from tasks.services import WorkerServices
 
-PROVIDERS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
 BREAKER_OPEN_ALARM_SECONDS = 300
 
 
@@ -54,7 +53,7 @@ def check_alarms(services: WorkerServices) -> list[dict]:
 def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
     """A provider's circuit open (or half-open) for over 5 minutes: an outage, a wrong key."""
     found = []
-    for provider in PROVIDERS:
+    for provider in CIRCUITS:
         state = circuit_state(redis_client, provider, NAMESPACE)
         since_key = f"{NAMESPACE}:alerts:breaker-open-since:{provider}"
         if state in (None, "closed"):
