@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "admin.orders",
     "admin.access",
     "admin.backup",
+    "admin.drill",
     "admin.legacy_import",
     "admin.verify",
     "admin.reconcile",

@@ -96,6 +96,8 @@ class WhatsAppSettings:
     token: str
     phone_number_id: str
     business_account_id: str
+    verify_token: str  # what Meta's webhook handshake must present (GET /webhooks/whatsapp)
+    app_secret: str  # signs Meta's status callbacks (X-Hub-Signature-256)
 
     @property
     def graph_api_version(self) -> str:
@@ -119,6 +121,19 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class OffsiteSettings:
+    """The off-site copy of the nightly backup: a restic repository (restic's own variables;
+    any backend restic speaks: a folder, SFTP, S3, B2) and the file holding its password."""
+
+    repository: str
+    password_file: str
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.repository)
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """How customer messages are retried, guarded and paced (models.delivery.DeliveryPolicy)."""
 
@@ -126,6 +141,7 @@ class DeliverySettings:
     breaker_fail_max: int
     breaker_reset_seconds: int
     stuck_after_seconds: int
+    whatsapp_status_grace_seconds: int
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
@@ -182,6 +198,7 @@ class Settings:
     smtp: SmtpSettings
     whatsapp: WhatsAppSettings
     alerts: AlertSettings
+    offsite: OffsiteSettings
     delivery: DeliverySettings
     retention: RetentionSettings
     seller: Seller
@@ -205,6 +222,7 @@ PARTS = {
     "smtp": SmtpSettings,
     "whatsapp": WhatsAppSettings,
     "alerts": AlertSettings,
+    "offsite": OffsiteSettings,
     "delivery": DeliverySettings,
     "retention": RetentionSettings,
     "seller": Seller,
@@ -341,10 +359,27 @@ VARIABLES = (
         lambda values: "100000000000002" if _local_sandbox(values) else "",
         BLANK_IS_UNSET,
     ),
+    Variable(
+        "WHATSAPP_VERIFY_TOKEN",
+        "whatsapp.verify_token",
+        text,
+        "sandbox-whatsapp-verify-token",
+        BLANK_IS_UNSET,
+    ),
+    Variable(
+        "WHATSAPP_APP_SECRET",
+        "whatsapp.app_secret",
+        text,
+        "sandbox-whatsapp-app-secret",
+        BLANK_IS_UNSET,
+    ),
     # Alerts
     Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
     Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
     Variable("ALERT_REPEAT_MINUTES", "alerts.repeat_minutes", at_least(1), "60"),
+    # Off-site backups (restic's own variable names)
+    Variable("RESTIC_REPOSITORY", "offsite.repository", stripped, ""),
+    Variable("RESTIC_PASSWORD_FILE", "offsite.password_file", stripped, ""),
     # Customer messages
     Variable(
         "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
@@ -358,6 +393,12 @@ VARIABLES = (
     ),
     Variable(
         "NOTIFICATION_STUCK_AFTER_SECONDS", "delivery.stuck_after_seconds", at_least(30), "300"
+    ),
+    Variable(
+        "WHATSAPP_STATUS_GRACE_SECONDS",
+        "delivery.whatsapp_status_grace_seconds",
+        at_least(0),
+        "120",
     ),
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
@@ -382,6 +423,8 @@ REQUIRED_WITH_REAL_KEYS = (
     "SMTP_HOST",
     "WHATSAPP_TOKEN",
     "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_APP_SECRET",
     "SELLER_NAME",
     "SELLER_WHATSAPP",
     "SELLER_EMAIL",
@@ -489,6 +532,14 @@ def the_sandbox_listens_locally(env: Mapping[str, str], values: Values) -> str |
     )
 
 
+def a_restic_repository_needs_its_password_file(
+    env: Mapping[str, str], values: Values
+) -> str | None:
+    if values["offsite.repository"] and not values["offsite.password_file"]:
+        return "RESTIC_PASSWORD_FILE is required with RESTIC_REPOSITORY (restic encrypts with it)"
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     production_needs_a_server_key,
     production_needs_its_own_servers,
@@ -497,6 +548,7 @@ CHECKS: tuple[Check, ...] = (
     real_keys_need_real_providers,
     real_keys_need_an_admin_token,
     real_keys_verify_with_the_status_api,
+    a_restic_repository_needs_its_password_file,
 )
 
 

@@ -20,6 +20,13 @@ DELIVERY_QUEUE = "notifications"  # the name operators scale with `-Q notificati
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (PAYMENTS_QUEUE, WEBHOOKS_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE)
 
+# The providers' circuit breakers, whose state the workers write to Redis and the web's /metrics
+# and the alarm check read. Snap (app.midtrans.com) and the Status API (api.midtrans.com) are
+# separate services with separate circuits: a Snap outage must not stop payments being verified.
+SNAP_CIRCUIT = "midtrans_snap"
+STATUS_API_CIRCUIT = "midtrans_status"
+CIRCUITS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
+
 
 @dataclass(frozen=True)
 class ActorSpec:
@@ -43,6 +50,11 @@ CREATE_PAYMENT = ActorSpec(
 )
 PROCESS_NOTIFICATION = ActorSpec(
     "process_notification", WEBHOOKS_QUEUE, "raw: the Midtrans notification body as received"
+)
+PROCESS_WHATSAPP_STATUSES = ActorSpec(
+    "process_whatsapp_statuses",
+    WEBHOOKS_QUEUE,
+    "callback: Meta's WhatsApp status callback body as received (signature checked)",
 )
 PROCESS_STORED_EVENT = ActorSpec(
     "process_stored_event", WEBHOOKS_QUEUE, "event_id: a payment_events row id"
@@ -88,6 +100,7 @@ CHECK_ALARMS = ActorSpec("check_alarms", MAINTENANCE_QUEUE, "none")
 ACTORS = (
     CREATE_PAYMENT,
     PROCESS_NOTIFICATION,
+    PROCESS_WHATSAPP_STATUSES,
     PROCESS_STORED_EVENT,
     RECONCILE_ORDER,
     VERIFY_LEGACY_ORDER,
@@ -141,6 +154,17 @@ def sweep_claim_key(kind: str, item_id: object) -> str:
 def last_backup_key() -> str:
     """When the last `./run.sh admin backup` succeeded (Unix time), for the backup alarm."""
     return f"{NAMESPACE}:backup:last-success"
+
+
+def offsite_snapshot_key() -> str:
+    """When the newest off-site (restic) snapshot was taken (Unix time), seen by the last
+    `admin backup` or `admin drill`, for the off-site alarm."""
+    return f"{NAMESPACE}:backup:offsite-newest"
+
+
+def drill_result_key() -> str:
+    """The last `./run.sh admin drill` report (JSON: ok, at, snapshot, error), for its alarm."""
+    return f"{NAMESPACE}:backup:drill"
 
 
 def dead_letter_set_key(queue_name: str) -> str:

@@ -150,15 +150,43 @@ def backup_overdue(now: datetime, last: datetime | None, required: bool) -> Alar
     are `required` (a real shop)."""
     if last is None and not required:
         return None
+    return _too_old(now, last, "backup_overdue", ("backup", "cadangan"))
+
+
+def offsite_snapshot_overdue(now: datetime, newest: datetime | None) -> Alarm | None:
+    """With RESTIC_REPOSITORY set: the newest off-site snapshot is older than BACKUP_MAX_AGE (the
+    machine's own copy dies with the machine)."""
+    words = ("off-site backup snapshot", "cadangan di luar server")
+    return _too_old(now, newest, "offsite_backup_overdue", words)
+
+
+def _too_old(
+    now: datetime, last: datetime | None, name: str, what: tuple[str, str]
+) -> Alarm | None:
+    """`what` (English, Indonesian) last happened over BACKUP_MAX_AGE ago, or never."""
     if last is not None and now - last < BACKUP_MAX_AGE:
         return None
     since = last.isoformat() if last else "never"
     return Alarm(
-        "backup_overdue",
-        f"no backup for over 26 hours (last: {since})",
+        name,
+        f"no {what[0]} for over 26 hours (last: {since})",
         1,
-        pesan=f"tidak ada cadangan lebih dari 26 jam (terakhir: {wib_text(last) or 'belum pernah'}"
-        ")",
+        pesan=f"tidak ada {what[1]} lebih dari 26 jam (terakhir: "
+        f"{wib_text(last) or 'belum pernah'})",
+    )
+
+
+def drill_failed(report: dict | None) -> Alarm | None:
+    """The last restore drill (`./run.sh admin drill`) could not restore and verify the newest
+    off-site snapshot: the backups may not bring the shop back."""
+    if not report or report.get("ok"):
+        return None
+    error = str(report.get("error") or "see `./run.sh admin drill`")[:300]
+    return Alarm(
+        "backup_drill_failed",
+        f"the restore drill of {report.get('at', '?')} failed: {error}",
+        1,
+        pesan=f"uji pemulihan cadangan {wib_text(report.get('at')) or ''} gagal: {error}",
     )
 
 

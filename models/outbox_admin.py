@@ -75,7 +75,8 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
     """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays. The
-    operator vouches for the row, so a message held by the hourly budget is sent this time.
+    operator vouches for the row, so a message held by the hourly budget is sent this time; what
+    Meta said about the message that failed is forgotten (the new one gets its own).
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -87,6 +88,9 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             next_retry_at=None,
             claimed_at=None,
             released_by_operator=True,
+            provider_message_id=None,
+            delivery_status=None,
+            delivery_status_at=None,
             updated_at=now,
         )
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(REQUEUEABLE))

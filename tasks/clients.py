@@ -10,17 +10,11 @@ from config.settings import MidtransSettings
 from integrations.errors import TransactionNotFound
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
-from messaging.contract import NAMESPACE
+from messaging.contract import NAMESPACE, SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from models.events import known_transaction_ids
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30
-
-
-# Snap (app.midtrans.com) and the Status API (api.midtrans.com) are separate services with
-# separate circuits: a Snap outage must not stop payments being verified, nor the reverse.
-SNAP_CIRCUIT = "midtrans_snap"
-STATUS_API_CIRCUIT = "midtrans_status"
 
 
 class GuardedMidtrans:
@@ -43,7 +37,7 @@ def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> G
     """The worker's Midtrans client (its connection pools are thread-safe)."""
     client = MidtransClient(midtrans)
 
-    def guard(circuit: str) -> ProviderGuard:
+    def guard(circuit: str, call_name: str) -> ProviderGuard:
         return provider_guard(
             redis_client,
             "midtrans",
@@ -52,9 +46,14 @@ def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> G
             per_second=midtrans.rate_per_second,
             namespace=NAMESPACE,
             circuit=circuit,
+            call_name=call_name,
         )
 
-    return GuardedMidtrans(client, guard(SNAP_CIRCUIT), guard(STATUS_API_CIRCUIT))
+    return GuardedMidtrans(
+        client,
+        guard(SNAP_CIRCUIT, "snap_create"),
+        guard(STATUS_API_CIRCUIT, "transaction_status"),
+    )
 
 
 class AttemptNotFound(TransactionNotFound):

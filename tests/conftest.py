@@ -222,8 +222,7 @@ def web(system, sandbox):
     server.close()
 
 
-@pytest.fixture
-def clean(system, sandbox):
+def start_afresh(system, sandbox) -> None:
     """Empty tables (the seeded package stays, at its seeded price), an empty Redis, a reset
     sandbox and the worker's own services (a test may have swapped in a faster delivery policy)."""
     from models.db import connection, database
@@ -239,6 +238,12 @@ def clean(system, sandbox):
     for queue_name in system["broker"].get_declared_queues():
         system["broker"].declare_queue(queue_name)
     httpx.post(f"{sandbox.base_url}/_sandbox/reset").raise_for_status()
+
+
+@pytest.fixture
+def clean(system, sandbox):
+    """Each test starts afresh (start_afresh)."""
+    start_afresh(system, sandbox)
     yield
 
 

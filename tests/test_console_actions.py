@@ -146,12 +146,13 @@ def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-# Every route that may change anything: the customer's checkout, Midtrans' notifications, the
-# console's session, the recovery actions on messages and the access corrections. None of them
-# sets an order status.
+# Every route that may change anything: the customer's checkout, Midtrans' notifications, Meta's
+# WhatsApp status callbacks (they touch messages only), the console's session, the recovery
+# actions on messages and the access corrections. None of them sets an order status.
 ALLOWED_WRITES = {
     ("/api/checkout", "POST"),
     ("/webhooks/midtrans", "POST"),
+    ("/webhooks/whatsapp", "POST"),
     ("/admin/login", "POST"),
     ("/admin/logout", "POST"),
     ("/lupa-tautan", "POST"),  # only enqueues a lookup for a worker

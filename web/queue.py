@@ -11,6 +11,7 @@ from messaging.contract import (
     CREATE_PAYMENT,
     DISABLE_DISCOUNT,
     PROCESS_NOTIFICATION,
+    PROCESS_WHATSAPP_STATUSES,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
@@ -50,6 +51,10 @@ class TaskQueue:
     def submit_notification(self, raw_notification: dict) -> None:
         with _broker_errors():
             self._enqueuer.send(PROCESS_NOTIFICATION, raw_notification)
+
+    def submit_whatsapp_statuses(self, callback: dict) -> None:
+        with _broker_errors():
+            self._enqueuer.send(PROCESS_WHATSAPP_STATUSES, callback)
 
     def request_outbox_requeue(self, outbox_id: int, operator: str) -> None:
         with _broker_errors():

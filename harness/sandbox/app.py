@@ -12,6 +12,7 @@ from harness.sandbox.smtp import SmtpSandbox
 from harness.sandbox.state import SandboxState
 from harness.sandbox.whatsapp import add_whatsapp_routes
 from harness.sandbox.whatsapp_account import add_whatsapp_account_routes
+from harness.sandbox.whatsapp_statuses import StatusCallbacks
 
 
 def create_sandbox_app() -> falcon.App:
@@ -32,7 +33,13 @@ def add_sandbox_routes(
     simulator = PaymentSimulator(state, config.server_key, config.notification_url)
     add_midtrans_routes(app, state, config, public_url)
     add_pay_page_routes(app, state, simulator)
-    add_whatsapp_routes(app, state)
+    callbacks = StatusCallbacks(
+        state,
+        config.whatsapp_webhook_url,
+        config.whatsapp_app_secret,
+        config.whatsapp_status_callbacks,
+    )
+    add_whatsapp_routes(app, state, callbacks)
     add_whatsapp_account_routes(app, state)
     add_control_routes(app, state, simulator, smtp)
     add_inbox_route(app, state)
