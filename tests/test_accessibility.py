@@ -11,20 +11,12 @@ import pytest
 
 from models.entitlements import Entitlement
 from tests.conftest import ADMIN_TOKEN
-from tests.console_helpers import make_outbox_row
+from tests.console_helpers import CONSOLE_PAGES, make_outbox_row
 from tests.factories import order_token_for, paid_order
 from tests.test_browser import browser_page  # noqa: F401 - the fixture, shared
 
 BLOCKING_IMPACTS = ("serious", "critical")
 LEGAL_PAGES = ("/syarat", "/pengembalian-dana", "/privasi")
-CONSOLE_PAGES = (
-    "/admin/orders",
-    "/admin/outbox",
-    "/admin/dead-letters",
-    "/admin/discounts",
-    "/admin/sales",
-    "/admin/health",
-)
 
 
 def blocking_violations(page, url: str) -> list[str]:
