@@ -61,6 +61,7 @@ def message_fields(payload: dict, public_base_url: str) -> dict:
     fields["order_again_url"] = f"{base}/"
     if payload.get("access_token"):
         fields["access_url"] = f"{base}/access/{payload['access_token']}"
+        fields["receipt_url"] = f"{fields['access_url']}/kuitansi"
     if payload.get("expires_at"):
         fields["expires_text"] = indonesian_time(payload["expires_at"])
     fields.setdefault("payment_channel", None)

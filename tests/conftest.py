@@ -34,6 +34,7 @@ TABLES = (
     "payment_attempts",
     "orders",
     "discount_codes",
+    "receipt_counters",
 )
 
 
