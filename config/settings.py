@@ -129,6 +129,7 @@ class DeliverySettings:
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
+    payment_reminder_hours_before: int  # the one reminder before an open payment ends; 0: none
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,9 @@ VARIABLES = (
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
+    Variable(
+        "PAYMENT_REMINDER_HOURS_BEFORE", "delivery.payment_reminder_hours_before", at_least(0), "3"
+    ),
     # The seller
     Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
     Variable("SELLER_ADDRESS", "seller.address", stripped, ""),

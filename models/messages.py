@@ -22,6 +22,7 @@ from models.wib import indonesian_time
 TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
 TEMPLATE_NAMES = (
     "payment_instructions",
+    "payment_reminder",  # one, a few hours before an open payment expires
     "payment_success",
     "access_revoked",
     "order_expired",

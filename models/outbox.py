@@ -46,12 +46,12 @@ def masked_recipient(row: OutboxMessage) -> str:
 # link" request): at most this many a day to one recipient, so the shop cannot be used to flood
 # anyone. Messages about money that moved (payment success, refund, access revoked) are never
 # capped.
-CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
+CAPPED_TEMPLATES = ("payment_instructions", "payment_reminder", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
 # Messages about an order nobody has paid for. They go only to a checkout whose payment Midtrans
 # has reported (a stranger's contact typed into the form never started one), and within a
 # shop-wide hourly budget (models/delivery.py).
-UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
+UNPAID_TEMPLATES = ("payment_instructions", "payment_reminder", "order_expired")
 
 
 def over_daily_cap(recipient: str, template_name: str) -> bool:
