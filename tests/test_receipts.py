@@ -134,3 +134,9 @@ def test_the_payment_success_email_links_the_receipt(db, worker, sandbox_api, ht
     assert receipt_path(order_id) in mail["text"] and receipt_path(order_id) in mail["html"]
     link = re.search(r"https?://\S+/kuitansi", mail["text"]).group(0)
     assert Order.get_by_id(order_id).receipt_number in http.get(link).text
+
+
+def test_the_owner_sees_the_receipt_number_on_the_console_order_page(db, sandbox_api, browser):
+    order_id = paid_order(sandbox_api)["order_id"]
+    page = browser.get(f"/admin/orders/{order_id}")
+    assert f"KW/{THIS_YEAR}/000001" in page.text
