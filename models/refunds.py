@@ -20,6 +20,7 @@ from peewee import CharField, ForeignKeyField, IntegerField, TextField
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from models.base import SHOP_TIMEZONE, BaseModel, utcnow
+from models.events import PaymentEvent
 from models.orders import Order
 from models.pricing import format_idr
 from models.statuses import RefundStatus
@@ -101,6 +102,20 @@ def refund_refusal(
     if rule.hours and not rule.hours[0] <= now.astimezone(SHOP_TIMEZONE).time() <= rule.hours[1]:
         return f"{method} refunds only between 06:00 and 23:50 WIB"
     return None
+
+
+def paid_with(order_id: str) -> str | None:
+    """The payment method Midtrans reported for the order's payment (its verified report)."""
+    paid = (
+        PaymentEvent.select(PaymentEvent.payment_type)
+        .where(
+            (PaymentEvent.order_id == order_id)
+            & PaymentEvent.verified_status.in_(("settlement", "capture"))
+        )
+        .order_by(PaymentEvent.id.desc())
+        .first()
+    )
+    return paid.payment_type if paid else None
 
 
 def new_refund_key() -> str:

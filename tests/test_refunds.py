@@ -19,7 +19,8 @@ from models.orders import Order
 from models.refunds import Refund
 from tasks.clients import guarded_midtrans
 from tasks.operations.payment_actions import refund_order
-from tests.conftest import declared_actor, the_worker, wait_for
+from tests.conftest import declared_actor, running_worker, the_worker, wait_for
+from tests.console_helpers import csrf_token
 from tests.factories import midtrans_transition, open_payment, paid_order
 from tests.test_reconcile_cli import queued_actors
 
@@ -206,3 +207,65 @@ def test_cancel_refuses_a_paid_order_and_one_midtrans_has_no_payment_for(
     code, _, err = run(admin_cli, capsys, "cancel", untouched, "--reason", "x", "--yes")
     assert code == 1 and "expires by itself" in err
     assert midtrans_calls(sandbox_api, "cancel") == midtrans_calls(sandbox_api, "expire") == []
+
+
+# --- the console --------------------------------------------------------------------------
+
+
+def run_queued_admin_actions(system) -> None:
+    """A worker on the maintenance queue: the console's actions and the reconciliation they
+    queue."""
+    with running_worker(system["broker"], queues={"maintenance"}, worker_threads=1):
+        system["broker"].join("maintenance", timeout=20_000)
+
+
+def test_the_console_refund_button_asks_midtrans_once_even_clicked_twice(
+    db, browser, system, sandbox_api
+):
+    order_id = paid_order(sandbox_api, "qris")["order_id"]
+    page = browser.get(f"/admin/orders/{order_id}").text
+    assert f'action="/admin/orders/{order_id}/refund"' in page
+    token = csrf_token(browser, f"/admin/orders/{order_id}")
+    for _ in range(2):  # a double click
+        clicked = browser.post(
+            f"/admin/orders/{order_id}/refund", data={"csrf_token": token, "reason": REASON}
+        )
+        assert clicked.status_code == 202 and "Diantrekan" in clicked.text
+    assert midtrans_calls(sandbox_api, "refund") == []  # the web only queued
+    run_queued_admin_actions(system)
+    assert len(midtrans_calls(sandbox_api, "refund")) == 1
+    assert status_of(order_id) == "REFUNDED"  # through the reconciliation it queued
+    requested = AuditEntry.get(AuditEntry.action == "refund_requested")
+    assert (requested.actor, requested.details["reason"]) == ("admin:web", REASON)
+    assert "CONFIRMED" in browser.get(f"/admin/orders/{order_id}").text
+
+
+def test_the_console_shows_the_manual_way_for_a_virtual_account_and_refuses_its_refund(
+    db, admin, browser, sandbox_api
+):
+    order_id = paid_order(sandbox_api, "bank_transfer")["order_id"]
+    page = browser.get(f"/admin/orders/{order_id}").text
+    assert "minta nomor rekening pelanggan" in page
+    assert f'action="/admin/orders/{order_id}/refund"' not in page
+    path = f"/api/admin/orders/{order_id}/refund"
+    refused = admin.post(path, json={"reason": REASON})
+    assert refused.status_code == 409 and "transfer" in refused.json()["message"]
+    assert admin.post(path, json={"reason": " "}).status_code == 422
+    card = paid_order(sandbox_api, "gopay")["order_id"]
+    wrong = admin.post(f"/api/admin/orders/{card}/refund", json={"reason": REASON, "amount": "x"})
+    assert wrong.status_code == 422
+    assert midtrans_calls(sandbox_api, "refund") == []
+
+
+def test_the_console_approves_a_held_card_payment(db, browser, system, sandbox_api):
+    order_id = challenged_card_payment(sandbox_api)
+    page = browser.get(f"/admin/orders/{order_id}").text
+    assert f'action="/admin/orders/{order_id}/challenge/approve"' in page
+    clicked = browser.post(
+        f"/admin/orders/{order_id}/challenge/approve",
+        data={"csrf_token": csrf_token(browser, f"/admin/orders/{order_id}"), "reason": "ok"},
+    )
+    assert clicked.status_code == 202
+    run_queued_admin_actions(system)
+    assert status_of(order_id) == "PAID"
+    assert AuditEntry.get(AuditEntry.action == "challenge_approve_requested").actor == "admin:web"

@@ -17,13 +17,13 @@ from messaging.contract import RECONCILE_ORDER
 from models.audit import record_audit
 from models.base import utcnow
 from models.db import transaction
-from models.events import PaymentEvent
 from models.orders import Order
 from models.pricing import format_idr
 from models.refunds import (
     Refund,
     new_refund_key,
     open_refund,
+    paid_with,
     record_answer,
     refund_refusal,
     refunded_amount,
@@ -74,20 +74,6 @@ def _refund_problem(order: Order | None, refund: Refund | None, amount: int | No
     refunded = refunded_amount(order.order_id)
     wanted = amount if amount is not None else order.final_amount - refunded
     return refund_refusal(order, paid_with(order.order_id), wanted, refunded, utcnow())
-
-
-def paid_with(order_id: str) -> str | None:
-    """The payment method Midtrans reported for the order's payment (its verified report)."""
-    paid = (
-        PaymentEvent.select(PaymentEvent.payment_type)
-        .where(
-            (PaymentEvent.order_id == order_id)
-            & PaymentEvent.verified_status.in_(("settlement", "capture"))
-        )
-        .order_by(PaymentEvent.id.desc())
-        .first()
-    )
-    return paid.payment_type if paid else None
 
 
 def _new_refund(order: Order, operator: str, reason: str, amount: int | None) -> Refund:
