@@ -13,6 +13,7 @@ import pytest
 from integrations.http import Timeout
 from integrations.midtrans import MidtransClient
 from messaging.contract import RECONCILE_ORDER
+from models.alarms import current_alarms
 from models.audit import AuditEntry
 from models.entitlements import Entitlement
 from models.orders import Order
@@ -269,3 +270,43 @@ def test_the_console_approves_a_held_card_payment(db, browser, system, sandbox_a
     run_queued_admin_actions(system)
     assert status_of(order_id) == "PAID"
     assert AuditEntry.get(AuditEntry.action == "challenge_approve_requested").actor == "admin:web"
+
+
+# --- Midtrans' refund notifications -------------------------------------------------------
+
+
+def test_the_refund_is_confirmed_by_midtrans_and_a_late_bank_confirmation_is_checked(
+    db, sandbox_api, broker, capsys, admin_cli
+):
+    process_notification = declared_actor("process_notification")
+    order_id = paid_order(sandbox_api, "gopay")["order_id"]
+    assert run(admin_cli, capsys, "refund", order_id, "--reason", REASON, "--yes")[0] == 0
+    confirmed = midtrans_transition(
+        sandbox_api, order_id, transaction_status="refund", notify=False
+    )["notification"]
+    [listed] = confirmed["refunds"]
+    assert listed["bank_confirmed_at"]  # the sandbox's second notification
+    first = confirmed | {"refunds": [{**listed, "bank_confirmed_at": None}]}
+    process_notification(first)
+    refund = Refund.get(Refund.order == order_id)
+    assert status_of(order_id) == "REFUNDED"
+    assert refund.status == "CONFIRMED"  # the Status API already lists the bank's confirmation
+
+    Refund.update(status="ACCEPTED").where(Refund.id == refund.id).execute()  # as if not yet
+    queued = len(queued_actors(broker, RECONCILE_ORDER.queue))
+    process_notification(confirmed)  # the same event for its key, with the bank's confirmation
+    assert len(queued_actors(broker, RECONCILE_ORDER.queue)) == queued + 1
+    reconcile(order_id)
+    assert Refund.get_by_id(refund.id).status == "CONFIRMED"
+
+
+def test_a_held_card_payment_raises_an_alarm_until_it_is_decided(db, sandbox_api):
+    order_id = challenged_card_payment(sandbox_api)
+    [alarm] = [a for a in current_alarms(60) if a.name == "payment_challenged"]
+    assert alarm.order_ids == [order_id] and "approve or deny" in alarm.message
+    assert "setujui atau tolak" in alarm.pesan
+    approved = midtrans_transition(
+        sandbox_api, order_id, transaction_status="capture", fraud_status="accept", notify=False
+    )
+    declared_actor("process_notification")(approved["notification"])
+    assert "payment_challenged" not in {a.name for a in current_alarms(60)}
