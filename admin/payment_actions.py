@@ -51,29 +51,24 @@ def run_refund(args: argparse.Namespace, admin: AdminContext) -> int:
     if args.amount is not None and args.amount <= 0:
         print("refund: --amount must be a positive number of rupiah", file=sys.stderr)
         return 2
-    from tasks.operations.payment_actions import refund_order  # worker code: asks Midtrans
-
     amount = format_idr(args.amount) if args.amount else "the whole amount"
     return _confirmed_run(
-        args, admin, f"Refund {amount} of", refund_order, args.reason, args.amount
+        args, admin, f"Refund {amount} of", "refund_order", args.reason, args.amount
     )
 
 
 def run_challenge(args: argparse.Namespace, admin: AdminContext) -> int:
-    from tasks.operations.payment_actions import decide_challenge
-
     question = f"{args.decision.capitalize()} the card payment of"
-    return _confirmed_run(args, admin, question, decide_challenge, args.decision, args.reason)
+    return _confirmed_run(args, admin, question, "decide_challenge", args.decision, args.reason)
 
 
 def run_cancel(args: argparse.Namespace, admin: AdminContext) -> int:
-    from tasks.operations.payment_actions import cancel_payment
-
-    return _confirmed_run(args, admin, "Cancel the open payment of", cancel_payment, args.reason)
+    return _confirmed_run(args, admin, "Cancel the open payment of", "cancel_payment", args.reason)
 
 
-def _confirmed_run(args, admin: AdminContext, question: str, operation, *arguments) -> int:
-    """Finds the order, asks for confirmation (unless --yes), runs the operation inline."""
+def _confirmed_run(args, admin: AdminContext, question: str, operation: str, *arguments) -> int:
+    """Finds the order, asks for confirmation (unless --yes), runs the operation (named in
+    tasks/operations/payment_actions.py) inline."""
     with connection():
         order_id = one_order_id(args.order_id)
         order = Order.get_or_none(Order.order_id == order_id) if order_id else None
@@ -83,6 +78,10 @@ def _confirmed_run(args, admin: AdminContext, question: str, operation, *argumen
     if not (args.yes or confirmed(asked)):
         print("Nothing asked of Midtrans", file=sys.stderr)
         return 1
+    # Worker code (it calls Midtrans): loaded only by the commands that run it.
+    from tasks.operations import payment_actions
+
     with connection():
-        outcome = operation(admin.worker(), admin.operator, order.order_id, *arguments)
+        run = getattr(payment_actions, operation)
+        outcome = run(admin.worker(), admin.operator, order.order_id, *arguments)
     return reported(outcome)
