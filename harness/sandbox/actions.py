@@ -14,8 +14,8 @@ from datetime import datetime
 
 import falcon
 
-from harness.sandbox.http_io import answer, basic_auth_user, parse_json, read_bounded, request_entry
-from harness.sandbox.midtrans import NOT_FOUND_BODY, SERVER_ERROR, UNAUTHORIZED_STATUS_BODY
+from harness.sandbox.http_io import answer, parse_json, read_bounded, request_entry
+from harness.sandbox.midtrans import NOT_FOUND_BODY, core_api_refusal
 from harness.sandbox.notifications import gross_amount_text, transaction_body
 from harness.sandbox.payments import JAKARTA, PaymentSimulator, jakarta_time_text
 from harness.sandbox.state import SandboxState, SnapTransaction
@@ -67,12 +67,9 @@ class _ActionBase:
         answer(resp, status, document)
 
     def _answer(self, req, order_id: str, body) -> tuple[int, dict]:
-        fault = self.state.faults["actions"].next_failure()
-        if fault is not None:
-            code = str(fault.failing_status)
-            return fault.failing_status, {"status_code": code, "status_message": SERVER_ERROR}
-        if basic_auth_user(req) != self.server_key:
-            return 401, UNAUTHORIZED_STATUS_BODY
+        refusal = core_api_refusal(self.state, "actions", req, self.server_key)
+        if refusal is not None:
+            return refusal
         txn = self.state.transaction_by_any_id(order_id)
         if txn is None or not txn.method_chosen:
             return 404, NOT_FOUND_BODY
