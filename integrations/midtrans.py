@@ -19,12 +19,17 @@ from integrations.errors import (
 from integrations.http import Client, Timeout, json_body, raise_for_status, send
 
 _DUPLICATE_MARKERS = ("sudah digunakan", "already been taken", "already been used")
-# Midtrans keeps an Idempotency-Key 5 minutes and silently ignores one longer than 46
-# characters (https://docs.midtrans.com/reference/idempotency-key).
+# Midtrans keeps an Idempotency-Key 5 minutes, for every endpoint alike, and ignores one longer
+# than 46 characters; a retry while the first call is still running answers HTTP 202
+# (https://docs.midtrans.com/reference/api-headers).
 IDEMPOTENCY_KEY_LENGTH = 46
 # The actions on a transaction (https://docs.midtrans.com/reference/approve-transaction,
 # /deny-transaction, /cancel-transaction, /expire-transaction): POST, no body.
 ACTIONS = ("approve", "deny", "cancel", "expire")
+# The body's status_code of a done action: 200, and 407 "Success, transaction has expired" for
+# expire (https://docs.midtrans.com/reference/expire-transaction).
+DONE_CODES = {"refund": {"200"}, "approve": {"200"}, "deny": {"200"}, "cancel": {"200"},
+              "expire": {"200", "407"}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,11 @@ class MidtransClient:
         if code == "406":
             raise AlreadyDone(message or "duplicate refund_key")
         said = f"POST {action}: {code} {message}".strip()
-        if code.startswith("5") or response.status_code in (408, 429):
-            raise RetryableProviderError(said)
-        if code.startswith("4") or response.status_code >= 400:
-            raise ActionRefused(said)
-        return answer
+        if response.status_code == 200 and code in DONE_CODES[action]:
+            return answer
+        if code.startswith("5") or response.status_code in (202, 408, 429):
+            raise RetryableProviderError(said)  # 202: the same call still running at Midtrans
+        raise ActionRefused(said)
 
     def close(self) -> None:
         self._snap.close()

@@ -5,7 +5,8 @@ refunds[] with bank_confirmed_at once the bank confirmed),
 https://docs.midtrans.com/reference/approve-transaction and /deny-transaction (a card payment
 held with fraud_status challenge; 412 "Merchant cannot modify the status of the transaction"
 otherwise), https://docs.midtrans.com/reference/cancel-transaction (before settlement) and
-https://docs.midtrans.com/reference/expire-transaction (a pending payment)."""
+https://docs.midtrans.com/reference/expire-transaction (a pending payment; its success is
+status_code 407)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ ACTION_MESSAGES = {
     "approve": "Success, transaction is approved",
     "deny": "Success, transaction is denied",
     "cancel": "Success, transaction is canceled",
-    "expire": "Success, transaction is expired",
+    "expire": "Success, transaction has expired",
 }
+ACTION_CODES = {"approve": "200", "deny": "200", "cancel": "200", "expire": "407"}
 
 
 def _challenged(txn: SnapTransaction) -> bool:
@@ -93,7 +95,8 @@ class TransactionActionResource(_ActionBase):
             return 200, CANNOT_MODIFY  # Midtrans answers this refusal with HTTP 200
         updated = self.state.update_transaction(txn.order_id, **changes)
         self._notify(updated)
-        return 200, transaction_body(updated, self.server_key, ACTION_MESSAGES[self.action])
+        done = transaction_body(updated, self.server_key, ACTION_MESSAGES[self.action])
+        return 200, done | {"status_code": ACTION_CODES[self.action]}
 
 
 class RefundResource(_ActionBase):
