@@ -74,7 +74,8 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
-    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays.
+    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays. The
+    operator vouches for the row, so a message held by the hourly budget is sent this time.
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -85,6 +86,7 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             attempt_count=0,
             next_retry_at=None,
             claimed_at=None,
+            released_by_operator=True,
             updated_at=now,
         )
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(REQUEUEABLE))
@@ -144,6 +146,7 @@ def _resend_one(original: OutboxMessage, recipient: str) -> int:
         recipient=recipient,
         payload=original.payload,
         resend_of=original.id,
+        released_by_operator=True,  # asked for by an operator: not held by the hourly budget
     ).execute()
 
 

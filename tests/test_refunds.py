@@ -62,7 +62,8 @@ def test_a_refund_asks_midtrans_once_and_the_order_ends_refunded_when_midtrans_c
     assert code == 0 and "the order moves when Midtrans confirms" in out
     assert status_of(order_id) == "PAID"  # asked, not moved by us
     refund = Refund.get(Refund.order == order_id)
-    assert (refund.status, refund.amount, refund.operator) == ("ACCEPTED", 99000, "admin:cli")
+    assert (refund.status, refund.amount) == ("ACCEPTED", 99000)
+    assert refund.operator.startswith("admin:cli")
     [call] = midtrans_calls(sandbox_api, "refund")
     assert call["body"] == {"refund_key": refund.refund_key, "amount": 99000, "reason": REASON}
     assert call["headers"]["idempotency-key"] == refund.refund_key

@@ -171,6 +171,39 @@ def test_the_sandbox_refuses_a_public_address_because_its_token_is_public(url):
     assert "token is public in the README" in str(error.value)
 
 
+# Comparing, not binding: these hosts are what the settings must refuse.
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "192.168.1.20", "10.0.0.5"])
+def test_the_sandbox_may_listen_on_loopback_or_the_lan(host):
+    settings = load_settings({"WEB_HOST": host, "SANDBOX_HOST": host})
+    assert (settings.web_host, settings.sandbox_host) == (host, host)
+
+
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"WEB_HOST": EVERY_INTERFACE}, ["WEB_HOST=0.0.0.0"]),
+        ({"SANDBOX_HOST": "::"}, ["SANDBOX_HOST=::"]),
+        ({"WEB_HOST": "36.86.63.182"}, ["WEB_HOST=36.86.63.182"]),
+        (
+            {"WEB_HOST": "::", "SANDBOX_HOST": EVERY_INTERFACE},
+            ["WEB_HOST=::", "SANDBOX_HOST=0.0.0.0"],
+        ),
+    ],
+)
+def test_the_sandbox_refuses_to_listen_on_every_interface(environment, named):
+    with pytest.raises(SettingsError) as error:
+        load_settings(environment)
+    message = str(error.value)
+    assert all(name in message for name in named) and "public interfaces" in message
+
+
+def test_real_keys_may_listen_on_every_interface():
+    assert load_settings(REAL | {"WEB_HOST": EVERY_INTERFACE}).web_host == EVERY_INTERFACE
+
+
 def test_real_keys_may_face_the_internet():
     assert load_settings(REAL).public_base_url == "https://shop.example.id"
 
@@ -244,6 +277,16 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
     assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
     with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
+
+
+def test_a_production_key_outside_production_mode_warns_at_start_up():
+    alerted = {**REAL, "ALERT_EMAIL_TO": "owner@shop.id"}
+    [warning] = startup_warnings(load_settings(alerted | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}))
+    assert (
+        warning.startswith("PRODUCTION KEY IN SANDBOX MODE") and "MIDTRANS_IS_PRODUCTION" in warning
+    )
+    production = alerted | PRODUCTION | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}
+    assert startup_warnings(load_settings(production)) == []
 
 
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():

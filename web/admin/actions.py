@@ -16,8 +16,7 @@ from models.order_rows import dead_letter_row
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.refunds import MANUAL_REFUND_METHODS, paid_with
-from models.state_machine import is_awaiting_payment
-from models.statuses import REQUEUEABLE, EntitlementStatus, OrderStatus
+from models.statuses import AWAITING_PAYMENT, REQUEUEABLE, EntitlementStatus, OrderStatus
 from web.admin.params import order_id_or_404
 from web.queue import TaskQueue
 
@@ -137,6 +136,12 @@ class ConsoleActions:
         order, active = _order_access(order_id)
         if active:
             raise ActionRefused(f"Pesanan {order_id} sudah punya akses; tidak ada yang diubah.")
+        if order.status in AWAITING_PAYMENT:
+            raise ActionRefused(
+                f"Pesanan {order_id} masih menunggu pembayaran (status {order.status}): tunggu "
+                "laporan Midtrans, atau batalkan pembayarannya dulu. 'Meski status belum lunas' "
+                "hanya untuk pesanan FAILED, EXPIRED, atau REFUNDED."
+            )
         if order.status != OrderStatus.PAID and not despite_status:
             raise ActionRefused(
                 f"Midtrans belum melaporkan pesanan {order_id} lunas (status {order.status}); "
@@ -186,7 +191,7 @@ class ConsoleActions:
     @staticmethod
     def _awaiting(order_id: str) -> None:
         order, _ = _order_access(order_id)
-        if not is_awaiting_payment(order.status):
+        if order.status not in AWAITING_PAYMENT:
             raise ActionRefused(f"Pesanan {order_id} berstatus {order.status}; hanya pesanan "
                                 "yang menunggu pembayaran yang bisa diubah.")  # fmt: skip
 
