@@ -220,7 +220,7 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, routes, met
         assert AuditEntry.select().count() == 0
 
 
-def test_every_console_form_posts_only_to_recovery_actions_and_access_corrections(browser):
+def test_every_console_form_posts_only_to_recovery_access_and_money_actions(browser):
     order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
