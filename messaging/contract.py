@@ -78,6 +78,13 @@ CORRECT_ACCESS = ActorSpec(
     MAINTENANCE_QUEUE,
     "order_id, action: revoke or grant, reason, despite_status: bool, operator",
 )
+REFUND_ORDER = ActorSpec(
+    "refund_order", MAINTENANCE_QUEUE, "order_id, reason, amount: rupiah or None (all), operator"
+)
+DECIDE_CHALLENGE = ActorSpec(
+    "decide_challenge", MAINTENANCE_QUEUE, "order_id, decision: approve or deny, reason, operator"
+)
+CANCEL_PAYMENT = ActorSpec("cancel_payment", MAINTENANCE_QUEUE, "order_id, reason, operator")
 SEND_ACCESS_LINK = ActorSpec(
     "send_access_link",
     DELIVERY_QUEUE,
@@ -99,6 +106,9 @@ ACTORS = (
     RESEND_MESSAGE,
     REQUEUE_DEAD_LETTER,
     CORRECT_ACCESS,
+    REFUND_ORDER,
+    DECIDE_CHALLENGE,
+    CANCEL_PAYMENT,
     SEND_ACCESS_LINK,
     SWEEP,
     RECONCILE,

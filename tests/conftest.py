@@ -28,6 +28,7 @@ from tasks.startup import Worker, build_worker
 TEST_DATABASE_NAME = f"bfa_test_{os.getpid()}"  # two sessions on one server never collide
 TABLES = (
     "system_audit_log",
+    "refunds",
     "notification_outbox",
     "entitlements",
     "payment_events",

@@ -67,6 +67,10 @@ def add_admin_routes(
         ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter, False),
         ("/orders/{order_id}/access/revoke", actions.revoke_access, True),
         ("/orders/{order_id}/access/grant", actions.grant_access, True),
+        ("/orders/{order_id}/refund", actions.refund, True),
+        ("/orders/{order_id}/challenge/approve", actions.approve_challenge, True),
+        ("/orders/{order_id}/challenge/deny", actions.deny_challenge, True),
+        ("/orders/{order_id}/cancel", actions.cancel_payment, True),
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action, with_form))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action, with_form))
