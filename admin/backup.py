@@ -10,6 +10,7 @@ import argparse
 import shutil
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -30,7 +31,8 @@ from admin.backup_folder import (
     write_secrets,
 )
 from admin.context import AdminContext
-from config.settings import PROJECT_ROOT, Settings
+from admin.restic import ResticError, keep_snapshot_time, store_snapshot
+from config.settings import PROJECT_ROOT, OffsiteSettings, Settings
 from messaging.contract import last_backup_key
 from models.order_rows import counted
 from models.wib import wib_text
@@ -76,6 +78,20 @@ def run_backup(args: argparse.Namespace, admin: AdminContext) -> int:
         print(f"  {table}: {counted(digest['rows'], 'row')}")
     admin.enqueuer.redis.set(last_backup_key(), int(time.time()))  # for the backup_overdue alarm
     print(f"backup written to {folder} ({manifest['dump']['bytes']} bytes)")
+    if settings.offsite.enabled:
+        return _store_offsite(settings.offsite, folder, admin)
+    return 0
+
+
+def _store_offsite(offsite: OffsiteSettings, folder: Path, admin: AdminContext) -> int:
+    """The folder as a restic snapshot (encrypted, off the machine), retention applied."""
+    try:
+        snapshot_id = store_snapshot(offsite, folder)
+    except ResticError as error:
+        print(f"off-site copy failed: {error}", file=sys.stderr)
+        return 1
+    keep_snapshot_time(admin.enqueuer.redis, datetime.now(UTC))
+    print(f"off-site snapshot {snapshot_id[:8]} stored in the restic repository")
     return 0
 
 

@@ -20,12 +20,15 @@ COMMAND_MODULES = (
     "admin.orders",
     "admin.access",
     "admin.backup",
+    "admin.drill",
     "admin.legacy_import",
     "admin.verify",
     "admin.reconcile",
+    "admin.payment_actions",
     "admin.alerts",
     "admin.packages",
     "admin.discounts",
+    "admin.person",
 )
 
 

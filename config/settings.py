@@ -96,6 +96,8 @@ class WhatsAppSettings:
     token: str
     phone_number_id: str
     business_account_id: str
+    verify_token: str  # what Meta's webhook handshake must present (GET /webhooks/whatsapp)
+    app_secret: str  # signs Meta's status callbacks (X-Hub-Signature-256)
 
     @property
     def graph_api_version(self) -> str:
@@ -119,6 +121,19 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class OffsiteSettings:
+    """The off-site copy of the nightly backup: a restic repository (restic's own variables;
+    any backend restic speaks: a folder, SFTP, S3, B2) and the file holding its password."""
+
+    repository: str
+    password_file: str
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.repository)
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """How customer messages are retried, guarded and paced (models.delivery.DeliveryPolicy)."""
 
@@ -126,10 +141,19 @@ class DeliverySettings:
     breaker_fail_max: int
     breaker_reset_seconds: int
     stuck_after_seconds: int
+    whatsapp_status_grace_seconds: int
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
     payment_reminder_hours_before: int  # the one reminder before an open payment ends; 0: none
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long personal data is kept once its purpose has passed (UU PDP; models/retention.py)."""
+
+    unpaid_days: int  # an unpaid order's contact details, after it ended
+    message_body_days: int  # a finished message's body (name, access link)
 
 
 @dataclass(frozen=True)
@@ -175,7 +199,9 @@ class Settings:
     smtp: SmtpSettings
     whatsapp: WhatsAppSettings
     alerts: AlertSettings
+    offsite: OffsiteSettings
     delivery: DeliverySettings
+    retention: RetentionSettings
     seller: Seller
 
     @property
@@ -197,7 +223,9 @@ PARTS = {
     "smtp": SmtpSettings,
     "whatsapp": WhatsAppSettings,
     "alerts": AlertSettings,
+    "offsite": OffsiteSettings,
     "delivery": DeliverySettings,
+    "retention": RetentionSettings,
     "seller": Seller,
 }
 
@@ -332,10 +360,27 @@ VARIABLES = (
         lambda values: "100000000000002" if _local_sandbox(values) else "",
         BLANK_IS_UNSET,
     ),
+    Variable(
+        "WHATSAPP_VERIFY_TOKEN",
+        "whatsapp.verify_token",
+        text,
+        "sandbox-whatsapp-verify-token",
+        BLANK_IS_UNSET,
+    ),
+    Variable(
+        "WHATSAPP_APP_SECRET",
+        "whatsapp.app_secret",
+        text,
+        "sandbox-whatsapp-app-secret",
+        BLANK_IS_UNSET,
+    ),
     # Alerts
     Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
     Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
     Variable("ALERT_REPEAT_MINUTES", "alerts.repeat_minutes", at_least(1), "60"),
+    # Off-site backups (restic's own variable names)
+    Variable("RESTIC_REPOSITORY", "offsite.repository", stripped, ""),
+    Variable("RESTIC_PASSWORD_FILE", "offsite.password_file", stripped, ""),
     # Customer messages
     Variable(
         "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
@@ -350,12 +395,21 @@ VARIABLES = (
     Variable(
         "NOTIFICATION_STUCK_AFTER_SECONDS", "delivery.stuck_after_seconds", at_least(30), "300"
     ),
+    Variable(
+        "WHATSAPP_STATUS_GRACE_SECONDS",
+        "delivery.whatsapp_status_grace_seconds",
+        at_least(0),
+        "120",
+    ),
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
     Variable(
         "PAYMENT_REMINDER_HOURS_BEFORE", "delivery.payment_reminder_hours_before", at_least(0), "3"
     ),
+    # Personal data (UU PDP)
+    Variable("RETENTION_UNPAID_DAYS", "retention.unpaid_days", at_least(1), "30"),
+    Variable("RETENTION_MESSAGE_BODY_DAYS", "retention.message_body_days", at_least(1), "90"),
     # The seller
     Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
     Variable("SELLER_ADDRESS", "seller.address", stripped, ""),
@@ -373,6 +427,8 @@ REQUIRED_WITH_REAL_KEYS = (
     "SMTP_HOST",
     "WHATSAPP_TOKEN",
     "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_APP_SECRET",
     "SELLER_NAME",
     "SELLER_WHATSAPP",
     "SELLER_EMAIL",
@@ -480,6 +536,14 @@ def the_sandbox_listens_locally(env: Mapping[str, str], values: Values) -> str |
     )
 
 
+def a_restic_repository_needs_its_password_file(
+    env: Mapping[str, str], values: Values
+) -> str | None:
+    if values["offsite.repository"] and not values["offsite.password_file"]:
+        return "RESTIC_PASSWORD_FILE is required with RESTIC_REPOSITORY (restic encrypts with it)"
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     production_needs_a_server_key,
     production_needs_its_own_servers,
@@ -488,6 +552,7 @@ CHECKS: tuple[Check, ...] = (
     real_keys_need_real_providers,
     real_keys_need_an_admin_token,
     real_keys_verify_with_the_status_api,
+    a_restic_repository_needs_its_password_file,
 )
 
 

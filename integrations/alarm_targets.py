@@ -134,3 +134,23 @@ class AlarmSender:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def active_alarm_names(redis_client: redis.Redis) -> set[str]:
+    """The alarms holding at their checkers' last check, whichever process checked: the names
+    whose started notice went out and whose cleared notice did not yet (for /metrics)."""
+    keys = list(redis_client.scan_iter(match=f"{STATE_PREFIX}*"))
+    with redis_client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.type(key)
+        types = pipe.execute()
+    # Other alarm bookkeeping (when a circuit opened) shares the prefix in plain string keys.
+    return {
+        _as_text(key).rsplit(":", 1)[1]
+        for key, kind in zip(keys, types, strict=True)
+        if _as_text(kind) == "hash"
+    }
+
+
+def _as_text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

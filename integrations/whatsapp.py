@@ -28,8 +28,13 @@ def whatsapp_number(phone: str) -> str:
     return digits
 
 
-def template_body(to: str, template_name: str, language: str, parameters: list[str]) -> dict:
-    """The messages-endpoint body for a template with text parameters in its body."""
+def template_body(
+    to: str, template_name: str, language: str, parameters: list[str], callback_data: str = ""
+) -> dict:
+    """The messages-endpoint body for a template with text parameters in its body.
+
+    `callback_data` goes out as `biz_opaque_callback_data`, which Meta echoes in every status
+    callback of the message (Cloud API messages reference: at most 512 characters)."""
     template: dict = {"name": template_name, "language": {"code": language}}
     if parameters:
         template["components"] = [
@@ -38,13 +43,16 @@ def template_body(to: str, template_name: str, language: str, parameters: list[s
                 "parameters": [{"type": "text", "text": value} for value in parameters],
             }
         ]
-    return {
+    body = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
         "type": "template",
         "template": template,
     }
+    if callback_data:
+        body["biz_opaque_callback_data"] = callback_data[:512]
+    return body
 
 
 def graph_error_text(body: dict) -> str:
@@ -72,10 +80,18 @@ class WhatsAppClient:
         self._path = f"/{whatsapp.phone_number_id}/messages"
 
     def send_template(
-        self, phone: str, template_name: str, parameters: list[str], language: str = "id"
+        self,
+        phone: str,
+        template_name: str,
+        parameters: list[str],
+        language: str = "id",
+        callback_data: str = "",
     ) -> str:
-        """Sends the template; returns the `wamid.` id. 429/5xx retry, other 4xx are final."""
-        body = template_body(whatsapp_number(phone), template_name, language, parameters)
+        """Sends the template; returns the `wamid.` id. 429/5xx retry, other 4xx are final.
+        `callback_data` (the outbox row id) comes back in the message's status callbacks."""
+        body = template_body(
+            whatsapp_number(phone), template_name, language, parameters, callback_data
+        )
         response = send(self._client, "POST", self._path, json=body)
         raise_for_status(response, graph_error_text(json_body(response)))
         return _first_message_id(json_body(response))

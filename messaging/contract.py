@@ -20,6 +20,13 @@ DELIVERY_QUEUE = "notifications"  # the name operators scale with `-Q notificati
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (PAYMENTS_QUEUE, WEBHOOKS_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE)
 
+# The providers' circuit breakers, whose state the workers write to Redis and the web's /metrics
+# and the alarm check read. Snap (app.midtrans.com) and the Status API (api.midtrans.com) are
+# separate services with separate circuits: a Snap outage must not stop payments being verified.
+SNAP_CIRCUIT = "midtrans_snap"
+STATUS_API_CIRCUIT = "midtrans_status"
+CIRCUITS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
+
 
 @dataclass(frozen=True)
 class ActorSpec:
@@ -44,6 +51,11 @@ CREATE_PAYMENT = ActorSpec(
 PROCESS_NOTIFICATION = ActorSpec(
     "process_notification", WEBHOOKS_QUEUE, "raw: the Midtrans notification body as received"
 )
+PROCESS_WHATSAPP_STATUSES = ActorSpec(
+    "process_whatsapp_statuses",
+    WEBHOOKS_QUEUE,
+    "callback: Meta's WhatsApp status callback body as received (signature checked)",
+)
 PROCESS_STORED_EVENT = ActorSpec(
     "process_stored_event", WEBHOOKS_QUEUE, "event_id: a payment_events row id"
 )
@@ -66,6 +78,13 @@ CORRECT_ACCESS = ActorSpec(
     MAINTENANCE_QUEUE,
     "order_id, action: revoke or grant, reason, despite_status: bool, operator",
 )
+REFUND_ORDER = ActorSpec(
+    "refund_order", MAINTENANCE_QUEUE, "order_id, reason, amount: rupiah or None (all), operator"
+)
+DECIDE_CHALLENGE = ActorSpec(
+    "decide_challenge", MAINTENANCE_QUEUE, "order_id, decision: approve or deny, reason, operator"
+)
+CANCEL_PAYMENT = ActorSpec("cancel_payment", MAINTENANCE_QUEUE, "order_id, reason, operator")
 SEND_ACCESS_LINK = ActorSpec(
     "send_access_link",
     DELIVERY_QUEUE,
@@ -78,6 +97,7 @@ CHECK_ALARMS = ActorSpec("check_alarms", MAINTENANCE_QUEUE, "none")
 ACTORS = (
     CREATE_PAYMENT,
     PROCESS_NOTIFICATION,
+    PROCESS_WHATSAPP_STATUSES,
     PROCESS_STORED_EVENT,
     RECONCILE_ORDER,
     VERIFY_LEGACY_ORDER,
@@ -86,6 +106,9 @@ ACTORS = (
     RESEND_MESSAGE,
     REQUEUE_DEAD_LETTER,
     CORRECT_ACCESS,
+    REFUND_ORDER,
+    DECIDE_CHALLENGE,
+    CANCEL_PAYMENT,
     SEND_ACCESS_LINK,
     SWEEP,
     RECONCILE,
@@ -128,6 +151,17 @@ def sweep_claim_key(kind: str, item_id: object) -> str:
 def last_backup_key() -> str:
     """When the last `./run.sh admin backup` succeeded (Unix time), for the backup alarm."""
     return f"{NAMESPACE}:backup:last-success"
+
+
+def offsite_snapshot_key() -> str:
+    """When the newest off-site (restic) snapshot was taken (Unix time), seen by the last
+    `admin backup` or `admin drill`, for the off-site alarm."""
+    return f"{NAMESPACE}:backup:offsite-newest"
+
+
+def drill_result_key() -> str:
+    """The last `./run.sh admin drill` report (JSON: ok, at, snapshot, error), for its alarm."""
+    return f"{NAMESPACE}:backup:drill"
 
 
 def dead_letter_set_key(queue_name: str) -> str:

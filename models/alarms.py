@@ -18,6 +18,7 @@ from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
 from models.statuses import (
+    AWAITING_PAYMENT,
     CHANNELS,
     REQUEUEABLE,
     EntitlementStatus,
@@ -150,15 +151,43 @@ def backup_overdue(now: datetime, last: datetime | None, required: bool) -> Alar
     are `required` (a real shop)."""
     if last is None and not required:
         return None
+    return _too_old(now, last, "backup_overdue", ("backup", "cadangan"))
+
+
+def offsite_snapshot_overdue(now: datetime, newest: datetime | None) -> Alarm | None:
+    """With RESTIC_REPOSITORY set: the newest off-site snapshot is older than BACKUP_MAX_AGE (the
+    machine's own copy dies with the machine)."""
+    words = ("off-site backup snapshot", "cadangan di luar server")
+    return _too_old(now, newest, "offsite_backup_overdue", words)
+
+
+def _too_old(
+    now: datetime, last: datetime | None, name: str, what: tuple[str, str]
+) -> Alarm | None:
+    """`what` (English, Indonesian) last happened over BACKUP_MAX_AGE ago, or never."""
     if last is not None and now - last < BACKUP_MAX_AGE:
         return None
     since = last.isoformat() if last else "never"
     return Alarm(
-        "backup_overdue",
-        f"no backup for over 26 hours (last: {since})",
+        name,
+        f"no {what[0]} for over 26 hours (last: {since})",
         1,
-        pesan=f"tidak ada cadangan lebih dari 26 jam (terakhir: {wib_text(last) or 'belum pernah'}"
-        ")",
+        pesan=f"tidak ada {what[1]} lebih dari 26 jam (terakhir: "
+        f"{wib_text(last) or 'belum pernah'})",
+    )
+
+
+def drill_failed(report: dict | None) -> Alarm | None:
+    """The last restore drill (`./run.sh admin drill`) could not restore and verify the newest
+    off-site snapshot: the backups may not bring the shop back."""
+    if not report or report.get("ok"):
+        return None
+    error = str(report.get("error") or "see `./run.sh admin drill`")[:300]
+    return Alarm(
+        "backup_drill_failed",
+        f"the restore drill of {report.get('at', '?')} failed: {error}",
+        1,
+        pesan=f"uji pemulihan cadangan {wib_text(report.get('at')) or ''} gagal: {error}",
     )
 
 
@@ -254,6 +283,38 @@ def flagged_payments(now: datetime) -> Alarm | None:
     )
 
 
+def payment_challenged() -> Alarm | None:
+    """A card payment Midtrans holds for review (capture with fraud_status challenge) and nobody
+    decided yet: unless approved it is cancelled at settlement
+    (https://docs.midtrans.com/reference/approve-transaction). Raised while it is the order's
+    latest report and the order awaits payment: approved, denied, cancelled or settled ends it."""
+    awaiting = Order.select(Order.order_id).where(Order.status.in_(AWAITING_PAYMENT))
+    latest = (
+        PaymentEvent.select(fn.MAX(PaymentEvent.id))
+        .where(PaymentEvent.order_id.in_(awaiting))
+        .group_by(PaymentEvent.order_id)
+    )
+    held = PaymentEvent.select(PaymentEvent.order_id).where(
+        PaymentEvent.id.in_(latest)
+        & (PaymentEvent.verified_status == "capture")
+        & (PaymentEvent.fraud_status == "challenge")
+    )
+    count = held.count()
+    if not count:
+        return None
+    examples = [row.order_id for row in held.order_by(PaymentEvent.id).limit(EXAMPLE_LIMIT)]
+    return Alarm(
+        "payment_challenged",
+        f"{count} card payment(s) held by Midtrans for review (fraud challenge): approve or deny "
+        "each (./run.sh admin challenge approve|deny ORDER --reason ..., or the order page), "
+        "or Midtrans cancels it at settlement",
+        count,
+        examples,
+        pesan=f"{count} pembayaran kartu ditahan Midtrans untuk ditinjau (challenge): setujui atau "
+        "tolak di halaman pesanan, atau Midtrans membatalkannya saat settlement",
+    )
+
+
 def current_alarms(
     webhook_silence_minutes: int,
     now: datetime | None = None,
@@ -271,5 +332,6 @@ def current_alarms(
         parked_work(),
         webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
         flagged_payments(now),
+        payment_challenged(),
     )
     return [alarm for alarm in found if alarm is not None]

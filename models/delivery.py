@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from models.db import database
 from models.outbox import UNPAID_TEMPLATES, OutboxMessage
-from models.statuses import CLAIMABLE, OutboxStatus
+from models.statuses import CLAIMABLE, Channel, OutboxStatus
+from models.whatsapp_status import FAILED, WhatsAppStatus, moves_forward
 
 DEFAULT_RETRY_SCHEDULE_SECONDS = (60.0, 300.0, 900.0, 1800.0)
 INTERRUPTED = "delivery interrupted: the worker stopped after claiming the row"
@@ -34,6 +35,9 @@ class DeliveryPolicy:
     whatsapp_rate_per_second: int = 20
     rate_wait_seconds: float = 10.0
     stuck_after_seconds: float = 300.0
+    # An interrupted WhatsApp row waits this long for Meta's status callback before it is sent
+    # again: the worker may have died after the Cloud API accepted it.
+    whatsapp_status_grace_seconds: float = 120.0
     sweep_grace_seconds: float = 60.0
     unpaid_messages_per_hour: int = 200
 
@@ -182,6 +186,7 @@ UPDATE notification_outbox
 SET attempt_count = attempt_count + 1,
     status = CASE WHEN attempt_count + 1 >= %(max_attempts)s THEN 'DLQ' ELSE 'RETRYING' END,
     next_retry_at = CASE WHEN attempt_count + 1 >= %(max_attempts)s THEN NULL
+                         WHEN channel = 'WHATSAPP' THEN %(whatsapp_due)s::timestamptz
                          ELSE %(now)s::timestamptz END,
     last_error = %(reason)s,
     error_history = error_history || jsonb_build_array(jsonb_build_object(
@@ -189,13 +194,15 @@ SET attempt_count = attempt_count + 1,
         'error', %(reason)s)),
     updated_at = %(now)s
 WHERE status = 'SENDING' AND claimed_at < %(cutoff)s
-RETURNING id, status
+RETURNING id, status, next_retry_at
 """
 
 
-def recover_stuck(policy: DeliveryPolicy, now: datetime) -> list[int]:
+def recover_stuck(policy: DeliveryPolicy, now: datetime) -> dict[int, datetime]:
     """Rows left in SENDING by a worker that died count one interrupted attempt and are due
-    again at once (or DLQ when that was their last). Returns the ids to deliver now."""
+    again (or DLQ when that was their last): email at once, WhatsApp after the status grace, in
+    which a callback for a message the worker sent before it died records the row SENT
+    (record_whatsapp_status) instead of sending it twice. Returns when each row is due."""
     cursor = database.execute_sql(
         _RECOVER_STUCK_SQL,
         {
@@ -204,9 +211,14 @@ def recover_stuck(policy: DeliveryPolicy, now: datetime) -> list[int]:
             "now_text": now.isoformat(),
             "reason": INTERRUPTED,
             "cutoff": now - timedelta(seconds=policy.stuck_after_seconds),
+            "whatsapp_due": now + timedelta(seconds=policy.whatsapp_status_grace_seconds),
         },
     )
-    return [row_id for row_id, status in cursor.fetchall() if status == OutboxStatus.RETRYING]
+    return {
+        row_id: due_at
+        for row_id, status, due_at in cursor.fetchall()
+        if status == OutboxStatus.RETRYING
+    }
 
 
 def due_ids(policy: DeliveryPolicy, now: datetime, limit: int = 500) -> list[int]:
@@ -220,3 +232,68 @@ def due_ids(policy: DeliveryPolicy, now: datetime, limit: int = 500) -> list[int
         .limit(limit)
     )
     return [row.id for row in query]
+
+
+# A status callback proves Meta took the message: a row still waiting to be (re)sent is SENT.
+_NOT_YET_SENT = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENDING,
+    OutboxStatus.RETRYING,
+    OutboxStatus.DLQ,
+)
+
+
+def record_whatsapp_status(status: WhatsAppStatus, now: datetime) -> str:
+    """Stores one Meta status on its row (call inside a transaction; the row is locked).
+
+    Returns what happened: "unknown" (no row of ours), "stale" (it would move backwards),
+    "sent" (a row not yet recorded SENT is, from the callback: an interrupted send Meta had
+    accepted), "undelivered" (Meta failed it after accepting: FAILED, the alarm's business) or
+    "recorded".
+    """
+    row = _row_of(status)
+    if row is None:
+        return "unknown"
+    if not moves_forward(row.delivery_status, status.status):
+        return "stale"
+    changes = {"delivery_status": status.status, "delivery_status_at": now, "updated_at": now}
+    outcome = "recorded"
+    if status.reached_meta and row.status in _NOT_YET_SENT:
+        outcome = "sent"
+        changes |= {
+            "status": OutboxStatus.SENT,
+            "sent_at": now,
+            "next_retry_at": None,
+            "provider_message_id": status.message_id,
+            "attempt_count": row.attempt_count + (row.status == OutboxStatus.SENDING),
+        }
+    elif status.status == FAILED and row.status != OutboxStatus.FAILED:
+        outcome = "undelivered"
+        entry = _history_entry(row.attempt_count, "undelivered", status.error, now)
+        changes |= {
+            "status": OutboxStatus.FAILED,
+            "sent_at": None,
+            "next_retry_at": None,
+            "last_error": status.error,
+            "error_history": row.error_history + [entry],
+        }
+    OutboxMessage.update(**changes).where(OutboxMessage.id == row.id).execute()
+    return outcome
+
+
+def _row_of(status: WhatsAppStatus) -> OutboxMessage | None:
+    """The WhatsApp row the status is about, locked: by the wamid recorded at send time, else by
+    the row id our send put in biz_opaque_callback_data (the wamid was never recorded when the
+    worker died right after Meta accepted), unless that row already went out as another wamid."""
+    whatsapp = OutboxMessage.channel == Channel.WHATSAPP
+    by_message_id = OutboxMessage.provider_message_id == status.message_id
+    row = OutboxMessage.select().where(whatsapp & by_message_id).for_update().first()
+    if row is not None or status.outbox_id is None:
+        return row
+    unrecorded = OutboxMessage.provider_message_id.is_null() | by_message_id
+    return (
+        OutboxMessage.select()
+        .where(whatsapp & (OutboxMessage.id == status.outbox_id) & unrecorded)
+        .for_update()
+        .first()
+    )

@@ -30,6 +30,7 @@ TEMPLATE_NAMES = (
     "access_link",  # the customer's own request on "Lupa tautan akses?"
     "access_granted",  # the owner's access corrections
     "access_withdrawn",
+    "data_erased",  # the last message before `admin person forget` erases the contact
 )
 # Messages about an order nobody has paid yet: their contact may be a stranger's victim, so
 # they carry nothing the checkout typed in, not even the name; they greet GENERIC_GREETING_NAME

@@ -128,6 +128,8 @@ def outbox_row(message) -> dict:
         "error_history": message.error_history or [],
         "sent_at": iso(message.sent_at),
         "provider_message_id": message.provider_message_id,
+        "delivery_status": message.delivery_status,
+        "delivery_status_at": iso(message.delivery_status_at),
         "resend_of": message.resend_of,
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),

@@ -37,6 +37,8 @@ class OutboxMessage(BaseModel):
     provider_message_id = CharField(null=True)
     resend_of = BigIntegerField(null=True)
     released_by_operator = BooleanField(default=False)  # requeued/resent: past the hourly budget
+    delivery_status = CharField(null=True)  # WhatsApp: sent, delivered, read or failed (Meta's)
+    delivery_status_at = DateTimeTZField(null=True)
     created_at = DateTimeTZField(default=utcnow)
     updated_at = DateTimeTZField(default=utcnow)
 

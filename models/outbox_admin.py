@@ -75,7 +75,8 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
     """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays. The
-    operator vouches for the row, so a message held by the hourly budget is sent this time.
+    operator vouches for the row, so a message held by the hourly budget is sent this time; what
+    Meta said about the message that failed is forgotten (the new one gets its own).
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -87,6 +88,9 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             next_retry_at=None,
             claimed_at=None,
             released_by_operator=True,
+            provider_message_id=None,
+            delivery_status=None,
+            delivery_status_at=None,
             updated_at=now,
         )
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(REQUEUEABLE))
@@ -110,12 +114,15 @@ def resend_rows(
     if order is None:
         raise NothingToResend(f"no order {order_id}")
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
-    new_ids = [
-        _resend_one(original, recipients[original.channel])
-        for original in _latest_rows(order_id, template_name, channels)
-    ]
-    if not new_ids:
+    originals = _latest_rows(order_id, template_name, channels)
+    if not originals:
         raise NothingToResend(f"order {order_id} was never sent {template_name}")
+    if not all(original.payload for original in originals):
+        raise NothingToResend(
+            f"the {template_name} body of order {order_id} was deleted "
+            "(RETENTION_MESSAGE_BODY_DAYS or a forget request): nothing to resend"
+        )
+    new_ids = [_resend_one(original, recipients[original.channel]) for original in originals]
     record_audit(actor, "outbox_resend", order_id, template_name=template_name, outbox_ids=new_ids)
     return new_ids
 

@@ -7,13 +7,16 @@ contract has them, so messages queued before an upgrade still run."""
 from __future__ import annotations
 
 from messaging.contract import (
+    CANCEL_PAYMENT,
     CORRECT_ACCESS,
+    DECIDE_CHALLENGE,
+    REFUND_ORDER,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
 )
 from tasks.broker import worker_actor
-from tasks.operations import access, dead_letters, outbox
+from tasks.operations import access, dead_letters, outbox, payment_actions
 from tasks.services import WorkerServices
 
 OPTIONS = {"max_retries": 3, "min_backoff": 1_000, "max_backoff": 30_000}
@@ -46,3 +49,24 @@ def correct_order_access(
     operator: str,
 ) -> None:
     access.correct_access(services, operator, order_id, action, reason, despite_status)
+
+
+# The money actions ask Midtrans; an unanswered call is audited and shown, not retried here:
+# the owner clicks again (a refund then sends the same refund_key).
+@worker_actor(REFUND_ORDER, **OPTIONS)
+def refund_order(
+    services: WorkerServices, order_id: str, reason: str, amount: int | None, operator: str
+) -> None:
+    payment_actions.refund_order(services, operator, order_id, reason, amount)
+
+
+@worker_actor(DECIDE_CHALLENGE, **OPTIONS)
+def decide_challenge(
+    services: WorkerServices, order_id: str, decision: str, reason: str, operator: str
+) -> None:
+    payment_actions.decide_challenge(services, operator, order_id, decision, reason)
+
+
+@worker_actor(CANCEL_PAYMENT, **OPTIONS)
+def cancel_payment(services: WorkerServices, order_id: str, reason: str, operator: str) -> None:
+    payment_actions.cancel_payment(services, operator, order_id, reason)

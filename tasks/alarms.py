@@ -4,6 +4,7 @@ where log-based monitoring picks it up) when it starts, again while it holds and
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -11,13 +12,18 @@ from loguru import logger
 
 from integrations.alarm_targets import AlarmNotice, AlarmSender
 from integrations.breaker import circuit_state
-from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
-from models.alarms import Alarm, current_alarms
-from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
+from messaging.contract import (
+    CHECK_ALARMS,
+    CIRCUITS,
+    NAMESPACE,
+    drill_result_key,
+    last_backup_key,
+    offsite_snapshot_key,
+)
+from models.alarms import Alarm, current_alarms, drill_failed, offsite_snapshot_overdue
 from tasks.periodic import periodic_job
 from tasks.services import WorkerServices
 
-PROVIDERS = (SNAP_CIRCUIT, STATUS_API_CIRCUIT, "email", "whatsapp")
 BREAKER_OPEN_ALARM_SECONDS = 300
 
 
@@ -33,6 +39,8 @@ def check_alarms(services: WorkerServices) -> list[dict]:
         backups_required=not settings.uses_sandbox,
     )
     alarms += breakers_open_too_long(services.redis, time.time())
+    if settings.offsite.enabled:
+        alarms += offsite_alarms(services.redis, datetime.now(UTC))
     sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_notice(alarm) for alarm in alarms]):
@@ -45,7 +53,7 @@ def check_alarms(services: WorkerServices) -> list[dict]:
 def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
     """A provider's circuit open (or half-open) for over 5 minutes: an outage, a wrong key."""
     found = []
-    for provider in PROVIDERS:
+    for provider in CIRCUITS:
         state = circuit_state(redis_client, provider, NAMESPACE)
         since_key = f"{NAMESPACE}:alerts:breaker-open-since:{provider}"
         if state in (None, "closed"):
@@ -64,6 +72,18 @@ def breakers_open_too_long(redis_client, now: float) -> list[Alarm]:
                 )
             )
     return found
+
+
+def offsite_alarms(redis_client, now: datetime) -> list[Alarm]:
+    """The off-site copy too old, or the last restore drill failed (both recorded in Redis by
+    `./run.sh admin backup` and `./run.sh admin drill`)."""
+    newest = redis_client.get(offsite_snapshot_key())
+    drill = redis_client.get(drill_result_key())
+    found = (
+        offsite_snapshot_overdue(now, datetime.fromtimestamp(int(newest), UTC) if newest else None),
+        drill_failed(json.loads(drill) if drill else None),
+    )
+    return [alarm for alarm in found if alarm is not None]
 
 
 def as_notice(alarm: Alarm) -> AlarmNotice:

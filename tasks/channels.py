@@ -92,5 +92,9 @@ class Channels:
     def _prepare_whatsapp(self, row: OutboxMessage) -> Callable[[], str]:
         content = render_whatsapp(row.template_name, row.payload, self._base_url)
         return lambda: self._whatsapp.send_template(
-            row.recipient, content.template_name, list(content.parameters), content.language
+            row.recipient,
+            content.template_name,
+            list(content.parameters),
+            content.language,
+            callback_data=str(row.id),
         )

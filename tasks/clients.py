@@ -10,17 +10,11 @@ from config.settings import MidtransSettings
 from integrations.errors import TransactionNotFound
 from integrations.guard import ProviderGuard, provider_guard
 from integrations.midtrans import MidtransClient, SnapPayment
-from messaging.contract import NAMESPACE
+from messaging.contract import NAMESPACE, SNAP_CIRCUIT, STATUS_API_CIRCUIT
 from models.events import known_transaction_ids
 
 MIDTRANS_BREAKER_FAIL_MAX = 5
 MIDTRANS_BREAKER_RESET_SECONDS = 30
-
-
-# Snap (app.midtrans.com) and the Status API (api.midtrans.com) are separate services with
-# separate circuits: a Snap outage must not stop payments being verified, nor the reverse.
-SNAP_CIRCUIT = "midtrans_snap"
-STATUS_API_CIRCUIT = "midtrans_status"
 
 
 class GuardedMidtrans:
@@ -38,12 +32,19 @@ class GuardedMidtrans:
     def transaction_status(self, order_id: str) -> dict:
         return self._status.call(self._client.transaction_status, order_id)
 
+    # The actions go to the same Core API as the Status API, behind its circuit.
+    def refund(self, order_id: str, refund_key: str, amount: int, reason: str) -> dict:
+        return self._status.call(self._client.refund, order_id, refund_key, amount, reason)
+
+    def act(self, order_id: str, action: str) -> dict:
+        return self._status.call(self._client.act, order_id, action)
+
 
 def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> GuardedMidtrans:
     """The worker's Midtrans client (its connection pools are thread-safe)."""
     client = MidtransClient(midtrans)
 
-    def guard(circuit: str) -> ProviderGuard:
+    def guard(circuit: str, call_name: str) -> ProviderGuard:
         return provider_guard(
             redis_client,
             "midtrans",
@@ -52,9 +53,14 @@ def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> G
             per_second=midtrans.rate_per_second,
             namespace=NAMESPACE,
             circuit=circuit,
+            call_name=call_name,
         )
 
-    return GuardedMidtrans(client, guard(SNAP_CIRCUIT), guard(STATUS_API_CIRCUIT))
+    return GuardedMidtrans(
+        client,
+        guard(SNAP_CIRCUIT, "snap_create"),
+        guard(STATUS_API_CIRCUIT, "transaction_status"),
+    )
 
 
 class AttemptNotFound(TransactionNotFound):

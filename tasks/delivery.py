@@ -205,8 +205,10 @@ def requeue_due_deliveries(services: WorkerServices) -> int:
     overdue = [
         outbox_id for outbox_id in overdue if first_requeue(services.redis, "outbox", outbox_id)
     ]
-    outbox_ids = sorted(set(recovered) | set(overdue))
-    services.wake_deliveries(outbox_ids)
+    services.wake_deliveries(sorted(set(overdue) - set(recovered)))
+    for outbox_id, due_at in sorted(recovered.items()):
+        wait_ms = max(0, int((due_at - now).total_seconds() * 1000))
+        services.send(DELIVER_MESSAGE, outbox_id, delay_ms=wait_ms or None)
     if recovered:
         logger.warning("Recovered {} outbox rows stuck in SENDING", len(recovered))
-    return len(outbox_ids)
+    return len(set(overdue) | set(recovered))

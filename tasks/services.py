@@ -54,5 +54,6 @@ def policy_from_settings(delivery: DeliverySettings) -> DeliveryPolicy:
         email_rate_per_second=delivery.email_rate_per_second,
         whatsapp_rate_per_second=delivery.whatsapp_rate_per_second,
         stuck_after_seconds=float(delivery.stuck_after_seconds),
+        whatsapp_status_grace_seconds=float(delivery.whatsapp_status_grace_seconds),
         unpaid_messages_per_hour=delivery.unpaid_messages_per_hour,
     )

@@ -20,6 +20,7 @@ from tasks import (  # noqa: F401 - imported for the actors they register in DEC
     payments,
     reconciliation,
     webhooks,
+    whatsapp_statuses,
 )
 from tasks.broker import DECLARED, ActorDeclaration, build_broker, declare_actor
 from tasks.clients import guarded_midtrans

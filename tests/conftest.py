@@ -28,6 +28,7 @@ from tasks.startup import Worker, build_worker
 TEST_DATABASE_NAME = f"bfa_test_{os.getpid()}"  # two sessions on one server never collide
 TABLES = (
     "system_audit_log",
+    "refunds",
     "notification_outbox",
     "entitlements",
     "payment_events",
@@ -223,8 +224,7 @@ def web(system, sandbox):
     server.close()
 
 
-@pytest.fixture
-def clean(system, sandbox):
+def start_afresh(system, sandbox) -> None:
     """Empty tables (the seeded package stays), an empty Redis, a reset sandbox and the
     worker's own services (a test may have swapped in a faster delivery policy)."""
     from models.db import connection, database
@@ -237,6 +237,12 @@ def clean(system, sandbox):
     for queue_name in system["broker"].get_declared_queues():
         system["broker"].declare_queue(queue_name)
     httpx.post(f"{sandbox.base_url}/_sandbox/reset").raise_for_status()
+
+
+@pytest.fixture
+def clean(system, sandbox):
+    """Each test starts afresh (start_afresh)."""
+    start_afresh(system, sandbox)
     yield
 
 

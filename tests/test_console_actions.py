@@ -146,12 +146,13 @@ def test_dead_letters_are_listed_and_requeued_from_the_console(browser, system):
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-# Every route that may change anything: the customer's checkout, Midtrans' notifications, the
-# console's session, the recovery actions on messages and the access corrections. None of them
-# sets an order status.
+# Every route that may change anything: the customer's checkout, Midtrans' notifications, Meta's
+# WhatsApp status callbacks (they touch messages only), the console's session, the recovery
+# actions on messages and the access corrections. None of them sets an order status.
 ALLOWED_WRITES = {
     ("/api/checkout", "POST"),
     ("/webhooks/midtrans", "POST"),
+    ("/webhooks/whatsapp", "POST"),
     ("/admin/login", "POST"),
     ("/admin/logout", "POST"),
     ("/lupa-tautan", "POST"),  # only enqueues a lookup for a worker
@@ -164,6 +165,11 @@ ALLOWED_WRITES = {
             "dead-letters/{message_id}/requeue",
             "orders/{order_id}/access/revoke",
             "orders/{order_id}/access/grant",
+            # they ask Midtrans; only Midtrans' answer moves the order
+            "orders/{order_id}/refund",
+            "orders/{order_id}/challenge/approve",
+            "orders/{order_id}/challenge/deny",
+            "orders/{order_id}/cancel",
         )
     ),
 }
@@ -215,13 +221,14 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, routes, met
         assert AuditEntry.select().count() == 0
 
 
-def test_every_console_form_posts_only_to_recovery_actions_and_access_corrections(browser):
+def test_every_console_form_posts_only_to_recovery_access_and_money_actions(browser):
     order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
     allowed = re.compile(
         r"^/admin/(logout|outbox/\d+/(requeue|resend)"
-        r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant))$"
+        r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant)"
+        r"|orders/[\w-]+/(refund|challenge/approve|challenge/deny|cancel))$"
     )
     for path in (
         f"/admin/orders/{order_id}",

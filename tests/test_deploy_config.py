@@ -161,7 +161,7 @@ def test_every_unit_parses_and_runs_a_command_that_exists():
     parts = run_sh_parts()
     assert {"web", "worker", "scheduler", "migrate", "admin"} <= parts
     services = sorted((DEPLOY / "systemd").glob("*.service"))
-    assert len(services) == 4
+    assert len(services) == 5
     for path in services:
         unit = systemd_unit(path)
         assert values(unit, "Service", "User") == ["bfa"], path.name
@@ -223,6 +223,19 @@ def test_the_backup_runs_at_half_past_two_in_jakarta():
     if analyze:  # systemd itself agrees the expression is valid
         checked = subprocess.run([analyze, "calendar", calendar], capture_output=True, text=True)
         assert checked.returncode == 0 and "Asia/Jakarta" in checked.stdout, checked.stderr
+
+
+def test_the_restore_drill_runs_weekly_after_the_nightly_backup():
+    unit = systemd_unit(DEPLOY / "systemd" / "bfa-drill.timer")
+    (calendar,) = values(unit, "Timer", "OnCalendar")
+    assert calendar == "Sun *-*-* 04:00:00 Asia/Jakarta"
+    service = systemd_unit(DEPLOY / "systemd" / "bfa-drill.service")
+    (start,) = values(service, "Service", "ExecStart")
+    assert start.endswith("run.sh admin drill")
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        checked = subprocess.run([analyze, "calendar", calendar], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_the_backup_folder_is_made_by_a_step_and_pruned_where_it_is_written():

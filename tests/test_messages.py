@@ -61,6 +61,11 @@ PAYLOAD = {
             "Pembayaran dikembalikan: pesanan Buat Film Pakai AI",
             ["Rp 99.000", "telah dikembalikan kepada Anda", f"{BASE}/"],
         ),
+        (
+            "data_erased",
+            "Data pribadi Anda di Buat Film Pakai AI akan kami hapus",
+            ["menghapus data pribadi Anda", "akses kursus dari pesanan Anda berakhir"],
+        ),
     ],
 )
 def test_each_email_has_subject_text_and_html(template_name, subject, must_show):
@@ -130,6 +135,7 @@ def test_instructions_without_a_payment_link_fill_the_whatsapp_template_with_how
         ("access_revoked", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
         ("order_expired", ("Pelanggan", "Rp 99.000", f"{BASE}/")),
         ("payment_refunded", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
+        ("data_erased", ("Budi <Santoso>", "BFA-20250113-ABC")),
     ],
 )
 def test_whatsapp_parameters_follow_the_template_mapping(template_name, parameters):

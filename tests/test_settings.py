@@ -17,6 +17,8 @@ REAL = {
     "SMTP_HOST": "smtp.example.com",
     "WHATSAPP_TOKEN": "t",
     "WHATSAPP_PHONE_NUMBER_ID": "1",
+    "WHATSAPP_VERIFY_TOKEN": "verify-me",
+    "WHATSAPP_APP_SECRET": "app-secret",
     "PUBLIC_BASE_URL": "https://shop.example.id",
     "TRUSTED_PROXY": "127.0.0.1",
     "SELLER_NAME": "CV Film Pintar",
@@ -63,6 +65,8 @@ def test_production_uses_production_urls():
         "SMTP_HOST",
         "WHATSAPP_TOKEN",
         "WHATSAPP_PHONE_NUMBER_ID",
+        "WHATSAPP_VERIFY_TOKEN",
+        "WHATSAPP_APP_SECRET",
         "PUBLIC_BASE_URL",
         "TRUSTED_PROXY",
         "SELLER_NAME",
@@ -339,3 +343,14 @@ def test_the_shop_wide_budget_of_unpaid_order_messages_defaults_to_200_an_hour()
     assert load_settings({"UNPAID_MESSAGES_PER_HOUR": "50"}).delivery.unpaid_messages_per_hour == 50
     with pytest.raises(SettingsError, match="UNPAID_MESSAGES_PER_HOUR must be a whole number"):
         load_settings({"UNPAID_MESSAGES_PER_HOUR": "many"})
+
+
+def test_personal_data_is_kept_30_days_after_an_unpaid_order_and_message_bodies_90():
+    retention = load_settings({}).retention
+    assert (retention.unpaid_days, retention.message_body_days) == (30, 90)
+    chosen = {"RETENTION_UNPAID_DAYS": "14", "RETENTION_MESSAGE_BODY_DAYS": "60"}
+    assert load_settings(chosen).retention.unpaid_days == 14
+    with pytest.raises(SettingsError) as error:
+        load_settings({"RETENTION_UNPAID_DAYS": "0", "RETENTION_MESSAGE_BODY_DAYS": "soon"})
+    assert "RETENTION_UNPAID_DAYS" in str(error.value)
+    assert "RETENTION_MESSAGE_BODY_DAYS" in str(error.value)

@@ -25,7 +25,7 @@ from web.middleware import (
 from web.orders import OrderStatusResource
 from web.queue import TaskQueue
 from web.ratelimit import ClientRateLimit
-from web.webhooks import MidtransWebhookResource
+from web.webhooks import MidtransWebhookResource, WhatsAppWebhookResource
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route(
         "/webhooks/midtrans", MidtransWebhookResource(queue, settings.midtrans.server_key)
     )
+    app.add_route("/webhooks/whatsapp", WhatsAppWebhookResource(queue, settings.whatsapp))
     app.add_route("/health/ready", health.ReadyResource(redis_client))
     app.add_route("/health/live", health.LiveResource())
     app.add_route("/", pages.CheckoutPage(templates, catalog))

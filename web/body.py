@@ -37,10 +37,11 @@ def read_raw_body(req: falcon.Request, max_bytes: int) -> bytes:
 
 def read_json_object(req: falcon.Request, max_bytes: int) -> dict:
     """The body as a JSON object; 400 for anything that is not one or that cannot be stored."""
-    return _parse_json_object(read_raw_body(req, max_bytes))
+    return parse_json_object(read_raw_body(req, max_bytes))
 
 
-def _parse_json_object(raw: bytes) -> dict:
+def parse_json_object(raw: bytes) -> dict:
+    """The bytes as a JSON object; 400 for anything that is not one or cannot be stored."""
     try:
         body = json.loads(raw)
     except ValueError:  # UnicodeDecodeError and over-long integers included
@@ -104,7 +105,7 @@ def _parse_form(req: falcon.Request, raw: bytes) -> dict[str, str]:
     if not raw:
         return {}
     if media_type == falcon.MEDIA_JSON:
-        fields = _parse_json_object(raw)
+        fields = parse_json_object(raw)
     elif media_type == falcon.MEDIA_URLENCODED:
         try:
             fields = parse_query_string(raw.decode("ascii"), keep_blank=True)

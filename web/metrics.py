@@ -23,9 +23,12 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from integrations.alarm_targets import active_alarm_names
+from integrations.breaker import circuit_state
 from messaging.broker_state import queue_depths, scheduler_heartbeat, worker_heartbeats
+from messaging.contract import CIRCUITS, NAMESPACE
 from models.base import utcnow
 from models.db import connection
 from models.events import PaymentEvent
@@ -34,6 +37,8 @@ from models.outbox import OutboxMessage
 from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
 
 UNROUTED = "(unrouted)"
+# pybreaker's states as one number, so a graph and an alert can compare them.
+BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 # Any token is a method to waitress and Falcon; one label per invented method would let anyone
 # grow every process's metrics (and their files under PROMETHEUS_MULTIPROC_DIR) without bound.
 KNOWN_METHODS = frozenset(falcon.constants.HTTP_METHODS)
@@ -93,9 +98,32 @@ def _oldest_unprocessed_event_age() -> float:
     return (utcnow() - oldest).total_seconds() if oldest else 0.0
 
 
-def database_metrics() -> list[GaugeMetricFamily]:
+def _paid_orders_and_revenue() -> tuple[int, int]:
+    """Orders ever paid (paid_at stays when one is later refunded) and their rupiah: counts that
+    only grow, read from the one record of payments."""
+    count, revenue = (
+        Order.select(fn.COUNT(1), fn.COALESCE(fn.SUM(Order.final_amount), 0))
+        .where(Order.paid_at.is_null(False))
+        .tuples()
+        .get()
+    )
+    return count, int(revenue)
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
+
+
+def database_metrics() -> list[GaugeMetricFamily | CounterMetricFamily]:
     with connection():
+        paid_orders, revenue = _paid_orders_and_revenue()
         return [
+            _counter("bfa_orders_paid", "Orders paid, ever (from the database).", paid_orders),
+            _counter(
+                "bfa_revenue_rupiah",
+                "Rupiah of the orders paid, ever (from the database; refunds not deducted).",
+                revenue,
+            ),
             _gauge(
                 "bfa_orders",
                 "Orders by status.",
@@ -149,7 +177,24 @@ def redis_metrics(redis_client: redis.Redis) -> list[GaugeMetricFamily]:
             [],
             {(): int(scheduler["alive"])},
         ),
+        _gauge(
+            "bfa_breaker_state",
+            "A provider circuit's state as every process sees it: 0 closed, 1 half-open, 2 open.",
+            ["circuit"],
+            {(circuit,): _breaker_state(redis_client, circuit) for circuit in CIRCUITS},
+        ),
+        _gauge(
+            "bfa_alarm_active",
+            "1 for each alarm holding at the last alarm check (absent when none holds).",
+            ["name"],
+            {(name,): 1 for name in sorted(active_alarm_names(redis_client))},
+        ),
     ]
+
+
+def _breaker_state(redis_client: redis.Redis, circuit: str) -> int:
+    """A circuit never used yet counts as closed."""
+    return BREAKER_STATES.get(circuit_state(redis_client, circuit, NAMESPACE) or "closed", 0)
 
 
 class BusinessCollector:

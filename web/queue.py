@@ -6,9 +6,13 @@ from __future__ import annotations
 import redis
 
 from messaging.contract import (
+    CANCEL_PAYMENT,
     CORRECT_ACCESS,
     CREATE_PAYMENT,
+    DECIDE_CHALLENGE,
     PROCESS_NOTIFICATION,
+    PROCESS_WHATSAPP_STATUSES,
+    REFUND_ORDER,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
@@ -48,6 +52,10 @@ class TaskQueue:
         with _broker_errors():
             self._enqueuer.send(PROCESS_NOTIFICATION, raw_notification)
 
+    def submit_whatsapp_statuses(self, callback: dict) -> None:
+        with _broker_errors():
+            self._enqueuer.send(PROCESS_WHATSAPP_STATUSES, callback)
+
     def request_outbox_requeue(self, outbox_id: int, operator: str) -> None:
         with _broker_errors():
             self._enqueuer.send(REQUEUE_OUTBOX_ROW, outbox_id, operator)
@@ -68,6 +76,20 @@ class TaskQueue:
     ) -> None:
         with _broker_errors():
             self._enqueuer.send(CORRECT_ACCESS, order_id, action, reason, despite_status, operator)
+
+    def request_refund(self, order_id: str, reason: str, amount: int | None, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(REFUND_ORDER, order_id, reason, amount, operator)
+
+    def request_challenge_decision(
+        self, order_id: str, decision: str, reason: str, operator: str
+    ) -> None:
+        with _broker_errors():
+            self._enqueuer.send(DECIDE_CHALLENGE, order_id, decision, reason, operator)
+
+    def request_cancel(self, order_id: str, reason: str, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(CANCEL_PAYMENT, order_id, reason, operator)
 
     def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
         with _broker_errors():

@@ -49,6 +49,7 @@ class Tuning:
     retry_schedule: str = "5,10,20,40"
     breaker_reset_seconds: int = 3
     stuck_after_seconds: int = 45
+    whatsapp_status_grace_seconds: int = 30
 
     def environment(self) -> dict[str, str]:
         return {
@@ -59,6 +60,7 @@ class Tuning:
             "NOTIFICATION_RETRY_SCHEDULE_SECONDS": self.retry_schedule,
             "NOTIFICATION_BREAKER_RESET_SECONDS": str(self.breaker_reset_seconds),
             "NOTIFICATION_STUCK_AFTER_SECONDS": str(self.stuck_after_seconds),
+            "WHATSAPP_STATUS_GRACE_SECONDS": str(self.whatsapp_status_grace_seconds),
             "MIDTRANS_RATE_PER_SECOND": "500",
             "EMAIL_RATE_PER_SECOND": "200",
             "WHATSAPP_RATE_PER_SECOND": "200",
@@ -158,6 +160,9 @@ class System:
                 server_key=SANDBOX_SERVER_KEY,
                 notification_url=f"{self.web_url}/webhooks/midtrans",
                 http_threads=SANDBOX_HTTP_THREADS,
+                # Meta's callbacks, which close the double send of a worker killed after Meta
+                # accepted a message (WHATSAPP_STATUS_GRACE_SECONDS).
+                whatsapp_status_callbacks=("sent", "delivered"),
             )
         )
         env = self.environment()

@@ -22,6 +22,8 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         server_key=settings.midtrans.server_key,
         notification_url=f"{settings.public_base_url}/webhooks/midtrans",
         public_url=f"http://127.0.0.1:{settings.sandbox_port}",
+        whatsapp_app_secret=settings.whatsapp.app_secret,
+        whatsapp_status_callbacks=("sent", "delivered"),
     )
 
 

@@ -2,6 +2,7 @@
 
 import falcon
 
+from harness.sandbox.actions import add_action_routes
 from harness.sandbox.config import SandboxConfig
 from harness.sandbox.control import add_control_routes
 from harness.sandbox.inbox import add_inbox_route
@@ -12,6 +13,7 @@ from harness.sandbox.smtp import SmtpSandbox
 from harness.sandbox.state import SandboxState
 from harness.sandbox.whatsapp import add_whatsapp_routes
 from harness.sandbox.whatsapp_account import add_whatsapp_account_routes
+from harness.sandbox.whatsapp_statuses import StatusCallbacks
 
 
 def create_sandbox_app() -> falcon.App:
@@ -31,8 +33,15 @@ def add_sandbox_routes(
     """Wire every stand-in to the shared state; the pay page links use public_url."""
     simulator = PaymentSimulator(state, config.server_key, config.notification_url)
     add_midtrans_routes(app, state, config, public_url)
+    add_action_routes(app, state, simulator, config.server_key)
     add_pay_page_routes(app, state, simulator)
-    add_whatsapp_routes(app, state)
+    callbacks = StatusCallbacks(
+        state,
+        config.whatsapp_webhook_url,
+        config.whatsapp_app_secret,
+        config.whatsapp_status_callbacks,
+    )
+    add_whatsapp_routes(app, state, callbacks)
     add_whatsapp_account_routes(app, state)
     add_control_routes(app, state, simulator, smtp)
     add_inbox_route(app, state)

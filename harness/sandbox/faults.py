@@ -5,7 +5,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-FAULT_FIELDS = {"fail_next", "status", "delay_ms", "fail_fraction", "down", "error_code", "body"}
+FAULT_FIELDS = {
+    "fail_next",
+    "status",
+    "delay_ms",
+    "fail_fraction",
+    "down",
+    "error_code",
+    "body",
+    "fail_after_accept",
+}
 
 
 class InvalidFaultPlan(ValueError):
@@ -25,6 +34,9 @@ class FaultPlan:
     # Any JSON answered instead of the provider's own error envelope: what a proxy or a changed
     # API could send (`{"error": "Bad Gateway"}`), for tests of bodies of an unexpected shape.
     body: object = None
+    # WhatsApp: the next N messages are accepted (200, a wamid) and then reported `failed` by a
+    # status callback, as Meta does for a number without WhatsApp or a paused template.
+    fail_after_accept: int = 0
 
     @property
     def failing_status(self) -> int:
@@ -50,9 +62,9 @@ def parse_fault_plan(document: object, default_status: int = 500) -> FaultPlan:
 
 def _check_types(plan: FaultPlan) -> None:
     """Type errors here would otherwise surface as 500s deep inside a stand-in."""
-    numbers = (plan.fail_next, plan.status, plan.delay_ms)
+    numbers = (plan.fail_next, plan.status, plan.delay_ms, plan.fail_after_accept)
     if not all(isinstance(value, int) and not isinstance(value, bool) for value in numbers):
-        raise InvalidFaultPlan("fail_next, status and delay_ms must be integers")
+        raise InvalidFaultPlan("fail_next, status, delay_ms and fail_after_accept must be integers")
     if not isinstance(plan.fail_fraction, int | float) or not 0 <= plan.fail_fraction <= 1:
         raise InvalidFaultPlan("fail_fraction must be a number between 0 and 1")
     if not isinstance(plan.down, bool):
@@ -89,6 +101,14 @@ class FaultSwitch:
         if plan.delay_ms:
             time.sleep(plan.delay_ms / 1000)
         return plan if self.consume_failure() else None
+
+    def consume_failure_after_accept(self) -> bool:
+        """Whether this accepted message fails later (asynchronously); counts it."""
+        with self._lock:
+            if self._plan.fail_after_accept > 0:
+                self._plan.fail_after_accept -= 1
+                return True
+            return False
 
     def consume_failure(self) -> bool:
         """Whether this call fails; counts it against fail_next."""

@@ -8,6 +8,7 @@ import falcon
 from harness.sandbox.faults import FaultPlan
 from harness.sandbox.http_io import answer, bearer_token, parse_json, read_bounded
 from harness.sandbox.state import SandboxState, utc_now_text
+from harness.sandbox.whatsapp_statuses import StatusCallbackResource, StatusCallbacks
 
 VERSION_PATTERN = re.compile(r"v\d+(\.\d+)?")
 DIGITS = re.compile(r"\d{6,20}")
@@ -91,8 +92,9 @@ def stored_message(body: dict, phone_number_id: str, message_id: str, token: str
 class WhatsAppMessagesResource:
     """`POST /{version}/{phone_number_id}/messages` (the route names every Graph node node_id)."""
 
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, callbacks: StatusCallbacks) -> None:
         self.state = state
+        self.callbacks = callbacks
 
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, version: str, node_id: str
@@ -119,6 +121,8 @@ class WhatsAppMessagesResource:
         message_id = "wamid." + secrets.token_urlsafe(24)
         entry = stored_message(body, phone_number_id, message_id, token)
         self.state.record(self.state.whatsapp_messages, entry)
+        fails_later = self.state.faults["whatsapp"].consume_failure_after_accept()
+        self.callbacks.after_accept(entry, fails_later)
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": body["to"]}],
@@ -134,6 +138,8 @@ def fault_error(fault: FaultPlan) -> object:
     return graph_error(message, fault.error_code or code)
 
 
-def add_whatsapp_routes(app: falcon.App, state: SandboxState) -> None:
-    """Mount the messages endpoint (`WHATSAPP_API_URL = {base_url}/v26.0`, any version)."""
-    app.add_route("/{version}/{node_id}/messages", WhatsAppMessagesResource(state))
+def add_whatsapp_routes(app: falcon.App, state: SandboxState, callbacks: StatusCallbacks) -> None:
+    """Mount the messages endpoint (`WHATSAPP_API_URL = {base_url}/v26.0`, any version) and the
+    control API's `POST /_sandbox/whatsapp/statuses`, which sends one status callback now."""
+    app.add_route("/{version}/{node_id}/messages", WhatsAppMessagesResource(state, callbacks))
+    app.add_route("/_sandbox/whatsapp/statuses", StatusCallbackResource(state, callbacks))

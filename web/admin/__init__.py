@@ -26,6 +26,7 @@ from web.queue import TaskQueue
 SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/orders", "orders.html", "orders"),
     ("/orders/{order_id}", "order.html", "order"),
+    ("/orders/{order_id}/person", "person.html", "person"),
     ("/outbox", "outbox.html", "outbox"),
     ("/dead-letters", "dead_letters.html", "dead_letters"),
     ("/discounts", "discounts.html", "discounts"),
@@ -66,6 +67,10 @@ def add_admin_routes(
         ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter, False),
         ("/orders/{order_id}/access/revoke", actions.revoke_access, True),
         ("/orders/{order_id}/access/grant", actions.grant_access, True),
+        ("/orders/{order_id}/refund", actions.refund, True),
+        ("/orders/{order_id}/challenge/approve", actions.approve_challenge, True),
+        ("/orders/{order_id}/challenge/deny", actions.deny_challenge, True),
+        ("/orders/{order_id}/cancel", actions.cancel_payment, True),
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action, with_form))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action, with_form))
