@@ -244,6 +244,19 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
     assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
     with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
+    telegram = load_settings(
+        {
+            **REAL,
+            "ALERT_URLS": "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987, json://h/x",
+        }
+    )
+    assert telegram.alerts.urls == (
+        "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987",
+        "json://h/x",
+    )
+    assert startup_warnings(telegram) == []
+    with pytest.raises(SettingsError, match=r"ALERT_URLS URL 2 \(telegrm://...\)"):
+        load_settings({"ALERT_URLS": "json://h/x telegrm://123:abc/987"})
 
 
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
