@@ -14,6 +14,7 @@ from integrations.breaker import circuit_state
 from messaging.contract import CHECK_ALARMS, NAMESPACE, last_backup_key
 from models.alarms import Alarm, current_alarms
 from tasks.clients import SNAP_CIRCUIT, STATUS_API_CIRCUIT
+from tasks.machine_alarms import machine_alarms
 from tasks.periodic import periodic_job
 from tasks.services import WorkerServices
 
@@ -33,6 +34,7 @@ def check_alarms(services: WorkerServices) -> list[dict]:
         backups_required=not settings.uses_sandbox,
     )
     alarms += breakers_open_too_long(services.redis, time.time())
+    alarms += machine_alarms(settings.machine, settings.public_base_url, services.redis)
     sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_notice(alarm) for alarm in alarms]):
