@@ -16,6 +16,7 @@ class Request:
     method: str
     path: str
     body: bytes
+    headers: dict[str, str]
 
 
 class Recorder(ThreadingHTTPServer):
@@ -36,7 +37,7 @@ class Recorder(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     def _record(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests.put(Request(self.command, self.path, body))
+        self.server.requests.put(Request(self.command, self.path, body, dict(self.headers)))
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
