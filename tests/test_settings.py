@@ -1,5 +1,7 @@
 """Settings are read once; a missing or bad one stops start-up with one line naming it."""
 
+from pathlib import Path
+
 import pytest
 
 from config.settings import (
@@ -309,3 +311,15 @@ def test_the_shop_wide_budget_of_unpaid_order_messages_defaults_to_200_an_hour()
     assert load_settings({"UNPAID_MESSAGES_PER_HOUR": "50"}).delivery.unpaid_messages_per_hour == 50
     with pytest.raises(SettingsError, match="UNPAID_MESSAGES_PER_HOUR must be a whole number"):
         load_settings({"UNPAID_MESSAGES_PER_HOUR": "many"})
+
+
+def test_the_machine_alarms_watch_var_and_the_backups_by_default_and_take_percentages():
+    from config.settings import PROJECT_ROOT
+
+    machine = load_settings({"VAR_DIR": "/srv/bfa/shared/var"}).machine
+    assert machine.disk_paths == (Path("/srv/bfa/shared/var"), PROJECT_ROOT / "backups")
+    assert (machine.disk_free_alarm_percent, machine.redis_memory_alarm_percent) == (10, 90)
+    chosen = load_settings({"DISK_PATHS": "/var/lib/postgresql, /srv/backups"}).machine
+    assert chosen.disk_paths == (Path("/var/lib/postgresql"), Path("/srv/backups"))
+    with pytest.raises(SettingsError, match="DISK_FREE_ALARM_PERCENT must be a percentage"):
+        load_settings({"DISK_FREE_ALARM_PERCENT": "100"})
