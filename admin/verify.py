@@ -18,6 +18,7 @@ from peewee import fn
 
 from admin.context import AdminContext
 from admin.verify_outside import OUTSIDE_CHECKS, PROBE_TIMEOUT
+from admin.verify_target import Target
 from config.logs import configure_logging
 from config.settings import Settings
 from integrations.http import Client, send
@@ -50,17 +51,6 @@ class CheckResult:
     name: str
     passed: bool
     detail: str
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the checks talk to: the web over HTTP, Redis and PostgreSQL directly, and the
-    providers the settings name."""
-
-    http: Client
-    redis_client: redis.Redis
-    database_url: str
-    settings: Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from admin.verify_target import Target
 from config.logs import mask_email
 from integrations.alarm_targets import AlarmSender
 from integrations.email import SmtpMailer, smtp_config
@@ -19,9 +19,6 @@ from integrations.whatsapp import graph_error_text
 from messaging.contract import last_backup_key
 from models.alarms import BACKUP_MAX_AGE
 from models.messages import WHATSAPP_LANGUAGE, whatsapp_templates
-
-if TYPE_CHECKING:
-    from admin.verify import Target
 
 PROBE_SECONDS = 10.0
 PROBE_TIMEOUT = Timeout.of(PROBE_SECONDS)

@@ -166,7 +166,8 @@ def test_a_redis_that_hides_config_is_reported_unknown_not_failed(system):
     """Managed Redis services refuse CONFIG; an ACL user without it behaves the same."""
     import redis
 
-    from admin.verify import Target, check_redis_persistence
+    from admin.verify import check_redis_persistence
+    from admin.verify_target import Target
 
     admin_client = system["broker"].client
     admin_client.execute_command(

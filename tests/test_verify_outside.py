@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from admin.verify import Target, _guarded
+from admin.verify import _guarded
 from admin.verify_outside import OUTSIDE_CHECKS
+from admin.verify_target import Target
 from messaging.contract import last_backup_key
 from models.messages import whatsapp_templates
 from tests.conftest import with_settings
