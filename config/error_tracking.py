@@ -1,7 +1,12 @@
 """Error tracking (SENTRY_DSN, optional): the web's and the worker's unexpected errors sent to
 Sentry, or to a self-hosted GlitchTip (the same protocol), with personal data masked as the
 logs mask it: emails, phone numbers and tokens in messages, exception values, request data,
-message arguments, local variables and breadcrumbs."""
+message arguments, local variables and breadcrumbs.
+
+What is sent: an exception a web request or an actor did not handle, a periodic job's failure
+(tasks/periodic.py) and libraries' ERROR records (standard logging). Our own ERROR log lines
+(loguru) are not: alarms are among them, and reach a person through ALERT_*; Sentry's loguru
+hook would also depend on when each process configures its logging."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import re
 
 import sentry_sdk
 from sentry_sdk.integrations import Integration
+from sentry_sdk.integrations.loguru import LoguruIntegration
 
 from config.logs import mask_text
 
@@ -26,6 +32,7 @@ def start_error_tracking(dsn: str, mode: str, integration: Integration) -> None:
         environment=mode,
         send_default_pii=False,
         integrations=[integration],
+        disabled_integrations=[LoguruIntegration()],
         before_send=lambda event, _hint: scrubbed(event),
         before_breadcrumb=lambda crumb, _hint: scrubbed(crumb),
     )
