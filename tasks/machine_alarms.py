@@ -43,10 +43,8 @@ def server_data_folders(redis_client: redis.Redis) -> list[Path]:
     """Where PostgreSQL and Redis say they keep their data, when they say so (best effort: a
     server on another machine names a folder this one may not have; it is then skipped)."""
     folders = []
-    try:
+    with contextlib.suppress(peewee.DatabaseError):  # not superuser nor pg_read_all_settings
         folders.append(Path(database.execute_sql("SHOW data_directory").fetchone()[0]))
-    except peewee.DatabaseError:
-        database.rollback()  # not a superuser nor pg_read_all_settings: not ours to see
     with contextlib.suppress(redis.ResponseError, KeyError):  # CONFIG disabled (managed Redis)
         folders.append(Path(redis_client.config_get("dir")["dir"]))
     return [folder for folder in folders if folder.exists()]
