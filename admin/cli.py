@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "admin.alerts",
     "admin.packages",
     "admin.discounts",
+    "admin.person",
 )
 
 

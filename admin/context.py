@@ -4,6 +4,8 @@ sender every operation takes, tasks/operations/), and the operator's audited nam
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass, field
 
 from config.logs import configure_logging
@@ -12,12 +14,22 @@ from messaging.redis import Enqueuer, redis_client
 from models.db import init_database
 
 
+def cli_actor() -> str:
+    """The audit's actor for a command: `admin:cli:<os user>`, the person behind `sudo` when
+    there is one, so two people sharing the server are told apart."""
+    try:
+        user = os.environ.get("SUDO_USER") or getpass.getuser()
+    except OSError:  # no name for this uid (a container without /etc/passwd entry)
+        user = f"uid{os.getuid()}"
+    return f"admin:cli:{user}"
+
+
 @dataclass
 class AdminContext:
     settings: Settings
     enqueuer: Enqueuer
     log_level: str = "WARNING"
-    operator: str = "admin:cli"  # who the audit log says asked
+    operator: str = field(default_factory=cli_actor)  # who the audit log says asked
     _worker: list = field(default_factory=list)
 
     @property

@@ -17,7 +17,7 @@ from typing import TextIO
 from admin.arguments import plain_choices
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
-from admin.output import add_json_option, print_json
+from admin.output import add_json_option, print_document
 from models.base import SHOP_TIMEZONE
 from models.db import connection
 from models.order_rows import counted
@@ -169,13 +169,7 @@ def run_show(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
         order_id = one_order_id(args.order_id)
         story = order_timeline(order_id) if order_id else None
-    if story is None:
-        return 1
-    if args.json:
-        print_json(story)
-    else:
-        print("\n".join(story_lines(story)))
-    return 0
+    return print_document(story, args.json, story_lines)
 
 
 def story_lines(story: dict) -> list[str]:

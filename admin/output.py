@@ -30,3 +30,15 @@ def reported(outcome: Outcome, unchanged_fails: bool = False) -> int:
         return 1
     print(outcome.message)
     return 1 if unchanged_fails and outcome.state == UNCHANGED else 0
+
+
+def print_document(document: dict | None, as_json: bool, lines_of) -> int:
+    """A found document as JSON or as the lines `lines_of` makes of it: exit 0; None (not
+    found, already said on stderr): exit 1."""
+    if document is None:
+        return 1
+    if as_json:
+        print_json(document)
+    else:
+        print("\n".join(lines_of(document)))
+    return 0

@@ -149,6 +149,14 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long personal data is kept once its purpose has passed (UU PDP; models/retention.py)."""
+
+    unpaid_days: int  # an unpaid order's contact details, after it ended
+    message_body_days: int  # a finished message's body (name, access link)
+
+
+@dataclass(frozen=True)
 class Seller:
     """Who sells: shown in every customer page's footer and the legal pages, as buyers and the
     payment gateway's merchant review expect."""
@@ -193,6 +201,7 @@ class Settings:
     alerts: AlertSettings
     machine: MachineSettings
     delivery: DeliverySettings
+    retention: RetentionSettings
     seller: Seller
     sentry_dsn: str
 
@@ -217,6 +226,7 @@ PARTS = {
     "alerts": AlertSettings,
     "machine": MachineSettings,
     "delivery": DeliverySettings,
+    "retention": RetentionSettings,
     "seller": Seller,
 }
 
@@ -386,6 +396,9 @@ VARIABLES = (
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
+    # Personal data (UU PDP)
+    Variable("RETENTION_UNPAID_DAYS", "retention.unpaid_days", at_least(1), "30"),
+    Variable("RETENTION_MESSAGE_BODY_DAYS", "retention.message_body_days", at_least(1), "90"),
     # The seller
     Variable("SELLER_NAME", "seller.name", text, "Buat Film Pakai AI", BLANK_IS_UNSET),
     Variable("SELLER_ADDRESS", "seller.address", stripped, ""),
@@ -463,7 +476,13 @@ def production_needs_its_own_servers(env: Mapping[str, str], values: Values) -> 
 def is_local_url(url: str) -> bool:
     """True for localhost, a loopback address or a private (LAN) address: not reachable from
     the internet at large."""
-    host = urlparse(url).hostname or ""
+    return is_local_host(urlparse(url).hostname or "")
+
+
+def is_local_host(host: str) -> bool:
+    """The same for a bare host name or address (a listening address such as WEB_HOST); the
+    wildcards 0.0.0.0 and :: are not local: they include every public interface."""
+    host = host.strip("[]")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -486,10 +505,29 @@ def the_sandbox_stays_local(env: Mapping[str, str], values: Values) -> str | Non
     )
 
 
+def the_sandbox_listens_locally(env: Mapping[str, str], values: Values) -> str | None:
+    """The same rule for the addresses the web and the sandbox listen on: 0.0.0.0 would open
+    the console and the sandbox's control API on every interface, public ones included."""
+    if _real_keys(values):
+        return None
+    hosts = {"WEB_HOST": values["web_host"], "SANDBOX_HOST": values["sandbox_host"]}
+    public = [
+        f"{name}={host or '(empty)'}" for name, host in hosts.items() if not is_local_host(host)
+    ]
+    if not public:
+        return None
+    return (
+        f"{', '.join(public)} refused without Midtrans keys: the console (public admin token) "
+        "and the sandbox's control API would listen on public interfaces; use 127.0.0.1, "
+        "localhost or a private LAN address (not 0.0.0.0 or ::), or set MIDTRANS_SERVER_KEY"
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     production_needs_a_server_key,
     production_needs_its_own_servers,
     the_sandbox_stays_local,
+    the_sandbox_listens_locally,
     real_keys_need_real_providers,
     real_keys_need_an_admin_token,
     real_keys_verify_with_the_status_api,
@@ -565,9 +603,19 @@ def load_settings_or_exit() -> Settings:
 
 def startup_warnings(settings: Settings) -> list[str]:
     """What a person starting a real shop must hear about, though it does not stop start-up."""
-    if settings.uses_sandbox or settings.alerts.has_target:
-        return []
-    return [
-        "NO ALERT TARGET: set ALERT_URLS and/or ALERT_EMAIL_TO, or nobody is told when "
-        "payments or messages stall (alarms are only logged and shown in /health)"
-    ]
+    warnings = []
+    if (
+        settings.midtrans.server_key.startswith("Mid-server-")
+        and not settings.midtrans.is_production
+    ):
+        warnings.append(
+            "PRODUCTION KEY IN SANDBOX MODE: MIDTRANS_SERVER_KEY starts with 'Mid-server-' (a "
+            "production key) but MIDTRANS_IS_PRODUCTION is not true, so every call goes to "
+            "Midtrans' sandbox and fails; set MIDTRANS_IS_PRODUCTION=true or use the SB- key"
+        )
+    if not settings.uses_sandbox and not settings.alerts.has_target:
+        warnings.append(
+            "NO ALERT TARGET: set ALERT_URLS and/or ALERT_EMAIL_TO, or nobody is told when "
+            "payments or messages stall (alarms are only logged and shown in /health)"
+        )
+    return warnings

@@ -15,7 +15,7 @@ from models.orders import Order
 from models.outbox import queue_again
 from models.outbox_admin import Wake
 from models.payments import grant_entitlement, order_payload
-from models.statuses import Channel, EntitlementStatus, OrderStatus
+from models.statuses import AWAITING_PAYMENT, Channel, EntitlementStatus, OrderStatus
 
 REVOKE, GRANT = "revoke", "grant"
 MAX_REASON_LENGTH = 500
@@ -69,6 +69,8 @@ def _revoke(order: Order, reason: str, actor: str) -> Correction:
 
 
 def _grant(order: Order, reason: str, actor: str, despite_status: bool) -> Correction:
+    if order.status in AWAITING_PAYMENT:
+        raise AccessCorrectionRefused(_awaiting_payment(order))
     reported_paid = order.status == OrderStatus.PAID
     if not reported_paid and not despite_status:
         raise AccessCorrectionRefused(
@@ -90,6 +92,16 @@ def _grant(order: Order, reason: str, actor: str, despite_status: bool) -> Corre
     payload = {**order_payload(order), "access_token": entitlement.access_token}
     outbox_ids = _tell_customer(order, GRANTED_TEMPLATE, payload)
     return Correction(order.order_id, True, f"access to {order.order_id} granted", outbox_ids)
+
+
+def _awaiting_payment(order: Order) -> str:
+    """Access for an order still awaiting payment would leave it open: the customer could pay
+    again, and its expiry would tell them to order again while they have access."""
+    return (
+        f"{order.order_id} still awaits payment (status {order.status}): wait for Midtrans to "
+        "report it, or cancel the payment first; --despite-status is for FAILED, EXPIRED or "
+        "REFUNDED orders (a legacy or outside payment)"
+    )
 
 
 def _tell_customer(order: Order, template_name: str, payload: dict) -> list[int]:

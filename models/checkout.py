@@ -26,12 +26,20 @@ def order_token_matches(order: Order, order_token: str) -> bool:
     return hmac.compare_digest(order.order_token_hash, hash_order_token(order_token or ""))
 
 
+# How long a fresh checkout holds a use of a limited code while the customer picks a method on
+# Snap: long enough for an honest customer, short enough that a stranger must keep checking out
+# (which the per-IP limit and the alarms see) to hold uses (docs/operating.md "Discount codes").
+DISCOUNT_HOLD_MINUTES = 30
+
+
 def uses_its_code():
-    """Which orders count as a use of their discount code: the paid ones and those being paid
-    (Midtrans reported a payment attempt). A checkout nobody went on to pay takes no use, so
-    unpaid checkouts cannot use a limited code up; an expired or failed order frees its use."""
-    being_paid = Order.status.in_(AWAITING_PAYMENT) & fn.EXISTS(reports_for(Order.order_id))
-    return (Order.status == OrderStatus.PAID) | being_paid
+    """Which orders count as a use of their discount code: the paid ones, those being paid
+    (Midtrans reported a payment attempt) and fresh checkouts still within the hold. A checkout
+    nobody went on to pay frees its use once the hold lapses; an expired or failed order too."""
+    awaiting = Order.status.in_(AWAITING_PAYMENT)
+    being_paid = fn.EXISTS(reports_for(Order.order_id))
+    held = Order.created_at > utcnow() - timedelta(minutes=DISCOUNT_HOLD_MINUTES)
+    return (Order.status == OrderStatus.PAID) | (awaiting & (being_paid | held))
 
 
 def discount_uses(code: str) -> int:
@@ -41,9 +49,9 @@ def discount_uses(code: str) -> int:
 def usable_discount(code: str | None, package_id: str, lock: bool = False) -> DiscountCode | None:
     """The active discount for this package, within its validity window and under its cap, or
     None. `lock` (the worker's order insert) holds the row to the end of the transaction, so
-    order inserts read the count one at a time; the web only asks, without a lock. As a use
-    counts only once paying starts, orders checked out while one use is left may all be priced
-    with the code, and those paid are honoured (README: "Discount codes")."""
+    order inserts read the count one at a time; the web only asks, without a lock. A new order
+    holds its use for DISCOUNT_HOLD_MINUTES, so two checkouts cannot both take the last use;
+    only a customer who stays on Snap longer than the hold can overshoot the cap."""
     if not code:
         return None
     query = DiscountCode.select().where(

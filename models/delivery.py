@@ -113,9 +113,10 @@ def mark_failed(row: OutboxMessage, reason: str, now: datetime) -> bool:
 def over_unpaid_budget(row: OutboxMessage, policy: DeliveryPolicy, now: datetime) -> bool:
     """True when `row` is about an unpaid order and the shop already sent the hour's budget of
     such messages: a flood of checkouts with strangers' contacts stops there. Messages about
-    money that moved are never counted nor held. Rows being sent at this moment are not
-    counted, so concurrent deliveries may pass the budget by a few."""
-    if row.template_name not in UNPAID_TEMPLATES:
+    money that moved are never counted nor held, nor is a row an operator requeued or resent.
+    Rows being sent at this moment are not counted, so concurrent deliveries may pass the
+    budget by a few."""
+    if row.template_name not in UNPAID_TEMPLATES or row.released_by_operator:
         return False
     sent = OutboxMessage.select().where(
         (OutboxMessage.status == OutboxStatus.SENT)

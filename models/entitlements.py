@@ -41,6 +41,22 @@ def reactivate_entitlement(entitlement: Entitlement) -> None:
     )
 
 
+def has_active_access(order_id: str) -> bool:
+    return (
+        Entitlement.select()
+        .where((Entitlement.order == order_id) & (Entitlement.status == EntitlementStatus.ACTIVE))
+        .exists()
+    )
+
+
+def revoked_for_a_refund(entitlement: Entitlement) -> bool:
+    """True when Midtrans reported the money returned (refund or chargeback, also partial),
+    which the access page may say; an owner's revoke or a card void says something neutral.
+    Midtrans' reasons are written as "midtrans <transaction_status>" (models/payments.py)."""
+    reason = entitlement.revoke_reason or ""
+    return reason.startswith("midtrans ") and reason.endswith(("refund", "chargeback"))
+
+
 def revoke_entitlement(order_id: str, reason: str) -> bool:
     """Ends the order's active access, with why; False when there was none to end."""
     revoked = (

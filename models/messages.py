@@ -29,7 +29,13 @@ TEMPLATE_NAMES = (
     "access_link",  # the customer's own request on "Lupa tautan akses?"
     "access_granted",  # the owner's access corrections
     "access_withdrawn",
+    "data_erased",  # the last message before `admin person forget` erases the contact
 )
+# Messages about an order nobody has paid yet: their contact may be a stranger's victim, so
+# they carry nothing the checkout typed in, not even the name; they greet GENERIC_GREETING_NAME
+# (the approved WhatsApp bodies stay unchanged). After payment the payer's name is used.
+UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
+GENERIC_GREETING_NAME = "Pelanggan"
 WHATSAPP_LANGUAGE = "id"
 # How to pay when the order has no Snap link (an imported pending order, or one whose id Snap
 # already knew): the customer picked the method elsewhere, so the method itself is the guide.
@@ -54,9 +60,11 @@ class WhatsAppContent:
     parameters: tuple[str, ...]
 
 
-def message_fields(payload: dict, public_base_url: str) -> dict:
+def message_fields(payload: dict, public_base_url: str, template_name: str = "") -> dict:
     """The payload plus the links and texts derived from it, so templates stay logic-free."""
     fields = dict(payload)
+    if template_name in UNPAID_TEMPLATES:
+        fields["customer_name"] = GENERIC_GREETING_NAME
     base = public_base_url.rstrip("/")
     fields["order_again_url"] = f"{base}/"
     if payload.get("access_token"):
@@ -94,7 +102,7 @@ def _known(template_name: str) -> None:
 def render_email(template_name: str, payload: dict, public_base_url: str) -> EmailContent:
     """Subject (one line), plain text and HTML of one message; raises MessageRenderError."""
     _known(template_name)
-    fields = message_fields(payload, public_base_url)
+    fields = message_fields(payload, public_base_url, template_name)
     environment = _environment()
     try:
         parts = [
@@ -116,7 +124,7 @@ def render_whatsapp(template_name: str, payload: dict, public_base_url: str) -> 
     """The template message's name, language and body parameters, in order."""
     _known(template_name)
     mapping = whatsapp_templates()[template_name]
-    fields = message_fields(payload, public_base_url)
+    fields = message_fields(payload, public_base_url, template_name)
     missing = [name for name in mapping["parameters"] if not fields.get(name)]
     if missing:
         raise MessageRenderError(f"{template_name}: payload lacks {', '.join(missing)}")

@@ -3,12 +3,20 @@
 from datetime import timedelta
 
 from loguru import logger
-from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from config.logs import mask_email, mask_phone
 from models.base import BaseModel, utcnow
 from models.events import had_payment_attempt
+from models.messages import UNPAID_TEMPLATES
 from models.orders import Order
 from models.statuses import CHANNELS, Channel, OutboxStatus
 
@@ -28,6 +36,7 @@ class OutboxMessage(BaseModel):
     sent_at = DateTimeTZField(null=True)
     provider_message_id = CharField(null=True)
     resend_of = BigIntegerField(null=True)
+    released_by_operator = BooleanField(default=False)  # requeued/resent: past the hourly budget
     created_at = DateTimeTZField(default=utcnow)
     updated_at = DateTimeTZField(default=utcnow)
 
@@ -48,10 +57,10 @@ def masked_recipient(row: OutboxMessage) -> str:
 # capped.
 CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
-# Messages about an order nobody has paid for. They go only to a checkout whose payment Midtrans
-# has reported (a stranger's contact typed into the form never started one), and within a
-# shop-wide hourly budget (models/delivery.py).
-UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
+# Messages about an order nobody has paid for (UNPAID_TEMPLATES, which also greet without the
+# name). They go only to a checkout whose payment Midtrans has reported (a stranger's contact
+# typed into the form never started one), and within a shop-wide hourly budget
+# (models/delivery.py).
 
 
 def over_daily_cap(recipient: str, template_name: str) -> bool:

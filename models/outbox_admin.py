@@ -74,7 +74,8 @@ def dead_rows(limit: int = 500) -> list[OutboxMessage]:
 
 
 def requeue_row(outbox_id: int, actor: str) -> bool:
-    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays.
+    """DLQ or FAILED -> PENDING with a fresh round of attempts; the error history stays. The
+    operator vouches for the row, so a message held by the hourly budget is sent this time.
 
     Call inside a transaction; enqueue the delivery after commit. False if not requeueable.
     """
@@ -85,6 +86,7 @@ def requeue_row(outbox_id: int, actor: str) -> bool:
             attempt_count=0,
             next_retry_at=None,
             claimed_at=None,
+            released_by_operator=True,
             updated_at=now,
         )
         .where((OutboxMessage.id == outbox_id) & OutboxMessage.status.in_(REQUEUEABLE))
@@ -108,12 +110,15 @@ def resend_rows(
     if order is None:
         raise NothingToResend(f"no order {order_id}")
     recipients = {Channel.EMAIL: order.customer_email, Channel.WHATSAPP: order.customer_phone}
-    new_ids = [
-        _resend_one(original, recipients[original.channel])
-        for original in _latest_rows(order_id, template_name, channels)
-    ]
-    if not new_ids:
+    originals = _latest_rows(order_id, template_name, channels)
+    if not originals:
         raise NothingToResend(f"order {order_id} was never sent {template_name}")
+    if not all(original.payload for original in originals):
+        raise NothingToResend(
+            f"the {template_name} body of order {order_id} was deleted "
+            "(RETENTION_MESSAGE_BODY_DAYS or a forget request): nothing to resend"
+        )
+    new_ids = [_resend_one(original, recipients[original.channel]) for original in originals]
     record_audit(actor, "outbox_resend", order_id, template_name=template_name, outbox_ids=new_ids)
     return new_ids
 
@@ -144,6 +149,7 @@ def _resend_one(original: OutboxMessage, recipient: str) -> int:
         recipient=recipient,
         payload=original.payload,
         resend_of=original.id,
+        released_by_operator=True,  # asked for by an operator: not held by the hourly budget
     ).execute()
 
 

@@ -11,7 +11,12 @@ from loguru import logger
 
 from models.audit import record_audit
 from models.base import utcnow
-from models.entitlements import Entitlement, reactivate_entitlement, revoke_entitlement
+from models.entitlements import (
+    Entitlement,
+    has_active_access,
+    reactivate_entitlement,
+    revoke_entitlement,
+)
 from models.events import PaymentEvent, finish_event, paid_by_unsettled_capture
 from models.midtrans_status import MidtransNotification
 from models.orders import Order, PaymentAttempt
@@ -73,8 +78,7 @@ def apply_status(
         outbox_ids += grant_access(order)
     if Effect.REVOKE_ACCESS in decision.effects:
         outbox_ids += revoke_access(order, f"midtrans {status.transaction_status}")
-    if Effect.NOTIFY_EXPIRED in decision.effects and order.source != "legacy":
-        # Imported orders were abandoned in the old system; no "order again" message for them.
+    if Effect.NOTIFY_EXPIRED in decision.effects and _told_it_expired(order):
         outbox_ids += queue_message(order, "order_expired", order_payload(order))
     if Effect.NOTIFY_INSTRUCTIONS in decision.effects:
         outbox_ids += queue_message(order, "payment_instructions", instructions(order, status))
@@ -104,6 +108,12 @@ def write_notification(
     if verdict.finish_event:
         finish_event(event, verdict.decision.outcome, verified, verdict.flag_reason)
     return applied.outbox_ids
+
+
+def _told_it_expired(order: Order) -> bool:
+    """Imported orders were abandoned in the old system, and a customer the owner gave access
+    to (a payment made elsewhere) must not be told to order again."""
+    return order.source != "legacy" and not has_active_access(order.order_id)
 
 
 def apply_snap_answer(order: Order, event: LocalEvent, actor: str, **columns) -> Decision:

@@ -16,21 +16,26 @@ from messaging.contract import (
     CREATE_PAYMENT,
     PROCESS_STORED_EVENT,
     SWEEP,
+    sweep_claim_key,
 )
 from models.base import utcnow
 from models.db import database, transaction
 from models.entitlements import Entitlement
 from models.events import PaymentEvent
+from models.forget import pending_erasures
 from models.orders import Order
 from models.parked import park_swept
 from models.payments import grant_access
+from models.retention import apply_retention
 from models.statuses import OrderStatus
 from tasks.delivery import requeue_due_deliveries
+from tasks.operations.person import finish_forget
 from tasks.periodic import first_requeue, periodic_job
 from tasks.services import WorkerServices
 
 SWEEP_GRACE = timedelta(minutes=1)
 REPAIR_WINDOW = timedelta(days=2)
+PERSONAL_DATA_EVERY_SECONDS = 300
 BATCH = 200
 _LOCK_KEYS = {"sweep": 7_100_001, "reconcile": 7_100_002}
 
@@ -99,12 +104,31 @@ def sweep(services: WorkerServices) -> None:
     for event_id in stale_events:
         services.send(PROCESS_STORED_EVENT, event_id)
     requeue_due_deliveries(services)
+    personal_data_upkeep(services, now)
     if stuck_orders or stale_events or repaired:
         logger.warning(
             "Sweeper re-enqueued {} orders, {} notifications; {} access repairs",
             len(stuck_orders),
             len(stale_events),
             len(repaired),
+        )
+
+
+def personal_data_upkeep(services: WorkerServices, now) -> None:
+    """At most every 5 minutes: erases the forget requests whose goodbye message is delivered
+    or given up, and applies the retention rules (models/retention.py)."""
+    claim = sweep_claim_key("personal-data", "upkeep")
+    if not services.redis.set(claim, 1, nx=True, ex=PERSONAL_DATA_EVERY_SECONDS):
+        return
+    for order_id in pending_erasures():
+        finish_forget("worker:sweeper", order_id)
+    retention = services.settings.retention
+    changed = apply_retention(retention.unpaid_days, retention.message_body_days, now)
+    if any(changed.values()):
+        logger.info(
+            "Retention: {} unpaid orders pseudonymised, {} message bodies emptied",
+            changed["unpaid_orders"],
+            changed["message_bodies"],
         )
 
 

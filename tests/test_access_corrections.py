@@ -5,21 +5,35 @@ the owner says the payment was made elsewhere."""
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
+from datetime import timedelta
 
 import pytest
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
+from models.base import utcnow
 from models.db import connection
 from models.entitlements import Entitlement
 from models.orders import Order
 from models.outbox import OutboxMessage
-from tests.conftest import running_worker, wait_for
+from tests.conftest import declared_actor, running_worker, wait_for
 from tests.console_helpers import csrf_token
-from tests.factories import insert_order, paid_order
-from tests.notification_helpers import mails, whatsapp_messages
+from tests.factories import insert_order, open_payment, paid_order
+from tests.notification_helpers import mails, reported_pending, whatsapp_messages
 
 REASON = "chargeback settled with the bank outside Midtrans"
+
+
+CLI = cli_actor()
+
+
+def test_command_line_actions_name_the_os_user_behind_them(monkeypatch):
+    assert f"admin:cli:{os.environ.get('SUDO_USER') or getpass.getuser()}" == CLI
+    monkeypatch.setenv("SUDO_USER", "sari")  # `sudo ./run.sh admin ...` run by sari
+    assert cli_actor() == "admin:cli:sari"
 
 
 def run(admin_cli, capsys, *argv: str) -> tuple[int, str, str]:
@@ -66,11 +80,11 @@ def test_the_owner_revokes_a_paid_orders_access_by_part_of_its_number(
     )
     assert code == 0 and f"access to {order_id} revoked" in out
     entitlement = access_of(order_id)
-    assert entitlement.status == "REVOKED" and entitlement.revoke_reason == f"admin:cli: {REASON}"
+    assert entitlement.status == "REVOKED" and entitlement.revoke_reason == f"{CLI}: {REASON}"
     assert status_of(order_id) == "PAID"  # the payment is as Midtrans reported it
     [entry] = audited("access_revoked_by_owner")
     assert (entry.actor, entry.order_id, entry.old_status, entry.new_status) == (
-        "admin:cli",
+        CLI,
         order_id,
         None,
         None,
@@ -149,6 +163,30 @@ def test_a_grant_refuses_an_order_midtrans_has_not_reported_paid_unless_despite_
     assert len(messages(order_id, "access_granted")) == 2
 
 
+@pytest.mark.parametrize("status", ["CREATED", "PENDING_PAYMENT"])
+def test_a_grant_refuses_an_order_still_awaiting_payment_even_despite_status(
+    db, capsys, admin_cli, status
+):
+    order_id = insert_order(f"BFA-AWAITING-GRANT-{status}", status=status)
+    argv = ["access", "grant", order_id, "--reason", REASON, "--despite-status", "--yes"]
+    code, _, err = run(admin_cli, capsys, *argv)
+    assert code == 1 and "still awaits payment" in err and "cancel the payment first" in err
+    assert access_of(order_id) is None and not audited("access_granted_by_owner")
+
+
+def test_an_order_with_access_that_expires_is_not_told_to_order_again(db, sandbox_api):
+    order_id = open_payment()["order_id"]
+    reported_pending(order_id)
+    with connection():  # access given before grants refused orders awaiting payment
+        Entitlement.create(order=order_id, package="ai-movie-course")
+    Order.update(expires_at=utcnow() - timedelta(seconds=1)).where(
+        Order.order_id == order_id
+    ).execute()
+    declared_actor("reconcile_order")(order_id)
+    assert status_of(order_id) == "EXPIRED"
+    assert messages(order_id, "order_expired") == []
+
+
 def test_without_a_terminal_and_without_yes_nothing_changes(db, sandbox_api, capsys, admin_cli):
     order_id = paid_order(sandbox_api)["order_id"]
     code, _, err = run(admin_cli, capsys, "access", "revoke", order_id, "--reason", REASON)
@@ -167,7 +205,7 @@ def test_a_blank_or_overlong_reason_is_refused(db, sandbox_api, capsys, admin_cl
 def test_the_customer_gets_the_grant_by_email_and_whatsapp_with_the_link(
     db, worker, sandbox_api, capsys, admin_cli
 ):
-    order_id = insert_order("BFA-LEGACY-GRANT-2", status="PENDING_PAYMENT")
+    order_id = insert_order("BFA-LEGACY-GRANT-2", status="EXPIRED")
     argv = ["access", "grant", order_id, "--reason", REASON, "--despite-status", "--yes"]
     assert run(admin_cli, capsys, *argv)[0] == 0
     token = access_of(order_id).access_token
@@ -227,6 +265,12 @@ def test_the_console_api_refuses_what_the_shared_code_refuses(admin, system):
     assert admin.post(f"{path}/grant", json={"reason": " "}).status_code == 422
     refused = admin.post(f"{path}/grant", json={"reason": REASON})
     assert refused.status_code == 409 and "belum melaporkan" in refused.json()["message"]
+    awaiting = insert_order("BFA-CONSOLE-ACCESS-3", "PENDING_PAYMENT")
+    refused = admin.post(
+        f"/api/admin/orders/{awaiting}/access/grant",
+        json={"reason": REASON, "despite_status": "on"},
+    )
+    assert refused.status_code == 409 and "masih menunggu pembayaran" in refused.json()["message"]
     nothing = admin.post(f"{path}/revoke", json={"reason": REASON})
     assert nothing.status_code == 409 and "tidak ada yang diubah" in nothing.json()["message"]
     missing = admin.post("/api/admin/orders/BFA-NO-SUCH/access/revoke", json={"reason": REASON})

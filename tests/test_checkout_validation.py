@@ -13,6 +13,12 @@ from models.base import utcnow
 from models.catalog import DiscountCode
 from tests.conftest import serve_app
 from tests.factories import VALID_CHECKOUT, extra_package
+from web.validation import InvalidField, clean_name
+
+
+def _hidden(code: str) -> str:
+    return f"Nama berisi karakter tak terlihat (U+{code}) yang tidak diizinkan."
+
 
 LONG_EMAIL = "a" * 250 + "@example.com"
 
@@ -22,7 +28,7 @@ INVALID_FIELDS = [
     ("name", None, "Nama wajib diisi."),
     ("name", "   ", "Nama wajib diisi."),
     ("name", "B" * 61, "Nama paling banyak 60 karakter."),
-    ("name", "Budi\u0000Santoso", "Nama berisi karakter yang tidak diizinkan."),
+    ("name", "Budi\u0000Santoso", _hidden("0000")),
     ("name", 42, "Nama wajib diisi."),
     ("email", None, "Email wajib diisi."),
     ("email", "budi.example.com", "Format email tidak valid."),
@@ -68,9 +74,9 @@ STRANGERS_WORDS = [
     ("Klik wa:me", LINK_IN_NAME),
     ("Hadiah di ｅｖｉｌ．ｃｏｍ", LINK_IN_NAME),  # fullwidth letters are the same address
     ("Hubungi 0812 3456 7890", "Nama tidak boleh berisi lebih dari 3 angka."),
-    ("Budi\nSantoso", "Nama berisi karakter yang tidak diizinkan."),
-    ("Budi\u202eSantoso", "Nama berisi karakter yang tidak diizinkan."),
-    ("Budi <Santoso>", "Nama berisi karakter yang tidak diizinkan."),
+    ("Budi\nSantoso", "Nama berisi karakter tak terlihat (U+000A) yang tidak diizinkan."),
+    ("Budi\u202eSantoso", "Nama berisi karakter tak terlihat (U+202E) yang tidak diizinkan."),
+    ("Budi <Santoso>", "Nama tidak boleh berisi karakter '<'."),
 ]
 
 
@@ -105,6 +111,60 @@ def test_real_indonesian_names_pass(http, clean, system, name):
     assert response.status_code == 202, response.json()
     (enqueued,) = _enqueued_checkouts(system["broker"])
     assert enqueued["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Cek akun di evil.\u034fcom", _hidden("034F")),
+        ("Verifikasi di bca\ufe0f.\ufe0fco", _hidden("FE0F")),
+        ("Cek evil\u180b.com", _hidden("180B")),
+        ("Cek evil\u17b4.com", _hidden("17B4")),
+        ("Cek evil\u115f.com", _hidden("115F")),
+        ("Cek evil\u3164.com", _hidden("3164")),
+        ("Cek evil\uffa0.com", _hidden("FFA0")),
+        ("Cek evil\u200b.com", _hidden("200B")),
+        ("Cek evil\u2063.com", _hidden("2063")),
+        ("Cek evil\U000e0041.com", _hidden("E0041")),
+        ("Cek evil.\u0301com", LINK_IN_NAME),  # a lone accent does not split an address
+        ("Info evil\ua4f8com", LINK_IN_NAME),  # Lisu letter that looks like a dot
+        ("Info evil\u00b7com", LINK_IN_NAME),
+        ("Info evil\u2022com", LINK_IN_NAME),
+        ("Info evil\u2024com", LINK_IN_NAME),
+        ("Info evil\u2027com", LINK_IN_NAME),
+        ("Info evil\uff0ecom", LINK_IN_NAME),
+        ("Info evil\u3002com", LINK_IN_NAME),
+        ("Info evil\ufe52com", LINK_IN_NAME),
+        ("Info evil\u0701com", LINK_IN_NAME),
+        ("Info x.com", LINK_IN_NAME),
+        ("Buka t.co", LINK_IN_NAME),
+        ("Buka g.co", LINK_IN_NAME),
+        ("Buka s.id", LINK_IN_NAME),
+        ("Nyoman (Komang) Ari", "Nama tidak boleh berisi karakter '('."),
+        ("Ahmad Dhani & Maia", "Nama tidak boleh berisi karakter '&'."),
+    ],
+)
+def test_hidden_characters_look_alike_dots_and_short_domains_are_refused(name, message):
+    with pytest.raises(InvalidField) as refused:
+        clean_name(name)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [
+        ("Ani, M.Si", "Ani, M.Si"),
+        ("Budi, S.Si", "Budi, S.Si"),
+        ("Citra, A.Md", "Citra, A.Md"),
+        ("Dewi, S.Kom", "Dewi, S.Kom"),
+        ("Eka, S.Pd", "Eka, S.Pd"),
+        ("Fajar, S.T", "Fajar, S.T"),
+        ("M.Rizki", "M.Rizki"),
+        ("Rene\u0301e Nguye\u0302\u0303n", "Ren\u00e9e Nguy\u1ec5n"),  # accents typed apart
+    ],
+)
+def test_degrees_initials_and_decomposed_accents_pass(name, stored):
+    assert clean_name(name) == stored
 
 
 def test_the_shop_form_allows_no_longer_name_than_the_server(http, clean):

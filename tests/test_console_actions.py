@@ -10,6 +10,7 @@ import falcon.inspect
 import falcon.testing
 import pytest
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.db import connection
 from models.orders import Order
@@ -246,5 +247,5 @@ def test_the_command_line_refuses_and_audits_like_the_console_button(
     assert "is not in DLQ or FAILED (row is PENDING)" in capsys.readouterr().err
     [requeued] = _audit("outbox_requeued")
     [refused] = _audit("outbox_requeue_refused")
-    assert (requeued.actor, refused.actor) == ("admin:cli", "admin:cli")
+    assert (requeued.actor, refused.actor) == (cli_actor(), cli_actor())
     assert refused.details == {"reason": "row is PENDING", "outbox_id": dead_row}

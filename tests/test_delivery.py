@@ -78,7 +78,8 @@ def test_payment_instructions_arrive_by_email_and_whatsapp(db, worker, web, sand
     assert (message["template"], message["language"]) == ("payment_instructions", "id")
     assert message["token"] == system["settings"].whatsapp.token
     parameters = [p["text"] for p in message["components"][0]["parameters"]]
-    assert parameters[0] == "Budi Santoso" and parameters[1] == "Rp 99.000"
+    assert parameters[0] == "Pelanggan" and parameters[1] == "Rp 99.000"  # unpaid: no name
+    assert "Budi" not in mail["text"] + mail["html"] + " ".join(parameters)
     assert parameters[2] == f"Virtual Account BCA nomor {va_number}"
     assert parameters[4] == whatsapp_row.payload["payment_url"]
     assert whatsapp_row.provider_message_id == message["id"]

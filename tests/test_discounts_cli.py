@@ -11,7 +11,7 @@ import pytest
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.catalog import DiscountCode
-from models.checkout import usable_discount
+from models.checkout import DISCOUNT_HOLD_MINUTES, usable_discount
 from models.orders import Order
 from tests.factories import checkout_request, insert_order
 from tests.notification_helpers import reported_pending
@@ -28,10 +28,32 @@ def _checkout_with(code: str) -> Order:
     return Order.get_by_id(request["order_id"])
 
 
-def test_unpaid_checkouts_do_not_use_up_a_limited_code(db):
+def _age(order: Order, minutes: int) -> None:
+    """As if the order had been checked out `minutes` ago."""
+    Order.update(created_at=utcnow() - timedelta(minutes=minutes)).where(
+        Order.order_id == order.order_id
+    ).execute()
+
+
+def test_a_checkout_holds_the_last_use_of_a_code_only_for_the_hold(db):
+    DiscountCode.create(code="SATU", percent_off=10, max_uses=1, created_at=utcnow())
+    first = _checkout_with("SATU")
+    assert first.discount_code == "SATU"
+    assert _checkout_with("SATU").discount_code is None  # the first checkout holds the use
+    _age(first, DISCOUNT_HOLD_MINUTES + 1)  # nobody picked a method on Snap within the hold
+    second = _checkout_with("SATU")
+    assert second.discount_code == "SATU"  # the lapsed hold freed the use
+    reported_pending(second.order_id)  # this customer starts paying
+    _age(second, DISCOUNT_HOLD_MINUTES + 1)
+    assert _checkout_with("SATU").discount_code is None  # an attempted order keeps its use
+
+
+def test_unpaid_checkouts_do_not_use_up_a_limited_code_for_longer_than_the_hold(db):
     DiscountCode.create(code="SERATUS", percent_off=10, max_uses=2, created_at=utcnow())
-    unpaid = [_checkout_with("SERATUS") for _ in range(5)]  # one address, five checkouts
-    assert {order.discount_code for order in unpaid} == {"SERATUS"}
+    unpaid = [_checkout_with("SERATUS") for _ in range(2)]
+    assert _checkout_with("SERATUS").discount_code is None
+    for order in unpaid:
+        _age(order, DISCOUNT_HOLD_MINUTES + 1)
     assert usable_discount("SERATUS", PACKAGE) is not None
     reported_pending(unpaid[0].order_id)  # one customer picks a method
     Order.update(status="PAID", paid_at=utcnow()).where(
@@ -65,9 +87,10 @@ def test_a_capped_code_is_used_up_and_a_disabled_one_stops(db, capsys, admin_cli
         == 0
     )
     assert usable_discount("HEMAT10", PACKAGE).percent_off == 10
-    order_id = insert_order("BFA-DISC-1")
+    checked_out_earlier = utcnow() - timedelta(minutes=DISCOUNT_HOLD_MINUTES + 1)
+    order_id = insert_order("BFA-DISC-1", created_at=checked_out_earlier)
     Order.update(discount_code="HEMAT10").where(Order.order_id == order_id).execute()
-    assert usable_discount("hemat10", PACKAGE) is not None  # a checkout alone takes no use
+    assert usable_discount("hemat10", PACKAGE) is not None  # its hold lapsed without an attempt
     reported_pending(order_id)
     assert usable_discount("hemat10", PACKAGE) is None  # its one use is being paid
     code, output, _ = run(admin_cli, capsys, "discounts", "list")

@@ -79,6 +79,27 @@ def test_unpaid_order_messages_beyond_the_hourly_budget_are_held_and_alarm(db, w
     assert alarm.pesan.startswith("batas pesan per jam untuk pesanan yang belum dibayar")
 
 
+def test_an_operator_releases_held_messages_by_requeue_or_resend(db, worker, sandbox_api):
+    from models.outbox_admin import requeue_outbox_message, resend_notification
+
+    def wake(outbox_ids):
+        _deliver(outbox_ids, "SENT")
+
+    use_policy(unpaid_messages_per_hour=2)
+    _deliver(queued_order("payment_instructions").values(), "SENT")  # the hour's budget spent
+    held = queued_order("order_expired", **another_customer(1))
+    _deliver(held.values(), "FAILED")
+    assert requeue_outbox_message(held["EMAIL"], "admin:cli:budi", lambda ids: None)
+    wake([held["EMAIL"]])  # the operator vouched for it: sent though the budget is spent
+    order_id = row(held["WHATSAPP"]).order_id
+    [resent] = resend_notification(
+        order_id, "order_expired", "admin:cli:budi", ("WHATSAPP",), lambda ids: None
+    )
+    wake([resent])
+    assert len(mails(sandbox_api)) == 2 and len(whatsapp_messages(sandbox_api)) == 2
+    _deliver(queued_order("order_expired", **another_customer(2)).values(), "FAILED")
+
+
 def test_one_recipient_gets_at_most_the_daily_cap_of_unpaid_order_messages(db):
     queued = [queued_order("payment_instructions") for _ in range(CAPPED_PER_RECIPIENT_PER_DAY + 2)]
     emails = [ids["EMAIL"] for ids in queued if "EMAIL" in ids]

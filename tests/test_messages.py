@@ -7,6 +7,7 @@ from models.delivery import DeliveryPolicy
 from models.messages import (
     NO_LINK_GUIDE,
     TEMPLATE_NAMES,
+    UNPAID_TEMPLATES,
     MessageRenderError,
     render_email,
     render_whatsapp,
@@ -54,6 +55,11 @@ PAYLOAD = {
             "Pembayaran dikembalikan: pesanan Buat Film Pakai AI",
             ["Rp 99.000", "telah dikembalikan kepada Anda", f"{BASE}/"],
         ),
+        (
+            "data_erased",
+            "Data pribadi Anda di Buat Film Pakai AI akan kami hapus",
+            ["menghapus data pribadi Anda", "akses kursus dari pesanan Anda berakhir"],
+        ),
     ],
 )
 def test_each_email_has_subject_text_and_html(template_name, subject, must_show):
@@ -61,8 +67,9 @@ def test_each_email_has_subject_text_and_html(template_name, subject, must_show)
     assert email.subject == subject
     for fragment in must_show:
         assert fragment in email.text
-    assert "BFA-20250113-ABC" in email.text and "Budi <Santoso>" in email.text
-    assert "Budi &lt;Santoso&gt;" in email.html and "<Santoso>" not in email.html
+    assert "BFA-20250113-ABC" in email.text and "<Santoso>" not in email.html
+    if template_name not in UNPAID_TEMPLATES:  # a payer is greeted by name, escaped in HTML
+        assert "Budi <Santoso>" in email.text and "Budi &lt;Santoso&gt;" in email.html
     assert email.html.startswith("<!doctype html>") and 'lang="id"' in email.html
 
 
@@ -97,7 +104,7 @@ def test_instructions_without_a_payment_link_email_how_to_pay_and_no_dead_link(p
 def test_instructions_without_a_payment_link_fill_the_whatsapp_template_with_how_to_pay():
     content = render_whatsapp("payment_instructions", WITHOUT_LINK, BASE)
     assert content.parameters == (
-        "Budi <Santoso>",
+        "Pelanggan",
         "Rp 99.000",
         "Virtual Account BCA nomor 80777123456789",
         "13 Januari 2025 pukul 14.30 WIB",
@@ -111,7 +118,7 @@ def test_instructions_without_a_payment_link_fill_the_whatsapp_template_with_how
         (
             "payment_instructions",
             (
-                "Budi <Santoso>",
+                "Pelanggan",
                 "Rp 99.000",
                 "metode pilihan Anda",
                 "13 Januari 2025 pukul 14.30 WIB",
@@ -120,14 +127,29 @@ def test_instructions_without_a_payment_link_fill_the_whatsapp_template_with_how
         ),
         ("payment_success", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/access/{'t' * 43}")),
         ("access_revoked", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
-        ("order_expired", ("Budi <Santoso>", "Rp 99.000", f"{BASE}/")),
+        ("order_expired", ("Pelanggan", "Rp 99.000", f"{BASE}/")),
         ("payment_refunded", ("Budi <Santoso>", "Rp 99.000", "BFA-20250113-ABC")),
+        ("data_erased", ("Budi <Santoso>", "BFA-20250113-ABC")),
     ],
 )
 def test_whatsapp_parameters_follow_the_template_mapping(template_name, parameters):
     content = render_whatsapp(template_name, PAYLOAD, BASE)
     assert (content.template_name, content.language) == (template_name, "id")
     assert content.parameters == parameters
+
+
+STRANGERS_NAME = "Akun BCA Anda diblokir segera hubungi CS Halo BCA"
+
+
+@pytest.mark.parametrize("template_name", UNPAID_TEMPLATES)
+def test_messages_about_an_unpaid_order_carry_none_of_the_checkouts_name(template_name):
+    payload = PAYLOAD | {"customer_name": STRANGERS_NAME, "payment_code": "80777123456789"}
+    email = render_email(template_name, payload, BASE)
+    whatsapp = render_whatsapp(template_name, payload, BASE)
+    rendered = " ".join([email.subject, email.text, email.html, *whatsapp.parameters])
+    words = {word.lower() for word in STRANGERS_NAME.split()} - {"halo", "anda"}
+    assert not words & {word.strip(",.").lower() for word in rendered.split()}
+    assert "Halo Pelanggan," in email.text and whatsapp.parameters[0] == "Pelanggan"
 
 
 def test_every_whatsapp_template_documents_one_placeholder_per_parameter():

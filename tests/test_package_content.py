@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.catalog import Package
 from models.entitlements import Entitlement
@@ -44,7 +45,7 @@ def test_the_access_page_sends_the_customer_to_the_course_the_owner_set(
     assert "Naskah dengan AI" in page and "Dari ide ke naskah" not in page
     assert "#modul" not in page
     audit = AuditEntry.get(AuditEntry.action == "package_content_set")
-    assert audit.actor == "admin:cli" and audit.details["new"]["lessons"] == lessons
+    assert audit.actor == cli_actor() and audit.details["new"]["lessons"] == lessons
     assert admin_cli(["packages", "list", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert (listed["package_id"], listed["content_url"], listed["lessons"]) == (

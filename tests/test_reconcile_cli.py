@@ -12,6 +12,7 @@ from datetime import timedelta
 import dramatiq
 import pytest
 
+from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.entitlements import Entitlement
@@ -41,7 +42,7 @@ def test_a_lost_settlement_is_applied_when_the_operator_reconciles_the_order(
     assert f"{order_id}: {before} -> PAID" in output
     assert Entitlement.get(Entitlement.order == order_id).status == "ACTIVE"
     request = AuditEntry.get(AuditEntry.action == "reconcile_requested")
-    assert (request.actor, request.order_id, request.old_status) == ("admin:cli", order_id, before)
+    assert (request.actor, request.order_id, request.old_status) == (cli_actor(), order_id, before)
 
 
 def test_an_order_midtrans_has_nothing_new_about_stays_as_it_is(db, capsys, admin_cli):
@@ -107,7 +108,7 @@ def test_all_pending_queues_the_periodic_reconciliation(db, system, capsys, admi
     assert code == 0 and "queued the periodic reconciliation" in output
     assert queued_actors(system["broker"], "maintenance") == ["reconcile"]
     request = AuditEntry.get(AuditEntry.action == "reconcile_requested")
-    assert request.actor == "admin:cli" and request.details == {"scope": "all_pending"}
+    assert request.actor == cli_actor() and request.details == {"scope": "all_pending"}
 
 
 @pytest.mark.parametrize(

@@ -220,3 +220,34 @@ def test_the_customer_is_told_by_email_and_whatsapp(db, worker, sandbox_api):
     [message] = wait_for(revoked_whatsapp, message="the access revoked WhatsApp")
     assert order_id in mail["text"] and mail["rcpt_tos"] == ["budi@example.com"]
     assert message["to"] == "6281234567890"  # the Cloud API takes digits only
+
+
+REFUND_TEXT = "karena pembayarannya sudah dikembalikan (refund)."
+NEUTRAL_TEXT = "setelah pemeriksaan pembayarannya."
+
+
+@pytest.mark.parametrize(
+    "revoke_reason, shown",
+    [
+        ("midtrans refund", REFUND_TEXT),
+        ("midtrans partial_chargeback", REFUND_TEXT),
+        ("midtrans chargeback", REFUND_TEXT),
+        ("midtrans cancel", NEUTRAL_TEXT),  # a card void: no money had arrived
+        ("midtrans deny", NEUTRAL_TEXT),
+        ("admin:cli:budi: chargeback settled outside Midtrans", NEUTRAL_TEXT),
+        ("admin:web: owner's check", NEUTRAL_TEXT),
+    ],
+)
+def test_the_access_page_gives_the_reason_that_applies(db, http, revoke_reason, shown):
+    from models.db import connection
+    from models.entitlements import revoke_entitlement
+    from tests.factories import insert_order
+
+    order_id = insert_order("BFA-REVOKED-PAGE-1", status="PAID")
+    with connection():
+        token = Entitlement.create(order=order_id, package="ai-movie-course").access_token
+        revoke_entitlement(order_id, revoke_reason)
+    page = " ".join(http.get(f"/access/{token}").text.split())
+    assert 'data-state="revoked"' in page and shown in page
+    other = NEUTRAL_TEXT if shown == REFUND_TEXT else REFUND_TEXT
+    assert other not in page

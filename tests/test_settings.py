@@ -173,6 +173,39 @@ def test_the_sandbox_refuses_a_public_address_because_its_token_is_public(url):
     assert "token is public in the README" in str(error.value)
 
 
+# Comparing, not binding: these hosts are what the settings must refuse.
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "192.168.1.20", "10.0.0.5"])
+def test_the_sandbox_may_listen_on_loopback_or_the_lan(host):
+    settings = load_settings({"WEB_HOST": host, "SANDBOX_HOST": host})
+    assert (settings.web_host, settings.sandbox_host) == (host, host)
+
+
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({"WEB_HOST": EVERY_INTERFACE}, ["WEB_HOST=0.0.0.0"]),
+        ({"SANDBOX_HOST": "::"}, ["SANDBOX_HOST=::"]),
+        ({"WEB_HOST": "36.86.63.182"}, ["WEB_HOST=36.86.63.182"]),
+        (
+            {"WEB_HOST": "::", "SANDBOX_HOST": EVERY_INTERFACE},
+            ["WEB_HOST=::", "SANDBOX_HOST=0.0.0.0"],
+        ),
+    ],
+)
+def test_the_sandbox_refuses_to_listen_on_every_interface(environment, named):
+    with pytest.raises(SettingsError) as error:
+        load_settings(environment)
+    message = str(error.value)
+    assert all(name in message for name in named) and "public interfaces" in message
+
+
+def test_real_keys_may_listen_on_every_interface():
+    assert load_settings(REAL | {"WEB_HOST": EVERY_INTERFACE}).web_host == EVERY_INTERFACE
+
+
 def test_real_keys_may_face_the_internet():
     assert load_settings(REAL).public_base_url == "https://shop.example.id"
 
@@ -261,6 +294,16 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
         load_settings({"ALERT_URLS": "json://h/x telegrm://123:abc/987"})
 
 
+def test_a_production_key_outside_production_mode_warns_at_start_up():
+    alerted = {**REAL, "ALERT_EMAIL_TO": "owner@shop.id"}
+    [warning] = startup_warnings(load_settings(alerted | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}))
+    assert (
+        warning.startswith("PRODUCTION KEY IN SANDBOX MODE") and "MIDTRANS_IS_PRODUCTION" in warning
+    )
+    production = alerted | PRODUCTION | {"MIDTRANS_SERVER_KEY": "Mid-server-x"}
+    assert startup_warnings(load_settings(production)) == []
+
+
 def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
 
     assert policy_from_settings(load_settings({}).delivery).stuck_after_seconds == 300
@@ -323,3 +366,14 @@ def test_the_machine_alarms_watch_var_and_the_backups_by_default_and_take_percen
     assert chosen.disk_paths == (Path("/var/lib/postgresql"), Path("/srv/backups"))
     with pytest.raises(SettingsError, match="DISK_FREE_ALARM_PERCENT must be a percentage"):
         load_settings({"DISK_FREE_ALARM_PERCENT": "100"})
+
+
+def test_personal_data_is_kept_30_days_after_an_unpaid_order_and_message_bodies_90():
+    retention = load_settings({}).retention
+    assert (retention.unpaid_days, retention.message_body_days) == (30, 90)
+    chosen = {"RETENTION_UNPAID_DAYS": "14", "RETENTION_MESSAGE_BODY_DAYS": "60"}
+    assert load_settings(chosen).retention.unpaid_days == 14
+    with pytest.raises(SettingsError) as error:
+        load_settings({"RETENTION_UNPAID_DAYS": "0", "RETENTION_MESSAGE_BODY_DAYS": "soon"})
+    assert "RETENTION_UNPAID_DAYS" in str(error.value)
+    assert "RETENTION_MESSAGE_BODY_DAYS" in str(error.value)

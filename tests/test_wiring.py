@@ -72,7 +72,7 @@ def test_the_scheduler_and_the_admin_command_line_import_no_worker_code():
 
 # The operations the admin command line runs inline (the reconciliation, worker code, is imported
 # only by its command): shared with the console's actors, they import models/ and messaging/.
-OPERATIONS = ("access", "catalog", "dead_letters", "outbox")
+OPERATIONS = ("access", "catalog", "dead_letters", "outbox", "person")
 
 
 def test_the_configuration_imports_nothing_of_the_project_above_it():

@@ -9,7 +9,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 
 from config.settings import Seller
 from models.db import connection
-from models.entitlements import Entitlement
+from models.entitlements import Entitlement, revoked_for_a_refund
 from models.wib import indonesian_date
 from web.catalog import Catalog
 from web.legal import LEGAL_DIR
@@ -86,4 +86,5 @@ class AccessPage:
             content_url=package.content_url if active else None,
             lessons=package.lessons if active else [],
             granted_at_text=indonesian_date(entitlement.granted_at) if entitlement else "",
+            refunded=bool(entitlement) and revoked_for_a_refund(entitlement),
         )

@@ -27,8 +27,36 @@ NAME_MAX_DIGITS = 3
 # the customer by name.
 _NAME_PUNCTUATION = frozenset(" '\u2019.,-")
 # A web address without its scheme: a word of 2+ characters, a dot, 2+ letters (`bit.ly`,
-# `evil.example`); an initial ("M.Rizki", "S.Pd") is one letter before its dot.
+# `evil.example`); an initial ("M.Rizki", "S.Pd") is one letter before its dot, unless what
+# follows is a TLD that shorteners and link pages use (`x.com`, `t.co`, `s.id`).
 _DOMAIN_LIKE = re.compile(r"(?:www\.|[^\W_]{2,}\.[^\W\d_]{2,})", re.IGNORECASE)
+_LINK_TLDS = "com|co|net|org|id|ly|io|me|to|gl|gd|link|xyz|app|dev|info|biz|site|online|cc|tk|ws"
+_ONE_LETTER_DOMAIN = re.compile(rf"(?<![^\W_])[^\W_]\.(?:{_LINK_TLDS})(?![^\W_])", re.IGNORECASE)
+# Characters that look like a dot between two words, so "evil\ua4f8com" reads as "evil.com".
+_LOOKALIKE_DOTS = (
+    "\u00b7\u0387\u06d4\u0701\u0702\u2022\u2024\u2027\u2219\u22c5"
+    "\u2e33\u3002\u30fb\ua4f8\ua60e\ufe52\uff0e\uff61\uff65"
+)
+_AS_DOTS = str.maketrans(dict.fromkeys(_LOOKALIKE_DOTS, "."))
+# Code points that show nothing (Unicode's default-ignorable ones beyond format characters):
+# placed inside "evil.com" they hide the address from a filter but not from the reader.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
 _LINK_CHARACTERS = frozenset("@:/\\")  # an address, a scheme (`https:`, `wa:`), a path
 _LINK_IN_NAME = (
     "Nama tidak boleh berisi tautan, alamat situs, atau alamat email. Untuk singkatan, beri "
@@ -41,18 +69,46 @@ def clean_name(value: object) -> str:
     address or a number a stranger could use to make the shop speak for them."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidField("Nama wajib diisi.")
-    if any(unicodedata.category(char).startswith("C") for char in value.strip(" ")):
-        raise InvalidField("Nama berisi karakter yang tidak diizinkan.")
+    _refuse_hidden_characters(value.strip(" "))
     name = " ".join(unicodedata.normalize("NFKC", value).split())
+    _refuse_hidden_characters(name)  # NFKC turns some look-alikes into fillers (U+FFA0)
     if len(name) > NAME_MAX_LENGTH:
         raise InvalidField(f"Nama paling banyak {NAME_MAX_LENGTH} karakter.")
-    if _LINK_CHARACTERS.intersection(name) or _DOMAIN_LIKE.search(name):
+    if _looks_like_a_link(name):
         raise InvalidField(_LINK_IN_NAME)
     if sum(char.isdigit() for char in name) > NAME_MAX_DIGITS:
         raise InvalidField(f"Nama tidak boleh berisi lebih dari {NAME_MAX_DIGITS} angka.")
-    if not all(char.isalnum() or _is_mark(char) or char in _NAME_PUNCTUATION for char in name):
-        raise InvalidField("Nama berisi karakter yang tidak diizinkan.")
+    for char in name:
+        if not (char.isalnum() or _is_mark(char) or char in _NAME_PUNCTUATION):
+            raise InvalidField(f"Nama tidak boleh berisi karakter '{char}'.")
     return name
+
+
+def _refuse_hidden_characters(text: str) -> None:
+    """Control, format and other invisible characters, named by code point (they cannot be
+    shown in the message)."""
+    for char in text:
+        if unicodedata.category(char).startswith("C") or _is_invisible(char):
+            raise InvalidField(
+                f"Nama berisi karakter tak terlihat (U+{ord(char):04X}) yang tidak diizinkan."
+            )
+
+
+def _is_invisible(char: str) -> bool:
+    code = ord(char)
+    return any(first <= code <= last for first, last in _INVISIBLE_RANGES)
+
+
+def _looks_like_a_link(name: str) -> bool:
+    """The name as a reader sees it: accents and other marks dropped (a mark after a dot must
+    not split "evil.com"), look-alike dots read as dots."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    skeleton = "".join(char for char in decomposed if not _is_mark(char)).translate(_AS_DOTS)
+    return bool(
+        _LINK_CHARACTERS.intersection(skeleton)
+        or _DOMAIN_LIKE.search(skeleton)
+        or _ONE_LETTER_DOMAIN.search(skeleton)
+    )
 
 
 def _is_mark(char: str) -> bool:

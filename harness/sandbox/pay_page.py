@@ -42,8 +42,13 @@ RESULT_PAGE = """{% extends "layout.html" %}
 {% block title %}Hasil {{ txn.order_id }}{% endblock %}
 {% block body %}
 <h1>Transaksi {{ txn.order_id }}</h1>
+{% if page_expired %}
+<p id="snap-page-expired">Halaman Snap kedaluwarsa sebelum metode pembayaran dipilih: Midtrans tidak
+membuat transaksi dan tidak mengirim notifikasi.</p>
+{% else %}
 <p>Status: <strong id="transaction-status">{{ txn.transaction_status }}</strong></p>
 <p>Notifikasi: <span id="delivery-status">{{ delivery_status or "tidak terkirim" }}</span></p>
+{% endif %}
 <p><a href="/snap/v4/redirection/{{ txn.token }}">Kembali</a> · <a href="/_sandbox/">Inbox</a></p>
 {% endblock %}
 """
@@ -93,6 +98,11 @@ class PayActionResource:
         transition = PAY_PAGE_ACTIONS.get(form.get("action") if isinstance(form, dict) else None)
         if transition is None:
             raise falcon.HTTPBadRequest(title=f"action must be one of {sorted(PAY_PAGE_ACTIONS)}")
+        if transition.transaction_status == "expire" and not txn.method_chosen:
+            # Snap's page expired with no method picked: Midtrans has no transaction to
+            # change and sends no notification (midtrans.md), so nothing is invented here.
+            render_page(resp, RESULT_PAGE, txn=txn, page_expired=True)
+            return
         outcome = self.simulator.transition(txn.order_id, transition)
         self._send_customer_on(resp, self.state.transaction(txn.order_id), outcome)
 
@@ -101,7 +111,8 @@ class PayActionResource:
             resp.status = falcon.HTTP_303
             resp.location = finish_redirect_url(txn.finish_url, outcome["notification"])
             return
-        render_page(resp, RESULT_PAGE, txn=txn, delivery_status=outcome["delivery_status"])
+        delivery_status = outcome["delivery_status"]
+        render_page(resp, RESULT_PAGE, txn=txn, delivery_status=delivery_status, page_expired=False)
 
 
 def add_pay_page_routes(app: falcon.App, state: SandboxState, simulator: PaymentSimulator) -> None:

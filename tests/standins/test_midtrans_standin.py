@@ -153,10 +153,23 @@ def test_card_button_captures_with_fraud_accept(
 
 def test_pay_page_without_finish_url_shows_the_result(midtrans: httpx.Client) -> None:
     token = create(midtrans, callbacks={})["token"]
+    pay(midtrans, token, "pending")
     response = pay(midtrans, token, "expire")
     assert response.status_code == 200 and "expire" in response.text
     assert midtrans.get("/v2/ORD-1/status").json()["status_code"] == "202"
     assert midtrans.get("/snap/v4/redirection/unknown-token").status_code == 404
+
+
+def test_a_snap_page_that_expires_before_a_method_is_picked_notifies_nothing(
+    midtrans: httpx.Client, receiver: NotificationReceiver
+) -> None:
+    token = create(midtrans)["token"]
+    response = pay(midtrans, token, "expire")
+    assert response.status_code == 200 and 'id="snap-page-expired"' in response.text
+    assert midtrans.get("/v2/ORD-1/status").json()["status_code"] == "404"  # no transaction
+    assert receiver.received.empty()  # no invented bank_transfer and VA number
+    pay(midtrans, token, "pending")  # the page was still usable: the customer picks a method
+    assert receiver.next_notification()["transaction_status"] == "pending"
 
 
 def test_transition_with_fee_imposition_signs_the_notified_amount(

@@ -26,6 +26,7 @@ from web.queue import TaskQueue
 SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/orders", "orders.html", "orders"),
     ("/orders/{order_id}", "order.html", "order"),
+    ("/orders/{order_id}/person", "person.html", "person"),
     ("/outbox", "outbox.html", "outbox"),
     ("/dead-letters", "dead_letters.html", "dead_letters"),
     ("/discounts", "discounts.html", "discounts"),

@@ -15,7 +15,7 @@ from models.entitlements import Entitlement
 from models.order_rows import dead_letter_row
 from models.orders import Order
 from models.outbox import OutboxMessage
-from models.statuses import REQUEUEABLE, EntitlementStatus, OrderStatus
+from models.statuses import AWAITING_PAYMENT, REQUEUEABLE, EntitlementStatus, OrderStatus
 from web.admin.params import order_id_or_404
 from web.queue import TaskQueue
 
@@ -117,6 +117,12 @@ class ConsoleActions:
         order, active = _order_access(order_id)
         if active:
             raise ActionRefused(f"Pesanan {order_id} sudah punya akses; tidak ada yang diubah.")
+        if order.status in AWAITING_PAYMENT:
+            raise ActionRefused(
+                f"Pesanan {order_id} masih menunggu pembayaran (status {order.status}): tunggu "
+                "laporan Midtrans, atau batalkan pembayarannya dulu. 'Meski status belum lunas' "
+                "hanya untuk pesanan FAILED, EXPIRED, atau REFUNDED."
+            )
         if order.status != OrderStatus.PAID and not despite_status:
             raise ActionRefused(
                 f"Midtrans belum melaporkan pesanan {order_id} lunas (status {order.status}); "

@@ -18,6 +18,7 @@ from web.admin.actions import ConsoleActions
 from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import status_filter
 from web.admin.params import order_id_or_404, page_param
+from web.admin.person_view import person_of_order
 from web.health import health_report
 
 
@@ -39,6 +40,10 @@ class Screens:
         if timeline is None:
             raise falcon.HTTPNotFound(title=f"Pesanan {order_id} tidak ditemukan")
         return timeline
+
+    def person(self, req: falcon.Request, order_id: str) -> dict:
+        """What is held about the person behind the order (read-only)."""
+        return person_of_order(order_id)
 
     def outbox(self, req: falcon.Request) -> dict:
         status = status_filter(req)
