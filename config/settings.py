@@ -162,6 +162,7 @@ class DeliverySettings:
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
+    payment_reminder_hours_before: int  # the one reminder before an open payment ends; 0: none
 
 
 @dataclass(frozen=True)
@@ -437,6 +438,9 @@ VARIABLES = (
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
+    Variable(
+        "PAYMENT_REMINDER_HOURS_BEFORE", "delivery.payment_reminder_hours_before", at_least(0), "3"
+    ),
     # Personal data (UU PDP)
     Variable("RETENTION_UNPAID_DAYS", "retention.unpaid_days", at_least(1), "30"),
     Variable("RETENTION_MESSAGE_BODY_DAYS", "retention.message_body_days", at_least(1), "90"),

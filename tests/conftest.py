@@ -35,6 +35,7 @@ TABLES = (
     "payment_attempts",
     "orders",
     "discount_codes",
+    "receipt_counters",
 )
 
 
