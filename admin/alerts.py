@@ -1,4 +1,4 @@
-"""`./run.sh admin alerts test`: one test alert to ALERT_EMAIL_TO and ALERT_WEBHOOK_URL, to
+"""`./run.sh admin alerts test`: one test alert to ALERT_EMAIL_TO and every Apprise URL, to
 check that an alarm would reach a person. Exit codes: 0 every target took it, 1 otherwise."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def test_command(args: argparse.Namespace, admin: AdminContext) -> int:
     )
     results = sender.send_test()
     if not results:
-        print("No alert target: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL", file=sys.stderr)
+        print("No alert target: set ALERT_URLS and/or ALERT_EMAIL_TO", file=sys.stderr)
     if args.json:
         print_json([{"target": target, "outcome": outcome} for target, outcome in results.items()])
     else:

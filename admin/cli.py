@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "admin.legacy_import",
     "admin.verify",
     "admin.reconcile",
+    "admin.payment_actions",
     "admin.alerts",
     "admin.packages",
     "admin.discounts",

@@ -40,6 +40,7 @@ from models.catalog import Package
 from models.checkout import hash_order_token
 from models.db import connection, transaction
 from models.orders import Order
+from models.payment_receipts import next_receipt_number
 from models.payments import grant_entitlement
 from models.statuses import OrderStatus
 
@@ -201,6 +202,10 @@ def insert_legacy_order(order: LegacyOrder, source_name: str, expiry_minutes: in
         )
         if not inserted:
             return False
+        if order.status in MONEY_RECEIVED:  # numbered once inserted: a duplicate burns none
+            Order.update(receipt_number=next_receipt_number(created_at)).where(
+                Order.order_id == order.order_id
+            ).execute()
         if order.status == OrderStatus.PAID:
             grant_entitlement(order.order_id, PACKAGE_ID)  # no message: served by the old system
         record_audit(

@@ -108,7 +108,7 @@ def check_alert_targets(target: Target) -> tuple[bool, str]:
     """A test alert to each target; a real shop with no target fails (nobody would hear)."""
     settings = target.settings
     if not settings.alerts.has_target:
-        return settings.uses_sandbox, "no ALERT_EMAIL_TO or ALERT_WEBHOOK_URL set"
+        return settings.uses_sandbox, "no ALERT_URLS, ALERT_EMAIL_TO or ALERT_WEBHOOK_URL set"
     answers = AlarmSender(
         settings.alerts, settings.smtp, settings.public_base_url, target.redis_client
     ).send_test()

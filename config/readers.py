@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 from config.networks import Network, parse_networks
@@ -126,3 +127,29 @@ def whatsapp_number(raw: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]{7,14}", digits):
         raise ValueError(f"must be a phone number such as +62 812-3456-7890, got {raw!r}")
     return digits
+
+
+def apprise_urls(raw: str) -> tuple[str, ...]:
+    """Apprise URLs (`tgram://token/chat`, `json://host/path`) separated by commas or spaces;
+    each must name a service Apprise knows, so a typo stops start-up instead of an alarm."""
+    import apprise  # only when set: the other processes' start-up stays light
+
+    found = tuple(part for part in re.split(r"[\s,]+", raw) if part)
+    for number, found_url in enumerate(found, 1):
+        if apprise.Apprise.instantiate(found_url) is None:
+            scheme = found_url.partition("://")[0]
+            raise ValueError(f"URL {number} ({scheme}://...) is not an Apprise URL Apprise knows")
+    return found
+
+
+def percent(raw: str) -> int:
+    """A whole percentage between 1 and 99."""
+    value = at_least(1)(raw)
+    if value > 99:
+        raise ValueError(f"must be a percentage from 1 to 99, got {value}")
+    return value
+
+
+def paths(raw: str) -> tuple[Path, ...]:
+    """Folders separated by commas."""
+    return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())

@@ -25,12 +25,15 @@ from config.readers import (
     Reader,
     address,
     addresses,
+    apprise_urls,
     at_least,
     boolean,
     choice,
     log_level,
     networks,
     optional,
+    paths,
+    percent,
     schedule,
     stripped,
     text,
@@ -111,13 +114,27 @@ class AlertSettings:
     """Where an alarm reaches a person, and how often it is repeated while it holds."""
 
     email_to: tuple[str, ...]
-    webhook_url: str
+    webhook_url: str  # kept for older .env files: sent through Apprise as a json:// URL
+    urls: tuple[str, ...]  # ALERT_URLS: Apprise URLs (Telegram, ntfy, Slack, JSON...)
     repeat_minutes: int
+    heartbeat_url: str  # the dead-man's switch, pinged every minute while the shop is healthy
 
     @property
     def has_target(self) -> bool:
-        """True when an alert can reach a person (an email address or a webhook)."""
-        return bool(self.email_to or self.webhook_url)
+        """True when an alert can reach a person (an email address, a webhook, an Apprise URL)."""
+        return bool(self.email_to or self.webhook_url or self.urls)
+
+
+@dataclass(frozen=True)
+class MachineSettings:
+    """When the machine itself raises an alarm: free disk, the certificate, Redis memory,
+    PostgreSQL connections."""
+
+    disk_paths: tuple[Path, ...]  # where PostgreSQL, Redis and the backups keep their files
+    disk_free_alarm_percent: int
+    tls_cert_file: str  # nginx's certificate; empty: PUBLIC_BASE_URL's when it is https
+    redis_memory_alarm_percent: int
+    db_connections_alarm_percent: int
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,7 @@ class DeliverySettings:
     email_rate_per_second: int
     whatsapp_rate_per_second: int
     unpaid_messages_per_hour: int  # shop-wide, for orders not paid: strangers' contacts
+    payment_reminder_hours_before: int  # the one reminder before an open payment ends; 0: none
 
 
 @dataclass(frozen=True)
@@ -199,9 +217,11 @@ class Settings:
     whatsapp: WhatsAppSettings
     alerts: AlertSettings
     offsite: OffsiteSettings
+    machine: MachineSettings
     delivery: DeliverySettings
     retention: RetentionSettings
     seller: Seller
+    sentry_dsn: str
 
     @property
     def uses_sandbox(self) -> bool:
@@ -223,6 +243,7 @@ PARTS = {
     "whatsapp": WhatsAppSettings,
     "alerts": AlertSettings,
     "offsite": OffsiteSettings,
+    "machine": MachineSettings,
     "delivery": DeliverySettings,
     "retention": RetentionSettings,
     "seller": Seller,
@@ -263,6 +284,11 @@ def _log_format(values: Values) -> str:
 def _graph_api_default(values: Values) -> str:
     local = _local_sandbox(values)
     return f"{local}/v26.0" if local else GRAPH_API_URL
+
+
+def _disk_paths_default(values: Values) -> str:
+    """var/ (the embedded servers' data, the logs) and backups/ (`admin backup`'s default)."""
+    return f"{values['var_dir']},{PROJECT_ROOT / 'backups'}"
 
 
 @dataclass(frozen=True)
@@ -376,10 +402,19 @@ VARIABLES = (
     # Alerts
     Variable("ALERT_EMAIL_TO", "alerts.email_to", addresses, ""),
     Variable("ALERT_WEBHOOK_URL", "alerts.webhook_url", optional(web_url, ""), ""),
+    Variable("ALERT_URLS", "alerts.urls", apprise_urls, ""),
     Variable("ALERT_REPEAT_MINUTES", "alerts.repeat_minutes", at_least(1), "60"),
     # Off-site backups (restic's own variable names)
     Variable("RESTIC_REPOSITORY", "offsite.repository", stripped, ""),
     Variable("RESTIC_PASSWORD_FILE", "offsite.password_file", stripped, ""),
+    Variable("HEARTBEAT_URL", "alerts.heartbeat_url", optional(web_url, ""), ""),
+    Variable("SENTRY_DSN", "sentry_dsn", optional(web_url, ""), ""),
+    # The machine (after VAR_DIR: the disk paths' default)
+    Variable("DISK_PATHS", "machine.disk_paths", paths, _disk_paths_default, BLANK_IS_UNSET),
+    Variable("DISK_FREE_ALARM_PERCENT", "machine.disk_free_alarm_percent", percent, "10"),
+    Variable("TLS_CERT_FILE", "machine.tls_cert_file", stripped, ""),
+    Variable("REDIS_MEMORY_ALARM_PERCENT", "machine.redis_memory_alarm_percent", percent, "90"),
+    Variable("DB_CONNECTIONS_ALARM_PERCENT", "machine.db_connections_alarm_percent", percent, "80"),
     # Customer messages
     Variable(
         "NOTIFICATION_RETRY_SCHEDULE_SECONDS",
@@ -403,6 +438,9 @@ VARIABLES = (
     Variable("EMAIL_RATE_PER_SECOND", "delivery.email_rate_per_second", at_least(1), "5"),
     Variable("WHATSAPP_RATE_PER_SECOND", "delivery.whatsapp_rate_per_second", at_least(1), "20"),
     Variable("UNPAID_MESSAGES_PER_HOUR", "delivery.unpaid_messages_per_hour", at_least(0), "200"),
+    Variable(
+        "PAYMENT_REMINDER_HOURS_BEFORE", "delivery.payment_reminder_hours_before", at_least(0), "3"
+    ),
     # Personal data (UU PDP)
     Variable("RETENTION_UNPAID_DAYS", "retention.unpaid_days", at_least(1), "30"),
     Variable("RETENTION_MESSAGE_BODY_DAYS", "retention.message_body_days", at_least(1), "90"),
@@ -633,7 +671,7 @@ def startup_warnings(settings: Settings) -> list[str]:
         )
     if not settings.uses_sandbox and not settings.alerts.has_target:
         warnings.append(
-            "NO ALERT TARGET: set ALERT_EMAIL_TO and/or ALERT_WEBHOOK_URL, or nobody is told "
-            "when payments or messages stall (alarms are only logged and shown in /health)"
+            "NO ALERT TARGET: set ALERT_URLS and/or ALERT_EMAIL_TO, or nobody is told when "
+            "payments or messages stall (alarms are only logged and shown in /health)"
         )
     return warnings

@@ -33,3 +33,13 @@ class DuplicateOrder(PermanentProviderError):
 
 class TransactionNotFound(ProviderError):
     """Status API 404: the customer has not picked a payment method yet (not a failure)."""
+
+
+class ActionRefused(PermanentProviderError):
+    """Midtrans refused an action on a transaction (412 "Merchant cannot modify the status of
+    the transaction", 414 refund amount, a method it cannot refund): a clear no, with its
+    message."""
+
+
+class AlreadyDone(PermanentProviderError):
+    """Midtrans already has this refund_key (406): the refund was made earlier, not again."""

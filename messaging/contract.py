@@ -88,6 +88,13 @@ CREATE_DISCOUNT = ActorSpec(
     "max_uses}, operator",
 )
 DISABLE_DISCOUNT = ActorSpec("disable_discount", MAINTENANCE_QUEUE, "code, operator")
+REFUND_ORDER = ActorSpec(
+    "refund_order", MAINTENANCE_QUEUE, "order_id, reason, amount: rupiah or None (all), operator"
+)
+DECIDE_CHALLENGE = ActorSpec(
+    "decide_challenge", MAINTENANCE_QUEUE, "order_id, decision: approve or deny, reason, operator"
+)
+CANCEL_PAYMENT = ActorSpec("cancel_payment", MAINTENANCE_QUEUE, "order_id, reason, operator")
 SEND_ACCESS_LINK = ActorSpec(
     "send_access_link",
     DELIVERY_QUEUE,
@@ -112,6 +119,9 @@ ACTORS = (
     SET_PACKAGE_PRICE,
     CREATE_DISCOUNT,
     DISABLE_DISCOUNT,
+    REFUND_ORDER,
+    DECIDE_CHALLENGE,
+    CANCEL_PAYMENT,
     SEND_ACCESS_LINK,
     SWEEP,
     RECONCILE,

@@ -18,6 +18,7 @@ from models.orders import Order
 from models.outbox import OutboxMessage
 from models.parked import parked_events, parked_orders
 from models.statuses import (
+    AWAITING_PAYMENT,
     CHANNELS,
     REQUEUEABLE,
     EntitlementStatus,
@@ -282,6 +283,38 @@ def flagged_payments(now: datetime) -> Alarm | None:
     )
 
 
+def payment_challenged() -> Alarm | None:
+    """A card payment Midtrans holds for review (capture with fraud_status challenge) and nobody
+    decided yet: unless approved it is cancelled at settlement
+    (https://docs.midtrans.com/reference/approve-transaction). Raised while it is the order's
+    latest report and the order awaits payment: approved, denied, cancelled or settled ends it."""
+    awaiting = Order.select(Order.order_id).where(Order.status.in_(AWAITING_PAYMENT))
+    latest = (
+        PaymentEvent.select(fn.MAX(PaymentEvent.id))
+        .where(PaymentEvent.order_id.in_(awaiting))
+        .group_by(PaymentEvent.order_id)
+    )
+    held = PaymentEvent.select(PaymentEvent.order_id).where(
+        PaymentEvent.id.in_(latest)
+        & (PaymentEvent.verified_status == "capture")
+        & (PaymentEvent.fraud_status == "challenge")
+    )
+    count = held.count()
+    if not count:
+        return None
+    examples = [row.order_id for row in held.order_by(PaymentEvent.id).limit(EXAMPLE_LIMIT)]
+    return Alarm(
+        "payment_challenged",
+        f"{count} card payment(s) held by Midtrans for review (fraud challenge): approve or deny "
+        "each (./run.sh admin challenge approve|deny ORDER --reason ..., or the order page), "
+        "or Midtrans cancels it at settlement",
+        count,
+        examples,
+        pesan=f"{count} pembayaran kartu ditahan Midtrans untuk ditinjau (challenge): setujui atau "
+        "tolak di halaman pesanan, atau Midtrans membatalkannya saat settlement",
+    )
+
+
 def current_alarms(
     webhook_silence_minutes: int,
     now: datetime | None = None,
@@ -299,5 +332,6 @@ def current_alarms(
         parked_work(),
         webhook_silence(now, timedelta(minutes=webhook_silence_minutes)),
         flagged_payments(now),
+        payment_challenged(),
     )
     return [alarm for alarm in found if alarm is not None]

@@ -22,6 +22,7 @@ from models.wib import indonesian_time
 TEMPLATES_DIR = Path(__file__).resolve().parent / "message_templates"
 TEMPLATE_NAMES = (
     "payment_instructions",
+    "payment_reminder",  # one, a few hours before an open payment expires
     "payment_success",
     "access_revoked",
     "order_expired",
@@ -34,7 +35,7 @@ TEMPLATE_NAMES = (
 # Messages about an order nobody has paid yet: their contact may be a stranger's victim, so
 # they carry nothing the checkout typed in, not even the name; they greet GENERIC_GREETING_NAME
 # (the approved WhatsApp bodies stay unchanged). After payment the payer's name is used.
-UNPAID_TEMPLATES = ("payment_instructions", "order_expired")
+UNPAID_TEMPLATES = ("payment_instructions", "payment_reminder", "order_expired")
 GENERIC_GREETING_NAME = "Pelanggan"
 WHATSAPP_LANGUAGE = "id"
 # How to pay when the order has no Snap link (an imported pending order, or one whose id Snap
@@ -69,6 +70,7 @@ def message_fields(payload: dict, public_base_url: str, template_name: str = "")
     fields["order_again_url"] = f"{base}/"
     if payload.get("access_token"):
         fields["access_url"] = f"{base}/access/{payload['access_token']}"
+        fields["receipt_url"] = f"{fields['access_url']}/kuitansi"
     if payload.get("expires_at"):
         fields["expires_text"] = indonesian_time(payload["expires_at"])
     fields.setdefault("payment_channel", None)

@@ -61,6 +61,9 @@ class MidtransNotification:
     payment_channel: str | None = None  # e.g. "Virtual Account BCA", from a pending status
     payment_code: str | None = None  # the number or code the customer pays with
     refunds: tuple[tuple[str | None, ...], ...] = ()  # (id, key, amount) of each refund named
+    # The refund keys listed with bank_confirmed_at: those refunds are done. Not part of the
+    # event's key (the bank's confirmation of a refund seen before is the same event).
+    confirmed_refund_keys: tuple[str, ...] = ()
 
 
 def parse_notification(body: dict) -> MidtransNotification:
@@ -83,6 +86,7 @@ def parse_notification(body: dict) -> MidtransNotification:
         expiry_time=_optional_text(body, "expiry_time"),
         original_amount_text=_original_amount_text(body),
         refunds=_refunds(body),
+        confirmed_refund_keys=_confirmed_refund_keys(body),
         **_payment_details(body),
     )
 
@@ -127,6 +131,19 @@ def _refunds(body: dict) -> tuple[tuple[str | None, ...], ...]:
     items = [body, *(listed if isinstance(listed, list) else [])]
     found = {_refund_of(item) for item in items if isinstance(item, dict)} - {(None, None, None)}
     return tuple(sorted(found, key=str))
+
+
+def _confirmed_refund_keys(body: dict) -> tuple[str, ...]:
+    """The refund keys Midtrans lists with `bank_confirmed_at`: the refund is done then
+    (https://docs.midtrans.com/reference/refund-transaction). Sorted, without repeats."""
+    listed = body.get("refunds")
+    items = listed if isinstance(listed, list) else []
+    keys = {
+        _scalar_text(item.get("refund_key"))
+        for item in items
+        if isinstance(item, dict) and _scalar_text(item.get("bank_confirmed_at"))
+    }
+    return tuple(sorted(keys - {None}))
 
 
 def _refund_of(item: dict) -> tuple[str | None, ...]:

@@ -46,6 +46,7 @@ def order_detail(order) -> dict:
         "discount_amount": order.discount_amount,
         "redirect_url": order.redirect_url,
         "failure_reason": order.failure_reason,
+        "receipt_number": order.receipt_number,
         "expires_at": iso(order.expires_at),
         "last_checked_at": iso(order.last_checked_at),
         "updated_at": iso(order.updated_at),

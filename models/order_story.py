@@ -19,6 +19,8 @@ from models.order_rows import (
 )
 from models.orders import Order, PaymentAttempt
 from models.outbox import OutboxMessage
+from models.refunds import MANUAL_REFUND_METHODS, Refund, paid_with
+from models.state_machine import is_awaiting_payment
 
 
 def _moments(attempts: list, events: list, audit: list, entitlement, outbox: list) -> list:
@@ -131,5 +133,34 @@ def order_timeline(order_id: str) -> dict | None:
         "audit": audit,
         "entitlement": entitlement,
         "outbox": outbox,
+        "money": money_actions(order, events),
         "timeline": _moments(attempts, events, audit, entitlement, outbox),
+    }
+
+
+def money_actions(order: Order, events: list[dict]) -> dict:
+    """What the order page offers to ask Midtrans: the refunds so far, how the order was paid,
+    whether only a manual refund is possible, and whether a card payment is held for review."""
+    latest = events[-1] if events else {}
+    held = (latest.get("transaction_status"), latest.get("fraud_status")) == (
+        "capture",
+        "challenge",
+    )
+    method = paid_with(order.order_id)
+    refunds = Refund.select().where(Refund.order == order.order_id).order_by(Refund.id)
+    return {
+        "payment_type": method,
+        "manual_refund": method in MANUAL_REFUND_METHODS,
+        "challenged": held and is_awaiting_payment(order.status),
+        "refunds": [
+            {
+                "refund_key": refund.refund_key,
+                "amount": refund.amount,
+                "reason": refund.reason,
+                "operator": refund.operator,
+                "status": refund.status,
+                "created_at": iso(refund.created_at),
+            }
+            for refund in refunds
+        ],
     }

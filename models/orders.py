@@ -27,6 +27,7 @@ class Order(BaseModel):
     source = CharField(default="web")
     expires_at = DateTimeTZField(null=True)
     paid_at = DateTimeTZField(null=True)
+    receipt_number = CharField(null=True)  # KW/2026/000123, given once when first paid
     last_checked_at = DateTimeTZField(null=True)
     sweep_count = IntegerField(default=0)
     parked_at = DateTimeTZField(null=True)

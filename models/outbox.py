@@ -57,7 +57,7 @@ def masked_recipient(row: OutboxMessage) -> str:
 # link" request): at most this many a day to one recipient, so the shop cannot be used to flood
 # anyone. Messages about money that moved (payment success, refund, access revoked) are never
 # capped.
-CAPPED_TEMPLATES = ("payment_instructions", "order_expired", "access_link")
+CAPPED_TEMPLATES = ("payment_instructions", "payment_reminder", "order_expired", "access_link")
 CAPPED_PER_RECIPIENT_PER_DAY = 5
 # Messages about an order nobody has paid for (UNPAID_TEMPLATES, which also greet without the
 # name). They go only to a checkout whose payment Midtrans has reported (a stranger's contact

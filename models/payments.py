@@ -27,6 +27,7 @@ from models.payment_decision import (
     decide_for_order,
     voids_payment,
 )
+from models.payment_receipts import next_receipt_number
 from models.pricing import format_idr
 from models.state_machine import Decision, Effect, LocalEvent, Outcome, decide_local
 from models.statuses import EntitlementStatus, OrderStatus
@@ -134,14 +135,15 @@ def write_status(
     columns: dict | None = None,
     **details,
 ) -> None:
-    """The one status writer: the new status (and paid_at, and any `columns`), the flag and the
-    audit entry, on the locked order inside the caller's transaction."""
+    """The one status writer: the new status (and paid_at with the receipt number, and any
+    `columns`), the flag and the audit entry, on the locked order inside the caller's
+    transaction."""
     now = utcnow()
     changes = dict(columns or {})
     if decision.changed:
         changes |= {"status": decision.new_status, "updated_at": now}
-        if decision.new_status == OrderStatus.PAID and order.paid_at is None:
-            changes["paid_at"] = now
+        if decision.new_status == OrderStatus.PAID:
+            changes |= paid_columns(order, now)
     if decision.flag_reason:
         changes["flagged"] = True
     if changes:
@@ -158,6 +160,17 @@ def write_status(
         flagged=bool(decision.flag_reason),
         **{name: value for name, value in details.items() if value is not None},
     )
+
+
+def paid_columns(order: Order, now) -> dict:
+    """The payment time and receipt number an order gets when first paid; one paid again (after
+    a refund) keeps both."""
+    columns = {}
+    if order.paid_at is None:
+        columns["paid_at"] = now
+    if order.receipt_number is None:
+        columns["receipt_number"] = next_receipt_number(order.paid_at or now)
+    return columns
 
 
 def grant_entitlement(order_id: str, package_id: str) -> Entitlement:

@@ -27,6 +27,13 @@ class EntitlementStatus(StrEnum):
     REVOKED = "REVOKED"
 
 
+class RefundStatus(StrEnum):
+    REQUESTED = "REQUESTED"  # written before the call to Midtrans
+    ACCEPTED = "ACCEPTED"  # Midtrans took it (or already had it)
+    REFUSED = "REFUSED"  # Midtrans said no
+    CONFIRMED = "CONFIRMED"  # listed with bank_confirmed_at by Midtrans
+
+
 class Channel(StrEnum):
     EMAIL = "EMAIL"
     WHATSAPP = "WHATSAPP"
@@ -35,6 +42,7 @@ class Channel(StrEnum):
 ORDER_STATUSES = tuple(OrderStatus)
 OUTBOX_STATUSES = tuple(OutboxStatus)
 CHANNELS = tuple(Channel)
+REFUND_STATUSES = tuple(RefundStatus)
 AWAITING_PAYMENT = (OrderStatus.CREATED, OrderStatus.PENDING_PAYMENT)
 CLAIMABLE = (OutboxStatus.PENDING, OutboxStatus.RETRYING)  # a delivery may pick these up
 REQUEUEABLE = (OutboxStatus.DLQ, OutboxStatus.FAILED)  # only an operator brings these back

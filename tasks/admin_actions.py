@@ -7,9 +7,12 @@ contract has them, so messages queued before an upgrade still run."""
 from __future__ import annotations
 
 from messaging.contract import (
+    CANCEL_PAYMENT,
     CORRECT_ACCESS,
     CREATE_DISCOUNT,
+    DECIDE_CHALLENGE,
     DISABLE_DISCOUNT,
+    REFUND_ORDER,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
@@ -17,7 +20,7 @@ from messaging.contract import (
 )
 from models.discounts import NewDiscount
 from tasks.broker import worker_actor
-from tasks.operations import access, catalog, dead_letters, outbox
+from tasks.operations import access, catalog, dead_letters, outbox, payment_actions
 from tasks.services import WorkerServices
 
 OPTIONS = {"max_retries": 3, "min_backoff": 1_000, "max_backoff": 30_000}
@@ -67,3 +70,24 @@ def create_discount(services: WorkerServices, new: dict, operator: str) -> None:
 @worker_actor(DISABLE_DISCOUNT, **OPTIONS)
 def disable_discount(services: WorkerServices, code: str, operator: str) -> None:
     catalog.disable_discount_code(services, operator, code)
+
+
+# The money actions ask Midtrans; an unanswered call is audited and shown, not retried here:
+# the owner clicks again (a refund then sends the same refund_key).
+@worker_actor(REFUND_ORDER, **OPTIONS)
+def refund_order(
+    services: WorkerServices, order_id: str, reason: str, amount: int | None, operator: str
+) -> None:
+    payment_actions.refund_order(services, operator, order_id, reason, amount)
+
+
+@worker_actor(DECIDE_CHALLENGE, **OPTIONS)
+def decide_challenge(
+    services: WorkerServices, order_id: str, decision: str, reason: str, operator: str
+) -> None:
+    payment_actions.decide_challenge(services, operator, order_id, decision, reason)
+
+
+@worker_actor(CANCEL_PAYMENT, **OPTIONS)
+def cancel_payment(services: WorkerServices, order_id: str, reason: str, operator: str) -> None:
+    payment_actions.cancel_payment(services, operator, order_id, reason)

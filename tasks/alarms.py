@@ -21,6 +21,7 @@ from messaging.contract import (
     offsite_snapshot_key,
 )
 from models.alarms import Alarm, current_alarms, drill_failed, offsite_snapshot_overdue
+from tasks.machine_alarms import machine_alarms
 from tasks.periodic import periodic_job
 from tasks.services import WorkerServices
 
@@ -41,6 +42,7 @@ def check_alarms(services: WorkerServices) -> list[dict]:
     alarms += breakers_open_too_long(services.redis, time.time())
     if settings.offsite.enabled:
         alarms += offsite_alarms(services.redis, datetime.now(UTC))
+    alarms += machine_alarms(settings.machine, settings.public_base_url, services.redis)
     sender = AlarmSender(settings.alerts, settings.smtp, settings.public_base_url, services.redis)
     by_name = {alarm.name: alarm for alarm in alarms}
     for state, name in sender.update("worker", [as_notice(alarm) for alarm in alarms]):

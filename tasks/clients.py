@@ -32,6 +32,13 @@ class GuardedMidtrans:
     def transaction_status(self, order_id: str) -> dict:
         return self._status.call(self._client.transaction_status, order_id)
 
+    # The actions go to the same Core API as the Status API, behind its circuit.
+    def refund(self, order_id: str, refund_key: str, amount: int, reason: str) -> dict:
+        return self._status.call(self._client.refund, order_id, refund_key, amount, reason)
+
+    def act(self, order_id: str, action: str) -> dict:
+        return self._status.call(self._client.act, order_id, action)
+
 
 def guarded_midtrans(midtrans: MidtransSettings, redis_client: redis.Redis) -> GuardedMidtrans:
     """The worker's Midtrans client (its connection pools are thread-safe)."""

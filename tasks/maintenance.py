@@ -25,6 +25,7 @@ from models.events import PaymentEvent
 from models.forget import pending_erasures
 from models.orders import Order
 from models.parked import park_swept
+from models.payment_reminders import due_reminders, queue_reminder
 from models.payments import grant_access
 from models.retention import apply_retention
 from models.statuses import OrderStatus
@@ -104,6 +105,7 @@ def sweep(services: WorkerServices) -> None:
     for event_id in stale_events:
         services.send(PROCESS_STORED_EVENT, event_id)
     requeue_due_deliveries(services)
+    remind_due_payments(services, now)
     personal_data_upkeep(services, now)
     if stuck_orders or stale_events or repaired:
         logger.warning(
@@ -112,6 +114,24 @@ def sweep(services: WorkerServices) -> None:
             len(stale_events),
             len(repaired),
         )
+
+
+def remind_due_payments(services: WorkerServices, now) -> None:
+    """Queues the one payment reminder of each order now due for it (models.payment_reminders);
+    an order the per-recipient cap kept from its reminder is tried again at most every 5
+    minutes, as the sweeper does with any stuck item."""
+    hours_before = services.settings.delivery.payment_reminder_hours_before
+    if not hours_before:
+        return
+    due = due_reminders(now, timedelta(hours=hours_before), BATCH)
+    due = [order_id for order_id in due if first_requeue(services.redis, "reminder", order_id)]
+    outbox_ids: list[int] = []
+    with transaction() as tx:
+        for order_id in due:
+            outbox_ids += queue_reminder(order_id)
+        tx.callbacks.append(lambda: services.wake_deliveries(outbox_ids))
+    if outbox_ids:
+        logger.info("Queued {} payment reminder messages", len(outbox_ids))
 
 
 def personal_data_upkeep(services: WorkerServices, now) -> None:

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 
 import redis
+import sentry_sdk
 from dramatiq.middleware import CurrentMessage
 from loguru import logger
 
@@ -27,6 +28,7 @@ def periodic_job(spec: ActorSpec, time_limit_ms: int = 120_000) -> Callable:
                 result = fn(*args, **kwargs)
             except Exception:  # noqa: BLE001 - logged; the next tick runs the job again
                 logger.exception("Periodic job {} failed; the next tick retries it", fn.__name__)
+                sentry_sdk.capture_exception()  # handled here, so no integration sees it
                 return None
             # Run by a worker, a returned value would only make Dramatiq warn that it has no
             # Results middleware to keep it; called inline, the caller gets it.

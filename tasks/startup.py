@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from sentry_sdk.integrations.dramatiq import DramatiqIntegration
 
+from config.error_tracking import start_error_tracking
 from config.logs import configure_logging
 from config.settings import Settings, SettingsError
 from messaging.redis import redis_client
@@ -64,7 +66,9 @@ def build_services(settings: Settings) -> WorkerServices:
 
 def build_worker(settings: Settings) -> Worker:
     """The worker for `settings`: its broker becomes Dramatiq's current one and every actor of
-    the worker modules is declared on it."""
+    the worker modules is declared on it. Errors go to SENTRY_DSN when it is set (started
+    before the broker is built: the integration hooks into every broker built after it)."""
+    start_error_tracking(settings.sentry_dsn, settings.mode, DramatiqIntegration())
     services = build_services(settings)
     dramatiq.set_broker(services.broker)
     worker = Worker(services.broker, services)

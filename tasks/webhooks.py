@@ -22,6 +22,7 @@ from models.midtrans_status import (
 from models.orders import Order
 from models.payment_decision import Verdict, decide_notification, with_fee_original
 from models.payments import capture_unsettled, write_notification
+from models.refunds import confirm_refunds, names_unconfirmed_refund
 from models.state_machine import is_awaiting_payment
 from tasks.broker import worker_actor
 from tasks.clients import status_answer
@@ -40,8 +41,9 @@ def process_notification(
 
     A duplicate may be hiding a real status: its key (built from the unsigned body) may have been
     taken earlier by a replayed body relabelled with this status. So a duplicate triggers a Status
-    API check when the order still awaits payment, or when the stored event's verified status is
-    not the status this body claims.
+    API check when the order still awaits payment, when the stored event's verified status is
+    not the status this body claims, or when it names a bank-confirmed refund of ours not yet
+    confirmed (Midtrans' second refund notification adds only that).
     """
     try:
         notification = parse_notification(raw)
@@ -70,6 +72,7 @@ def _recheck_if_hidden(
     if (
         is_awaiting_payment(order.status)
         or stored.verified_status != notification.transaction_status
+        or names_unconfirmed_refund(order.order_id, notification.confirmed_refund_keys)
     ):
         services.send(RECONCILE_ORDER, notification.order_id)
 
@@ -88,6 +91,9 @@ def process_event(services: WorkerServices, event: PaymentEvent, reapply: bool =
     if event.processed and not reapply:
         return
     verified = authoritative_status(services, event)
+    if verified.confirmed_refund_keys:
+        with transaction():
+            confirm_refunds(event.order_id, verified.confirmed_refund_keys)
     with transaction() as tx:
         event = locked_event(event.id)
         order = Order.locked(event.order_id)

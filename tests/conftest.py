@@ -28,12 +28,14 @@ from tasks.startup import Worker, build_worker
 TEST_DATABASE_NAME = f"bfa_test_{os.getpid()}"  # two sessions on one server never collide
 TABLES = (
     "system_audit_log",
+    "refunds",
     "notification_outbox",
     "entitlements",
     "payment_events",
     "payment_attempts",
     "orders",
     "discount_codes",
+    "receipt_counters",
 )
 
 

@@ -1,6 +1,7 @@
-"""Alarms reach a person: an email to ALERT_EMAIL_TO and a JSON POST to ALERT_WEBHOOK_URL when
-an alarm starts, not again before ALERT_REPEAT_MINUTES, and once when it clears; an alarm about
-email itself still goes out by webhook."""
+"""Alarms reach a person: an email to ALERT_EMAIL_TO and every Apprise URL of ALERT_URLS (and
+the older ALERT_WEBHOOK_URL, sent through Apprise) when an alarm starts, not again before
+ALERT_REPEAT_MINUTES, and once when it clears; an alarm about email itself still goes out by
+webhook."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def test_an_alarm_about_email_still_reaches_the_webhook(db, worker, sandbox_api,
     inject(sandbox_api, "mail", down=True)  # and the mail server is down as well
     assert "undelivered_email" in check_alarms()
     posted = receiver.posted.get(timeout=10)
-    assert (posted["alarm"], posted["state"]) == ("undelivered_email", "started")
+    assert "ALARM undelivered_email started" in posted["text"]
     assert "SMTP recipient refused (550)" in posted["text"]
     inject(sandbox_api, "mail")
 
@@ -132,9 +133,10 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     assert main(["-v", "alerts", "test"], configured) == 0
     printed = capsys.readouterr()
     assert printed.out.splitlines() == ["email: sent", "webhook: sent"]
-    assert receiver.posted.get(timeout=10)["alarm"] == "test"
+    posted = receiver.posted.get(timeout=10)  # the old webhook keeps its Slack-style body
+    assert list(posted) == ["text"] and "ALARM test test" in posted["text"]
     assert receiver.paths.get(timeout=10) == f"/hooks/{HOOK_SECRET}?token={HOOK_SECRET}"
-    assert "POST 127.0.0.1" in printed.err and HOOK_SECRET not in printed.err  # -v: INFO logs
+    assert "Alert sent to webhook" in printed.err and HOOK_SECRET not in printed.err  # -v: INFO
     assert "ALARM test test" in alert_mails(sandbox_api)[0]["subject"]
     assert main(["alerts", "test"], settings) == 1  # nowhere to send: says so
     capsys.readouterr()
@@ -145,6 +147,66 @@ def test_the_admin_command_sends_a_test_alert_to_every_target(
     ]
     assert main(["alerts", "test", "--json"], settings) == 1
     assert json.loads(capsys.readouterr().out) == []
+
+
+def apprise_json_url(receiver) -> str:
+    return f"json://127.0.0.1:{receiver.server_address[1]}/alarms"
+
+
+def test_an_alarm_reaches_an_apprise_url_and_an_email_in_both_languages_then_clears(
+    db, system, sandbox_api, receiver
+):
+    from integrations.alarm_targets import AlarmNotice, AlarmSender
+
+    settings = with_settings(
+        the_worker().services.settings,
+        alerts={"email_to": (OWNER,), "urls": (apprise_json_url(receiver),)},
+    )
+    sender = AlarmSender(
+        settings.alerts, settings.smtp, settings.public_base_url, system["broker"].client
+    )
+    disk = AlarmNotice("disk_low", "5% disk free on /var", pesan="disk tinggal 5% di /var")
+    assert sender.update("worker", [disk]) == [("started", "disk_low")]
+    posted = receiver.posted.get(timeout=10)
+    assert (posted["type"], receiver.paths.get(timeout=1)) == ("failure", "/alarms")
+    assert "ALARM disk_low started" in posted["title"]
+    assert "5% disk free on /var" in posted["message"]
+    assert "disk tinggal 5% di /var" in posted["message"]
+    [mail] = wait_for(lambda: alert_mails(sandbox_api), message="the alert email")
+    assert "disk tinggal 5% di /var" in mail["text"]
+    assert sender.update("worker", [disk]) == []  # still holding: not before ALERT_REPEAT_MINUTES
+    assert sender.update("worker", []) == [("cleared", "disk_low")]
+    cleared = receiver.posted.get(timeout=10)
+    assert cleared["type"] == "success" and "sudah teratasi" in cleared["message"]
+
+
+def test_a_target_that_never_answers_does_not_hold_up_the_alarm(
+    db, system, sandbox_api, monkeypatch
+):
+    import socket
+    import time
+
+    from integrations import alarm_targets
+
+    monkeypatch.setattr(alarm_targets, "READ_SECONDS", 1.0)
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    try:
+        port = silent.getsockname()[1]
+        settings = with_settings(
+            the_worker().services.settings,
+            alerts={"email_to": (OWNER,), "urls": (f"json://127.0.0.1:{port}/hang",)},
+        )
+        client = system["broker"].client
+        sender = alarm_targets.AlarmSender(
+            settings.alerts, settings.smtp, settings.public_base_url, client
+        )
+        started = time.monotonic()
+        answers = sender.send_test()
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()
+    assert answers == {"email": "sent", "json 1": "failed"}
+    assert wait_for(lambda: alert_mails(sandbox_api), message="the email went all the same")
 
 
 def test_with_no_worker_alive_the_owner_is_told_in_both_languages(db, system, sandbox_api):

@@ -32,6 +32,7 @@ STATEMENTS_PER_PAID_ORDER = Counter(
         "INSERT payment_events": 1,
         "SELECT payment_events": 1,
         "INSERT entitlements": 1,
+        "INSERT receipt_counters": 1,  # the receipt number, in the transaction that pays
         "INSERT notification_outbox": 1,
         "UPDATE payment_events": 1,
         "UPDATE notification_outbox": 4,

@@ -141,6 +141,20 @@ def test_paid_orders_get_access_without_customer_messages(db, messy_file, capsys
     granted = {entitlement.order_id: entitlement.status for entitlement in Entitlement.select()}
     assert granted == dict.fromkeys(("ORD-1", "ORD-3", "ORD-12", "ORD-13"), "ACTIVE")
     assert OutboxMessage.select().count() == 0
+
+
+def test_orders_paid_in_the_old_system_get_receipt_numbers_without_gaps(
+    db, messy_file, capsys, admin_cli
+):
+    run_import(admin_cli, capsys, messy_file)
+    paid = Order.select().where(Order.status.in_(("PAID", "REFUNDED")))
+    numbers = [order.receipt_number for order in paid]
+    assert paid.count() > 1 and all(numbers)
+    by_year: dict[str, list[int]] = {}
+    for number in numbers:
+        _, year, sequence = number.split("/")
+        by_year.setdefault(year, []).append(int(sequence))
+    assert all(sorted(got) == list(range(1, len(got) + 1)) for got in by_year.values())
     audit = AuditEntry.select().where(AuditEntry.actor == "admin:import")
     assert audit.count() == 8
     assert {entry.action for entry in audit} == {"legacy_import"}

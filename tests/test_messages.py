@@ -38,7 +38,13 @@ PAYLOAD = {
         (
             "payment_success",
             "Pembayaran diterima: akses kursus Buat Film Pakai AI",
-            ["Rp 99.000", f"{BASE}/access/{'t' * 43}"],
+            ["Rp 99.000", f"{BASE}/access/{'t' * 43}", f"{BASE}/access/{'t' * 43}/kuitansi"],
+        ),
+        (
+            "payment_reminder",
+            "Pengingat: pembayaran Rp 99.000 untuk Buat Film Pakai AI berakhir "
+            "13 Januari 2025 pukul 14.30 WIB",
+            ["Rp 99.000", PAYLOAD["payment_url"], "satu-satunya pengingat"],
         ),
         (
             "access_revoked",

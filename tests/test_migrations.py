@@ -153,3 +153,53 @@ def test_the_lock_is_released_after_a_failure(fresh_database, schema_copy):
         migrate(fresh_database, schema_copy)
     (schema_copy / "9999_broken.sql").unlink()
     assert _race(lambda: migrate(fresh_database, schema_copy), 2) == [[], []]
+
+
+def _insert_order(url: str, order_id: str, status: str, paid_at: str | None) -> None:
+    connection = psycopg2.connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO orders (order_id, order_token_hash, package_id, customer_name, "
+                "customer_email, customer_phone, base_amount, final_amount, status, paid_at) "
+                "VALUES (%s, 'x', 'ai-movie-course', 'Budi', 'b@example.com', '+628123', "
+                "99000, 99000, %s, %s)",
+                (order_id, status, paid_at),
+            )
+    finally:
+        connection.close()
+
+
+def test_orders_paid_before_receipts_existed_get_numbers_in_the_order_they_were_paid(
+    fresh_database, schema_copy
+):
+    (receipts,) = schema_copy.glob("*_receipts_and_reminder.sql")
+    later = [path for path in migration_files(schema_copy) if path.name >= receipts.name]
+    held_back = {path: path.read_text() for path in later}
+    for path in later:
+        path.unlink()
+    migrate(fresh_database, schema_copy)
+    paid = [  # (order id, status, when it was paid in UTC: the receipt year is the WIB one)
+        ("LATE-2026", "PAID", "2026-12-31 18:00+00"),  # 1 January 2027, 01:00 WIB
+        ("FIRST-2026", "PAID", "2026-03-01 10:00+00"),
+        ("SECOND-2026", "PAID", "2026-06-01 10:00+00"),
+        ("REFUNDED-2026", "REFUNDED", "2026-07-01 10:00+00"),
+        ("UNPAID", "PENDING_PAYMENT", None),
+    ]
+    for order_id, status, paid_at in paid:
+        _insert_order(fresh_database, order_id, status, paid_at)
+    for path, text in held_back.items():
+        path.write_text(text)
+
+    migrate(fresh_database, schema_copy)
+
+    numbers = dict(_query(fresh_database, "SELECT order_id, receipt_number FROM orders"))
+    assert numbers == {
+        "FIRST-2026": "KW/2026/000001",
+        "SECOND-2026": "KW/2026/000002",
+        "REFUNDED-2026": "KW/2026/000003",
+        "LATE-2026": "KW/2027/000001",
+        "UNPAID": None,
+    }
+    counters = _query(fresh_database, "SELECT year, last_number FROM receipt_counters ORDER BY 1")
+    assert counters == [(2026, 3), (2027, 1)]

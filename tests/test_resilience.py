@@ -42,10 +42,13 @@ def worker_process(
 
 
 @contextmanager
-def web_process(environment: dict, log_path: Path, **overrides: str) -> Iterator[str]:
-    """`python -m web.server` on a free port, as production runs it; its base URL once live."""
+def web_process(
+    environment: dict, log_path: Path, command: list[str] = WEB_COMMAND, **overrides: str
+) -> Iterator[str]:
+    """`python -m web.server` (or `command`) on a free port, as production runs it; its base URL
+    once live."""
     port = free_port()
-    with service_process(WEB_COMMAND, log_path, {**environment, **overrides, "PORT": str(port)}):
+    with service_process(command, log_path, {**environment, **overrides, "PORT": str(port)}):
         base_url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answers(f"{base_url}/health/live"), timeout=30, message="the web")
         yield base_url

@@ -1,5 +1,7 @@
 """Settings are read once; a missing or bad one stops start-up with one line naming it."""
 
+from pathlib import Path
+
 import pytest
 
 from config.settings import (
@@ -281,6 +283,19 @@ def test_real_keys_without_an_alert_target_warn_and_alert_settings_are_read():
     assert startup_warnings(load_settings({})) == []  # the sandbox needs no alerts
     with pytest.raises(SettingsError, match="ALERT_EMAIL_TO"):
         load_settings({"ALERT_EMAIL_TO": "owner at shop"})
+    telegram = load_settings(
+        {
+            **REAL,
+            "ALERT_URLS": "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987, json://h/x",
+        }
+    )
+    assert telegram.alerts.urls == (
+        "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987",
+        "json://h/x",
+    )
+    assert startup_warnings(telegram) == []
+    with pytest.raises(SettingsError, match=r"ALERT_URLS URL 2 \(telegrm://...\)"):
+        load_settings({"ALERT_URLS": "json://h/x telegrm://123:abc/987"})
 
 
 def test_a_production_key_outside_production_mode_warns_at_start_up():
@@ -343,6 +358,18 @@ def test_the_shop_wide_budget_of_unpaid_order_messages_defaults_to_200_an_hour()
     assert load_settings({"UNPAID_MESSAGES_PER_HOUR": "50"}).delivery.unpaid_messages_per_hour == 50
     with pytest.raises(SettingsError, match="UNPAID_MESSAGES_PER_HOUR must be a whole number"):
         load_settings({"UNPAID_MESSAGES_PER_HOUR": "many"})
+
+
+def test_the_machine_alarms_watch_var_and_the_backups_by_default_and_take_percentages():
+    from config.settings import PROJECT_ROOT
+
+    machine = load_settings({"VAR_DIR": "/srv/bfa/shared/var"}).machine
+    assert machine.disk_paths == (Path("/srv/bfa/shared/var"), PROJECT_ROOT / "backups")
+    assert (machine.disk_free_alarm_percent, machine.redis_memory_alarm_percent) == (10, 90)
+    chosen = load_settings({"DISK_PATHS": "/var/lib/postgresql, /srv/backups"}).machine
+    assert chosen.disk_paths == (Path("/var/lib/postgresql"), Path("/srv/backups"))
+    with pytest.raises(SettingsError, match="DISK_FREE_ALARM_PERCENT must be a percentage"):
+        load_settings({"DISK_FREE_ALARM_PERCENT": "100"})
 
 
 def test_personal_data_is_kept_30_days_after_an_unpaid_order_and_message_bodies_90():

@@ -90,7 +90,7 @@ def test_alert_targets_get_a_test_alert(check, sandbox_api):
             alerts={"email_to": ("owner@buatfilm.id",), "webhook_url": receiver.url},
         )
         assert (passed, detail) == (True, "test alert: email sent, webhook sent")
-        assert receiver.posted.get(timeout=5)["alarm"] == "test"
+        assert "ALARM test test" in receiver.posted.get(timeout=5)["text"]
         mails = sandbox_api.get("/_sandbox/mail").json()
         assert [mail["rcpt_tos"] for mail in mails] == [["owner@buatfilm.id"]]
     finally:

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from messaging.contract import ACTORS, PERIODIC_JOBS
-from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES
+from models.statuses import ORDER_STATUSES, OUTBOX_STATUSES, REFUND_STATUSES
 from tests.conftest import PROJECT_ROOT
 
 SOURCE_FOLDERS = ("admin", "config", "integrations", "local", "messaging", "models", "harness")
@@ -185,12 +185,16 @@ def test_only_the_status_writer_changes_an_order_status():
 
 
 @pytest.mark.parametrize(
-    ("column", "statuses"),
-    [("orders.status", ORDER_STATUSES), ("notification_outbox.status", OUTBOX_STATUSES)],
+    ("migration", "column", "statuses"),
+    [
+        ("0001_initial", "orders.status", ORDER_STATUSES),
+        ("0001_initial", "notification_outbox.status", OUTBOX_STATUSES),
+        ("0008_refunds", "refunds.status", REFUND_STATUSES),
+    ],
 )
-def test_the_schema_allows_exactly_the_statuses_the_code_knows(column, statuses):
+def test_the_schema_allows_exactly_the_statuses_the_code_knows(migration, column, statuses):
     table, name = column.split(".")
-    schema = (PROJECT_ROOT / "schema" / "0001_initial.sql").read_text()
+    schema = (PROJECT_ROOT / "schema" / f"{migration}.sql").read_text()
     body = schema[schema.index(f"CREATE TABLE {table} (") :]
     body = body[: body.index(";")]
     listed = re.search(rf"\b{name}\s+text[^,]*CHECK \({name} IN\s*\(([^)]*)\)", body, re.S)

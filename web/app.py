@@ -8,7 +8,7 @@ import falcon
 import redis
 
 from config.settings import Settings
-from web import access_links, health, pages
+from web import access_links, health, pages, receipts
 from web.admin import add_admin_routes
 from web.admin.health_resource import HealthResource
 from web.catalog import Catalog
@@ -62,6 +62,9 @@ def create_app(settings: Settings, redis_client: redis.Redis) -> falcon.App:
     app.add_route("/", pages.CheckoutPage(templates, catalog))
     app.add_route("/finish", pages.FinishPage(templates))
     app.add_route("/access/{access_token}", pages.AccessPage(templates))
+    receipt = receipts.ReceiptResource(templates, settings.seller)
+    app.add_route(receipts.PATH, receipt)
+    app.add_route(f"{receipts.PATH}.pdf", receipt, suffix="pdf")
     app.add_route(access_links.PATH, access_links.page(templates, queue, redis_client))
     add_legal_routes(app, templates)
     app.add_static_route("/static", str(STATIC_DIR))

@@ -6,12 +6,15 @@ from __future__ import annotations
 import redis
 
 from messaging.contract import (
+    CANCEL_PAYMENT,
     CORRECT_ACCESS,
     CREATE_DISCOUNT,
     CREATE_PAYMENT,
+    DECIDE_CHALLENGE,
     DISABLE_DISCOUNT,
     PROCESS_NOTIFICATION,
     PROCESS_WHATSAPP_STATUSES,
+    REFUND_ORDER,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
@@ -76,6 +79,20 @@ class TaskQueue:
     ) -> None:
         with _broker_errors():
             self._enqueuer.send(CORRECT_ACCESS, order_id, action, reason, despite_status, operator)
+
+    def request_refund(self, order_id: str, reason: str, amount: int | None, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(REFUND_ORDER, order_id, reason, amount, operator)
+
+    def request_challenge_decision(
+        self, order_id: str, decision: str, reason: str, operator: str
+    ) -> None:
+        with _broker_errors():
+            self._enqueuer.send(DECIDE_CHALLENGE, order_id, decision, reason, operator)
+
+    def request_cancel(self, order_id: str, reason: str, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(CANCEL_PAYMENT, order_id, reason, operator)
 
     def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
         with _broker_errors():

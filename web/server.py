@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import waitress
 from loguru import logger
+from sentry_sdk.integrations.falcon import FalconIntegration
 
+from config.error_tracking import start_error_tracking
 from config.logs import configure_logging
 from config.settings import Settings, load_settings_or_exit
 from messaging.redis import redis_client
@@ -28,10 +30,12 @@ CHANNEL_TIMEOUT_SECONDS = 30
 def start_web(settings: Settings) -> Callable:
     """The web's start-up: logging, the database binding (reads only), a Redis client that
     answers 503 within about a second when Redis stalls (Midtrans waits 15 s at most), and the
-    customer's address taken from TRUSTED_PROXY's forwarded headers."""
+    customer's address taken from TRUSTED_PROXY's forwarded headers; errors go to SENTRY_DSN
+    when it is set."""
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("DATABASE_URL and REDIS_URL must be set for the web (./run.sh sets them)")
     configure_logging(settings.log_level, settings.log_format)
+    start_error_tracking(settings.sentry_dsn, settings.mode, FalconIntegration())
     init_database(settings.database_url)
     app = create_app(settings, redis_client(settings.redis_url, timeout=1.0, retries=0))
     return behind_proxies(app, settings.trusted_proxies)

@@ -2,6 +2,7 @@
 
 import falcon
 
+from harness.sandbox.actions import add_action_routes
 from harness.sandbox.config import SandboxConfig
 from harness.sandbox.control import add_control_routes
 from harness.sandbox.inbox import add_inbox_route
@@ -32,6 +33,7 @@ def add_sandbox_routes(
     """Wire every stand-in to the shared state; the pay page links use public_url."""
     simulator = PaymentSimulator(state, config.server_key, config.notification_url)
     add_midtrans_routes(app, state, config, public_url)
+    add_action_routes(app, state, simulator, config.server_key)
     add_pay_page_routes(app, state, simulator)
     callbacks = StatusCallbacks(
         state,

@@ -12,7 +12,7 @@ from harness.sandbox.state import SandboxState
 
 TRANSITION_FIELDS = {"transaction_status", "payment_type", "fraud_status", "gross_amount"}
 TRANSITION_FIELDS |= {"original_amount", "refund_amount"}
-MIDTRANS_FAULT_TARGETS = ("snap", "status_api")
+MIDTRANS_FAULT_TARGETS = ("snap", "status_api", "actions")
 
 
 def parse_transition(document: dict) -> tuple[Transition, bool]:

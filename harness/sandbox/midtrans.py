@@ -77,16 +77,27 @@ class TransactionStatusResource:
         answer(resp, status, document)
 
     def _status(self, req: falcon.Request, order_id: str) -> tuple[int, dict]:
-        fault = self.state.faults["status_api"].next_failure()
-        if fault is not None:
-            code = str(fault.failing_status)
-            return fault.failing_status, {"status_code": code, "status_message": SERVER_ERROR}
-        if basic_auth_user(req) != self.server_key:
-            return 401, UNAUTHORIZED_STATUS_BODY
+        refusal = core_api_refusal(self.state, "status_api", req, self.server_key)
+        if refusal is not None:
+            return refusal
         txn = self.state.transaction_by_any_id(order_id)
         if txn is None or not txn.method_chosen or not _answers_to(txn, order_id):
             return 404, NOT_FOUND_BODY
         return 200, transaction_body(txn, self.server_key, STATUS_FOUND_MESSAGE)
+
+
+def core_api_refusal(
+    state: SandboxState, fault_target: str, req: falcon.Request, server_key: str
+) -> tuple[int, dict] | None:
+    """The Core API's answer before it looks at the transaction: an injected fault, or 401 for
+    a wrong server key; None when the call goes on."""
+    fault = state.faults[fault_target].next_failure()
+    if fault is not None:
+        code = str(fault.failing_status)
+        return fault.failing_status, {"status_code": code, "status_message": SERVER_ERROR}
+    if basic_auth_user(req) != server_key:
+        return 401, UNAUTHORIZED_STATUS_BODY
+    return None
 
 
 def _answers_to(txn: SnapTransaction, lookup_id: str) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from harness.sandbox.faults import FaultSwitch
 from models.messages import whatsapp_templates
 
-FAULT_TARGETS = ("snap", "status_api", "mail", "whatsapp")
+FAULT_TARGETS = ("snap", "status_api", "actions", "mail", "whatsapp")
 BUSINESS_ACCOUNT_ID = "100000000000002"  # the settings' WHATSAPP_BUSINESS_ACCOUNT_ID default
 
 

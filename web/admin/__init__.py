@@ -74,6 +74,10 @@ def add_admin_routes(
         ("/packages/{package_id}/price", actions.set_price, True),
         ("/discounts/create", actions.create_discount, True),
         ("/discounts/{code}/disable", actions.disable_discount, False),
+        ("/orders/{order_id}/refund", actions.refund, True),
+        ("/orders/{order_id}/challenge/approve", actions.approve_challenge, True),
+        ("/orders/{order_id}/challenge/deny", actions.deny_challenge, True),
+        ("/orders/{order_id}/cancel", actions.cancel_payment, True),
     ):
         app.add_route(f"/admin{path}", PageActionResource(auth, templates, action, with_form))
         app.add_route(f"/api/admin{path}", ApiActionResource(auth, action, with_form))

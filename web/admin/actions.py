@@ -17,6 +17,7 @@ from models.order_rows import dead_letter_row
 from models.orders import Order
 from models.outbox import OutboxMessage
 from models.pricing import format_idr
+from models.refunds import MANUAL_REFUND_METHODS, paid_with
 from models.statuses import AWAITING_PAYMENT, REQUEUEABLE, EntitlementStatus, OrderStatus
 from web.admin.catalog_forms import FormProblem, new_discount, price_field
 from web.admin.params import order_id_or_404
@@ -69,6 +70,24 @@ def _order_access(order_id: str) -> tuple[Order, bool]:
         raise NotFound(f"Pesanan {order_id} tidak ada")
     entitlement = Entitlement.get_or_none(Entitlement.order == order_id)
     return order, entitlement is not None and entitlement.status == EntitlementStatus.ACTIVE
+
+
+MANUAL_REFUND_TEXT = (
+    "Pembayaran lewat virtual account atau gerai (Indomaret/Alfamart) tidak bisa dikembalikan "
+    "lewat Midtrans. Caranya: 1) minta nomor rekening pelanggan (bank, nomor, nama); "
+    "2) transfer jumlahnya dari rekening toko; 3) cabut aksesnya di bawah dengan alasan "
+    "'dana dikembalikan lewat transfer'."
+)
+
+
+def _rupiah(text: str) -> int | None:
+    """An optional whole number of rupiah (dots as thousands separators allowed)."""
+    digits = text.strip().replace(".", "")
+    if not digits:
+        return None
+    if not digits.isdigit() or not 0 < int(digits) < 10**12:
+        raise BadInput("Jumlah harus angka rupiah bulat, misalnya 50000")
+    return int(digits)
 
 
 def _queued(message: str) -> dict:
@@ -133,6 +152,51 @@ class ConsoleActions:
             )
         self._queue.request_access_correction(order_id, GRANT, reason, despite_status, ACTOR)
         return _queued(f"akses pesanan {order_id} dibuka; pelanggan diberi tahu.")
+
+    def refund(self, order_id: str, form: dict) -> dict:
+        """Asks Midtrans to refund a paid order (all, or `amount` rupiah); a virtual account or
+        store payment is refused here with the manual way."""
+        reason = _reason(form)
+        amount = _rupiah(form.get("amount", ""))
+        order, _ = _order_access(order_id)
+        if order.status != OrderStatus.PAID:
+            raise ActionRefused(f"Pesanan {order_id} berstatus {order.status}; hanya pesanan "
+                                "lunas yang bisa dikembalikan dananya.")  # fmt: skip
+        if paid_with(order_id) in MANUAL_REFUND_METHODS:
+            raise ActionRefused(MANUAL_REFUND_TEXT)
+        self._queue.request_refund(order_id, reason, amount, ACTOR)
+        return _queued(f"pengembalian dana pesanan {order_id} diminta ke Midtrans; status "
+                       "berubah setelah Midtrans mengonfirmasi.")  # fmt: skip
+
+    def approve_challenge(self, order_id: str, form: dict) -> dict:
+        return self._decide_challenge(order_id, "approve", form)
+
+    def deny_challenge(self, order_id: str, form: dict) -> dict:
+        return self._decide_challenge(order_id, "deny", form)
+
+    def _decide_challenge(self, order_id: str, decision: str, form: dict) -> dict:
+        """A card payment Midtrans holds for review: approve or deny it at Midtrans."""
+        reason = _reason(form)
+        self._awaiting(order_id)
+        self._queue.request_challenge_decision(order_id, decision, reason, ACTOR)
+        word = "disetujui" if decision == "approve" else "ditolak"
+        return _queued(f"pembayaran kartu pesanan {order_id} {word} di Midtrans; status "
+                       "berubah setelah Midtrans mengonfirmasi.")  # fmt: skip
+
+    def cancel_payment(self, order_id: str, form: dict) -> dict:
+        """Ends a payment still open at Midtrans (a VA, QRIS or store code, a held card)."""
+        reason = _reason(form)
+        self._awaiting(order_id)
+        self._queue.request_cancel(order_id, reason, ACTOR)
+        return _queued(f"pembayaran pesanan {order_id} dibatalkan di Midtrans; status "
+                       "berubah setelah Midtrans mengonfirmasi.")  # fmt: skip
+
+    @staticmethod
+    def _awaiting(order_id: str) -> None:
+        order, _ = _order_access(order_id)
+        if order.status not in AWAITING_PAYMENT:
+            raise ActionRefused(f"Pesanan {order_id} berstatus {order.status}; hanya pesanan "
+                                "yang menunggu pembayaran yang bisa diubah.")  # fmt: skip
 
     def listed_dead_letters(self) -> list[dict]:
         return [dead_letter_row(letter) for letter in list_dead_letters(self._queue.broker)]
