@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "admin.alerts",
     "admin.packages",
     "admin.discounts",
+    "admin.sales",
     "admin.person",
 )
 

@@ -20,7 +20,7 @@ from admin.order_lookup import one_order_id
 from admin.output import add_json_option, print_document
 from models.base import SHOP_TIMEZONE
 from models.db import connection
-from models.order_rows import counted
+from models.order_rows import counted, spreadsheet_safe
 from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr
@@ -43,7 +43,6 @@ EXPORT_COLUMNS = (
     "source",
     "flagged",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -139,15 +138,6 @@ def _written(rows: Iterable[dict], write) -> tuple[int, int]:
         count += 1
         paid_total += row["final_amount"] if row["status"] == OrderStatus.PAID else 0
     return count, paid_total
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A customer-typed `=HYPERLINK(...)` must stay text when the accountant opens the CSV;
-    a signed number such as the phone `+6281...` is no formula and stays as it is."""
-    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
-        return value
-    signed_number = value[:1] in "+-" and value[1:].isdigit()
-    return value if signed_number else "'" + value
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""`./run.sh admin packages ...`: what each package sells, and where its course content lives.
+"""`./run.sh admin packages ...`: what each package sells, its price, and where its course content
+lives.
 
 Exit codes: 0 done, 1 unknown package, 2 usage error.
 """
@@ -7,20 +8,22 @@ from __future__ import annotations
 
 import argparse
 
+from admin.arguments import whole_number
 from admin.context import AdminContext
 from admin.output import add_json_option, print_json, reported
-from models.catalog import Package
+from models.catalog import Package, listed_packages
 from models.db import connection
 from models.order_rows import package_row
 from models.package_content import content_url_problem, lesson_problem
+from models.package_prices import MAXIMUM_PRICE_IDR
 from models.pricing import format_idr
-from tasks.operations.catalog import set_course_content
+from tasks.operations.catalog import set_course_content, set_price
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "packages",
-        help="list packages or set a package's course content",
+        help="list packages, set a package's price or its course content",
         description="The packages on sale, their course location and lesson list.",
     )
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -44,6 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     content.add_argument("--no-lessons", action="store_true", help="empty the lesson list")
     content.set_defaults(handler=set_content_command, parser=content)
+    price = commands.add_parser(
+        "set-price",
+        help="set a package's price for new orders (audited)",
+        description="Set PACKAGE's price in whole rupiah. Orders already made keep the amount "
+        "they were priced with; orders made from now on pay the new price.",
+    )
+    price.add_argument("package_id", metavar="PACKAGE")
+    price.add_argument("price_idr", type=whole_number(1, MAXIMUM_PRICE_IDR), metavar="RUPIAH")
+    add_json_option(price)
+    price.set_defaults(handler=set_price_command)
 
 
 def print_package(package: Package) -> None:
@@ -56,7 +69,7 @@ def print_package(package: Package) -> None:
 
 def list_command(args: argparse.Namespace, admin: AdminContext) -> int:
     with connection():
-        packages = list(Package.select().order_by(Package.package_id))
+        packages = listed_packages()
     if args.json:
         print_json([package_row(package) for package in packages])
         return 0
@@ -89,3 +102,12 @@ def set_content_command(args: argparse.Namespace, admin: AdminContext) -> int:
         if not outcome.is_refused:
             print_package(Package.get_by_id(args.package_id))
     return exit_code
+
+
+def set_price_command(args: argparse.Namespace, admin: AdminContext) -> int:
+    with connection():
+        outcome = set_price(admin.enqueuer, admin.operator, args.package_id, args.price_idr)
+    if args.json and not outcome.is_refused:
+        print_json({"state": outcome.state, **outcome.details})
+        return 0
+    return reported(outcome)

@@ -78,6 +78,16 @@ CORRECT_ACCESS = ActorSpec(
     MAINTENANCE_QUEUE,
     "order_id, action: revoke or grant, reason, despite_status: bool, operator",
 )
+SET_PACKAGE_PRICE = ActorSpec(
+    "set_package_price", MAINTENANCE_QUEUE, "package_id, price_idr: whole rupiah, operator"
+)
+CREATE_DISCOUNT = ActorSpec(
+    "create_discount",
+    MAINTENANCE_QUEUE,
+    "new: {code, percent_off, amount_off, package_id, valid_from, valid_until (ISO or null), "
+    "max_uses}, operator",
+)
+DISABLE_DISCOUNT = ActorSpec("disable_discount", MAINTENANCE_QUEUE, "code, operator")
 REFUND_ORDER = ActorSpec(
     "refund_order", MAINTENANCE_QUEUE, "order_id, reason, amount: rupiah or None (all), operator"
 )
@@ -106,6 +116,9 @@ ACTORS = (
     RESEND_MESSAGE,
     REQUEUE_DEAD_LETTER,
     CORRECT_ACCESS,
+    SET_PACKAGE_PRICE,
+    CREATE_DISCOUNT,
+    DISABLE_DISCOUNT,
     REFUND_ORDER,
     DECIDE_CHALLENGE,
     CANCEL_PAYMENT,

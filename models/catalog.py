@@ -33,3 +33,8 @@ class DiscountCode(BaseModel):
 
     class Meta:
         table_name = "discount_codes"
+
+
+def listed_packages() -> list[Package]:
+    """Every package, in id order, as the operator lists them."""
+    return list(Package.select().order_by(Package.package_id))

@@ -3,7 +3,7 @@ Every change is audited; checkout reads the same rows (models/checkout.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from peewee import IntegrityError, fn
@@ -28,6 +28,22 @@ class NewDiscount:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     max_uses: int | None = None
+
+    def as_message(self) -> dict:
+        """The code as a queued message carries it (times as ISO text)."""
+        return {
+            **asdict(self),
+            "valid_from": iso(self.valid_from),
+            "valid_until": iso(self.valid_until),
+        }
+
+    @classmethod
+    def from_message(cls, fields: dict) -> NewDiscount:
+        moments = {
+            name: datetime.fromisoformat(fields[name]) if fields.get(name) else None
+            for name in ("valid_from", "valid_until")
+        }
+        return cls(**{**fields, **moments})
 
 
 def create_discount(new: NewDiscount, actor: str) -> DiscountCode:

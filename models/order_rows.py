@@ -183,3 +183,15 @@ def page_count(total: int, page_size: int) -> int:
 def counted(count: int, noun: str) -> str:
     """`1 order`, `2 orders`: what an operator reads, never "1 orders"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A customer-typed `=HYPERLINK(...)` must stay text when the accountant opens the CSV;
+    a signed number such as the phone `+6281...` is no formula and stays as it is."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
+        return value
+    signed_number = value[:1] in "+-" and value[1:].isdigit()
+    return value if signed_number else "'" + value

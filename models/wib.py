@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from models.base import SHOP_TIMEZONE
 
@@ -28,8 +28,17 @@ _ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 def indonesian_date(moment: datetime) -> str:
     """A moment as the day it was in Jakarta: `1 Desember 2026`."""
-    local = moment.astimezone(SHOP_TIMEZONE)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return indonesian_day(moment.astimezone(SHOP_TIMEZONE).date())
+
+
+def wib_midnight(day: date) -> datetime:
+    """The moment a calendar day starts in Jakarta."""
+    return datetime.combine(day, time(), SHOP_TIMEZONE)
+
+
+def indonesian_day(day: date) -> str:
+    """A calendar day as Indonesians write it: `1 Desember 2026`."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def indonesian_time(moment_iso: str) -> str:

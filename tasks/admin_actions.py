@@ -9,14 +9,18 @@ from __future__ import annotations
 from messaging.contract import (
     CANCEL_PAYMENT,
     CORRECT_ACCESS,
+    CREATE_DISCOUNT,
     DECIDE_CHALLENGE,
+    DISABLE_DISCOUNT,
     REFUND_ORDER,
     REQUEUE_DEAD_LETTER,
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
+    SET_PACKAGE_PRICE,
 )
+from models.discounts import NewDiscount
 from tasks.broker import worker_actor
-from tasks.operations import access, dead_letters, outbox, payment_actions
+from tasks.operations import access, catalog, dead_letters, outbox, payment_actions
 from tasks.services import WorkerServices
 
 OPTIONS = {"max_retries": 3, "min_backoff": 1_000, "max_backoff": 30_000}
@@ -49,6 +53,23 @@ def correct_order_access(
     operator: str,
 ) -> None:
     access.correct_access(services, operator, order_id, action, reason, despite_status)
+
+
+@worker_actor(SET_PACKAGE_PRICE, **OPTIONS)
+def set_package_price(
+    services: WorkerServices, package_id: str, price_idr: int, operator: str
+) -> None:
+    catalog.set_price(services, operator, package_id, price_idr)
+
+
+@worker_actor(CREATE_DISCOUNT, **OPTIONS)
+def create_discount(services: WorkerServices, new: dict, operator: str) -> None:
+    catalog.create_discount_code(services, operator, NewDiscount.from_message(new))
+
+
+@worker_actor(DISABLE_DISCOUNT, **OPTIONS)
+def disable_discount(services: WorkerServices, code: str, operator: str) -> None:
+    catalog.disable_discount_code(services, operator, code)
 
 
 # The money actions ask Midtrans; an unanswered call is audited and shown, not retried here:

@@ -225,14 +225,17 @@ def web(system, sandbox):
 
 
 def start_afresh(system, sandbox) -> None:
-    """Empty tables (the seeded package stays), an empty Redis, a reset sandbox and the
-    worker's own services (a test may have swapped in a faster delivery policy)."""
+    """Empty tables (the seeded package stays, at its seeded price), an empty Redis, a reset
+    sandbox and the worker's own services (a test may have swapped in a faster delivery policy)."""
     from models.db import connection, database
 
     system["worker"].services = system["services"]
 
     with connection():
         database.execute_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        database.execute_sql(
+            "UPDATE packages SET price_idr = 99000 WHERE package_id = 'ai-movie-course'"
+        )
     system["broker"].client.flushdb()
     for queue_name in system["broker"].get_declared_queues():
         system["broker"].declare_queue(queue_name)

@@ -13,6 +13,16 @@ from models.base import utcnow
 from models.db import connection
 from models.outbox import OutboxMessage
 
+# Every console list page (an order's own pages take its id).
+CONSOLE_PAGES = (
+    "/admin/orders",
+    "/admin/outbox",
+    "/admin/dead-letters",
+    "/admin/discounts",
+    "/admin/sales",
+    "/admin/health",
+)
+
 
 def make_outbox_row(order_id: str, status: str, template: str = "payment_success") -> int:
     sent = {"sent_at": utcnow()} if status == "SENT" else {}

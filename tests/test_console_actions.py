@@ -16,7 +16,7 @@ from models.db import connection
 from models.orders import Order
 from models.outbox import OutboxMessage
 from tests.conftest import running_worker
-from tests.console_helpers import bury_dead_letter, csrf_token, make_outbox_row
+from tests.console_helpers import CONSOLE_PAGES, bury_dead_letter, csrf_token, make_outbox_row
 from tests.factories import insert_order
 from web.app import create_app
 
@@ -165,6 +165,9 @@ ALLOWED_WRITES = {
             "dead-letters/{message_id}/requeue",
             "orders/{order_id}/access/revoke",
             "orders/{order_id}/access/grant",
+            "packages/{package_id}/price",
+            "discounts/create",
+            "discounts/{code}/disable",
             # they ask Midtrans; only Midtrans' answer moves the order
             "orders/{order_id}/refund",
             "orders/{order_id}/challenge/approve",
@@ -221,22 +224,17 @@ def test_no_route_or_form_can_change_an_order_status(browser, admin, routes, met
         assert AuditEntry.select().count() == 0
 
 
-def test_every_console_form_posts_only_to_recovery_access_and_money_actions(browser):
+def test_every_console_form_posts_only_to_recovery_access_money_and_catalog_actions(browser):
     order_id = insert_order("BFA-FORMS-1", "PAID")
     make_outbox_row(order_id, "DLQ")
     make_outbox_row(order_id, "SENT", template="payment_instructions")
     allowed = re.compile(
         r"^/admin/(logout|outbox/\d+/(requeue|resend)"
         r"|dead-letters/[\w-]+/requeue|orders/[\w-]+/access/(revoke|grant)"
+        r"|packages/[\w-]+/price|discounts/create|discounts/[\w-]+/disable"
         r"|orders/[\w-]+/(refund|challenge/approve|challenge/deny|cancel))$"
     )
-    for path in (
-        f"/admin/orders/{order_id}",
-        "/admin/orders",
-        "/admin/outbox",
-        "/admin/dead-letters",
-        "/admin/health",
-    ):
+    for path in (f"/admin/orders/{order_id}", *CONSOLE_PAGES):
         page = browser.get(path).text
         actions = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', page)
         assert actions, path

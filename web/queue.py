@@ -8,8 +8,10 @@ import redis
 from messaging.contract import (
     CANCEL_PAYMENT,
     CORRECT_ACCESS,
+    CREATE_DISCOUNT,
     CREATE_PAYMENT,
     DECIDE_CHALLENGE,
+    DISABLE_DISCOUNT,
     PROCESS_NOTIFICATION,
     PROCESS_WHATSAPP_STATUSES,
     REFUND_ORDER,
@@ -17,6 +19,7 @@ from messaging.contract import (
     REQUEUE_OUTBOX_ROW,
     RESEND_MESSAGE,
     SEND_ACCESS_LINK,
+    SET_PACKAGE_PRICE,
     pending_checkout_key,
 )
 from messaging.redis import Enqueuer
@@ -94,6 +97,18 @@ class TaskQueue:
     def request_dead_letter_requeue(self, message_id: str, operator: str) -> None:
         with _broker_errors():
             self._enqueuer.send(REQUEUE_DEAD_LETTER, message_id, operator)
+
+    def request_price_change(self, package_id: str, price_idr: int, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(SET_PACKAGE_PRICE, package_id, price_idr, operator)
+
+    def request_discount_creation(self, new: dict, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(CREATE_DISCOUNT, new, operator)
+
+    def request_discount_disable(self, code: str, operator: str) -> None:
+        with _broker_errors():
+            self._enqueuer.send(DISABLE_DISCOUNT, code, operator)
 
     def pending_checkout_token_hash(self, order_id: str) -> str | None:
         with _broker_errors():

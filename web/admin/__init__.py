@@ -1,7 +1,8 @@
 """The operator's console (`/admin`, HTML) and its JSON twin (`/api/admin/...`).
 
-Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries, access corrections)
-queue admin actions that a worker carries out. No route here can set an order's payment status.
+Reads PostgreSQL and Redis; its buttons (outbox and dead-letter recoveries, access corrections,
+prices and discount codes) queue admin actions that a worker carries out. No route here can set
+an order's payment status.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from web.admin.resources import (
     PageActionResource,
     PageResource,
 )
+from web.admin.sales_view import SalesCsvResource
 from web.admin.screens import Screens
 from web.queue import TaskQueue
 
@@ -30,6 +32,7 @@ SCREENS = (  # (path below /admin and /api/admin, template, Screens method)
     ("/outbox", "outbox.html", "outbox"),
     ("/dead-letters", "dead_letters.html", "dead_letters"),
     ("/discounts", "discounts.html", "discounts"),
+    ("/sales", "sales.html", "sales"),
     ("/health", "health.html", "health"),
 )
 
@@ -56,6 +59,7 @@ def add_admin_routes(
     app.add_route("/admin", ConsoleHome())
     app.add_route("/admin/login", LoginResource(auth, templates))
     app.add_route("/admin/logout", LogoutResource(auth))
+    app.add_route("/admin/sales.csv", SalesCsvResource(auth))
     for path, template_name, method in SCREENS:
         screen = getattr(screens, method)
         page = getattr(screens, f"{method}_page", screen)  # a page may show more than its twin
@@ -67,6 +71,9 @@ def add_admin_routes(
         ("/dead-letters/{message_id}/requeue", actions.requeue_dead_letter, False),
         ("/orders/{order_id}/access/revoke", actions.revoke_access, True),
         ("/orders/{order_id}/access/grant", actions.grant_access, True),
+        ("/packages/{package_id}/price", actions.set_price, True),
+        ("/discounts/create", actions.create_discount, True),
+        ("/discounts/{code}/disable", actions.disable_discount, False),
         ("/orders/{order_id}/refund", actions.refund, True),
         ("/orders/{order_id}/challenge/approve", actions.approve_challenge, True),
         ("/orders/{order_id}/challenge/deny", actions.deny_challenge, True),

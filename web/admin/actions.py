@@ -1,9 +1,9 @@
 """The console's buttons. The web never writes PostgreSQL: each button checks what it can by
 reading, then queues an admin action by actor name that a worker carries out with the very
-operation `./run.sh admin outbox|dead-letters|access` runs (tasks/operations/), audited as
-`admin:web`. The answer
-says "queued"; the outcome shows on the next view (the order page, and the recent actions list).
-None of them touches an order's payment status."""
+operation `./run.sh admin outbox|dead-letters|access|packages|discounts` runs
+(tasks/operations/), audited as `admin:web`. The answer says "queued"; the outcome shows on
+the next view (the order page, and the recent actions list). None of them touches an order's
+payment status."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import falcon
 
 from messaging.dead_letters import find_dead_letter, list_dead_letters
 from models.access_corrections import GRANT, MAX_REASON_LENGTH, REVOKE
+from models.catalog import DiscountCode, Package
 from models.entitlements import Entitlement
 from models.order_rows import dead_letter_row
 from models.orders import Order
 from models.outbox import OutboxMessage
+from models.pricing import format_idr
 from models.refunds import MANUAL_REFUND_METHODS, paid_with
 from models.statuses import AWAITING_PAYMENT, REQUEUEABLE, EntitlementStatus, OrderStatus
+from web.admin.catalog_forms import FormProblem, new_discount, price_field
 from web.admin.params import order_id_or_404
 from web.queue import TaskQueue
 
@@ -207,3 +210,43 @@ class ConsoleActions:
         return _queued(
             f"pesan {letter.message.actor_name} {letter.message_id} di antrean {letter.queue_name}."
         )
+
+    def set_price(self, package_id: str, form: dict) -> dict:
+        """The package's price for orders made from now on (orders made already keep theirs)."""
+        price = _checked(price_field, form)
+        package = Package.get_or_none(Package.package_id == package_id)
+        if package is None:
+            raise NotFound(f"Paket {package_id} tidak ada")
+        if package.price_idr == price:
+            raise ActionRefused(
+                f"Harga {package_id} sudah {format_idr(price)}; tidak ada yang diubah."
+            )
+        self._queue.request_price_change(package_id, price, ACTOR)
+        return _queued(f"harga {package_id} menjadi {format_idr(price)} untuk pesanan baru.")
+
+    def create_discount(self, form: dict) -> dict:
+        new = _checked(new_discount, form)
+        if new.package_id and Package.get_or_none(Package.package_id == new.package_id) is None:
+            raise BadInput(f"Paket {new.package_id} tidak ada")
+        if DiscountCode.get_or_none(DiscountCode.code == new.code) is not None:
+            raise ActionRefused(f"Kode {new.code} sudah ada; tidak ada yang diubah.")
+        self._queue.request_discount_creation(new.as_message(), ACTOR)
+        return _queued(f"kode diskon {new.code} dibuat.")
+
+    def disable_discount(self, code: str) -> dict:
+        code = code.upper()
+        discount = DiscountCode.get_or_none(DiscountCode.code == code)
+        if discount is None:
+            raise NotFound(f"Kode diskon {code} tidak ada")
+        if not discount.active:
+            raise ActionRefused(f"Kode {code} sudah nonaktif; tidak ada yang diubah.")
+        self._queue.request_discount_disable(code, ACTOR)
+        return _queued(f"kode diskon {code} dinonaktifkan.")
+
+
+def _checked(read, form: dict):
+    """The form's value as `read` makes it, or a 422 saying what to correct."""
+    try:
+        return read(form)
+    except FormProblem as problem:
+        raise BadInput(str(problem)) from None

@@ -8,9 +8,10 @@ import redis
 
 from config.settings import Settings
 from models.audit import recent_operator_actions
+from models.catalog import listed_packages
 from models.db import connection
 from models.discounts import listed_discounts
-from models.order_rows import audit_row
+from models.order_rows import audit_row, package_row
 from models.order_story import order_timeline
 from models.outbox_admin import outbox_page
 from models.statuses import OutboxStatus
@@ -19,6 +20,7 @@ from web.admin.order_search import filters_from, search_orders
 from web.admin.outbox_view import status_filter
 from web.admin.params import order_id_or_404, page_param
 from web.admin.person_view import person_of_order
+from web.admin.sales_view import sales_screen
 from web.health import health_report
 
 
@@ -62,9 +64,16 @@ class Screens:
         }
 
     def discounts(self, req: falcon.Request) -> dict:
-        """Read-only: codes are created and disabled with `./run.sh admin discounts`."""
+        """The packages' prices and the discount codes, with the buttons' recent outcomes."""
         with connection():
-            return {"discounts": listed_discounts()}
+            return {
+                "packages": [package_row(package) for package in listed_packages()],
+                "discounts": listed_discounts(),
+                "recent_actions": _recent_actions(),
+            }
+
+    def sales(self, req: falcon.Request) -> dict:
+        return sales_screen(req)
 
     def health(self, req: falcon.Request) -> dict:
         return {"health": health_report(self._redis, self._silence_minutes)}
