@@ -39,9 +39,14 @@ def _checked(cleaner):
 
 
 def contact(text: str) -> str:
-    """The email (normalized) or the phone (E.164), as checkout would store it."""
+    """The email (normalized) or the phone (E.164), as checkout would store it; text with
+    neither an `@` nor a digit is said to be neither (not an invalid phone number)."""
     if "@" in text:
         return _checked(clean_email)(text)
+    if not any(character.isdigit() for character in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an email (no @) nor a phone number (no digits)"
+        )
     return _checked(clean_phone)(text)
 
 

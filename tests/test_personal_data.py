@@ -307,6 +307,15 @@ def test_a_correction_is_checked_as_checkout_checks_it(db, admin_cli, capsys, ba
     assert Order.get().customer_email == EMAIL
 
 
+def test_show_of_text_that_is_neither_an_email_nor_a_phone_says_so(db, admin_cli, capsys):
+    with pytest.raises(SystemExit) as usage:
+        admin_cli(["person", "show", "not an email"])
+    assert usage.value.code == 2
+    errors = capsys.readouterr().err
+    assert "neither an email" in errors and "nor a phone number" in errors
+    assert "Nomor WhatsApp" not in errors
+
+
 def _ended(order_id: str, days_ago: float) -> None:
     moment = utcnow() - timedelta(days=days_ago)
     Order.update(created_at=moment, updated_at=moment).where(Order.order_id == order_id).execute()
