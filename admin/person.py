@@ -39,9 +39,14 @@ def _checked(cleaner):
 
 
 def contact(text: str) -> str:
-    """The email (normalized) or the phone (E.164), as checkout would store it."""
+    """The email (normalized) or the phone (E.164), as checkout would store it; text with
+    neither an `@` nor a digit is said to be neither (not an invalid phone number)."""
     if "@" in text:
         return _checked(clean_email)(text)
+    if not any(character.isdigit() for character in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an email (no @) nor a phone number (no digits)"
+        )
     return _checked(clean_phone)(text)
 
 
@@ -60,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     correct.add_argument("--phone", type=_checked(clean_phone), metavar="NEW")
     correct.add_argument("--name", type=_checked(clean_name), metavar="NEW")
     correct.add_argument("--reason", required=True, metavar="TEXT")
+    correct.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     correct.set_defaults(handler=run_correct, parser=correct)
     forget = commands.add_parser(
         "forget", help="tell them, end their access, pseudonymise them everywhere (audited)"
@@ -129,10 +135,15 @@ def record_lines(record: dict) -> list[str]:
 
 
 def run_correct(args: argparse.Namespace, admin: AdminContext) -> int:
-    """Runs the correction inline (tasks/operations/person.py): 0 done or already so, 1 refused."""
+    """Asks first (unless --yes), runs the correction inline (tasks/operations/person.py): 0
+    done or already so, 1 refused or not confirmed. Nobody found: the operation refuses."""
     if not (args.email or args.phone or args.name):
         args.parser.error("give at least one of --email, --phone, --name")
     with connection():
+        person = find_by_contact(args.contact)
+        if person and not (args.yes or confirmed(_correction_question(person, args))):
+            print("Nothing changed", file=sys.stderr)
+            return 1
         outcome = correct_contact(
             admin.enqueuer,
             admin.operator,
@@ -143,6 +154,12 @@ def run_correct(args: argparse.Namespace, admin: AdminContext) -> int:
             name=args.name,
         )
     return reported(outcome)
+
+
+def _correction_question(person: Person, args: argparse.Namespace) -> str:
+    fields = [flag for flag in ("email", "phone", "name") if getattr(args, flag)]
+    orders = counted(len(person.order_ids), "order")
+    return f"Correct the {', '.join(fields)} of {', '.join(person.names)} ({orders})?"
 
 
 def run_forget(args: argparse.Namespace, admin: AdminContext) -> int:

@@ -141,6 +141,23 @@ class Correction:
         return all(held[field] == (getattr(self, field),) for field in self.fields())
 
 
+def taken_by_others(person: Person, correction: Correction) -> list[str]:
+    """The corrected fields (email, phone) already on orders that are not this person's:
+    writing them would make two customers one person (`show` would list both, `forget` erase
+    both)."""
+    others = Order.select().where(
+        Order.order_id.not_in(list(person.order_ids)) & not_pseudonymised()
+    )
+    taken = []
+    if correction.email:
+        same_email = fn.lower(Order.customer_email) == correction.email.lower()
+        if others.where(same_email).exists():
+            taken.append("email")
+    if correction.phone and others.where(Order.customer_phone == correction.phone).exists():
+        taken.append("phone")
+    return taken
+
+
 def correct_person(person: Person, correction: Correction, reason: str, actor: str) -> int:
     """Writes the corrected contact on every order of the person and on every message not yet
     sent (UU PDP Pasal 6): access-link requests, resends and queued messages use it from now on.

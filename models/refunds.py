@@ -132,6 +132,30 @@ def open_refund(order_id: str) -> Refund | None:
     return query.order_by(Refund.id).first()
 
 
+# Midtrans keeps a refund_key for 7 days: the same request again within them is a repeat.
+REPEAT_WINDOW = timedelta(days=7)
+
+
+def normalised_reason(reason: str) -> str:
+    """A reason as compared for repeats: case and spacing do not make another request."""
+    return " ".join(reason.split()).casefold()
+
+
+def repeated_refund(order_id: str, amount: int, reason: str, now: datetime) -> Refund | None:
+    """The refund Midtrans took or confirmed for this order with the same amount and reason
+    within REPEAT_WINDOW: a second such request is the same command again (a retry, a double
+    click), not a second refund. A refused one may be asked again."""
+    taken = (RefundStatus.ACCEPTED, RefundStatus.CONFIRMED)
+    query = Refund.select().where(
+        (Refund.order == order_id)
+        & Refund.status.in_(taken)
+        & (Refund.amount == amount)
+        & (Refund.created_at > now - REPEAT_WINDOW)
+    )
+    wanted = normalised_reason(reason)
+    return next((row for row in query if normalised_reason(row.reason) == wanted), None)
+
+
 def refunded_amount(order_id: str) -> int:
     """What Midtrans took or confirmed so far: the ceiling for the next partial refund."""
     taken = (RefundStatus.ACCEPTED, RefundStatus.CONFIRMED)

@@ -198,6 +198,7 @@ def test_correct_changes_the_recipient_of_messages_not_yet_sent_audited_with_the
         "Sari W.",
         "--reason",
         "typo at checkout",
+        "--yes",
     )
 
     assert code == 0 and "corrected email, name on 2 orders" in output
@@ -216,7 +217,7 @@ def test_a_correction_asked_twice_changes_nothing_the_second_time_and_says_so(
     db, admin_cli, capsys
 ):
     queued_order(**PERSON)
-    argv = ["person", "correct", EMAIL, "--name", "Sari W.", "--reason", "typo"]
+    argv = ["person", "correct", EMAIL, "--name", "Sari W.", "--reason", "typo", "--yes"]
     assert run(admin_cli, capsys, *argv)[0] == 0
 
     code, output, _ = run(admin_cli, capsys, *argv)
@@ -226,6 +227,41 @@ def test_a_correction_asked_twice_changes_nothing_the_second_time_and_says_so(
     assert actions.count("personal_data_corrected") == 1
     unchanged = AuditEntry.get(AuditEntry.action == "personal_data_correction_unchanged")
     assert unchanged.actor == CLI and EMAIL not in json.dumps(unchanged.details)
+
+
+@pytest.mark.parametrize(
+    ("flag", "taken"), [("--email", "eve.e@example.com"), ("--phone", "+6281299998888")]
+)
+def test_a_correction_to_another_customers_email_or_phone_is_refused_so_they_never_merge(
+    db, admin_cli, capsys, flag, taken
+):
+    queued_order(**PERSON)
+    insert_order("BFA-PDP-EVE", status="EXPIRED", email="eve.e@example.com", phone="+6281299998888")
+
+    argv = ["person", "correct", EMAIL, flag, taken, "--reason", "x", "--yes"]
+    code, _, errors = run(admin_cli, capsys, *argv)
+
+    assert code == 1 and "already on another customer's orders" in errors
+    assert Order.get_by_id("BFA-PDP-EVE").customer_email == "eve.e@example.com"
+    assert {o.customer_email for o in Order.select()} == {EMAIL, "eve.e@example.com"}
+    refusal = AuditEntry.get(AuditEntry.action == "personal_data_correction_refused")
+    assert taken not in json.dumps(refusal.details) and EMAIL not in json.dumps(refusal.details)
+    assert not AuditEntry.select().where(AuditEntry.action == "personal_data_corrected").exists()
+    code, output, _ = run(admin_cli, capsys, "person", "show", EMAIL, "--json")
+    assert json.loads(output)["emails"] == [EMAIL]  # still two people
+
+
+def test_a_correction_without_a_terminal_to_confirm_and_without_yes_changes_nothing(
+    db, admin_cli, capsys
+):
+    queued_order(**PERSON)
+    argv = ["person", "correct", EMAIL, "--name", "Sari W.", "--reason", "typo"]
+
+    code, _, errors = run(admin_cli, capsys, *argv)
+
+    assert code == 1 and "no terminal to ask; add --yes" in errors and "Nothing changed" in errors
+    assert Order.get().customer_name == NAME
+    assert not AuditEntry.select().where(AuditEntry.action == "personal_data_corrected").exists()
 
 
 def test_a_correction_or_forget_for_nobody_is_refused_and_audited_without_the_contact(
@@ -269,6 +305,15 @@ def test_a_correction_is_checked_as_checkout_checks_it(db, admin_cli, capsys, ba
         admin_cli(["person", "correct", EMAIL, *bad, "--reason", "x"])
     assert usage.value.code == 2
     assert Order.get().customer_email == EMAIL
+
+
+def test_show_of_text_that_is_neither_an_email_nor_a_phone_says_so(db, admin_cli, capsys):
+    with pytest.raises(SystemExit) as usage:
+        admin_cli(["person", "show", "not an email"])
+    assert usage.value.code == 2
+    errors = capsys.readouterr().err
+    assert "neither an email" in errors and "nor a phone number" in errors
+    assert "Nomor WhatsApp" not in errors
 
 
 def _ended(order_id: str, days_ago: float) -> None:

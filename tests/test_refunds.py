@@ -93,6 +93,47 @@ def test_a_partial_refund_keeps_the_order_paid_with_its_access(db, sandbox_api, 
     assert refunded["refund_amount"] == "40000.00"
 
 
+def test_the_same_partial_refund_run_again_after_midtrans_confirmed_it_asks_nothing(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id = paid_order(sandbox_api, "gopay")["order_id"]
+    argv = ("refund", order_id, "--amount", "10000", "--reason", REASON, "--yes")
+    assert run(admin_cli, capsys, *argv)[0] == 0
+    reconcile(order_id)  # Midtrans confirmed it: nothing in flight any more
+    first = Refund.get(Refund.order == order_id)
+    assert first.status == "CONFIRMED"
+
+    again = ("refund", order_id, "--amount", "10000", "--reason", f"  {REASON.upper()} ", "--yes")
+    code, out, _ = run(admin_cli, capsys, *again)
+    assert code == 0 and "Rp 10.000 was already refunded on" in out
+    assert first.refund_key in out and "give another --reason" in out
+    assert len(midtrans_calls(sandbox_api, "refund")) == 1  # nothing asked the second time
+    assert Refund.select().count() == 1
+    assert AuditEntry.get(AuditEntry.action == "refund_unchanged").order_id == order_id
+
+    other = ("refund", order_id, "--amount", "10000", "--reason", "second course", "--yes")
+    assert run(admin_cli, capsys, *other)[0] == 0  # another reason: a second refund
+    assert len(midtrans_calls(sandbox_api, "refund")) == 2
+    reconcile(order_id)
+    assert len(midtrans_refunds(sandbox_api, order_id)) == 2
+
+
+def test_another_amount_while_a_refund_is_in_flight_is_refused_and_not_asked(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id = paid_order(sandbox_api, "gopay")["order_id"]
+    argv = ("refund", order_id, "--amount", "10000", "--reason", REASON, "--yes")
+    assert run(admin_cli, capsys, *argv)[0] == 0  # accepted, not yet confirmed
+    other = ("refund", order_id, "--amount", "20000", "--reason", REASON, "--yes")
+    code, _, err = run(admin_cli, capsys, *other)
+    assert code == 1
+    assert "refund of Rp 10.000 in flight" in err and "completed first" in err
+    assert "Rp 20.000 was not asked" in err
+    [call] = midtrans_calls(sandbox_api, "refund")
+    assert call["body"]["amount"] == 10000
+    assert [r.amount for r in Refund.select()] == [10000]
+
+
 def test_a_virtual_account_refund_is_refused_with_the_manual_way_and_nothing_asked(
     db, sandbox_api, capsys, admin_cli
 ):

@@ -27,9 +27,11 @@ from models.refunds import (
     record_answer,
     refund_refusal,
     refunded_amount,
+    repeated_refund,
 )
 from models.state_machine import is_awaiting_payment
 from models.statuses import OrderStatus, RefundStatus
+from models.wib import wib_text
 from tasks.clients import status_answer
 from tasks.operations import REFUSED, Outcome, audited_unchanged, done, refused
 from tasks.services import WorkerServices
@@ -47,19 +49,72 @@ def refund_order(
     worker: WorkerServices, operator: str, order_id: str, reason: str, amount: int | None = None
 ) -> Outcome:
     """Asks Midtrans to refund `amount` (the rest when None) of a paid order. The refund row is
-    written first; a refund still in flight is reused with its refund_key, so a repeat or a
-    retry after a timeout never refunds twice."""
+    written first; a refund still in flight is reused with its refund_key, and the same request
+    as one Midtrans already took (same amount and reason, within 7 days) is not sent again, so
+    a repeat, a retry after a timeout or a double click never refunds twice."""
     with transaction():
         order = Order.locked(order_id)
-        refund = open_refund(order_id) if order else None
-        problem = _refund_problem(order, refund, amount)
-        if problem is None and refund is None:
+        in_flight = open_refund(order_id) if order else None
+        repeat = _repeat_of(order, in_flight, reason, amount)
+        problem = None if repeat else _refund_problem(order, in_flight, amount)
+        refund = in_flight
+        if problem is None and repeat is None and in_flight is None:
             refund = _new_refund(order, operator, reason, amount)
     if problem:
         return refused(operator, "refund_refused", order_id, problem, f"Refused: {problem}")
+    if repeat:
+        return _already_refunded(operator, repeat)
+    if in_flight and amount is not None and amount != in_flight.amount:
+        return _other_amount_refused(worker, operator, in_flight, amount)
+    return _complete_refund(worker, operator, refund)
+
+
+def _repeat_of(
+    order: Order | None, in_flight: Refund | None, reason: str, amount: int | None
+) -> Refund | None:
+    """The refund this request repeats (models.refunds.repeated_refund), if any."""
+    if order is None or in_flight is not None:
+        return None
+    wanted = amount if amount is not None else order.final_amount - refunded_amount(order.order_id)
+    return repeated_refund(order.order_id, wanted, reason, utcnow())
+
+
+def _already_refunded(operator: str, repeat: Refund) -> Outcome:
+    said = (
+        f"unchanged: {format_idr(repeat.amount)} was already refunded on "
+        f"{wib_text(repeat.created_at)} (refund_key {repeat.refund_key}); to refund again, "
+        "give another --reason"
+    )
+    return audited_unchanged(
+        operator, "refund_unchanged", repeat.order_id, said, refund_key=repeat.refund_key
+    )
+
+
+def _other_amount_refused(
+    worker: WorkerServices, operator: str, in_flight: Refund, amount: int
+) -> Outcome:
+    """Another amount asked while a refund is in flight: that refund is completed first (sent
+    again if Midtrans never answered) and the new amount is not asked."""
+    if in_flight.status == RefundStatus.REQUESTED:
+        _ask_refund(worker, operator, in_flight)
+    said = (
+        f"the refund of {format_idr(in_flight.amount)} in flight (refund_key "
+        f"{in_flight.refund_key}) is being completed first; {format_idr(amount)} was not asked "
+        "of Midtrans: ask it again once that refund is confirmed"
+    )
+    return refused(
+        operator, "refund_refused", in_flight.order_id, said, f"Refused: {said}",
+        refund_key=in_flight.refund_key,
+    )  # fmt: skip
+
+
+def _complete_refund(worker: WorkerServices, operator: str, refund: Refund) -> Outcome:
+    """Sends a refund Midtrans has not answered yet; one it took is only waited for."""
     if refund.status == RefundStatus.ACCEPTED:
         said = f"Midtrans already has refund {refund.refund_key} ({format_idr(refund.amount)})"
-        return audited_unchanged(operator, "refund_unchanged", order_id, f"{said}; {MOVES_LATER}")
+        return audited_unchanged(
+            operator, "refund_unchanged", refund.order_id, f"{said}; {MOVES_LATER}"
+        )
     return _ask_refund(worker, operator, refund)
 
 

@@ -9,7 +9,13 @@ from messaging.redis import Sender, wake_deliveries
 from models.db import transaction
 from models.forget import ForgetRefused, complete_forget, request_forget
 from models.order_rows import counted
-from models.personal_data import Correction, correct_person, find_by_contact
+from models.personal_data import (
+    Correction,
+    Person,
+    correct_person,
+    find_by_contact,
+    taken_by_others,
+)
 from tasks.operations import Outcome, audited_unchanged, done, refused
 
 NOBODY = "no order names this contact (or it was already forgotten)"
@@ -33,6 +39,10 @@ def correct_contact(
     if problem or person is None:
         problem = problem or NOBODY
         return refused(operator, f"{action}_refused", None, problem, f"Refused: {problem}")
+    problem = _merge_problem(person, correction)
+    if problem:
+        first = person.order_ids[0]
+        return refused(operator, f"{action}_refused", first, problem, f"Refused: {problem}")
     fields = ", ".join(correction.fields())
     if correction.holds_for(person):
         message = f"Nothing changed: the {fields} already read as asked"
@@ -87,6 +97,19 @@ def finish_forget(operator: str, goodbye_order_id: str) -> bool:
     on its way (the command line asks again, the sweeper too)."""
     with transaction():
         return complete_forget(goodbye_order_id, operator)
+
+
+def _merge_problem(person: Person, correction: Correction) -> str | None:
+    """Why the correction would merge two customers (None when it would not); names the
+    fields, never their values (it goes to the audit log)."""
+    taken = taken_by_others(person, correction)
+    if not taken:
+        return None
+    verb = "are" if len(taken) > 1 else "is"
+    return (
+        f"the new {' and '.join(taken)} {verb} already on another customer's orders: "
+        "correcting would make two customers one person (see both with `person show`)"
+    )
 
 
 def _problem(reason: str) -> str | None:
