@@ -200,7 +200,7 @@ def test_a_flag_always_comes_with_a_reason_and_only_then() -> None:
 VOID = (moves("FAILED"), moves("FAILED"), moves("FAILED", REVOKE, FLAG), DUPLICATE, STALE, STALE)
 
 
-@pytest.mark.parametrize(("current", "expected"), zip(STATUSES, VOID, strict=True))
+@pytest.mark.parametrize(("current", "expected"), list(zip(STATUSES, VOID, strict=True)))
 def test_a_cancel_of_an_unsettled_card_capture_voids_the_payment(current, expected) -> None:
     new_status, outcome, effects = expected
     decision = decide(current, "cancel", None, unsettled_capture=True)
