@@ -146,6 +146,8 @@ def test_the_console_refuses_a_code_that_does_not_add_up(admin, system):
         ({"code": "DUA", "percent_off": "5", "amount_off": "1000"}, "Isi salah satu"),
         ({"code": "DUA", "percent_off": "101"}, "1 sampai 100"),
         ({"code": "DUA", "amount_off": "5000", "valid_from": "31-12-2026"}, "2026-12-31"),
+        ({"code": "DUA", "amount_off": "5000", "valid_until": "9999-12-31"}, "antara 2000-01-01"),
+        ({"code": "DUA", "amount_off": "5000", "valid_from": "0001-01-01"}, "antara 2000-01-01"),
         ({"code": "DUA", "amount_off": "5000", "package_id": "tidak-ada"}, "tidak ada"),
     ):
         answer = admin.post("/api/admin/discounts/create", data=form)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from models.discounts import NewDiscount
 from models.package_prices import price_problem
-from models.wib import wib_midnight
+from models.wib import EARLIEST_DAY, LATEST_DAY, wib_midnight
 
 CODE = re.compile(r"[A-Z0-9_-]{2,32}")  # the discount_codes table's own CHECK
 MAX_AMOUNT_OFF = 100_000_000
@@ -44,9 +44,14 @@ def day_field(form: dict, name: str, label: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise FormProblem(f"{label} harus tanggal seperti 2026-12-31") from None
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise FormProblem(
+            f"{label} harus tanggal seperti 2026-12-31 (antara {EARLIEST_DAY} dan {LATEST_DAY})"
+        )
+    return day
 
 
 def price_field(form: dict) -> int:

@@ -9,9 +9,9 @@ from datetime import date
 
 import falcon
 
+from models.wib import EARLIEST_DAY, LATEST_DAY
+
 MAX_PAGE = 10_000  # 500,000 rows deep at 50 a page; beyond it OFFSET only wastes the database
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
 _ORDER_ID = re.compile(r"[A-Za-z0-9_~.-]{1,50}")  # the orders table's own CHECK
 
 
