@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.base import SHOP_TIMEZONE
@@ -107,6 +109,24 @@ def test_the_console_refuses_a_bad_price_before_queueing(admin, system):
     same = admin.post("/api/admin/packages/ai-movie-course/price", data={"price": "99000"})
     assert same.status_code == 409
     assert system["broker"].client.llen("dramatiq:maintenance") == 0
+
+
+ARABIC_12345 = "\u0661\u0662\u0663\u0664\u0665"  # ١٢٣٤٥, which int() reads as 12345
+
+
+def test_numbers_in_other_scripts_digits_are_refused_by_the_console_and_the_command_line(
+    admin, system, admin_cli, capsys
+):
+    price = admin.post("/api/admin/packages/ai-movie-course/price", data={"price": ARABIC_12345})
+    assert price.status_code == 422 and "rupiah utuh" in price.json()["message"]
+    for form in ({"percent_off": "\u0662\u0660"}, {"amount_off": ARABIC_12345}):
+        code = admin.post("/api/admin/discounts/create", data={"code": "ARAB", **form})
+        assert code.status_code == 422, form
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["packages", "set-price", "ai-movie-course", ARABIC_12345])
+    assert exit_info.value.code == 2 and "not a whole number" in capsys.readouterr().err
+    assert system["broker"].client.llen("dramatiq:maintenance") == 0
+    assert price_of("ai-movie-course") == 99000
 
 
 def test_the_console_creates_and_disables_a_code_through_a_worker(admin, system):

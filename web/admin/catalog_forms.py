@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from config.readers import ascii_digits
 from models.discounts import NewDiscount
 from models.package_prices import price_problem
 from models.wib import EARLIEST_DAY, LATEST_DAY, wib_midnight
@@ -25,7 +26,7 @@ def rupiah_field(form: dict, name: str, label: str) -> int | None:
     text = re.sub(r"^rp|[\s.]", "", form.get(name, "").strip().lower())
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not ascii_digits(text) or len(text) > 12:
         raise FormProblem(f"{label} harus rupiah utuh, misalnya 99000")
     return int(text)
 
@@ -34,7 +35,7 @@ def whole_field(form: dict, name: str, label: str, low: int, high: int) -> int |
     text = form.get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not ascii_digits(text) or not low <= int(text) <= high:
         raise FormProblem(f"{label} harus bilangan bulat {low} sampai {high}")
     return int(text)
 
