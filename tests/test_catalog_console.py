@@ -67,13 +67,21 @@ def test_setting_the_same_price_twice_changes_nothing_more(db, admin_cli, capsys
     assert len(audited("package_price_unchanged")) == 1
 
 
-def test_an_unknown_package_or_a_tiny_price_is_refused(db, admin_cli, capsys):
+def test_an_unknown_package_is_refused_and_audited(db, admin_cli, capsys):
     assert admin_cli(["packages", "set-price", "tidak-ada", "99000"]) == 1
     assert "no package 'tidak-ada'" in capsys.readouterr().err
-    assert admin_cli(["packages", "set-price", "ai-movie-course", "500"]) == 1
-    assert "from 1000 to 100000000 rupiah" in capsys.readouterr().err
+    assert [entry.actor for entry in audited("package_price_refused")] == [cli_actor()]
+
+
+@pytest.mark.parametrize("price", ["1", "999", "100000001"])
+def test_a_price_the_shop_would_refuse_is_a_usage_error_with_the_shops_range(
+    db, admin_cli, capsys, price
+):
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["packages", "set-price", "ai-movie-course", price])
+    assert exit_info.value.code == 2
+    assert "must be from 1000 to 100000000" in capsys.readouterr().err
     assert price_of("ai-movie-course") == 99000
-    assert [entry.actor for entry in audited("package_price_refused")] == [cli_actor()] * 2
 
 
 # --- the console ------------------------------------------------------------------------------
