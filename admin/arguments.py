@@ -6,15 +6,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from config.readers import ascii_digits
+
 
 def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
-    """A type for `add_argument` that takes only whole numbers from `minimum` to `maximum`."""
+    """A type for `add_argument` that takes only whole numbers from `minimum` to `maximum`,
+    written in ASCII digits."""
 
     def parse(text: str) -> int:
-        try:
-            number = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not ascii_digits(text.removeprefix("-")):
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+        number = int(text)
         if not minimum <= number <= maximum:
             raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {number}")
         return number

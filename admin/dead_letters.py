@@ -15,6 +15,7 @@ from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.outbox import print_rows, row_details
 from admin.output import add_json_option, print_json, reported
+from config.readers import ascii_digits
 from messaging.contract import DELIVERY_QUEUE
 from messaging.dead_letters import DeadLetter, find_dead_letter, list_dead_letters
 from models.db import connection
@@ -139,7 +140,7 @@ def _print_outbox_and_parked(rows: list, orders: list, events: list) -> None:
 
 
 def show_command(args: argparse.Namespace, admin: AdminContext) -> int:
-    if args.id.isdigit():
+    if ascii_digits(args.id):
         with connection():
             row = OutboxMessage.get_or_none(OutboxMessage.id == int(args.id))
         if row is None:
@@ -177,7 +178,7 @@ def requeue_command(args: argparse.Namespace, admin: AdminContext) -> int:
             outcome = requeue_parked_work(sender, operator)
         elif args.all:
             outcome = requeue_everything(sender, operator, args.queue)
-        elif args.id.isdigit():
+        elif ascii_digits(args.id):
             outcome = requeue_outbox_row(sender, operator, int(args.id))
         else:
             outcome = requeue_dead_letter(sender, operator, args.id)

@@ -25,7 +25,7 @@ from models.order_story import order_timeline
 from models.orders import Order
 from models.pricing import format_idr
 from models.statuses import ORDER_STATUSES, OrderStatus
-from models.wib import wib_text
+from models.wib import EARLIEST_DAY, LATEST_DAY, wib_text
 
 EXPORT_COLUMNS = (
     "order_id",
@@ -66,13 +66,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def since_moment(text: str) -> datetime:
-    """`2025-01-31` is midnight in Jakarta; a date-time without offset is Jakarta time too."""
+    """`2025-01-31` is midnight in Jakarta; a date-time without offset is Jakarta time too.
+    Only days from EARLIEST_DAY to LATEST_DAY: year 9999 or 0001 overflows further on."""
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), SHOP_TIMEZONE)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(), SHOP_TIMEZONE)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(f"must be from {EARLIEST_DAY} to {LATEST_DAY}: {text!r}")
     return moment if moment.tzinfo else moment.replace(tzinfo=SHOP_TIMEZONE)
 
 

@@ -16,7 +16,7 @@ from models.db import connection
 from models.order_rows import package_row
 from models.package_content import content_url_problem, lesson_problem
 from models.package_prices import MAXIMUM_PRICE_IDR
-from models.pricing import format_idr
+from models.pricing import MINIMUM_PAYABLE_IDR, format_idr
 from tasks.operations.catalog import set_course_content, set_price
 
 
@@ -54,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "they were priced with; orders made from now on pay the new price.",
     )
     price.add_argument("package_id", metavar="PACKAGE")
-    price.add_argument("price_idr", type=whole_number(1, MAXIMUM_PRICE_IDR), metavar="RUPIAH")
+    price.add_argument(
+        "price_idr", type=whole_number(MINIMUM_PAYABLE_IDR, MAXIMUM_PRICE_IDR), metavar="RUPIAH"
+    )  # the range price_problem() takes: a price it would refuse is a usage error here
     add_json_option(price)
     price.set_defaults(handler=set_price_command)
 

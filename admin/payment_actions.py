@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from admin.arguments import whole_number
 from admin.confirm import confirmed
 from admin.context import AdminContext
 from admin.order_lookup import one_order_id
@@ -16,6 +17,8 @@ from admin.output import reported
 from models.db import connection
 from models.orders import Order
 from models.pricing import format_idr
+
+MAX_REFUND_IDR = 10**12 - 1  # as the console's refund field: more than any order costs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Kredivo, Akulaku); a virtual account or store payment is refused with the manual way",
     )
     refund.add_argument(
-        "--amount", type=int, metavar="RUPIAH", help="a partial refund (default: all of it)"
+        "--amount",
+        type=whole_number(1, MAX_REFUND_IDR),
+        metavar="RUPIAH",
+        help="a partial refund (default: all of it)",
     )
     refund.set_defaults(handler=run_refund)
     challenge = subparsers.add_parser(
@@ -48,9 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_refund(args: argparse.Namespace, admin: AdminContext) -> int:
-    if args.amount is not None and args.amount <= 0:
-        print("refund: --amount must be a positive number of rupiah", file=sys.stderr)
-        return 2
     amount = format_idr(args.amount) if args.amount else "the whole amount"
     return _confirmed_run(
         args, admin, f"Refund {amount} of", "refund_order", args.reason, args.amount

@@ -22,6 +22,12 @@ def stripped(raw: str) -> str:
     return raw.strip()
 
 
+def ascii_digits(raw: str) -> bool:
+    """Only 0-9, at least one: str.isdigit() and int() also take other scripts' digits (`١٢٣`
+    is 123 to int()) and superscripts, which no operator means as a number."""
+    return raw.isascii() and raw.isdigit()
+
+
 def boolean(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:

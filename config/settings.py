@@ -464,6 +464,7 @@ REQUIRED_WITH_REAL_KEYS = (
     "WHATSAPP_VERIFY_TOKEN",
     "WHATSAPP_APP_SECRET",
     "SELLER_NAME",
+    "SELLER_ADDRESS",  # the receipt (a real shop's proof of purchase) names it
     "SELLER_WHATSAPP",
     "SELLER_EMAIL",
     "PUBLIC_BASE_URL",

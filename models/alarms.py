@@ -21,7 +21,6 @@ from models.statuses import (
     AWAITING_PAYMENT,
     CHANNELS,
     REQUEUEABLE,
-    EntitlementStatus,
     OrderStatus,
     OutboxStatus,
 )
@@ -56,14 +55,14 @@ class Alarm:
 
 
 def paid_without_access(now: datetime) -> Alarm | None:
-    """PAID for more than ACCESS_GRACE but no ACTIVE entitlement: the customer paid for nothing."""
-    active = Entitlement.select(Entitlement.order).where(
-        Entitlement.status == EntitlementStatus.ACTIVE
-    )
+    """PAID for more than ACCESS_GRACE but access never granted (no entitlement row, as the
+    sweeper's repair reads it): the customer paid for nothing. A REVOKED entitlement is access
+    ended on purpose (owner's revoke, erasure, void), which keeps the order PAID: no alarm."""
+    granted = Entitlement.select(Entitlement.order)
     query = Order.select(Order.order_id).where(
         (Order.status == OrderStatus.PAID)
         & (Order.paid_at < now - ACCESS_GRACE)
-        & Order.order_id.not_in(active)
+        & Order.order_id.not_in(granted)
     )
     count = query.count()
     if not count:

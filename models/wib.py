@@ -8,6 +8,12 @@ from datetime import UTC, date, datetime, time
 
 from models.base import SHOP_TIMEZONE
 
+# The days an operator may name (a filter, a code's validity, an export's start): wide enough for
+# any real order, narrow enough that a day after the last one or the UTC moment of a WIB midnight
+# still exists (year 9999 or 0001 overflows).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
 _MONTHS = (
     "Januari",
     "Februari",

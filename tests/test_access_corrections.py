@@ -105,6 +105,19 @@ def test_revoking_a_revoked_access_changes_nothing_and_says_so(db, sandbox_api, 
     assert len(messages(order_id, "access_withdrawn")) == 2
 
 
+def test_a_paid_order_whose_access_the_owner_revoked_raises_no_paid_without_access_alarm(
+    db, sandbox_api, capsys, admin_cli
+):
+    order_id = paid_order(sandbox_api)["order_id"]
+    run(admin_cli, capsys, "access", "revoke", order_id, "--reason", REASON, "--yes")
+    long_ago = utcnow() - timedelta(minutes=10)
+    Order.update(paid_at=long_ago).where(Order.order_id == order_id).execute()
+
+    alarms = [alarm["name"] for alarm in declared_actor("check_alarms")()]
+
+    assert status_of(order_id) == "PAID" and "paid_without_access" not in alarms
+
+
 def test_a_revoke_after_a_grant_after_a_revoke_tells_the_customer_each_time(
     db, sandbox_api, capsys, admin_cli
 ):

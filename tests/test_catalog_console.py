@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from admin.context import cli_actor
 from models.audit import AuditEntry
 from models.base import SHOP_TIMEZONE
@@ -65,13 +67,21 @@ def test_setting_the_same_price_twice_changes_nothing_more(db, admin_cli, capsys
     assert len(audited("package_price_unchanged")) == 1
 
 
-def test_an_unknown_package_or_a_tiny_price_is_refused(db, admin_cli, capsys):
+def test_an_unknown_package_is_refused_and_audited(db, admin_cli, capsys):
     assert admin_cli(["packages", "set-price", "tidak-ada", "99000"]) == 1
     assert "no package 'tidak-ada'" in capsys.readouterr().err
-    assert admin_cli(["packages", "set-price", "ai-movie-course", "500"]) == 1
-    assert "from 1000 to 100000000 rupiah" in capsys.readouterr().err
+    assert [entry.actor for entry in audited("package_price_refused")] == [cli_actor()]
+
+
+@pytest.mark.parametrize("price", ["1", "999", "100000001"])
+def test_a_price_the_shop_would_refuse_is_a_usage_error_with_the_shops_range(
+    db, admin_cli, capsys, price
+):
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["packages", "set-price", "ai-movie-course", price])
+    assert exit_info.value.code == 2
+    assert "must be from 1000 to 100000000" in capsys.readouterr().err
     assert price_of("ai-movie-course") == 99000
-    assert [entry.actor for entry in audited("package_price_refused")] == [cli_actor()] * 2
 
 
 # --- the console ------------------------------------------------------------------------------
@@ -107,6 +117,24 @@ def test_the_console_refuses_a_bad_price_before_queueing(admin, system):
     same = admin.post("/api/admin/packages/ai-movie-course/price", data={"price": "99000"})
     assert same.status_code == 409
     assert system["broker"].client.llen("dramatiq:maintenance") == 0
+
+
+ARABIC_12345 = "\u0661\u0662\u0663\u0664\u0665"  # ١٢٣٤٥, which int() reads as 12345
+
+
+def test_numbers_in_other_scripts_digits_are_refused_by_the_console_and_the_command_line(
+    admin, system, admin_cli, capsys
+):
+    price = admin.post("/api/admin/packages/ai-movie-course/price", data={"price": ARABIC_12345})
+    assert price.status_code == 422 and "rupiah utuh" in price.json()["message"]
+    for form in ({"percent_off": "\u0662\u0660"}, {"amount_off": ARABIC_12345}):
+        code = admin.post("/api/admin/discounts/create", data={"code": "ARAB", **form})
+        assert code.status_code == 422, form
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["packages", "set-price", "ai-movie-course", ARABIC_12345])
+    assert exit_info.value.code == 2 and "not a whole number" in capsys.readouterr().err
+    assert system["broker"].client.llen("dramatiq:maintenance") == 0
+    assert price_of("ai-movie-course") == 99000
 
 
 def test_the_console_creates_and_disables_a_code_through_a_worker(admin, system):
@@ -146,6 +174,8 @@ def test_the_console_refuses_a_code_that_does_not_add_up(admin, system):
         ({"code": "DUA", "percent_off": "5", "amount_off": "1000"}, "Isi salah satu"),
         ({"code": "DUA", "percent_off": "101"}, "1 sampai 100"),
         ({"code": "DUA", "amount_off": "5000", "valid_from": "31-12-2026"}, "2026-12-31"),
+        ({"code": "DUA", "amount_off": "5000", "valid_until": "9999-12-31"}, "antara 2000-01-01"),
+        ({"code": "DUA", "amount_off": "5000", "valid_from": "0001-01-01"}, "antara 2000-01-01"),
         ({"code": "DUA", "amount_off": "5000", "package_id": "tidak-ada"}, "tidak ada"),
     ):
         answer = admin.post("/api/admin/discounts/create", data=form)

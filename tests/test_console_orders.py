@@ -98,6 +98,7 @@ def test_an_order_id_no_order_can_have_is_not_found(bare_console):
 def test_the_reviewers_urls_are_refused_through_the_whole_web_never_a_500(admin):
     for url in (
         "/api/admin/orders?page=99999999999999999999",
+        "/api/admin/orders?page=%D9%A1",  # Arabic-Indic 1: int() reads it, the console must not
         "/api/admin/orders?q=%00",
         "/api/admin/orders/%00",
         "/api/admin/orders?created_from=2026-13-45",

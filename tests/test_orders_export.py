@@ -44,7 +44,7 @@ def test_json_export_filters_by_status_and_date(orders, capsys, admin_cli):
     exported = json.loads(capsys.readouterr().out)
     assert [row["order_id"] for row in exported] == [orders["paid"]]
     assert exported[0]["final_amount"] == 99000 and exported[0]["flagged"] is False
-    assert admin_cli(["orders", "export", "--format", "json", "--since", "2999-01-01"]) == 0
+    assert admin_cli(["orders", "export", "--format", "json", "--since", "2099-12-31"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert admin_cli(["orders", "export", "--format", "json", "--since", "2000-01-01"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
@@ -72,6 +72,24 @@ def test_bad_date_is_a_usage_error(db, capsys, admin_cli):
         admin_cli(["orders", "export", "--format", "csv", "--since", "yesterday"])
     assert exit_info.value.code == 2
     assert "not a date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["orders", "export", "--format", "csv", "--since", "9999-12-31"],
+        ["discounts", "create", "ZZ1", "--percent", "10", "--until", "9999-12-31"],
+        ["discounts", "create", "ZZ1", "--percent", "10", "--from", "0001-01-01T00:00"],
+        ["person", "exposure", "--since", "0001-01-01"],
+    ],
+)
+def test_a_date_beyond_the_shops_years_is_a_usage_error_not_a_traceback(
+    db, capsys, admin_cli, command
+):
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(command)
+    assert exit_info.value.code == 2
+    assert "must be from 2000-01-01 to 2099-12-31" in capsys.readouterr().err
 
 
 def test_show_tells_an_orders_whole_story(orders, capsys, admin_cli):

@@ -145,6 +145,20 @@ def test_a_new_order_with_a_forgotten_email_starts_clean(
     assert {m["order_id"] for m in record["messages"]} == {new_id}
 
 
+def test_a_forgotten_customers_ended_access_raises_no_alarm_but_a_never_granted_one_does(
+    db, worker, sandbox_api, admin_cli, capsys
+):
+    forgotten_id = paid_order(sandbox_api, **PERSON)["order_id"]
+    assert run(admin_cli, capsys, "person", "forget", EMAIL, "--reason", "asked", "--yes")[0] == 0
+    long_ago = utcnow() - timedelta(minutes=10)
+    Order.update(paid_at=long_ago).where(Order.order_id == forgotten_id).execute()
+    never_granted = insert_order("BFA-PDP-NO-ACCESS", status="PAID", created_at=long_ago)
+
+    alarms = {alarm["name"]: alarm for alarm in declared_actor("check_alarms")()}
+
+    assert alarms["paid_without_access"]["order_ids"] == [never_granted]
+
+
 def test_forget_is_refused_while_a_payment_of_theirs_is_open(db, admin_cli, capsys):
     request = open_payment(**PERSON)
     insert_order("BFA-PDP-OLD", status="EXPIRED", email=EMAIL, phone=PHONE)

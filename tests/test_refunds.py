@@ -300,6 +300,19 @@ def test_the_console_shows_the_manual_way_for_a_virtual_account_and_refuses_its_
     assert midtrans_calls(sandbox_api, "refund") == []
 
 
+def test_a_refund_amount_in_other_scripts_digits_is_refused_not_read_as_rupiah(
+    db, admin, sandbox_api, capsys, admin_cli
+):
+    order_id = paid_order(sandbox_api, "gopay")["order_id"]
+    arabic_40000 = "\u0664\u0660\u0660\u0660\u0660"  # ٤٠٠٠٠, which int() reads as 40000
+    path = f"/api/admin/orders/{order_id}/refund"
+    assert admin.post(path, json={"reason": REASON, "amount": arabic_40000}).status_code == 422
+    with pytest.raises(SystemExit) as exit_info:
+        admin_cli(["refund", order_id, "--amount", arabic_40000, "--reason", REASON, "--yes"])
+    assert exit_info.value.code == 2 and "not a whole number" in capsys.readouterr().err
+    assert midtrans_calls(sandbox_api, "refund") == []
+
+
 def test_the_console_approves_a_held_card_payment(db, browser, system, sandbox_api):
     order_id = challenged_card_payment(sandbox_api)
     page = browser.get(f"/admin/orders/{order_id}").text

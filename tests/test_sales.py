@@ -152,6 +152,7 @@ def test_the_csv_download_holds_the_money_trail_without_contacts(db, sandbox_api
     ]
     assert "@" not in download.text and "+62" not in download.text
     assert browser.get("/admin/sales.csv", params={"days": 5}).status_code == 400
+    assert browser.get("/admin/sales.csv", params={"days": "\u0661"}).status_code == 400  # ١
 
 
 def test_the_sales_pages_need_the_operator(console, db):

@@ -24,6 +24,7 @@ REAL = {
     "PUBLIC_BASE_URL": "https://shop.example.id",
     "TRUSTED_PROXY": "127.0.0.1",
     "SELLER_NAME": "CV Film Pintar",
+    "SELLER_ADDRESS": "Jl. Braga No. 10, Bandung 40111",
     "SELLER_WHATSAPP": "0812-3456-7890",
     "SELLER_EMAIL": "halo@shop.example.id",
 }
@@ -72,11 +73,12 @@ def test_production_uses_production_urls():
         "PUBLIC_BASE_URL",
         "TRUSTED_PROXY",
         "SELLER_NAME",
+        "SELLER_ADDRESS",
         "SELLER_WHATSAPP",
         "SELLER_EMAIL",
     ],
 )
-def test_real_keys_require_the_real_providers_and_an_admin_token(missing):
+def test_real_keys_require_the_real_providers_an_admin_token_and_the_receipts_seller(missing):
     with pytest.raises(SettingsError, match=missing):
         load_settings({**REAL, missing: ""})
 
@@ -318,7 +320,7 @@ def test_the_stuck_sending_cutoff_reaches_the_delivery_policy():
 def test_the_sellers_whatsapp_number_is_kept_as_wa_me_wants_it():
     seller = load_settings(REAL).seller
     assert seller.whatsapp_url == "https://wa.me/6281234567890"
-    assert seller.name == "CV Film Pintar" and seller.address == ""
+    assert seller.name == "CV Film Pintar" and seller.address == "Jl. Braga No. 10, Bandung 40111"
 
 
 @pytest.mark.parametrize("name, value", [("SELLER_WHATSAPP", "12ab"), ("SELLER_EMAIL", "halo")])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import falcon
 
+from config.readers import ascii_digits
 from messaging.dead_letters import find_dead_letter, list_dead_letters
 from models.access_corrections import GRANT, MAX_REASON_LENGTH, REVOKE
 from models.catalog import DiscountCode, Package
@@ -85,7 +86,7 @@ def _rupiah(text: str) -> int | None:
     digits = text.strip().replace(".", "")
     if not digits:
         return None
-    if not digits.isdigit() or not 0 < int(digits) < 10**12:
+    if not ascii_digits(digits) or not 0 < int(digits) < 10**12:
         raise BadInput("Jumlah harus angka rupiah bulat, misalnya 50000")
     return int(digits)
 

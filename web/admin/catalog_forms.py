@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from config.readers import ascii_digits
 from models.discounts import NewDiscount
 from models.package_prices import price_problem
-from models.wib import wib_midnight
+from models.wib import EARLIEST_DAY, LATEST_DAY, wib_midnight
 
 CODE = re.compile(r"[A-Z0-9_-]{2,32}")  # the discount_codes table's own CHECK
 MAX_AMOUNT_OFF = 100_000_000
@@ -25,7 +26,7 @@ def rupiah_field(form: dict, name: str, label: str) -> int | None:
     text = re.sub(r"^rp|[\s.]", "", form.get(name, "").strip().lower())
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not ascii_digits(text) or len(text) > 12:
         raise FormProblem(f"{label} harus rupiah utuh, misalnya 99000")
     return int(text)
 
@@ -34,7 +35,7 @@ def whole_field(form: dict, name: str, label: str, low: int, high: int) -> int |
     text = form.get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not ascii_digits(text) or not low <= int(text) <= high:
         raise FormProblem(f"{label} harus bilangan bulat {low} sampai {high}")
     return int(text)
 
@@ -44,9 +45,14 @@ def day_field(form: dict, name: str, label: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise FormProblem(f"{label} harus tanggal seperti 2026-12-31") from None
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise FormProblem(
+            f"{label} harus tanggal seperti 2026-12-31 (antara {EARLIEST_DAY} dan {LATEST_DAY})"
+        )
+    return day
 
 
 def price_field(form: dict) -> int:

@@ -9,9 +9,10 @@ from datetime import date
 
 import falcon
 
+from config.readers import ascii_digits
+from models.wib import EARLIEST_DAY, LATEST_DAY
+
 MAX_PAGE = 10_000  # 500,000 rows deep at 50 a page; beyond it OFFSET only wastes the database
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
 _ORDER_ID = re.compile(r"[A-Za-z0-9_~.-]{1,50}")  # the orders table's own CHECK
 
 
@@ -25,8 +26,19 @@ def refuse_unknown(req: falcon.Request, known: tuple[str, ...]) -> None:
         )
 
 
+def whole_param(req: falcon.Request, name: str, low: int, high: int, default: int) -> int:
+    """A whole number in ASCII digits from `low` to `high`, or `default` when absent (falcon's
+    get_param_as_int, like int(), also reads other scripts' digits such as `١`)."""
+    text = req.get_param(name)
+    if text is None:
+        return default
+    if not ascii_digits(text) or not low <= int(text) <= high:
+        raise falcon.HTTPBadRequest(title=f"{name} harus bilangan bulat {low} sampai {high}")
+    return int(text)
+
+
 def page_param(req: falcon.Request) -> int:
-    return req.get_param_as_int("page", min_value=1, max_value=MAX_PAGE, default=1)
+    return whole_param(req, "page", 1, MAX_PAGE, default=1)
 
 
 def text_param(req: falcon.Request, name: str, max_length: int) -> str:

@@ -16,7 +16,7 @@ from models.pricing import format_idr
 from models.sales import CSV_COLUMNS, daily_revenue, period_orders, sales_summary
 from models.wib import indonesian_day
 from web.admin.auth import console_headers, require_session
-from web.admin.params import refuse_unknown
+from web.admin.params import refuse_unknown, whole_param
 
 PERIODS = ((1, "Hari ini"), (7, "7 hari"), (30, "30 hari"))
 PERIOD_DAYS = tuple(days for days, _ in PERIODS)
@@ -76,7 +76,7 @@ class SalesCsvResource:
 
     def on_get(self, req, resp):
         refuse_unknown(req, ("days",))
-        days = req.get_param_as_int("days", default=1)
+        days = whole_param(req, "days", 1, max(PERIOD_DAYS), default=1)
         if days not in PERIOD_DAYS:
             raise falcon.HTTPBadRequest(title="days harus 1, 7 atau 30")
         buffer = io.StringIO()
