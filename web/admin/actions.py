@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import falcon
 
-from config.readers import ascii_digits
 from messaging.dead_letters import find_dead_letter, list_dead_letters
 from models.access_corrections import GRANT, MAX_REASON_LENGTH, REVOKE
 from models.catalog import DiscountCode, Package
@@ -20,7 +19,7 @@ from models.outbox import OutboxMessage
 from models.pricing import format_idr
 from models.refunds import MANUAL_REFUND_METHODS, paid_with
 from models.statuses import AWAITING_PAYMENT, REQUEUEABLE, EntitlementStatus, OrderStatus
-from web.admin.catalog_forms import FormProblem, new_discount, price_field
+from web.admin.catalog_forms import FormProblem, new_discount, price_field, rupiah_field
 from web.admin.params import order_id_or_404
 from web.queue import TaskQueue
 
@@ -82,13 +81,14 @@ MANUAL_REFUND_TEXT = (
 
 
 def _rupiah(text: str) -> int | None:
-    """An optional whole number of rupiah (dots as thousands separators allowed)."""
-    digits = text.strip().replace(".", "")
-    if not digits:
-        return None
-    if not ascii_digits(digits) or not 0 < int(digits) < 10**12:
-        raise BadInput("Jumlah harus angka rupiah bulat, misalnya 50000")
-    return int(digits)
+    """An optional amount of rupiah, read as the price and discount forms read it."""
+    try:
+        amount = rupiah_field({"amount": text}, "amount", "Jumlah")
+    except FormProblem as problem:
+        raise BadInput(str(problem)) from None
+    if amount == 0:
+        raise BadInput("Jumlah harus lebih dari Rp 0")
+    return amount
 
 
 def _queued(message: str) -> dict:
