@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import httpx
 import psycopg2
 
+from harness.customers import customer_name
+
 WATCH_INTERVAL = 0.02
 STEP_TIMEOUT = 90.0  # seconds one step of one order may take before it counts as lost
 PAYMENT = {"transaction_status": "settlement", "payment_type": "bank_transfer"}
@@ -29,7 +31,7 @@ def checkout_body(number: int) -> dict:
     """A distinct customer per order (own email and phone), so every message is traceable."""
     return {
         "package_id": "ai-movie-course",
-        "name": f"Pelanggan Bench {number}",
+        "name": customer_name("Pelanggan Bench", number),
         "email": f"bench-{number}@example.com",
         "phone": f"0812{number:08d}",
     }

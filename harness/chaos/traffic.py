@@ -14,6 +14,7 @@ import httpx
 
 from harness.chaos.agenda import Agenda
 from harness.chaos.truth import EXPECTED_ANSWER, OrderPlan, Variant, derive, status_so_far
+from harness.customers import customer_name
 
 PACKAGE_ID = "ai-movie-course"
 RESEND_DELAYS = (2, 5, 10, 20, 40)  # Midtrans waits 2, 10, 30, 90, 210 minutes; scaled down
@@ -119,7 +120,11 @@ class Traffic:
         so its messages can never be counted against this one."""
         identity = self._identity()
         email, phone = f"chaos.{identity}@example.com", f"0812{identity:08d}"
-        body = {"package_id": PACKAGE_ID, "name": f"Pelanggan {identity}", "email": email}
+        body = {
+            "package_id": PACKAGE_ID,
+            "name": customer_name("Pelanggan", identity),
+            "email": email,
+        }
         code, answer = self._web("POST", "/api/checkout", "checkout", json=body | {"phone": phone})
         run.checkout_attempts += 1
         if code == 202:
